@@ -1,0 +1,55 @@
+"""Composition root: builds the store, uplink, syncer, service and schedule, and owns their lifetimes."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from agent import api
+from agent.config import AgentConfig
+from agent.schedule import SyncSchedule
+from agent.service import CaseService
+from agent.store import AgentStore
+from agent.sync import Syncer
+from agent.uplink import Uplink
+
+log = logging.getLogger(__name__)
+
+
+def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Application:
+    """The agent's aiohttp app. With `run_schedule=False` nothing syncs by itself (tests call `sync_once`)."""
+    app = web.Application(middlewares=[api.errors_middleware], client_max_size=1024 * 1024)
+    app.add_routes(api.routes)
+    app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
+
+    async def lifetime(app: web.Application):
+        store = await AgentStore.open(config.database)
+        uplink = Uplink(config.county_url, config.token, timeout_s=config.timeout_s, attempts=config.attempts,
+                        backoff_initial_s=config.backoff_initial_s, backoff_max_s=config.backoff_max_s)
+        syncer = Syncer(store, uplink, agent_id=config.agent_id, batch_size=config.batch_size,
+                        reference_interval_s=config.reference_interval_s)
+        await syncer.load_local_reference()
+        meta = await store.get_meta()
+        if meta.get("clock_offset_ms"):
+            uplink.offset_ms = int(meta["clock_offset_ms"])
+        schedule = SyncSchedule(syncer, interval_s=config.interval_s, early_delay_s=config.early_delay_s)
+        service = CaseService(
+            store, township_code=config.township_code, pc_no=config.pc_no,
+            reference=lambda: syncer.reference, offset_ms=lambda: uplink.offset_ms or 0,
+            on_write=schedule.nudge if run_schedule else lambda: None,
+        )
+        app[api.STORE], app[api.SYNCER], app[api.SERVICE] = store, syncer, service
+        if run_schedule:
+            schedule.start()
+        log.info("agent started agent_id=%s listen=%s county=%s", config.agent_id, config.local_url,
+                 config.county_url)
+        yield
+        if run_schedule:
+            schedule.shutdown()
+        await uplink.close()
+        await store.close()
+        log.info("agent stopped")
+
+    app.cleanup_ctx.append(lifetime)
+    return app

@@ -1,0 +1,166 @@
+"""Staff actions become a validated event plus the case's new row. Pure: no I/O, the clock and ids are passed in.
+
+Both the local API and the web page go through here, so a bad entry gets the same clear error everywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from agent.errors import InvalidInput
+from agent.reference import Reference
+from agent.store import OutboxEvent
+from protocol import certificates
+from protocol.lifecycle import Case, IllegalTransition, apply_event, corrected_at
+from protocol.messages import AcceptedData, decode_event_data
+from protocol.vocabulary import Channel, EventKind
+
+_json = msgspec.json.Encoder()
+
+# Fields a staff member fills in when accepting; the rest of AcceptedData is derived here.
+ACCEPT_FIELDS = ("item_code", "org_code", "village_code", "channel", "applicant_name", "cert_type", "cert_no",
+                 "phone", "staff")
+
+# Actions on an existing case that staff may take through the API (accepted creates, consulted is no case).
+ACTIONS = frozenset(EventKind) - {EventKind.ACCEPTED, EventKind.CONSULTED}
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """Who and when: the ids and clock of one action, made by the caller."""
+
+    event_id: str
+    now: datetime  # the PC's clock, aware
+    offset_ms: int  # PC clock minus server clock, last measured
+
+    @property
+    def at(self) -> str:
+        return self.now.isoformat(timespec="seconds")
+
+    @property
+    def when(self) -> datetime:
+        return corrected_at(self.at, self.offset_ms)
+
+
+def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str, stamp: Stamp) -> tuple[Case, OutboxEvent]:
+    """受理: check the form against the catalog, org units and certificate rules; compute the due date."""
+    if not isinstance(form, dict):
+        raise InvalidInput("请求内容应为 JSON 对象")
+    unknown = set(form) - set(ACCEPT_FIELDS)
+    if unknown:
+        raise InvalidInput(f"未知字段: {', '.join(sorted(unknown))}")
+    fields: dict[str, str] = {}
+    text = {k: (str(v).strip() if v is not None else "") for k, v in form.items()}
+
+    item = ref.items.get(text.get("item_code", ""))
+    if item is None:
+        fields["item_code"] = "请从事项目录中选择事项" if not text.get("item_code") else "事项目录中没有这个事项编码"
+    org_code = text.get("org_code") or ref.township.code
+    if org_code not in ref.org_units:
+        fields["org_code"] = "办理单位不属于本乡镇"
+    village_code = text.get("village_code") or None
+    if village_code is not None and (village_code not in ref.org_units or village_code == ref.township.code):
+        fields["village_code"] = "请选择本乡镇的村(社区)"
+    channel = text.get("channel") or Channel.WINDOW.value
+    if channel not in Channel.__members__.values():
+        fields["channel"] = "受理渠道无效"
+    if not text.get("applicant_name"):
+        fields["applicant_name"] = "请填写申请人姓名"
+    elif len(text["applicant_name"]) > 100:
+        fields["applicant_name"] = "申请人姓名不能超过100个字符"
+    cert_type = text.get("cert_type") or certificates.RESIDENT_ID
+    cert_no = certificates.normalise_certificate(cert_type, text.get("cert_no", ""))
+    problem = certificates.check_certificate(cert_type, cert_no)
+    if problem:
+        fields["cert_no" if cert_type in certificates.CERT_TYPES else "cert_type"] = problem
+    phone = text.get("phone") or None
+    if phone is not None:
+        phone = phone.replace(" ", "")
+        problem = certificates.check_phone(phone)
+        if problem:
+            fields["phone"] = problem
+    if fields:
+        raise InvalidInput("请改正标出的字段", fields)
+
+    assert item is not None
+    when = stamp.when
+    data = AcceptedData(
+        case_no=case_no,
+        item_code=item.code,
+        org_code=org_code,
+        village_code=village_code,
+        channel=Channel(channel),
+        applicant_name=text["applicant_name"],
+        cert_type=cert_type,
+        cert_no=cert_no,
+        phone=phone,
+        promised_days=item.promised_days,
+        due_on=ref.due_on(when.date().isoformat(), item.promised_days),
+        staff=text.get("staff") or None,
+    )
+    case = apply_event(None, case_id, EventKind.ACCEPTED, data, when)
+    return case, _event(case_id, EventKind.ACCEPTED, data, stamp)
+
+
+def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stamp) -> tuple[Case, OutboxEvent]:
+    """A further action on an existing case. Raises InvalidInput for bad fields or an illegal transition."""
+    try:
+        event_kind = EventKind(kind)
+    except ValueError:
+        raise InvalidInput(f"未知的操作: {kind}", {"kind": "未知的操作"}) from None
+    if event_kind not in ACTIONS:
+        raise InvalidInput(f"不能对已有办件执行 {kind}", {"kind": "不能对已有办件执行此操作"})
+    body = dict(body or {})
+    if event_kind is EventKind.SUPPLEMENT_RECEIVED:
+        # The new due date follows from the pause; staff never type it.
+        received_on = stamp.when.date().isoformat()
+        pauses = [list(p) for p in case.supplements]
+        if pauses and pauses[-1][1] is None:
+            pauses[-1][1] = received_on
+        body["due_on"] = ref.due_on(case.accepted_on, case.promised_days, pauses)
+    if event_kind is EventKind.UPDATED:
+        _check_update(body, ref, case)
+        if "item_code" in body and body["item_code"] in ref.items:
+            body["promised_days"] = ref.items[body["item_code"]].promised_days
+            body["due_on"] = ref.due_on(case.accepted_on, body["promised_days"], case.supplements)
+    try:
+        data = decode_event_data(event_kind, body)
+    except msgspec.ValidationError as e:
+        raise InvalidInput(f"字段无效: {e}") from None
+    try:
+        new_case = apply_event(case, case.case_id, event_kind, data, stamp.when)
+    except IllegalTransition as e:
+        raise InvalidInput(e.message, {"kind": e.message}) from None
+    return new_case, _event(case.case_id, event_kind, data, stamp)
+
+
+def _check_update(body: dict[str, Any], ref: Reference, case: Case) -> None:
+    fields = {}
+    if "item_code" in body and body["item_code"] not in ref.items:
+        fields["item_code"] = "事项目录中没有这个事项编码"
+    for key in ("org_code", "village_code"):
+        if key in body and body[key] not in ref.org_units:
+            fields[key] = "不属于本乡镇"
+    if "cert_no" in body:
+        cert_type = body.get("cert_type") or case.cert_type
+        body["cert_no"] = certificates.normalise_certificate(cert_type, str(body["cert_no"]))
+        problem = certificates.check_certificate(cert_type, body["cert_no"])
+        if problem:
+            fields["cert_no"] = problem
+    if fields:
+        raise InvalidInput("请改正标出的字段", fields)
+
+
+def _event(case_id: str, kind: EventKind, data: msgspec.Struct, stamp: Stamp) -> OutboxEvent:
+    return OutboxEvent(
+        event_id=stamp.event_id,
+        case_id=case_id,
+        kind=kind.value,
+        at=stamp.at,
+        offset_ms=stamp.offset_ms,
+        data=_json.encode(data),
+    )

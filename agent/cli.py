@@ -1,0 +1,98 @@
+"""`township-agent`: run the agent, ask a running agent for its status, or make it sync now."""
+
+from __future__ import annotations
+
+import sys
+
+import aiohttp
+import click
+from aiohttp import web
+
+from agent.config import AgentConfig, load_config
+from agent.errors import ConfigError
+from agent.logs import configure_logging
+
+config_option = click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+                             help="The agent's TOML config file.")
+
+
+def _load(path: str) -> AgentConfig:
+    try:
+        return load_config(path)
+    except ConfigError as e:
+        click.echo(f"配置错误 / config error: {e}", err=True)
+        sys.exit(2)
+
+
+@click.group()
+def main() -> None:
+    """Township convenience-service centre agent (乡镇便民服务中心 办件代理)."""
+
+
+@main.command()
+@config_option
+def run(config_path: str) -> None:
+    """Serve the local page and API, and sync with the county server."""
+    from agent.app import build_app
+
+    config = _load(config_path)
+    configure_logging(config.log_level)
+    web.run_app(build_app(config), host=config.host, port=config.port, print=None, access_log=None)
+
+
+def _local(config: AgentConfig, method: str, path: str, timeout_s: float = 10) -> dict:
+    import asyncio
+
+    async def go() -> dict:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as s:
+            async with s.request(method, config.local_url + path) as resp:
+                return await resp.json()
+
+    try:
+        return asyncio.run(go())
+    except (aiohttp.ClientError, OSError, TimeoutError) as e:
+        click.echo(f"the agent at {config.local_url} does not answer ({e}); is `township-agent run` running?",
+                   err=True)
+        sys.exit(2)
+
+
+@main.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(config_path: str, as_json: bool) -> None:
+    """Show pending events, last sync and errors. Exits 1 when something needs attention."""
+    config = _load(config_path)
+    body = _local(config, "GET", "/api/status")
+    if as_json:
+        import json
+
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"agent        {body['agent_id']} (township {body['township']}, v{body['version']})")
+        click.echo(f"county       {body['county_url']}")
+        click.echo(f"pending      {body['pending']} events waiting to upload")
+        click.echo(f"last sync    {body['last_sync_at'] or 'never'}")
+        click.echo(f"clock offset {body['clock_offset_ms'] if body['clock_offset_ms'] is not None else '?'} ms")
+        click.echo(f"last error   {body['last_error'] or '-'}")
+        for q in body["quarantined"]:
+            click.echo(f"quarantined  seq={q['seq']} {q['kind']} {q['code']}: {q['message']}")
+    sys.exit(1 if body["last_error"] or body["quarantined"] else 0)
+
+
+@main.command()
+@config_option
+def sync(config_path: str) -> None:
+    """Sync now; shows a progress bar while a backlog uploads."""
+    config = _load(config_path)
+    total = _local(config, "GET", "/api/status")["pending"]
+    with click.progressbar(length=total, label="uploading events", show_pos=True) as bar:
+        while True:
+            summary = _local(config, "POST", "/api/sync?max_batches=1", timeout_s=600)
+            bar.update(summary["synced"] + summary["refused"])
+            if not summary["ok"] or summary["pending"] == 0 or summary["batches"] == 0:
+                break
+    if summary["ok"]:
+        click.echo(f"synced; {summary['pending']} events pending, {summary['refused']} refused in the last batch")
+    else:
+        click.echo(f"sync failed: {summary['error']}", err=True)
+        sys.exit(1)

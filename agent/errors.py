@@ -1,0 +1,40 @@
+"""Exceptions of the agent, named for the condition. A leaf module: imports nothing of the agent."""
+
+from __future__ import annotations
+
+
+class ConfigError(Exception):
+    """A setting is missing or has the wrong type; the message names file, key, value and what is expected."""
+
+
+class InvalidInput(Exception):
+    """A staff entry that cannot be stored. `fields` maps a form field to a message in plain Chinese."""
+
+    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or {}
+
+
+class CaseNotFound(Exception):
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"case {case_id} not found")
+        self.case_id = case_id
+
+
+class TransientUplinkError(Exception):
+    """The county could not be reached or answered 429/5xx: retry later. `retry_after_s` honours Retry-After."""
+
+    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
+class RefusedRequestError(Exception):
+    """The county refused the whole request (4xx): retrying the same request will not help. Carries a hint."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"HTTP {status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message

@@ -1,0 +1,48 @@
+"""The county's reference data as the agent keeps it offline: its township, org units, catalog and calendar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import msgspec
+
+from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem
+from protocol.workdays import CalendarMissing, WorkCalendar, due_date_or_none
+
+_decode = msgspec.json.Decoder(ReferenceResponse)
+
+
+@dataclass(frozen=True)
+class Reference:
+    version: str
+    township: OrgUnit
+    org_units: dict[str, OrgUnit]
+    items: dict[str, ServiceItem]
+    calendar: WorkCalendar | None
+
+    @classmethod
+    def from_response(cls, response: ReferenceResponse) -> Reference:
+        return cls(
+            version=response.version,
+            township=response.township,
+            org_units={o.code: o for o in [response.township, *response.org_units]},
+            items={i.code: i for i in response.items},
+            calendar=WorkCalendar.from_json(response.calendar) if response.calendar else None,
+        )
+
+    @classmethod
+    def from_json(cls, body: bytes) -> Reference:
+        return cls.from_response(_decode.decode(body))
+
+    def due_on(self, accepted_on: str, promised_days: int, pauses: list[list[str | None]] = ()) -> str | None:
+        """The due date as YYYY-MM-DD, or None when it cannot be known yet: no calendar, a year the calendar does not
+        know ("calendar missing"), or a supplement still outstanding. Never a guess."""
+        if self.calendar is None:
+            return None
+        parsed = [(date.fromisoformat(a), date.fromisoformat(b) if b else None) for a, b in pauses]
+        try:
+            due = due_date_or_none(self.calendar, date.fromisoformat(accepted_on), promised_days, parsed)
+        except CalendarMissing:
+            return None
+        return due.isoformat() if due else None

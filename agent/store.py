@@ -1,0 +1,260 @@
+"""The agent's only SQL: one write connection, one transaction per staff action, the outbox and its marks.
+
+SQLite in WAL mode with `synchronous=FULL`: a staff action is on disk before the page says "saved".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import msgspec
+
+from protocol.lifecycle import Case
+from protocol.messages import Event, Refusal
+
+log = logging.getLogger(__name__)
+
+_case_json = msgspec.json.Encoder()
+_case_decode = msgspec.json.Decoder(Case)
+
+
+@dataclass(frozen=True)
+class OutboxEvent:
+    """An event as written to the outbox; `data` is already JSON."""
+
+    event_id: str
+    case_id: str
+    kind: str
+    at: str
+    offset_ms: int
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    seq: int
+    event_id: str
+    case_id: str
+    kind: str
+    code: str
+    message: str
+    data: dict[str, Any]
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, name, sql) of every migration shipped with the agent, in order."""
+    found = []
+    for entry in resources.files("agent.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            number = int(entry.name.split("_", 1)[0])
+            found.append((number, entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class AgentStore:
+    """Owns the SQLite file. Writes are serialised by one lock on one connection."""
+
+    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+        self._db = db
+        self.path = path
+        self._lock = asyncio.Lock()
+        self._case_counters: dict[str, int] = {}
+
+    @classmethod
+    async def open(cls, path: Path) -> AgentStore:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db = await aiosqlite.connect(path, isolation_level=None)
+        await db.execute("PRAGMA journal_mode=WAL")
+        await db.execute("PRAGMA synchronous=FULL")
+        await db.execute("PRAGMA busy_timeout=5000")
+        store = cls(db, path)
+        await store._migrate()
+        return store
+
+    async def close(self) -> None:
+        await self._db.close()
+
+    async def _migrate(self) -> None:
+        await self._db.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (number INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)"
+        )
+        async with self._db.execute("SELECT number FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        for number, name, sql in migrations():
+            if number in done:
+                continue
+            # executescript commits first; the migration and its record then go in one transaction.
+            await self._db.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\nINSERT INTO schema_migrations (number, name) VALUES ({number}, '{name}');"
+                "\nCOMMIT;"
+            )
+            log.info("migration applied number=%d name=%s", number, name)
+
+    # ---- staff actions -----------------------------------------------------------------------------------
+
+    async def next_case_number(self, day: str) -> int:
+        """The next daily sequence for case numbers of `day` (YYYY-MM-DD). Call under `write()`."""
+        if day not in self._case_counters:
+            prefix = day.replace("-", "")
+            async with self._db.execute(
+                "SELECT max(substr(case_no, -4)) FROM cases WHERE substr(case_no, -12, 8) = ?", (prefix,)
+            ) as cur:
+                row = await cur.fetchone()
+            self._case_counters[day] = int(row[0]) if row and row[0] else 0
+        self._case_counters[day] += 1
+        return self._case_counters[day]
+
+    def write(self) -> asyncio.Lock:
+        """The write lock: hold it across reading state and `save_action`, so two actions never interleave."""
+        return self._lock
+
+    async def save_action(self, case: Case | None, event: OutboxEvent) -> int:
+        """Store the new case row (if any) and append the event, in one transaction. Returns the event's seq."""
+        db = self._db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            if case is not None:
+                await db.execute(
+                    "INSERT INTO cases (case_id, case_no, state, accepted_on, due_on, applicant_name, cert_no, body)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET state = excluded.state,"
+                    " due_on = excluded.due_on, applicant_name = excluded.applicant_name,"
+                    " cert_no = excluded.cert_no, body = excluded.body",
+                    (case.case_id, case.case_no, case.state, case.accepted_on, case.due_on, case.applicant_name,
+                     case.cert_no, _case_json.encode(case)),
+                )
+            cur = await db.execute(
+                "INSERT INTO outbox (event_id, case_id, kind, at, offset_ms, data) VALUES (?, ?, ?, ?, ?, ?)",
+                (event.event_id, event.case_id, event.kind, event.at, event.offset_ms, event.data),
+            )
+            seq = cur.lastrowid
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            # A failed transaction may have taken case numbers; recount from the table next time.
+            self._case_counters.clear()
+            raise
+        assert seq is not None
+        return seq
+
+    # ---- reads -------------------------------------------------------------------------------------------
+
+    async def get_case(self, case_id: str) -> Case | None:
+        async with self._db.execute("SELECT body FROM cases WHERE case_id = ?", (case_id,)) as cur:
+            row = await cur.fetchone()
+        return _case_decode.decode(row[0]) if row else None
+
+    async def list_cases(self, *, open_only: bool = False, query: str | None = None, limit: int = 200) -> list[Case]:
+        sql = "SELECT body FROM cases"
+        args: list[Any] = []
+        where = []
+        if open_only:
+            where.append("state IN ('in_progress', 'suspended')")
+        if query:
+            where.append("(case_no = ? OR applicant_name LIKE ? OR cert_no = ?)")
+            args += [query, f"%{query}%", query.upper()]
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY due_on IS NULL, due_on, accepted_on DESC" if open_only else " ORDER BY case_no DESC"
+        sql += " LIMIT ?"
+        args.append(limit)
+        async with self._db.execute(sql, args) as cur:
+            return [_case_decode.decode(row[0]) for row in await cur.fetchall()]
+
+    # ---- outbox ------------------------------------------------------------------------------------------
+
+    async def pending_events(self, limit: int) -> list[Event]:
+        """The oldest events not yet acknowledged, in seq order."""
+        async with self._db.execute(
+            "SELECT seq, event_id, case_id, kind, at, offset_ms, data FROM outbox WHERE status = 'pending'"
+            " ORDER BY seq LIMIT ?",
+            (limit,),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [
+            Event(event_id=r[1], seq=r[0], case_id=r[2], kind=r[3], at=r[4], offset_ms=r[5],
+                  data=msgspec.json.decode(r[6]))
+            for r in rows
+        ]
+
+    async def mark_pushed(self, acked_seq: int, refused: list[Refusal]) -> int:
+        """Quarantine the refused events and mark everything else up to `acked_seq` synced. Returns rows marked.
+
+        Idempotent: marking the same acknowledgement twice changes nothing.
+        """
+        async with self._lock:
+            db = self._db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                if refused:
+                    await db.executemany(
+                        "UPDATE outbox SET status = 'quarantined', refusal_code = ?, refusal_message = ?"
+                        " WHERE event_id = ? AND status = 'pending'",
+                        [(r.code, r.message + (f" ({r.detail})" if r.detail else ""), r.event_id) for r in refused],
+                    )
+                cur = await db.execute(
+                    "UPDATE outbox SET status = 'synced' WHERE status = 'pending' AND seq <= ?", (acked_seq,)
+                )
+                marked = cur.rowcount
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+        return marked
+
+    async def count_pending(self) -> int:
+        async with self._db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def quarantined(self) -> list[Quarantined]:
+        async with self._db.execute(
+            "SELECT seq, event_id, case_id, kind, refusal_code, refusal_message, data FROM outbox"
+            " WHERE status = 'quarantined' ORDER BY seq"
+        ) as cur:
+            rows = await cur.fetchall()
+        return [Quarantined(r[0], r[1], r[2], r[3], r[4] or "", r[5] or "", msgspec.json.decode(r[6])) for r in rows]
+
+    async def dismiss_quarantined(self, event_id: str) -> bool:
+        """Mark a quarantined event as handled by staff (after they entered a corrected action)."""
+        async with self._lock:
+            cur = await self._db.execute(
+                "UPDATE outbox SET status = 'dismissed' WHERE event_id = ? AND status = 'quarantined'", (event_id,)
+            )
+            await self._db.commit()
+        return cur.rowcount == 1
+
+    # ---- meta and reference ------------------------------------------------------------------------------
+
+    async def get_meta(self) -> dict[str, str]:
+        async with self._db.execute("SELECT key, value FROM meta") as cur:
+            return {k: v for k, v in await cur.fetchall()}
+
+    async def set_meta(self, **values: str | int | float | None) -> None:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            await self._db.executemany(
+                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                [(k, "" if v is None else str(v)) for k, v in values.items()],
+            )
+            await self._db.execute("COMMIT")
+
+    async def get_reference(self) -> tuple[str, bytes] | None:
+        async with self._db.execute("SELECT version, body FROM reference WHERE name = 'county'") as cur:
+            row = await cur.fetchone()
+        return (row[0], row[1]) if row else None
+
+    async def save_reference(self, version: str, body: bytes) -> None:
+        async with self._lock:
+            await self._db.execute(
+                "INSERT INTO reference (name, version, body) VALUES ('county', ?, ?) ON CONFLICT (name)"
+                " DO UPDATE SET version = excluded.version, body = excluded.body",
+                (version, body),
+            )
+            await self._db.commit()

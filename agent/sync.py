@@ -1,0 +1,122 @@
+"""One sync round: refresh reference data when due, then push the outbox in batches until it is empty.
+
+`sync_once()` is the whole loop body; the scheduler decides when it runs, tests call it directly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import msgspec
+
+from agent.errors import RefusedRequestError, TransientUplinkError
+from agent.reference import Reference
+from agent.store import AgentStore
+from agent.uplink import Uplink
+from protocol.lifecycle import CHINA_TZ
+
+log = logging.getLogger(__name__)
+_encode = msgspec.json.Encoder()
+
+
+@dataclass
+class SyncSummary:
+    pushed: int = 0
+    acked_seq: int | None = None
+    synced: int = 0
+    duplicates: int = 0
+    refused: int = 0
+    batches: int = 0
+    pending: int = 0
+    reference_version: str | None = None
+    error: str | None = None
+    refusals: list[str] = field(default_factory=list)
+
+    @property
+    def is_ok(self) -> bool:
+        return self.error is None
+
+
+class Syncer:
+    def __init__(self, store: AgentStore, uplink: Uplink, *, agent_id: str, batch_size: int,
+                 reference_interval_s: float) -> None:
+        self.store = store
+        self.uplink = uplink
+        self.agent_id = agent_id
+        self.batch_size = batch_size
+        self.reference_interval_s = reference_interval_s
+        self.reference: Reference | None = None
+        self._reference_at = 0.0
+        self._round = asyncio.Lock()  # one round at a time, whoever asks
+
+    async def load_local_reference(self) -> Reference | None:
+        """The last reference data pulled from the county, so staff can work offline after a restart."""
+        saved = await self.store.get_reference()
+        if saved is not None:
+            self.reference = Reference.from_json(saved[1])
+        return self.reference
+
+    async def sync_once(self, *, max_batches: int | None = None) -> SyncSummary:
+        """Refresh reference data if due and push pending events. Never raises for network or server trouble:
+        the summary carries the error, and `/api/status` shows it."""
+        async with self._round:
+            summary = SyncSummary()
+            try:
+                await self._refresh_reference(summary)
+                await self._push(summary, max_batches)
+            except (TransientUplinkError, RefusedRequestError) as e:
+                summary.error = str(e)
+            summary.pending = await self.store.count_pending()
+            await self._record(summary)
+            return summary
+
+    async def _refresh_reference(self, summary: SyncSummary) -> None:
+        if self.reference is not None and time.monotonic() - self._reference_at < self.reference_interval_s:
+            return
+        response = await self.uplink.reference()
+        self._reference_at = time.monotonic()
+        summary.reference_version = response.version
+        if self.reference is None or self.reference.version != response.version:
+            await self.store.save_reference(response.version, _encode.encode(response))
+            self.reference = Reference.from_response(response)
+            log.info("reference updated version=%s items=%d", response.version, len(response.items))
+
+    async def _push(self, summary: SyncSummary, max_batches: int | None) -> None:
+        while max_batches is None or summary.batches < max_batches:
+            events = await self.store.pending_events(self.batch_size)
+            if not events:
+                return
+            pending = await self.store.count_pending()
+            started = time.monotonic()
+            response = await self.uplink.push(self.agent_id, events, pending)
+            marked = await self.store.mark_pushed(response.acked_seq, response.refused)
+            summary.batches += 1
+            summary.pushed += len(events)
+            summary.synced += marked
+            summary.duplicates += response.duplicates
+            summary.refused += len(response.refused)
+            summary.refusals += [f"seq={r.seq} {r.code}: {r.message}" for r in response.refused]
+            summary.acked_seq = response.acked_seq
+            log.info("sync pushed events=%d acked_seq=%d refused=%d took_ms=%d", len(events), response.acked_seq,
+                     len(response.refused), (time.monotonic() - started) * 1000)
+            for r in response.refused:
+                log.warning("sync event refused seq=%d code=%s", r.seq, r.code)
+            if response.acked_seq < events[-1].seq:
+                # The server holds a gap before this batch (events it never got): nothing more to gain now.
+                summary.error = f"server acknowledged only up to seq {response.acked_seq}"
+                return
+
+    async def _record(self, summary: SyncSummary) -> None:
+        now = datetime.now(CHINA_TZ).isoformat(timespec="seconds")
+        values: dict[str, str | int | None] = {"last_attempt_at": now, "last_error": summary.error}
+        if summary.is_ok:
+            values["last_sync_at"] = now
+        if self.uplink.offset_ms is not None:
+            values["clock_offset_ms"] = self.uplink.offset_ms
+        await self.store.set_meta(**values)
+        if summary.error:
+            log.warning("sync failed error=%s pending=%d", summary.error, summary.pending)

@@ -1,0 +1,139 @@
+"""HTTP to the county server. Maps every answer to a protocol type or to one of two error kinds:
+
+- `TransientUplinkError` (connection failure, timeout, 429, 5xx): worth retrying, honouring Retry-After;
+- `RefusedRequestError` (any other 4xx): the same request will not succeed, so it is never retried.
+
+Each exchange also measures the PC's clock offset against the server's `X-Server-Time-Ms` header.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import aiohttp
+import msgspec
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
+
+from agent import __version__
+from agent.errors import RefusedRequestError, TransientUplinkError
+from protocol import API_PREFIX
+from protocol.messages import ErrorBody, Event, PushRequest, PushResponse, ReferenceResponse
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+GZIP_LEVEL = 6  # level 6 brings ~1.2 kB of JSON per event to ~140 bytes on the wire (perf-notes)
+_encode = msgspec.json.Encoder()
+_push_response = msgspec.json.Decoder(PushResponse)
+_reference_response = msgspec.json.Decoder(ReferenceResponse)
+_error_body = msgspec.json.Decoder(ErrorBody)
+
+
+class Uplink:
+    """One keep-alive session to the county. `offset_ms` is the last measured PC-minus-server clock offset."""
+
+    def __init__(self, base_url: str, token: str, *, timeout_s: float, attempts: int, backoff_initial_s: float,
+                 backoff_max_s: float) -> None:
+        self._base = base_url.rstrip("/")
+        self._token = token
+        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
+        self._attempts = attempts
+        self._backoff = (backoff_initial_s, backoff_max_s)
+        self._session: aiohttp.ClientSession | None = None
+        self.offset_ms: int | None = None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                timeout=self._timeout,
+                headers={"Authorization": f"Bearer {self._token}", "User-Agent": f"township-agent/{__version__}"},
+            )
+        return self._session
+
+    async def push(self, agent_id: str, events: list[Event], pending: int) -> PushResponse:
+        body = gzip.compress(
+            _encode.encode(PushRequest(agent_id=agent_id, events=events, software_version=__version__,
+                                       pending=pending)),
+            GZIP_LEVEL,
+        )
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        raw = await self._retrying(lambda: self._exchange("POST", "/sync/push", data=body, headers=headers))
+        return _push_response.decode(raw)
+
+    async def reference(self) -> ReferenceResponse:
+        raw = await self._retrying(lambda: self._exchange("GET", "/reference"))
+        return _reference_response.decode(raw)
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+        initial, maximum = self._backoff
+        # Full jitter: uniform in [0, initial * 2**n], capped, so PCs that lost the link together do not return in step.
+        jitter = wait_random_exponential(multiplier=initial, max=maximum)
+
+        def wait(state):  # honour Retry-After when the server sends it, else jittered exponential
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, TransientUplinkError) and error.retry_after_s is not None:
+                return min(error.retry_after_s, maximum)
+            return jitter(state)
+
+        async for attempt in AsyncRetrying(
+            stop=stop_after_attempt(self._attempts),
+            wait=wait,
+            retry=retry_if_exception_type(TransientUplinkError),
+            reraise=True,
+            before_sleep=lambda s: log.info("uplink retry attempt=%d error=%s", s.attempt_number,
+                                            s.outcome.exception() if s.outcome else ""),
+        ):
+            with attempt:
+                return await call()
+        raise AssertionError("unreachable")
+
+    async def _exchange(self, method: str, path: str, **kwargs) -> bytes:
+        url = f"{self._base}{API_PREFIX}{path}"
+        sent = time.time()
+        try:
+            async with self._client().request(method, url, **kwargs) as resp:
+                raw = await resp.read()
+                received = time.time()
+                self._measure_offset(resp.headers.get("X-Server-Time-Ms"), sent, received)
+                status = resp.status
+                retry_after = resp.headers.get("Retry-After")
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+            raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}") from e
+        if status < 300:
+            return raw
+        try:
+            error = _error_body.decode(raw)
+            code, message = error.code, error.message + (f" ({error.detail})" if error.detail else "")
+        except msgspec.DecodeError:
+            code, message = "http_error", raw[:200].decode("utf-8", "replace")
+        if status == 429 or status >= 500:
+            raise TransientUplinkError(f"{method} {url}: HTTP {status} {code}: {message}",
+                                       _seconds(retry_after))
+        raise RefusedRequestError(status, code, message)
+
+    def _measure_offset(self, header: str | None, sent: float, received: float) -> None:
+        if header is None:
+            return
+        try:
+            server_ms = int(header)
+        except ValueError:
+            return
+        # The server read its clock somewhere within the round trip; the midpoint halves the error.
+        self.offset_ms = round((sent + received) / 2 * 1000) - server_ms
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

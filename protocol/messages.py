@@ -1,0 +1,248 @@
+"""Wire messages of `/api/v1`, defined once for both sides.
+
+The server decodes strictly (`forbid_unknown_fields`); agents decode responses leniently, so a newer server may add
+fields. Event `data` is decoded per kind by `decode_event_data`, so one bad event is refused alone.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from protocol.vocabulary import Channel, EventKind, Result
+
+# Bounds that keep a push small enough to hold in memory and quick to commit.
+MAX_BATCH_EVENTS = 5000
+MAX_TEXT = 2000
+
+
+class Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
+    pass
+
+
+class Lenient(msgspec.Struct, omit_defaults=True):
+    pass
+
+
+# ---- event data, one struct per kind -------------------------------------------------------------------------
+
+Code12 = msgspec.Meta(pattern=r"^\d{12}$", description="12-digit division code")
+Text = msgspec.Meta(max_length=MAX_TEXT)
+Name = msgspec.Meta(min_length=1, max_length=100)
+Date = msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
+
+class AcceptedData(Strict):
+    """受理: everything the case starts with. `due_on` is null when the calendar does not reach that far."""
+
+    case_no: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    item_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    org_code: Annotated[str, Code12]
+    channel: Channel
+    applicant_name: Annotated[str, Name]
+    cert_type: Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+    cert_no: Annotated[str, msgspec.Meta(min_length=1, max_length=40)]
+    promised_days: Annotated[int, msgspec.Meta(ge=0, le=3650)]
+    village_code: Annotated[str, Code12] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    due_on: Annotated[str, Date] | None = None
+    trips: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
+    staff: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+
+
+class UpdatedData(Strict):
+    """A correction: only the fields given change."""
+
+    item_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    org_code: Annotated[str, Code12] | None = None
+    village_code: Annotated[str, Code12] | None = None
+    channel: Channel | None = None
+    applicant_name: Annotated[str, Name] | None = None
+    cert_type: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    cert_no: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    phone: Annotated[str, msgspec.Meta(max_length=32)] | None = None
+    promised_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] | None = None
+    due_on: Annotated[str, Date] | None = None
+
+
+class SupplementRequestedData(Strict):
+    missing: Annotated[list[Annotated[str, Text]], msgspec.Meta(min_length=1, max_length=100)]
+    note: Annotated[str, Text] | None = None
+
+
+class SupplementReceivedData(Strict):
+    due_on: Annotated[str, Date] | None = None
+    trips: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
+
+
+class CompletedData(Strict):
+    result: Result
+    note: Annotated[str, Text] | None = None
+    trips: Annotated[int, msgspec.Meta(ge=0, le=100)] = 0
+
+
+class RejectedData(Strict):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
+
+
+class WithdrawnData(Strict):
+    reason: Annotated[str, Text] | None = None
+
+
+class EvaluatedData(Strict):
+    rating: Annotated[int, msgspec.Meta(ge=1, le=5)]
+    comment: Annotated[str, Text] | None = None
+
+
+class FollowedUpData(Strict):
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
+
+
+class ConsultedData(Strict):
+    topic: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    org_code: Annotated[str, Code12]
+    channel: Channel
+
+
+DATA_TYPES: dict[EventKind, type[Strict]] = {
+    EventKind.ACCEPTED: AcceptedData,
+    EventKind.UPDATED: UpdatedData,
+    EventKind.SUPPLEMENT_REQUESTED: SupplementRequestedData,
+    EventKind.SUPPLEMENT_RECEIVED: SupplementReceivedData,
+    EventKind.COMPLETED: CompletedData,
+    EventKind.REJECTED: RejectedData,
+    EventKind.WITHDRAWN: WithdrawnData,
+    EventKind.EVALUATED: EvaluatedData,
+    EventKind.FOLLOWED_UP: FollowedUpData,
+    EventKind.CONSULTED: ConsultedData,
+}
+
+
+def decode_event_data(kind: EventKind, data: dict[str, Any]) -> Strict:
+    """Validate one event's data against its kind. Raises `msgspec.ValidationError` with a readable message."""
+    return msgspec.convert(data, DATA_TYPES[kind])
+
+
+# ---- events and push -----------------------------------------------------------------------------------------
+
+Uuid = msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+Instant = msgspec.Meta(
+    pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$",
+    description="ISO 8601 local time with offset, e.g. 2026-11-23T09:15:02+08:00",
+)
+
+
+class Event(Strict):
+    """One staff action. `event_id` is the idempotency key; `seq` is gap-free per agent.
+
+    `at` is the PC's wall clock; `offset_ms` the PC clock minus the server clock, as last measured by the agent.
+    """
+
+    event_id: Annotated[str, Uuid]
+    seq: Annotated[int, msgspec.Meta(ge=1)]
+    case_id: Annotated[str, Uuid]
+    kind: EventKind
+    at: Annotated[str, Instant]
+    data: dict[str, Any]
+    offset_ms: int = 0
+
+
+class PushRequest(Strict):
+    """`POST /api/v1/sync/push`. The envelope is strict; each event is checked on its own (see `Event`)."""
+
+    agent_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    events: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=MAX_BATCH_EVENTS)]
+    software_version: str | None = None
+    pending: int | None = None  # events the agent still has waiting, for the county's agent list
+
+
+class Refusal(Lenient):
+    event_id: str
+    seq: int
+    code: str
+    message: str
+    detail: str | None = None
+
+
+class PushResponse(Lenient):
+    """`acked_seq`: every event of this agent with seq <= acked_seq is stored or refused for good."""
+
+    acked_seq: int
+    stored: int
+    duplicates: int
+    refused: list[Refusal] = []
+    server_time_ms: int = 0
+
+
+class ErrorBody(Lenient):
+    """The one error shape of every non-2xx answer."""
+
+    code: str
+    message: str
+    detail: str | None = None
+    fields: dict[str, str] | None = None  # per-field messages, shown next to the field in the page
+
+
+# ---- reference data ------------------------------------------------------------------------------------------
+
+
+class OrgUnit(Lenient):
+    code: str  # 12 digits
+    name: str
+    level: str
+    parent: str | None = None
+    kind: str | None = None  # e.g. centre (便民服务中心), station (便民服务站)
+
+
+class ServiceItem(Lenient):
+    code: str
+    name: str
+    category: str  # 行政许可, 公共服务, 其他 ...
+    promised_days: int
+    legal_days: int | None = None
+    is_online: bool = False  # 全程网办
+    is_one_trip: bool = False  # 最多跑一次
+
+
+class ReferenceResponse(Lenient):
+    """`GET /api/v1/reference`: what an agent needs offline. `version` changes when any part changes."""
+
+    version: str
+    township: OrgUnit
+    org_units: list[OrgUnit]
+    items: list[ServiceItem]
+    calendar: dict[str, Any] | None = None
+    server_time_ms: int = 0
+
+
+# ---- stats ---------------------------------------------------------------------------------------------------
+
+
+class StatsRow(Lenient):
+    code: str
+    name: str
+    level: str
+    accepted: int = 0
+    completed: int = 0
+    completed_on_time: int = 0
+    on_time_rate: float | None = None
+    rejected: int = 0
+    withdrawn: int = 0
+    evaluations: int = 0
+    good_ratings: int = 0
+    good_rating_rate: float | None = None
+
+
+class StatsResponse(Lenient):
+    level: str
+    date_from: str
+    date_to: str
+    org: str | None
+    rows: list[StatsRow]
+
+
+encoder = msgspec.json.Encoder()
+
+
+def decoder(kind: type) -> msgspec.json.Decoder:
+    return msgspec.json.Decoder(kind)

@@ -1,0 +1,79 @@
+"""Domain words shared by both sides. Values are the wire strings; the Chinese terms are from the glossary."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class EventKind(StrEnum):
+    ACCEPTED = "accepted"  # 受理: creates the case, starts the clock
+    UPDATED = "updated"  # correction of the case's fields (item, village, applicant ...)
+    SUPPLEMENT_REQUESTED = "supplement_requested"  # 补正 with the one-time notice: the clock stops
+    SUPPLEMENT_RECEIVED = "supplement_received"  # materials arrived: the clock restarts the next day
+    COMPLETED = "completed"  # 办结
+    REJECTED = "rejected"  # 不予受理
+    WITHDRAWN = "withdrawn"  # 撤回
+    EVALUATED = "evaluated"  # 好差评, at most one per case
+    FOLLOWED_UP = "followed_up"  # 回访 of a bad rating
+    CONSULTED = "consulted"  # 咨询: a counter entry, not a case
+
+
+class CaseState(StrEnum):
+    IN_PROGRESS = "in_progress"  # 办理中
+    SUSPENDED = "suspended"  # waiting for supplement materials (补正中)
+    COMPLETED = "completed"  # 办结
+    REJECTED = "rejected"  # 不予受理
+    WITHDRAWN = "withdrawn"  # 撤回
+
+
+OPEN_STATES = frozenset({CaseState.IN_PROGRESS, CaseState.SUSPENDED})
+
+
+class Channel(StrEnum):
+    WINDOW = "window"  # 窗口
+    ONLINE = "online"  # 网上
+    PROXY = "proxy"  # 代办 / 帮办
+    HOME_VISIT = "home_visit"  # 上门
+    SELF_SERVICE = "self_service"  # 自助
+
+
+class Result(StrEnum):
+    APPROVED = "approved"
+    NOT_APPROVED = "not_approved"
+
+
+class Level(StrEnum):
+    COUNTY = "county"
+    TOWNSHIP = "township"
+    VILLAGE = "village"
+
+
+# Division code prefix length per level (统计用区划代码: county 6, township 9, village 12 digits).
+LEVEL_PREFIX_LEN = {Level.COUNTY: 6, Level.TOWNSHIP: 9, Level.VILLAGE: 12}
+
+
+class Rating(StrEnum):
+    """The national five-level 好差评 scale, stored as 1..5 (5 = 非常满意)."""
+
+    VERY_SATISFIED = "5"
+    SATISFIED = "4"
+    BASICALLY_SATISFIED = "3"
+    DISSATISFIED = "2"
+    VERY_DISSATISFIED = "1"
+
+
+BAD_RATINGS = frozenset({1, 2})  # 不满意, 非常不满意: must be followed up
+
+
+def level_of(division_code: str) -> Level:
+    """The level of a 12-digit division code: trailing zeros tell how deep it is."""
+    if division_code[6:] == "000000":
+        return Level.COUNTY
+    if division_code[9:] == "000":
+        return Level.TOWNSHIP
+    return Level.VILLAGE
+
+
+def township_of(division_code: str) -> str:
+    """The 9-digit township prefix of a township or village code."""
+    return division_code[:9]
