@@ -1,0 +1,81 @@
+"""The agent store: migrations, gap-free seqs, one transaction per action, and idempotent acknowledgement marks."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import msgspec
+
+from agent.store import AgentStore, OutboxEvent, migrations
+from protocol.lifecycle import Case
+from protocol.messages import Refusal
+
+
+def make_case(n: int) -> Case:
+    return Case(case_id=f"case-{n}", case_no=f"51342210001202611230{n:03d}", org_code="513422100000",
+                item_code="GG-001", channel="window", applicant_name="扎西", cert_type="passport",
+                cert_no="E1234567", promised_days=3, accepted_at="2026-11-23T09:00:00+08:00",
+                accepted_on="2026-11-23", due_on="2026-11-26")
+
+
+def make_event(n: int) -> OutboxEvent:
+    return OutboxEvent(event_id=f"ev-{n}", case_id=f"case-{n}", kind="accepted", at="2026-11-23T09:00:00+08:00",
+                       offset_ms=0, data=msgspec.json.encode({"n": n}))
+
+
+async def test_the_store_runs_in_wal_with_full_sync_and_records_its_migrations(agent_store: AgentStore):
+    db = sqlite3.connect(agent_store.path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    numbers = [row[0] for row in db.execute("SELECT number FROM schema_migrations ORDER BY number")]
+    assert numbers == [m[0] for m in migrations()]
+    db.close()
+
+
+async def test_reopening_applies_no_migration_twice_and_keeps_data(tmp_path):
+    store = await AgentStore.open(tmp_path / "a.sqlite3")
+    await store.save_action(make_case(1), make_event(1))
+    await store.close()
+    store = await AgentStore.open(tmp_path / "a.sqlite3")
+    assert (await store.get_case("case-1")).case_no.endswith("001")
+    assert await store.count_pending() == 1
+    await store.close()
+
+
+async def test_seqs_are_gap_free_and_an_action_is_all_or_nothing(agent_store: AgentStore):
+    seqs = [await agent_store.save_action(make_case(n), make_event(n)) for n in range(1, 4)]
+    assert seqs == [1, 2, 3]
+    # A second event with an existing event_id fails: its case row must not be written either.
+    duplicate = make_case(9)
+    try:
+        await agent_store.save_action(duplicate, make_event(1))
+    except sqlite3.IntegrityError:
+        pass
+    else:
+        raise AssertionError("a duplicate event_id was stored")
+    assert await agent_store.get_case("case-9") is None
+    assert await agent_store.save_action(make_case(4), make_event(4)) == 4
+
+
+async def test_marking_an_acknowledgement_quarantines_refusals_and_is_idempotent(agent_store: AgentStore):
+    for n in range(1, 6):
+        await agent_store.save_action(make_case(n), make_event(n))
+    refusal = Refusal(event_id="ev-2", seq=2, code="unknown_item", message="not in catalog")
+    assert await agent_store.mark_pushed(4, [refusal]) == 3
+    assert await agent_store.mark_pushed(4, [refusal]) == 0
+    assert [e.seq for e in await agent_store.pending_events(10)] == [5]
+    quarantined = await agent_store.quarantined()
+    assert [(q.seq, q.code) for q in quarantined] == [(2, "unknown_item")]
+
+
+async def test_case_numbers_continue_after_a_restart(tmp_path):
+    store = await AgentStore.open(tmp_path / "a.sqlite3")
+    async with store.write():
+        assert await store.next_case_number("2026-11-23") == 1
+        await store.save_action(make_case(1).__class__(**{**msgspec.structs.asdict(make_case(1)),
+                                                          "case_no": "51342210001202611230001"}), make_event(1))
+    await store.close()
+    store = await AgentStore.open(tmp_path / "a.sqlite3")
+    async with store.write():
+        assert await store.next_case_number("2026-11-23") == 2
+        assert await store.next_case_number("2026-11-24") == 1
+    await store.close()
