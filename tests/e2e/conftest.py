@@ -29,8 +29,8 @@ def fix_id(body17: str) -> str:
 
 
 def form(n: int = 0, **overrides) -> dict:
-    body = {"item_code": "GG-001", "applicant_name": f"申请人{n}", "cert_type": "resident_id",
-            "cert_no": fix_id(f"5134221990010{n % 10000:04d}"), "channel": "window", "village_code": VILLAGE}
+    body = {"item_code": "GG-0003", "applicant_name": f"申请人{n}", "cert_type": "resident_id",
+            "cert_no": fix_id(f"51342219900101{n % 1000:03d}"), "channel": "window", "village_code": VILLAGE}
     body.update(overrides)
     return body
 

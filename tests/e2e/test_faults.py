@@ -50,7 +50,7 @@ def test_every_case_answered_201_survives_a_sigkill_of_the_agent_and_syncs_once(
         while not stop.is_set():
             try:
                 status, case = http_json("POST", f"{url}/api/cases", {
-                    "item_code": "GG-001", "applicant_name": f"甲{n}", "cert_type": "passport",
+                    "item_code": "GG-0003", "applicant_name": f"甲{n}", "cert_type": "passport",
                     "cert_no": f"E{n:08d}", "channel": "window"}, timeout_s=5)
             except OSError:
                 return
@@ -118,11 +118,11 @@ def test_an_event_the_server_refuses_is_quarantined_and_the_rest_flows_on(cluste
     url = cluster.agent_url("pc1")
     http_json("POST", f"{url}/api/sync")
     cluster.server.stop()
-    doomed = accept(url, 1, item_code="XK-001")
+    doomed = accept(url, 1, item_code="XK-0001")
     kept = [accept(url, n) for n in range(2, 5)]
     # The county withdraws item XK-001 from its catalog while the PC is offline.
     lines = catalog.read_text(encoding="utf-8").splitlines()
-    catalog.write_text("\n".join(line for line in lines if not line.startswith("XK-001,")) + "\n", encoding="utf-8")
+    catalog.write_text("\n".join(line for line in lines if not line.startswith("XK-0001,")) + "\n", encoding="utf-8")
     cluster.server.start()
     summary = http_json("POST", f"{url}/api/sync")[1]
     assert summary["refused"] == 1
@@ -140,7 +140,7 @@ def test_a_token_cannot_write_another_townships_cases(cluster):
     event = {"event_id": "01900000-0000-7000-8000-000000000001", "seq": 1,
              "case_id": "01900000-0000-7000-8000-0000000000aa", "kind": "accepted",
              "at": "2026-03-02T09:00:00+08:00", "offset_ms": 0,
-             "data": {"case_no": "X1", "item_code": "GG-001", "org_code": "513422101000", "channel": "window",
+             "data": {"case_no": "X1", "item_code": "GG-0003", "org_code": "513422101000", "channel": "window",
                       "applicant_name": "某", "cert_type": "passport", "cert_no": "E1234567",
                       "promised_days": 3}}
     body = gzip.compress(json.dumps({"agent_id": token.split(".")[0], "events": [event]}).encode())
