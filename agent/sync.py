@@ -50,7 +50,7 @@ class Syncer:
         self.batch_size = batch_size
         self.reference_interval_s = reference_interval_s
         self.reference: Reference | None = None
-        self._reference_at = 0.0
+        self._reference_at: float | None = None  # monotonic time of the last pull; None: not yet since start
         self._round = asyncio.Lock()  # one round at a time, whoever asks
 
     async def load_local_reference(self) -> Reference | None:
@@ -75,7 +75,10 @@ class Syncer:
             return summary
 
     async def _refresh_reference(self, summary: SyncSummary) -> None:
-        if self.reference is not None and time.monotonic() - self._reference_at < self.reference_interval_s:
+        # The monotonic clock's origin is arbitrary (often boot), so "never" must not be 0.0: a PC up for less than
+        # reference_interval_s would skip the first pull and report a sync without having reached the county.
+        if (self.reference is not None and self._reference_at is not None
+                and time.monotonic() - self._reference_at < self.reference_interval_s):
             return
         response = await self.uplink.reference()
         self._reference_at = time.monotonic()
