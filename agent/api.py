@@ -53,7 +53,7 @@ def case_json(case: Case) -> dict[str, Any]:
     return out
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
+async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -65,13 +65,13 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 
 @routes.post("/api/cases")
 async def create_case(request: web.Request) -> web.Response:
-    case = await request.app[SERVICE].accept(await _json_body(request))
+    case = await request.app[SERVICE].accept(await json_body(request))
     return web.json_response(case_json(case), status=201)
 
 
 @routes.post("/api/cases/{case_id}/events")
 async def add_event(request: web.Request) -> web.Response:
-    body = await _json_body(request)
+    body = await json_body(request)
     kind = body.get("kind")
     if not isinstance(kind, str):
         raise InvalidInput("请说明操作类型 kind", {"kind": "缺少操作类型"})

@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from agent import api
+from agent import api, staff_api
 from agent.config import AgentConfig
 from agent.schedule import SyncSchedule
 from agent.service import CaseService
@@ -21,6 +21,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
     """The agent's aiohttp app. With `run_schedule=False` nothing syncs by itself (tests call `sync_once`)."""
     app = web.Application(middlewares=[api.errors_middleware], client_max_size=1024 * 1024)
     app.add_routes(api.routes)
+    app.add_routes(staff_api.routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
 
     async def lifetime(app: web.Application):
@@ -40,8 +41,10 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
             on_write=schedule.nudge if run_schedule else lambda: None,
         )
         app[api.STORE], app[api.SYNCER], app[api.SERVICE] = store, syncer, service
+        syncer.on_reference = service.fill_due_dates
         if run_schedule:
             schedule.start()
+        await service.fill_due_dates()  # a calendar pulled before a crash may not have been applied yet
         log.info("agent started agent_id=%s listen=%s county=%s", config.agent_id, config.local_url,
                  config.county_url)
         yield

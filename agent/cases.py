@@ -103,7 +103,7 @@ def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str, 
         staff=text.get("staff") or None,
     )
     case = apply_event(None, case_id, EventKind.ACCEPTED, data, when)
-    return case, _event(case_id, EventKind.ACCEPTED, data, stamp)
+    return case, event_for(case_id, EventKind.ACCEPTED, data, stamp)
 
 
 def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stamp) -> tuple[Case, OutboxEvent]:
@@ -135,7 +135,7 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
         new_case = apply_event(case, case.case_id, event_kind, data, stamp.when)
     except IllegalTransition as e:
         raise InvalidInput(e.message, {"kind": e.message}) from None
-    return new_case, _event(case.case_id, event_kind, data, stamp)
+    return new_case, event_for(case.case_id, event_kind, data, stamp)
 
 
 def _check_update(body: dict[str, Any], ref: Reference, case: Case) -> None:
@@ -155,7 +155,8 @@ def _check_update(body: dict[str, Any], ref: Reference, case: Case) -> None:
         raise InvalidInput("请改正标出的字段", fields)
 
 
-def _event(case_id: str, kind: EventKind, data: msgspec.Struct, stamp: Stamp) -> OutboxEvent:
+def event_for(case_id: str, kind: EventKind, data: msgspec.Struct, stamp: Stamp) -> OutboxEvent:
+    """The outbox row of one action: `data` encoded once, here."""
     return OutboxEvent(
         event_id=stamp.event_id,
         case_id=case_id,

@@ -22,6 +22,14 @@ class CaseNotFound(Exception):
         self.case_id = case_id
 
 
+class EventNotQuarantined(Exception):
+    """A resend or dismiss named an event that is not (or no longer) quarantined."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"event {event_id} is not quarantined")
+        self.event_id = event_id
+
+
 class TransientUplinkError(Exception):
     """The county could not be reached or answered 429/5xx: retry later. `retry_after_s` honours Retry-After."""
 

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from agent import cases
-from agent.errors import CaseNotFound, InvalidInput
+from agent import cases, consultations, corrections
+from agent.errors import CaseNotFound, EventNotQuarantined, InvalidInput
 from agent.reference import Reference
-from agent.store import AgentStore
+from agent.store import AgentStore, Consultation
 from protocol.ids import case_number, new_uuid7
 from protocol.lifecycle import CHINA_TZ, Case
+from protocol.vocabulary import EventKind
+
+log = logging.getLogger(__name__)
 
 
 class CaseService:
@@ -57,3 +61,51 @@ class CaseService:
         self._on_write()
         return new_case
 
+    def today(self) -> date:
+        """Today in China time on the county's clock, as actions are dated."""
+        return self._stamp().when.date()
+
+    async def consult(self, form: dict[str, Any]) -> Consultation:
+        """咨询: a counter entry, stored with its `consulted` event in one transaction."""
+        ref = self.reference()
+        async with self.store.write():
+            row, event = consultations.consult(form, ref, consultation_id=new_uuid7(), stamp=self._stamp())
+            await self.store.save_consultation(row, event)
+        self._on_write()
+        return row
+
+    async def resend(self, event_id: str, changes: dict[str, Any]) -> tuple[int, Case | None]:
+        """Send a quarantined event again with `changes` applied (see `corrections`). Returns the new seq and the
+        rebuilt case (None for a consultation). Raises EventNotQuarantined or InvalidInput; nothing is written then."""
+        ref = self.reference()
+        async with self.store.write():
+            old = await self.store.get_event(event_id)
+            if old is None or old.status != "quarantined":
+                raise EventNotQuarantined(event_id)
+            stamp = cases.Stamp(event_id=new_uuid7(), now=datetime.fromisoformat(old.at), offset_ms=old.offset_ms)
+            event, consultation = corrections.corrected(old, changes, ref, stamp)
+            case = corrections.replay(await self.store.case_events(old.case_id), old.event_id, event)
+            seq = await self.store.resend_event(old.event_id, event, case=case, consultation=consultation)
+        log.info("quarantined event resent old_event_id=%s event_id=%s seq=%d", old.event_id, event.event_id, seq)
+        self._on_write()
+        return seq, case
+
+    async def fill_due_dates(self) -> int:
+        """Give every case without a due date ("calendar missing") the one the current calendar now reaches, as an
+        `updated` event each. Cases paused for a supplement stay without. Returns how many were filled; idempotent."""
+        ref = self._reference()
+        if ref is None or ref.calendar is None:
+            return 0
+        filled = 0
+        async with self.store.write():
+            for case in await self.store.cases_without_due_date():
+                due_on = ref.due_on(case.accepted_on, case.promised_days, case.supplements)
+                if due_on is None:
+                    continue
+                new_case, event = cases.act(case, EventKind.UPDATED, {"due_on": due_on}, ref, self._stamp())
+                await self.store.save_action(new_case, event)
+                filled += 1
+        if filled:
+            log.info("due dates filled cases=%d calendar=%s", filled, ref.calendar.version)
+            self._on_write()
+        return filled

@@ -47,6 +47,32 @@ class Quarantined:
     data: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class StoredEvent:
+    """An outbox row as read back: `status` is pending, synced, quarantined, dismissed or resent."""
+
+    seq: int
+    event_id: str
+    case_id: str
+    kind: str
+    at: str
+    offset_ms: int
+    data: dict[str, Any]
+    status: str
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """咨询: one counter entry, kept locally to list the day's consultations."""
+
+    consultation_id: str
+    day: str
+    at: str
+    topic: str
+    channel: str
+    org_code: str
+
+
 def migrations() -> list[tuple[int, str, str]]:
     """(number, name, sql) of every migration shipped with the agent, in order."""
     found = []
@@ -117,6 +143,10 @@ class AgentStore:
 
     async def save_action(self, case: Case | None, event: OutboxEvent) -> int:
         """Store the new case row (if any) and append the event, in one transaction. Returns the event's seq."""
+        return await self._in_transaction(case, event)
+
+    async def _in_transaction(self, case: Case | None, event: OutboxEvent, *extra: tuple[str, tuple[Any, ...]]) -> int:
+        """Upsert the case row (if any), append the event and run `extra` statements, in one transaction."""
         db = self._db
         await db.execute("BEGIN IMMEDIATE")
         try:
@@ -134,6 +164,8 @@ class AgentStore:
                 (event.event_id, event.case_id, event.kind, event.at, event.offset_ms, event.data),
             )
             seq = cur.lastrowid
+            for sql, args in extra:
+                await db.execute(sql, args)
             await db.execute("COMMIT")
         except BaseException:
             await db.execute("ROLLBACK")
@@ -142,6 +174,36 @@ class AgentStore:
             raise
         assert seq is not None
         return seq
+
+    async def save_consultation(self, consultation: Consultation, event: OutboxEvent) -> int:
+        """Store a consultation and its `consulted` event in one transaction. Call under `write()`."""
+        c = consultation
+        return await self._in_transaction(None, event, (
+            "INSERT INTO consultations (consultation_id, day, at, topic, channel, org_code) VALUES (?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (consultation_id) DO UPDATE SET topic = excluded.topic, channel = excluded.channel,"
+            " org_code = excluded.org_code",
+            (c.consultation_id, c.day, c.at, c.topic, c.channel, c.org_code),
+        ))
+
+    async def resend_event(self, old_event_id: str, event: OutboxEvent, case: Case | None = None,
+                           consultation: Consultation | None = None) -> int:
+        """Append `event`, the corrected copy of quarantined `old_event_id`, mark the old one resent and store the
+        rebuilt case or consultation, in one transaction. Returns the new seq. Call under `write()`.
+
+        Raises LookupError (nothing written) when `old_event_id` is not quarantined.
+        """
+        async with self._db.execute(
+            "SELECT 1 FROM outbox WHERE event_id = ? AND status = 'quarantined'", (old_event_id,)
+        ) as cur:
+            if await cur.fetchone() is None:
+                raise LookupError(f"event {old_event_id} is not quarantined")
+        extra = [("UPDATE outbox SET status = 'resent', resent_as = ? WHERE event_id = ?", (event.event_id,
+                                                                                           old_event_id))]
+        if consultation is not None:
+            c = consultation
+            extra.append(("UPDATE consultations SET topic = ?, channel = ?, org_code = ? WHERE consultation_id = ?",
+                          (c.topic, c.channel, c.org_code, c.consultation_id)))
+        return await self._in_transaction(case, event, *extra)
 
     # ---- reads -------------------------------------------------------------------------------------------
 
@@ -166,6 +228,42 @@ class AgentStore:
         args.append(limit)
         async with self._db.execute(sql, args) as cur:
             return [_case_decode.decode(row[0]) for row in await cur.fetchall()]
+
+    async def cases_without_due_date(self) -> list[Case]:
+        """Cases whose due date is not known yet: the calendar did not reach it, or a supplement is outstanding."""
+        async with self._db.execute("SELECT body FROM cases WHERE due_on IS NULL ORDER BY accepted_on") as cur:
+            return [_case_decode.decode(row[0]) for row in await cur.fetchall()]
+
+    async def cases_to_follow_up(self, limit: int = 200) -> list[Case]:
+        """Completed cases with a bad rating (差评) not yet followed up, oldest rating first."""
+        async with self._db.execute(
+            "SELECT body FROM cases WHERE json_extract(body, '$.rating') IN (1, 2)"
+            " AND json_extract(body, '$.followed_up_on') IS NULL ORDER BY json_extract(body, '$.rated_on') LIMIT ?",
+            (limit,),
+        ) as cur:
+            return [_case_decode.decode(row[0]) for row in await cur.fetchall()]
+
+    async def consultations_on(self, day: str) -> list[Consultation]:
+        async with self._db.execute(
+            "SELECT consultation_id, day, at, topic, channel, org_code FROM consultations WHERE day = ? ORDER BY at",
+            (day,),
+        ) as cur:
+            return [Consultation(*row) for row in await cur.fetchall()]
+
+    async def case_events(self, case_id: str) -> list[StoredEvent]:
+        """Every outbox event of one case (or consultation), in seq order."""
+        return await self._stored_events("case_id = ? ORDER BY seq", case_id)
+
+    async def get_event(self, event_id: str) -> StoredEvent | None:
+        found = await self._stored_events("event_id = ?", event_id)
+        return found[0] if found else None
+
+    async def _stored_events(self, where: str, *args: Any) -> list[StoredEvent]:
+        async with self._db.execute(
+            f"SELECT seq, event_id, case_id, kind, at, offset_ms, data, status FROM outbox WHERE {where}", args
+        ) as cur:
+            rows = await cur.fetchall()
+        return [StoredEvent(*r[:6], msgspec.json.decode(r[6]), r[7]) for r in rows]
 
     # ---- outbox ------------------------------------------------------------------------------------------
 

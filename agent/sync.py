@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -50,6 +51,8 @@ class Syncer:
         self.batch_size = batch_size
         self.reference_interval_s = reference_interval_s
         self.reference: Reference | None = None
+        # Called after a new reference version is loaded, e.g. to fill in due dates a new calendar now reaches.
+        self.on_reference: Callable[[], Awaitable[object]] | None = None
         self._reference_at: float | None = None  # monotonic time of the last pull; None: not yet since start
         self._round = asyncio.Lock()  # one round at a time, whoever asks
 
@@ -87,6 +90,8 @@ class Syncer:
             await self.store.save_reference(response.version, _encode.encode(response))
             self.reference = Reference.from_response(response)
             log.info("reference updated version=%s items=%d", response.version, len(response.items))
+            if self.on_reference is not None:
+                await self.on_reference()
 
     async def _push(self, summary: SyncSummary, max_batches: int | None) -> None:
         while max_batches is None or summary.batches < max_batches:
