@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from agent import api, staff_api
+from agent import api, page, staff_api
 from agent.config import AgentConfig
 from agent.schedule import SyncSchedule
 from agent.service import CaseService
@@ -22,6 +22,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
     app = web.Application(middlewares=[api.errors_middleware], client_max_size=1024 * 1024)
     app.add_routes(api.routes)
     app.add_routes(staff_api.routes)
+    app.add_routes(page.routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
 
     async def lifetime(app: web.Application):

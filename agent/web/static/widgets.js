@@ -1,0 +1,43 @@
+// Pieces several views show: the case table and state / flag badges.
+import { h } from "./dom.js";
+import { t } from "./i18n.js";
+import { item } from "./reference.js";
+
+export function stateBadge(state) {
+  return h("span", { class: `badge state-${state}` }, t(`state.${state}`));
+}
+
+export function flagBadge(flag) {
+  return flag ? h("span", { class: `badge flag-${flag}` }, t(`flag.${flag}`)) : null;
+}
+
+export function itemName(code) {
+  return item(code)?.name || code;
+}
+
+// The due date, or a dash while the clock is stopped or the calendar does not reach it (the flag says which).
+export function dueText(c) {
+  const stopped = c.state === "suspended" && c.flag !== "overdue";
+  return c.due_on && !stopped ? c.due_on : t("due.none");
+}
+
+// A table of cases; each case number is a link, so Tab + Enter opens a case from the keyboard.
+export function caseTable(cases, { withFlag = false, withRating = false } = {}) {
+  const head = h("tr", {},
+    h("th", { scope: "col" }, t("col.case_no")),
+    h("th", { scope: "col" }, t("col.item")),
+    h("th", { scope: "col" }, t("col.applicant")),
+    h("th", { scope: "col" }, t("col.accepted_on")),
+    h("th", { scope: "col" }, withRating ? t("col.rating") : t("col.due_on")),
+    h("th", { scope: "col" }, t("col.state")),
+    withFlag ? h("th", { scope: "col" }, t("col.flag")) : null);
+  const rows = cases.map((c) => h("tr", { class: c.flag ? `row-${c.flag}` : null, dataset: { caseId: c.case_id } },
+    h("td", {}, h("a", { href: `#/case/${c.case_id}`, class: "mono" }, c.case_no)),
+    h("td", {}, itemName(c.item_code)),
+    h("td", {}, c.applicant_name),
+    h("td", {}, c.accepted_on),
+    h("td", { class: "nowrap" }, withRating ? t(`rating.${c.rating}`) : dueText(c)),
+    h("td", {}, stateBadge(c.state)),
+    withFlag ? h("td", {}, flagBadge(c.flag)) : null));
+  return h("table", { class: "cases" }, h("thead", {}, head), h("tbody", {}, rows));
+}
