@@ -8,13 +8,20 @@ from aiohttp import web
 
 from agent import api, page, staff_api
 from agent.config import AgentConfig
+from agent.health import routes as health_routes
+from agent.identity import resolve_identity
 from agent.schedule import SyncSchedule
 from agent.service import CaseService
 from agent.store import AgentStore
 from agent.sync import Syncer
 from agent.uplink import Uplink
+from ops.runlock import RunLock
+from ops.serve import PROBE
 
 log = logging.getLogger(__name__)
+
+# Within the units' TimeoutStopSec=30 after the 10 s HTTP drain (ops/serve.py).
+SYNC_STOP_S = 10.0
 
 
 def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Application:
@@ -23,10 +30,14 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
     app.add_routes(api.routes)
     app.add_routes(staff_api.routes)
     app.add_routes(page.routes)
+    app.add_routes(health_routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
 
     async def lifetime(app: web.Application):
+        # One program per database, and `restore` cannot replace it under us (ops/runlock.py).
+        run_lock = RunLock(config.database).acquire("township-agent run")
         store = await AgentStore.open(config.database)
+        app[PROBE] = store.ping
         uplink = Uplink(config.county_url, config.token, timeout_s=config.timeout_s, attempts=config.attempts,
                         backoff_initial_s=config.backoff_initial_s, backoff_max_s=config.backoff_max_s)
         syncer = Syncer(store, uplink, agent_id=config.agent_id, batch_size=config.batch_size,
@@ -43,6 +54,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         )
         app[api.STORE], app[api.SYNCER], app[api.SERVICE] = store, syncer, service
         syncer.on_reference = service.fill_due_dates
+        syncer.identity = await resolve_identity(store, config.agent_id)
         if run_schedule:
             schedule.start()
         await service.fill_due_dates()  # a calendar pulled before a crash may not have been applied yet
@@ -51,8 +63,11 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         yield
         if run_schedule:
             schedule.shutdown()
+        await syncer.stop(timeout_s=SYNC_STOP_S)  # abandon a push in flight; record an answer that arrived
         await uplink.close()
-        await store.close()
+        async with store.write():  # a staff action in flight commits or rolls back before the close
+            await store.close()
+        run_lock.release()
         log.info("agent stopped")
 
     app.cleanup_ctx.append(lifetime)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -91,6 +92,7 @@ class AgentStore:
         self.path = path
         self._lock = asyncio.Lock()
         self._case_counters: dict[str, int] = {}
+        self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
 
     @classmethod
     async def open(cls, path: Path) -> AgentStore:
@@ -356,3 +358,76 @@ class AgentStore:
                 (version, body),
             )
             await self._db.commit()
+
+    # ---- operations: probe, migrations, identity (see agent/identity.py) ---------------------------------
+
+    async def ping(self, timeout_s: float = 5.0) -> None:
+        """Prove the database answers a writer: take the write lock, BEGIN IMMEDIATE, read, roll back. Raises
+        TimeoutError when that takes longer than `timeout_s`; the watchdog and /readyz call it.
+
+        The probe itself is shielded and never overlaps another: a timed-out probe goes on in the background until
+        the database answers, then rolls back, so the connection is never left inside a transaction.
+        """
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.ensure_future(self._probe_once())
+        await asyncio.wait_for(asyncio.shield(self._probe), timeout_s)
+
+    async def _probe_once(self) -> None:
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                async with self._db.execute("SELECT count(*) FROM schema_migrations") as cur:
+                    await cur.fetchone()
+            finally:
+                await self._db.execute("ROLLBACK")
+
+    async def applied_migrations(self) -> set[int]:
+        async with self._db.execute("SELECT number FROM schema_migrations") as cur:
+            return {row[0] for row in await cur.fetchall()}
+
+    async def begin_incarnation(self, agent_id: str) -> tuple[int, int]:
+        """Start numbering events anew for `agent_id`: wire seq = local seq - base. Events still to send (pending,
+        or refused as `seq_reused`) and every event after the first of them go (back) to pending, so the new
+        identity's seqs start at 1 without a gap: the county stores again only what it lacks (event_id is the
+        idempotency key), and refuses again what it refused. Returns (base, events to send)."""
+        async with self._lock:
+            db = self._db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                async with db.execute(
+                    "SELECT min(seq) FROM outbox WHERE status = 'pending'"
+                    " OR (status = 'quarantined' AND refusal_code = 'seq_reused')"
+                ) as cur:
+                    first = (await cur.fetchone())[0]
+                if first is None:
+                    async with db.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox") as cur:
+                        first = (await cur.fetchone())[0]
+                cur = await db.execute(
+                    "UPDATE outbox SET status = 'pending', refusal_code = NULL, refusal_message = NULL"
+                    " WHERE seq >= ? AND status != 'pending'",
+                    (first,),
+                )
+                await db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [("identity_agent_id", agent_id), ("identity_seq_base", str(first - 1))],
+                )
+                async with db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'") as count:
+                    to_send = (await count.fetchone())[0]
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+        return first - 1, to_send
+
+
+def retire_identity(db: sqlite3.Connection, agent_id: str, reason: str) -> None:
+    """Record (in an open transaction of a plain sqlite3 connection, e.g. a restored copy) that `agent_id` may not
+    push from this database any more: its seqs may clash with what the county already holds."""
+    row = db.execute("SELECT value FROM meta WHERE key = 'identity_retired'").fetchone()
+    retired = {a for a in (row[0] if row else "").split(",") if a}
+    retired.add(agent_id)
+    db.executemany(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [("identity_retired", ",".join(sorted(retired))), ("identity_retired_reason", reason)],
+    )

@@ -15,6 +15,7 @@ from datetime import datetime
 import msgspec
 
 from agent.errors import RefusedRequestError, TransientUplinkError
+from agent.identity import Identity, retire
 from agent.reference import Reference
 from agent.store import AgentStore
 from agent.uplink import Uplink
@@ -55,6 +56,11 @@ class Syncer:
         self.on_reference: Callable[[], Awaitable[object]] | None = None
         self._reference_at: float | None = None  # monotonic time of the last pull; None: not yet since start
         self._round = asyncio.Lock()  # one round at a time, whoever asks
+        # Which identity and seq numbering to push under (agent/identity.py); None: the configured id, local seqs.
+        self.identity: Identity | None = None
+        self.rounds = 0
+        self.failures = 0  # rounds that ended with an error, since start (the /metrics counter)
+        self._task: asyncio.Task | None = None
 
     async def load_local_reference(self) -> Reference | None:
         """The last reference data pulled from the county, so staff can work offline after a restart."""
@@ -67,12 +73,19 @@ class Syncer:
         """Refresh reference data if due and push pending events. Never raises for network or server trouble:
         the summary carries the error, and `/api/status` shows it."""
         async with self._round:
+            self._task = asyncio.current_task()
             summary = SyncSummary()
             try:
+                if self.identity is not None and self.identity.is_retired:
+                    raise RefusedRequestError(0, "identity_retired", self.identity.hint())
                 await self._refresh_reference(summary)
                 await self._push(summary, max_batches)
             except (TransientUplinkError, RefusedRequestError) as e:
                 summary.error = str(e)
+            finally:
+                self._task = None
+            self.rounds += 1
+            self.failures += summary.error is not None
             summary.pending = await self.store.count_pending()
             await self._record(summary)
             return summary
@@ -100,8 +113,12 @@ class Syncer:
                 return
             pending = await self.store.count_pending()
             started = time.monotonic()
+            base = self.identity.seq_base if self.identity else 0
+            if base:
+                events = [msgspec.structs.replace(e, seq=e.seq - base) for e in events]
             response = await self.uplink.push(self.agent_id, events, pending)
-            marked = await self.store.mark_pushed(response.acked_seq, response.refused)
+            # Shielded: once the answer is here, SIGTERM does not interrupt recording it (see `stop`).
+            marked = await asyncio.shield(self.store.mark_pushed(response.acked_seq + base, response.refused))
             summary.batches += 1
             summary.pushed += len(events)
             summary.synced += marked
@@ -113,10 +130,31 @@ class Syncer:
                      len(response.refused), (time.monotonic() - started) * 1000)
             for r in response.refused:
                 log.warning("sync event refused seq=%d code=%s", r.seq, r.code)
+            if self.identity is not None and any(r.code == "seq_reused" for r in response.refused):
+                self.identity = await retire(self.store, self.identity, "the county already has other events "
+                                             "with these seqs (seq_reused): the database was reset or restored")
+                summary.error = self.identity.hint()
+                return
             if response.acked_seq < events[-1].seq:
                 # The server holds a gap before this batch (events it never got): nothing more to gain now.
                 summary.error = f"server acknowledged only up to seq {response.acked_seq}"
                 return
+
+    async def stop(self, timeout_s: float) -> None:
+        """For shutdown: abandon the round in flight unless it is recording an answer, and wait for it to end.
+
+        A push whose answer has not arrived is abandoned: its events stay pending and go again after the restart,
+        where the county counts them as duplicates. An answer that arrived is recorded in full (shielded).
+        """
+        task = self._task
+        if task is not None and not task.done():
+            task.cancel()
+        try:
+            async with asyncio.timeout(timeout_s):
+                async with self._round:
+                    pass
+        except TimeoutError:
+            log.warning("sync round did not end in time timeout_s=%s", timeout_s)
 
     async def _record(self, summary: SyncSummary) -> None:
         now = datetime.now(CHINA_TZ).isoformat(timespec="seconds")
