@@ -411,6 +411,28 @@ class AgentStore:
             finally:
                 await self._db.execute("ROLLBACK")
 
+    async def resend_after(self, seq: int) -> int:
+        """The county acknowledged less than it had (it was restored from a backup): every event after `seq` goes
+        back to pending, to be sent again. Returns how many. Idempotent."""
+        async with self._lock:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                count = await self._repend_from(seq + 1)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await self._db.execute("ROLLBACK")
+                raise
+        return count
+
+    async def _repend_from(self, seq: int) -> int:
+        # Every status, so the seqs sent again have no gap; what the county refused it refuses again.
+        cur = await self._db.execute(
+            "UPDATE outbox SET status = 'pending', refusal_code = NULL, refusal_message = NULL"
+            " WHERE seq >= ? AND status != 'pending'",
+            (seq,),
+        )
+        return cur.rowcount
+
     async def applied_migrations(self) -> set[int]:
         async with self._db.execute("SELECT number FROM schema_migrations") as cur:
             return {row[0] for row in await cur.fetchall()}
@@ -432,11 +454,7 @@ class AgentStore:
                 if first is None:
                     async with db.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox") as cur:
                         first = (await cur.fetchone())[0]
-                cur = await db.execute(
-                    "UPDATE outbox SET status = 'pending', refusal_code = NULL, refusal_message = NULL"
-                    " WHERE seq >= ? AND status != 'pending'",
-                    (first,),
-                )
+                await self._repend_from(first)
                 await db.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)"
                     " ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -135,6 +135,14 @@ class Syncer:
                                              "with these seqs (seq_reused): the database was reset or restored")
                 summary.error = self.identity.hint()
                 return
+            if response.acked_seq < events[0].seq - 1 and not response.refused:
+                # The county holds less than it acknowledged before: it was restored from a backup. Send again
+                # everything after what it has; event_id makes that idempotent.
+                resent = await self.store.resend_after(response.acked_seq + base)
+                log.warning("county has fewer events than acknowledged before acked_seq=%d resending=%d",
+                            response.acked_seq, resent)
+                if resent:
+                    continue
             if response.acked_seq < events[-1].seq:
                 # The server holds a gap before this batch (events it never got): nothing more to gain now.
                 summary.error = f"server acknowledged only up to seq {response.acked_seq}"

@@ -11,7 +11,8 @@ import asyncio
 import logging
 import signal
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -27,12 +28,18 @@ PROBE = web.AppKey("ops_probe", Callable[[], Awaitable[object]])
 DRAIN_S = 10.0
 
 
-def run(app: web.Application, *, host: str, port: int, name: str, drain_s: float = DRAIN_S) -> None:
-    """Serve until SIGTERM/SIGINT. Raises what start-up raises (config, migrations, port in use)."""
+AppOrFactory = web.Application | Coroutine[Any, Any, web.Application]
+
+
+def run(app: AppOrFactory, *, host: str, port: int, name: str, drain_s: float = DRAIN_S) -> None:
+    """Serve until SIGTERM/SIGINT. `app` may be a coroutine that builds it (in the loop that serves it). Raises what
+    start-up raises (config, migrations, lock held, port in use)."""
     asyncio.run(_serve(app, host=host, port=port, name=name, drain_s=drain_s))
 
 
-async def _serve(app: web.Application, *, host: str, port: int, name: str, drain_s: float) -> None:
+async def _serve(app: AppOrFactory, *, host: str, port: int, name: str, drain_s: float) -> None:
+    if not isinstance(app, web.Application):
+        app = await app
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=drain_s)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
