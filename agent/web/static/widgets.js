@@ -22,13 +22,13 @@ export function dueText(c) {
 }
 
 // A table of cases; each case number is a link, so Tab + Enter opens a case from the keyboard.
-export function caseTable(cases, { withFlag = false, withRating = false } = {}) {
+export function caseTable(cases, { withFlag = false } = {}) {
   const head = h("tr", {},
     h("th", { scope: "col" }, t("col.case_no")),
     h("th", { scope: "col" }, t("col.item")),
     h("th", { scope: "col" }, t("col.applicant")),
     h("th", { scope: "col" }, t("col.accepted_on")),
-    h("th", { scope: "col" }, withRating ? t("col.rating") : t("col.due_on")),
+    h("th", { scope: "col" }, t("col.due_on")),
     h("th", { scope: "col" }, t("col.state")),
     withFlag ? h("th", { scope: "col" }, t("col.flag")) : null);
   const rows = cases.map((c) => h("tr", { class: c.flag ? `row-${c.flag}` : null, dataset: { caseId: c.case_id } },
@@ -36,8 +36,20 @@ export function caseTable(cases, { withFlag = false, withRating = false } = {}) 
     h("td", {}, itemName(c.item_code)),
     h("td", {}, c.applicant_name),
     h("td", {}, c.accepted_on),
-    h("td", { class: "nowrap" }, withRating ? t(`rating.${c.rating}`) : dueText(c)),
+    h("td", { class: "nowrap" }, dueText(c)),
     h("td", {}, stateBadge(c.state)),
     withFlag ? h("td", {}, flagBadge(c.flag)) : null));
   return h("table", { class: "cases" }, h("thead", {}, head), h("tbody", {}, rows));
+}
+
+// Bad ratings waiting for their follow-up (回访): who, how they rated, since when.
+export function followUpTable(cases) {
+  return h("table", { class: "cases" },
+    h("thead", {}, h("tr", {}, ["col.case_no", "col.applicant", "col.rating", "col.rated_on"].map((key) =>
+      h("th", { scope: "col" }, t(key))))),
+    h("tbody", {}, cases.map((c) => h("tr", { dataset: { caseId: c.case_id } },
+      h("td", {}, h("a", { href: `#/case/${c.case_id}`, class: "mono" }, c.case_no)),
+      h("td", { class: "nowrap" }, c.applicant_name),
+      h("td", { class: "nowrap" }, h("span", { class: "badge flag-overdue" }, t(`rating.${c.rating}`))),
+      h("td", { class: "nowrap" }, c.rated_on)))));
 }

@@ -1,8 +1,8 @@
 // Today's work: open cases by due date with their flags (computed by the agent in Python), bad ratings to follow
 // up, and today's consultations.
-import { api, fromTemplate, h } from "../dom.js";
+import { api, fromTemplate, h, time } from "../dom.js";
 import { t } from "../i18n.js";
-import { caseTable } from "../widgets.js";
+import { caseTable, followUpTable } from "../widgets.js";
 
 const COUNTERS = ["overdue", "due_today", "due_soon", "paused", "calendar_missing"];
 
@@ -23,8 +23,10 @@ export async function renderToday(main) {
     : t("today.no_calendar");
   slots.cases.replaceChildren(body.cases.length ? caseTable(body.cases, { withFlag: true })
     : h("p", { class: "empty" }, t("today.empty")));
-  slots["follow-ups"].replaceChildren(body.follow_ups.length ? caseTable(body.follow_ups, { withRating: true })
+  slots["follow-ups"].replaceChildren(body.follow_ups.length ? followUpTable(body.follow_ups)
     : h("p", { class: "empty" }, t("today.follow_ups_empty")));
   slots.consultations.textContent = t("today.consultations_count", { n: body.consultations.length });
+  slots["consultation-list"].replaceChildren(...body.consultations.slice(-5).reverse().map((c) =>
+    h("li", {}, h("span", { class: "mono muted" }, time(c.at)), " ", c.topic)));
   main.replaceChildren(fragment);
 }
