@@ -22,6 +22,7 @@ _CODES = [
     Code("unauthorized", 401, "Missing or unknown bearer token. Register the agent with `county-server agents add`."),
     Code("forbidden", 403, "This token may not do that."),
     Code("not_found", 404, "No such resource."),
+    Code("method_not_allowed", 405, "This resource does not accept that HTTP method; see /api/v1/openapi.json."),
     Code("too_large", 413, "The batch is too large; send fewer events per request."),
     Code("agent_mismatch", 403, "The batch names another agent than the token's. Check the agent's configuration."),
     Code("internal", 500, "The server failed; the request was not applied. It is safe to retry."),

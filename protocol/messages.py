@@ -218,7 +218,10 @@ class ReferenceResponse(Lenient):
 # ---- stats ---------------------------------------------------------------------------------------------------
 
 
-class StatsRow(Lenient):
+class StatsRow(Lenient, omit_defaults=False):
+    """One org unit's figures. Every field is always present, zeros and null rates included: a dashboard reads
+    rows of fixed shape."""
+
     code: str
     name: str
     level: str
@@ -233,7 +236,7 @@ class StatsRow(Lenient):
     good_rating_rate: float | None = None
 
 
-class StatsResponse(Lenient):
+class StatsResponse(Lenient, omit_defaults=False):
     level: str
     date_from: str
     date_to: str

@@ -1,0 +1,279 @@
+"""Ingest benchmark (a script, not a test): 100,000 events through the real HTTP path vs the same rows written by
+plain `sqlite3` executemany, in the same run.
+
+    .venv/bin/python bench/ingest_bench.py [--events 100000] [--batch 1000] [--rounds 1]
+
+Per round:
+1. A fresh config and SQLite file; two township agents registered with `county-server agents add`; the real
+   server started as a subprocess (`python -m server serve`) on a loopback port.
+2. A realistic mix on the sample catalog and org units (~45 % accepted, ~40 % completed, ~15 % evaluated), in
+   each agent's seq order, pre-encoded as gzip level 6 JSON batches (the agent's encoding cost is not the server's).
+   Rounds (--rounds N) alternate the two paths, so the machine's drift hits both; the median ratio is reported.
+3. Both agents push at once over keep-alive connections, one batch in flight each, as agents do: events/s from
+   the first request to the last acknowledgement, and bytes on the wire per event (compressed body + request
+   headers as sent; the response is reported separately).
+4. The same rows the server wrote (event rows, the case rows each batch touched, the rollup rows each batch
+   touched) written into a fresh SQLite file with the same schema and pragmas by plain `sqlite3` `executemany`,
+   one transaction per batch: rows/s, and the ratio HTTP / plain.
+
+Targets (issue 2): ratio >= 0.5, <= 150 bytes per event on the wire.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import random
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import aiohttp
+import msgspec
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from protocol.ids import new_uuid7  # noqa: E402
+from server.reference import load_reference  # noqa: E402
+from server.rollups import UPSERT_SQL  # noqa: E402
+from server.storage.sqlite import (  # noqa: E402
+    INSERT_EVENTS_SQL,
+    MIGRATIONS_DIR,
+    SAVE_CASES_SQL,
+    WRITE_PRAGMAS,
+)
+
+CHINA = timezone(timedelta(hours=8))
+TOWNSHIPS = ("513422100", "513422204")
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗扎格拉次央卓阿吉"
+GIVEN = "明华丽强军平芳敏静伟秀英桂兰德吉卓玛拉姆次仁多吉尼玛顿珠措"
+
+
+@dataclass
+class AgentLoad:
+    agent_id: str
+    token: str
+    events: list[dict] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)  # gzip level 6
+    raw_bytes: int = 0
+
+
+def make_events(township: str, n_events: int, rng: random.Random, ref) -> list[dict]:
+    """Cases of one township in time order: ~45 % accepted, ~40 % completed, ~15 % evaluated (of all events)."""
+    units = [u.code for u in ref.units_under(township)]
+    items = list(ref.items.values())
+    n_cases = round(n_events * 0.45)
+    n_completed = round(n_events * 0.40)
+    n_rated = n_events - n_cases - n_completed
+    start = datetime(2026, 3, 2, 8, 30, tzinfo=CHINA)
+    raw: list[tuple[datetime, str, str, dict]] = []
+    for i in range(n_cases):
+        at = start + timedelta(minutes=(i * 263_000 / n_cases) + rng.random() * 20)  # ~6 months of office time
+        item = rng.choice(items)
+        case_id = new_uuid7()
+        org = rng.choice(units)
+        due = (at + timedelta(days=round(item.promised_days * 1.4))).date().isoformat()
+        data = {"case_no": f"{township}01{at:%Y%m%d}{i % 10000:04d}", "item_code": item.code, "org_code": org,
+                "channel": rng.choices(["window", "online", "proxy", "home_visit"], [70, 20, 8, 2])[0],
+                "applicant_name": rng.choice(SURNAMES) + "".join(rng.choices(GIVEN, k=rng.choice((1, 2, 2)))),
+                "cert_type": "居民身份证",
+                "cert_no": f"513422{rng.randint(1950, 2008)}{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
+                           f"{rng.randint(0, 999):03d}{rng.choice('0123456789X')}",
+                "phone": f"1{rng.choice('3589')}{rng.randint(0, 999_999_999):09d}",
+                "promised_days": item.promised_days, "due_on": due}
+        raw.append((at, case_id, "accepted", data))
+        if i < n_completed:
+            done_at = at + timedelta(minutes=5) if item.promised_days == 0 else at + timedelta(
+                days=rng.randint(1, max(1, item.promised_days + 2)), minutes=rng.randint(0, 300))
+            raw.append((done_at, case_id, "completed", {"result": "approved" if rng.random() < 0.97
+                                                         else "not_approved"}))
+            if i < n_rated:
+                raw.append((done_at + timedelta(minutes=2), case_id, "evaluated",
+                            {"rating": rng.choices([5, 4, 3, 2, 1], [90, 7, 2, 0.7, 0.3])[0]}))
+    raw.sort(key=lambda r: r[0])
+    return [{"event_id": new_uuid7(), "seq": seq, "case_id": case_id, "kind": kind,
+             "at": at.isoformat(timespec="seconds"), "data": data, "offset_ms": 1250}
+            for seq, (at, case_id, kind, data) in enumerate(raw, 1)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def request_head_bytes(port: int, token: str, body_len: int) -> int:
+    """The request line and headers aiohttp sends for one push (measured shape, exact lengths)."""
+    head = (f"POST /api/v1/sync/push HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+            f"Accept: */*\r\nAccept-Encoding: gzip, deflate\r\n"
+            f"User-Agent: Python/3.11 aiohttp/{aiohttp.__version__}\r\nContent-Length: {body_len}\r\n\r\n")
+    return len(head.encode())
+
+
+async def push_all(port: int, loads: list[AgentLoad]) -> tuple[float, int, int, list[dict]]:
+    url = f"http://127.0.0.1:{port}/api/v1/sync/push"
+    answers: list[dict] = []
+    response_bytes = 0
+
+    async def one_agent(load: AgentLoad, session: aiohttp.ClientSession) -> None:
+        nonlocal response_bytes
+        headers = {"Authorization": f"Bearer {load.token}", "Content-Type": "application/json",
+                   "Content-Encoding": "gzip"}
+        for body in load.bodies:
+            async with session.post(url, data=body, headers=headers) as r:
+                raw = await r.read()
+                assert r.status == 200, raw[:500]
+                response_bytes += len(raw) + sum(len(k) + len(v) + 4 for k, v in r.raw_headers) + 17
+                answers.append(json.loads(raw))
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=4)) as session:
+        started = time.perf_counter()
+        await asyncio.gather(*(one_agent(load, session) for load in loads))
+        took = time.perf_counter() - started
+    head = sum(request_head_bytes(port, load.token, len(b)) for load in loads for b in load.bodies)
+    return took, head, response_bytes, answers
+
+
+def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[list, list, list]]:
+    """Per batch, the rows the server wrote: its event rows, the case rows and rollup rows that batch touched
+    (values as finally stored; same count and width of rows)."""
+    with sqlite3.connect(db_path) as db:
+        events = {r[0]: r for r in db.execute(
+            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, data, received_at FROM events")}
+        cases = {r[0]: r for r in db.execute(
+            "SELECT case_id, case_no, township_code, org_code, village_code, item_code, category, channel, state, "
+            "accepted_on, due_on, completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, last_key, "
+            "body, updated_at FROM cases")}
+        rollups = {r[:4]: r for r in db.execute("SELECT * FROM rollups")}
+    out = []
+    for load in loads:
+        for i in range(0, len(load.events), batch):
+            chunk = load.events[i:i + batch]
+            ev_rows = [events[e["event_id"]] for e in chunk]
+            touched = dict.fromkeys(e["case_id"] for e in chunk)
+            case_rows = [cases[c] for c in touched if c in cases]
+            keys = dict.fromkeys((cases[e["case_id"]][3], e["at"][:10], cases[e["case_id"]][6],
+                                  cases[e["case_id"]][7]) for e in chunk if e["case_id"] in cases)
+            rollup_rows = [rollups[k] for k in keys if k in rollups]
+            out.append((ev_rows, case_rows, rollup_rows))
+    return out
+
+
+def plain_write(path: Path, batches: list[tuple[list, list, list]]) -> float:
+    db = sqlite3.connect(path, isolation_level=None)
+    for pragma in WRITE_PRAGMAS:
+        db.execute(pragma)
+    db.executescript((MIGRATIONS_DIR / "0001_init.sql").read_text(encoding="utf-8"))
+    started = time.perf_counter()
+    for ev_rows, case_rows, rollup_rows in batches:
+        db.execute("BEGIN IMMEDIATE")
+        db.executemany(INSERT_EVENTS_SQL, ev_rows)
+        db.executemany(SAVE_CASES_SQL, case_rows)
+        db.executemany(UPSERT_SQL, rollup_rows)
+        db.execute("COMMIT")
+    took = time.perf_counter() - started
+    db.close()
+    return took
+
+
+def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, keep: bool = False) -> dict:
+    rng = random.Random(seed)
+    ref = load_reference(REPO / "config" / "org_units.csv", REPO / "config" / "catalog.csv")
+    work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
+    port = free_port()
+    config = work / "server.toml"
+    config.write_text(f'[server]\nport = {port}\nadmin_token = "bench-admin-token-0000"\n'
+                      f'database = "county.sqlite3"\nlog_level = "WARNING"\n'
+                      f'[reference]\norg_units = "{REPO / "config" / "org_units.csv"}"\n'
+                      f'catalog = "{REPO / "config" / "catalog.csv"}"\n', encoding="utf-8")
+    cli = [sys.executable, "-m", "server"]
+    loads = []
+    for township in TOWNSHIPS:
+        out = subprocess.run([*cli, "agents", "add", "--township", township, "--name", "bench", "--json",
+                              "--config", str(config)], check=True, capture_output=True, text=True, cwd=REPO)
+        info = json.loads(out.stdout)
+        loads.append(AgentLoad(info["agent_id"], info["token"]))
+    per_agent = n_events // len(loads)
+    for load, township in zip(loads, TOWNSHIPS, strict=True):
+        load.events = make_events(township, per_agent, rng, ref)
+        enc = msgspec.json.Encoder()
+        for i in range(0, len(load.events), batch):
+            raw = enc.encode({"agent_id": load.agent_id, "events": load.events[i:i + batch]})
+            load.raw_bytes += len(raw)
+            load.bodies.append(gzip.compress(raw, compresslevel=6))
+    total = sum(len(load.events) for load in loads)
+
+    serve = [*cli, "serve", "--config", str(config)]
+    if profile:  # cProfile of the server process, written when it stops
+        serve = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "server", *serve[3:]]
+    server = subprocess.Popen(serve, cwd=REPO, stderr=open(work / "server.log", "w"))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise RuntimeError("the server did not start") from None
+                time.sleep(0.05)
+        took, head_bytes, response_bytes, answers = asyncio.run(push_all(port, loads))
+    finally:
+        server.terminate()
+        server.wait(10)
+    stored = sum(a["stored"] for a in answers)
+    refused = sum(len(a.get("refused", [])) for a in answers)
+    assert stored == total and refused == 0, (stored, refused, total)
+    body_bytes = sum(len(b) for load in loads for b in load.bodies)
+
+    batches = plain_rows(work / "county.sqlite3", loads, batch)
+    plain_took = plain_write(work / "plain.sqlite3", batches)
+    rows = [sum(len(b[i]) for b in batches) for i in range(3)]
+    if not keep:
+        shutil.rmtree(work)
+    return {"events": total, "http_s": took, "http_eps": total / took, "plain_s": plain_took,
+            "plain_eps": total / plain_took, "ratio": plain_took and (total / took) / (total / plain_took),
+            "json_bytes_per_event": sum(load.raw_bytes for load in loads) / total,
+            "body_bytes_per_event": body_bytes / total, "wire_bytes_per_event": (body_bytes + head_bytes) / total,
+            "response_bytes_per_event": response_bytes / total, "rows": rows, "work": str(work)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the server process to FILE")
+    parser.add_argument("--keep", action="store_true", help="keep the databases and the server log")
+    args = parser.parse_args()
+    results = []
+    for r in range(args.rounds):
+        res = run_round(args.events, args.batch, args.seed + r, args.profile, args.keep)
+        results.append(res)
+        print(f"round {r + 1}: http {res['http_eps']:,.0f} events/s ({res['http_s']:.2f} s) | plain sqlite3 "
+              f"{res['plain_eps']:,.0f} events/s ({res['plain_s']:.2f} s) | ratio {res['ratio']:.2f} | "
+              f"wire {res['wire_bytes_per_event']:.1f} B/event (gzip body {res['body_bytes_per_event']:.1f}, "
+              f"JSON {res['json_bytes_per_event']:.0f}; response {res['response_bytes_per_event']:.1f})")
+        print(f"  rows per path: events={res['rows'][0]:,} cases={res['rows'][1]:,} rollups={res['rows'][2]:,}"
+              + (f"; files in {res['work']}" if args.keep else ""))
+    ratio = statistics.median(r["ratio"] for r in results)
+    wire = statistics.median(r["wire_bytes_per_event"] for r in results)
+    print(f"median: ratio {ratio:.2f} (target >= 0.5), wire {wire:.1f} B/event (target <= 150) -> "
+          f"{'OK' if ratio >= 0.5 and wire <= 150 else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""Server configuration: TOML parsed once into frozen dataclasses. Each setting is declared once, with its default
+and help, in `SETTINGS`; `config/server.example.toml` documents every one of them (a test keeps the two equal).
+
+Relative paths resolve against the directory of the config file, so a config and its reference CSVs travel together.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from server.errors import ConfigError
+from server.logs import LEVELS
+
+REQUIRED = object()
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    key: str
+    type: str  # "str", "int", "path", "dates", "level"
+    default: Any
+    help: str
+
+
+SETTINGS = [
+    Setting("server", "host", "str", "127.0.0.1",
+            "Address to listen on; put a TLS reverse proxy in front for WAN use."),
+    Setting("server", "port", "int", 8600, "TCP port to listen on."),
+    Setting("server", "database", "path", "county.sqlite3", "SQLite file; relative paths are next to this file."),
+    Setting("server", "admin_token", "str", REQUIRED, "Bearer token for /api/v1/stats and other admin calls "
+            "(required; at least 16 characters)."),
+    Setting("server", "max_body_bytes", "int", 16 * 1024 * 1024, "Largest request body accepted, after gzip "
+            "decompression; bigger pushes get 413 too_large."),
+    Setting("server", "log_level", "level", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Setting("reference", "org_units", "path", "org_units.csv", "CSV of the county's org units (12-digit codes)."),
+    Setting("reference", "catalog", "path", "catalog.csv", "CSV of the service-item catalog."),
+    Setting("calendar", "regional_holidays", "dates", [], "Extra days off the national calendar does not know "
+            "(藏历新年, 彝族年 ...), as ISO dates."),
+    Setting("calendar", "extra_workdays", "dates", [], "Extra working days, as ISO dates."),
+]
+
+_EXPECTED = {
+    "str": "a string",
+    "int": "an integer",
+    "path": "a file path string",
+    "dates": "a list of ISO dates like \"2026-02-16\"",
+    "level": f"one of {', '.join(LEVELS)}",
+}
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str
+    port: int
+    database: Path
+    admin_token: str
+    max_body_bytes: int
+    log_level: str
+    org_units: Path
+    catalog: Path
+    regional_holidays: tuple[date, ...]
+    extra_workdays: tuple[date, ...]
+    source: Path | None = field(default=None, compare=False)
+
+
+def load_config(path: str | Path) -> ServerConfig:
+    """Read and check a config file. Raises `ConfigError` naming the file, key, bad value and expected type."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (pass --config FILE)") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return config_from_dict(raw, source=path)
+
+
+def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> ServerConfig:
+    where = str(source) if source else "<config>"
+    base = source.resolve().parent if source else Path.cwd()
+    known = {(s.section, s.key) for s in SETTINGS}
+    sections = {s.section for s in SETTINGS}
+    for section, table in raw.items():
+        if section not in sections:
+            raise ConfigError(f"{where}: unknown section [{section}]; expected one of {sorted(sections)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: {section} must be a table [{section}]")
+        for key in table:
+            if (section, key) not in known:
+                raise ConfigError(f"{where}: unknown setting [{section}] {key}; see config/server.example.toml")
+    values: dict[str, Any] = {}
+    for s in SETTINGS:
+        table = raw.get(s.section, {})
+        if s.key not in table:
+            if s.default is REQUIRED:
+                raise ConfigError(f"{where}: missing required setting [{s.section}] {s.key}: {s.help}")
+            value = s.default
+        else:
+            value = table[s.key]
+        values[s.key] = _convert(s, value, where, base)
+    if len(values["admin_token"]) < 16:
+        raise ConfigError(f"{where}: [server] admin_token is too short: expected at least 16 characters")
+    if not 0 < values["port"] < 65536:
+        raise ConfigError(f"{where}: [server] port = {values['port']!r}: expected an integer from 1 to 65535")
+    if values["max_body_bytes"] < 1024:
+        raise ConfigError(f"{where}: [server] max_body_bytes = {values['max_body_bytes']!r}: expected >= 1024")
+    return ServerConfig(**values, source=source)
+
+
+def _convert(s: Setting, value: Any, where: str, base: Path) -> Any:
+    def bad() -> ConfigError:
+        return ConfigError(f"{where}: [{s.section}] {s.key} = {value!r}: expected {_EXPECTED[s.type]}")
+
+    if s.type == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad()
+        return value
+    if s.type in ("str", "path", "level"):
+        if not isinstance(value, str) or not value:
+            raise bad()
+        if s.type == "path":
+            return (base / value).resolve()
+        if s.type == "level":
+            if value.upper() not in LEVELS:
+                raise bad()
+            return value.upper()
+        return value
+    if s.type == "dates":
+        if not isinstance(value, list):
+            raise bad()
+        days = []
+        for item in value:
+            if isinstance(item, date) and not isinstance(item, datetime):  # TOML local dates arrive as date
+                days.append(item)
+                continue
+            try:
+                days.append(date.fromisoformat(item))
+            except (TypeError, ValueError):
+                raise bad() from None
+        return tuple(sorted(days))
+    raise AssertionError(s.type)

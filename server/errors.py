@@ -1,0 +1,23 @@
+"""The server's exceptions, in a leaf module so that every layer can raise them without importing another layer."""
+
+from __future__ import annotations
+
+from protocol.codes import CODES, message_of
+
+
+class ConfigError(Exception):
+    """A bad or missing setting or reference file. The message names the file, the key and what was expected."""
+
+
+class ApiError(Exception):
+    """A whole-request error answered with `ErrorBody`; `code` is a key of `protocol.codes.CODES`."""
+
+    def __init__(self, code: str, detail: str | None = None) -> None:
+        assert code in CODES, code
+        super().__init__(f"{code}: {detail or message_of(code)}")
+        self.code = code
+        self.detail = detail
+
+
+class UnknownTownship(ValueError):
+    """`agents add` named a township code that is not in the county's org units."""

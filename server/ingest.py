@@ -1,0 +1,273 @@
+"""Ingest: one push batch becomes stored events, folded cases and rollup deltas, in ONE write transaction.
+
+Checks that need no database (shape, data per kind, org scope, catalog) run before the write lock; identity checks
+(duplicates, reused seqs, the township of existing cases) and the fold run inside it. The acknowledgement is built
+from what the transaction committed, and returned only after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import msgspec
+
+from protocol.codes import message_of
+from protocol.lifecycle import Case
+from protocol.messages import (
+    DATA_TYPES,
+    ConsultedData,
+    Event,
+    PushRequest,
+    PushResponse,
+    Refusal,
+    Strict,
+    decode_event_data,
+)
+from protocol.vocabulary import EventKind, Level
+from server.clock import now_iso, now_ms
+from server.fold import FoldEvent, fold_case, order_key
+from server.reference import Reference
+from server.rollups import Contribution, add_into, consultation_contribution, contributions, delta
+from server.storage.base import (
+    AgentRecord,
+    CaseRecord,
+    Consultation,
+    RefusedEvent,
+    Store,
+    StoredEvent,
+    WriteTransaction,
+)
+
+log = logging.getLogger(__name__)
+
+# An offset beyond this is logged: the PC's clock is badly wrong (times are still corrected by the offset).
+SKEW_WARN_MS = 5 * 60 * 1000
+_DATA_DECODERS = {kind: msgspec.json.Decoder(t) for kind, t in DATA_TYPES.items()}
+_encode = msgspec.json.encode
+
+
+class Candidate(NamedTuple):
+    event: Event
+    data: Strict
+    fold: FoldEvent  # built before the write lock is taken
+    data_json: bytes
+
+    @property
+    def order_key(self) -> str:
+        return self.fold.order_key
+
+
+class _Refused(NamedTuple):
+    event_id: str | None
+    seq: int | None
+    code: str
+    detail: str
+    raw: Any
+
+
+class Ingestor:
+    def __init__(self, store: Store, reference: Reference) -> None:
+        self._store = store
+        self._reference = reference
+
+    async def push(self, agent: AgentRecord, request: PushRequest) -> PushResponse:
+        """Apply one batch from `agent` (already authenticated; `request.agent_id` already checked).
+
+        Idempotent: events already stored count as duplicates and change nothing. Raises only on storage failure,
+        in which case nothing of the batch was kept.
+        """
+        started = time.perf_counter()
+        candidates, refused = self._check_offline(agent, request.events)
+        async with self._store.write() as tx:
+            stored, duplicates, skipped, acked = await self._apply(tx, agent, candidates, refused, request)
+        response = PushResponse(
+            acked_seq=acked, stored=stored, duplicates=duplicates,
+            refused=[Refusal(event_id=r.event_id or "", seq=r.seq or 0, code=r.code, message=message_of(r.code),
+                             detail=r.detail) for r in refused],
+            server_time_ms=now_ms())
+        log.info("push stored agent_id=%s events=%d stored=%d duplicates=%d refused=%d skipped=%d acked_seq=%d "
+                 "took_ms=%.1f", agent.agent_id, len(request.events), stored, duplicates, len(refused), skipped,
+                 acked, (time.perf_counter() - started) * 1000)
+        return response
+
+    # ---- checks that need no database ---------------------------------------------------------------------
+
+    def _check_offline(self, agent: AgentRecord, raws: Sequence[dict[str, Any]]
+                       ) -> tuple[list[Candidate], list[_Refused]]:
+        candidates: list[Candidate] = []
+        refused: list[_Refused] = []
+        max_offset = 0
+        for raw in raws:
+            try:
+                ev = msgspec.convert(raw, Event)
+            except msgspec.ValidationError as exc:
+                event_id = raw.get("event_id") if isinstance(raw, dict) else None
+                seq = raw.get("seq") if isinstance(raw, dict) else None
+                refused.append(_Refused(event_id if isinstance(event_id, str) else None,
+                                        seq if type(seq) is int and seq >= 1 else None, "invalid_event", str(exc),
+                                        raw))
+                continue
+            try:
+                data = decode_event_data(ev.kind, ev.data)
+                key, when = order_key(ev.at, ev.offset_ms, agent.agent_id, ev.seq)
+            except msgspec.ValidationError as exc:
+                refused.append(_Refused(ev.event_id, ev.seq, "invalid_event", f"{exc} (in `data` of {ev.kind})", raw))
+                continue
+            except ValueError as exc:
+                refused.append(_Refused(ev.event_id, ev.seq, "invalid_event", f"`at` is not a valid time: {exc}", raw))
+                continue
+            problem = self._check_scope(agent.township_code, data)
+            if problem is not None:
+                refused.append(_Refused(ev.event_id, ev.seq, *problem, raw))
+                continue
+            max_offset = max(max_offset, abs(ev.offset_ms))
+            candidates.append(Candidate(ev, data, FoldEvent(key, agent.agent_id, ev.case_id, ev.kind, data, when),
+                                        _encode(ev.data)))
+        if max_offset > SKEW_WARN_MS:
+            log.warning("push clock skew agent_id=%s max_offset_ms=%d", agent.agent_id, max_offset)
+        return candidates, refused
+
+    def _check_scope(self, township: str, data: Strict) -> tuple[str, str] | None:
+        """Org codes must be units of the agent's own township; items must be in the catalog."""
+        org_units = self._reference.org_units
+        for field in ("org_code", "village_code"):
+            code = getattr(data, field, None)
+            if code is None:
+                continue
+            if not code.startswith(township):
+                return "wrong_township", f"{field} {code} is outside township {township}"
+            unit = org_units.get(code)
+            if unit is None:
+                return "unknown_org", f"{field} {code} is not in the county's org units"
+            if field == "village_code" and unit.level != Level.VILLAGE:
+                return "unknown_org", f"village_code {code} is not a village or community"
+        item_code = getattr(data, "item_code", None)
+        if item_code is not None and item_code not in self._reference.items:
+            return "unknown_item", f"item_code {item_code} is not in the county's catalog"
+        return None
+
+    # ---- inside the write transaction ---------------------------------------------------------------------
+
+    async def _apply(self, tx: WriteTransaction, agent: AgentRecord, candidates: list[Candidate],
+                     refused: list[_Refused], request: PushRequest) -> tuple[int, int, int, int]:
+        """Returns (stored, duplicates, skipped by the fold, acked_seq); appends to `refused`."""
+        agent_id = agent.agent_id
+        existing = await tx.existing_events([c.event.event_id for c in candidates])
+        owners = await tx.seq_owners(agent_id, sorted({c.event.seq for c in candidates}))
+        duplicates = 0
+        fresh: list[Candidate] = []
+        batch_ids: dict[str, int] = {}
+        for c in candidates:
+            ev = c.event
+            known = existing.get(ev.event_id)
+            if known is None and ev.event_id in batch_ids:
+                known = (agent_id, batch_ids[ev.event_id])
+            if known is not None:
+                if known == (agent_id, ev.seq):
+                    duplicates += 1
+                else:
+                    refused.append(_Refused(ev.event_id, ev.seq, "event_id_reused",
+                                            f"event_id {ev.event_id} is stored as {known[0]} seq {known[1]}", ev))
+                continue
+            owner = owners.get(ev.seq)
+            if owner is not None and owner != ev.event_id:
+                refused.append(_Refused(ev.event_id, ev.seq, "seq_reused",
+                                        f"seq {ev.seq} of {agent_id} belongs to event {owner}", ev))
+                continue
+            owners[ev.seq] = ev.event_id
+            batch_ids[ev.event_id] = ev.seq
+            fresh.append(c)
+
+        case_events: dict[str, list[Candidate]] = defaultdict(list)
+        consultations: list[Candidate] = []
+        for c in fresh:
+            if c.event.kind is EventKind.CONSULTED:
+                consultations.append(c)
+            else:
+                case_events[c.event.case_id].append(c)
+        loaded: dict[str, CaseRecord] = await tx.load_cases(case_events)
+        for case_id, record in loaded.items():
+            if record.case.org_code[:9] != agent.township_code:
+                for c in case_events.pop(case_id):
+                    refused.append(_Refused(c.event.event_id, c.event.seq, "wrong_township",
+                                            f"case {case_id} belongs to township {record.case.org_code[:9]}",
+                                            c.event))
+                    fresh.remove(c)
+
+        # Fast path: all new events of a stored case sort after everything folded so far -> apply them to the stored
+        # state. Otherwise (a new case, or an event that belongs earlier) refold from all the case's events.
+        refold = [cid for cid, evs in case_events.items()
+                  if cid not in loaded or min(c.fold.order_key for c in evs) <= loaded[cid].last_key]
+        history: dict[str, list[FoldEvent]] = defaultdict(list)
+        for s in await tx.events_of_cases(refold):
+            history[s.case_id].append(_fold_event(s))
+
+        # Stored after the history was read, so the history holds only older events. (Overlapping this insert with
+        # the fold gains nothing: executemany needs the GIL for every row, and the fold holds it.)
+        received_at = now_iso()
+        await tx.insert_events([StoredEvent(c.event.event_id, agent_id, c.event.seq, c.event.case_id, c.event.kind,
+                                            c.event.at, c.event.offset_ms, c.fold.order_key, c.data_json)
+                                for c in fresh], received_at)
+        saves, deltas, skipped = self._fold(agent_id, case_events, loaded, history)
+
+        stored_consultations = [
+            Consultation(consultation_id=c.event.case_id, event_id=c.event.event_id,
+                         org_code=c.data.org_code, channel=c.data.channel.value,
+                         consulted_on=c.fold.when.date().isoformat(), body=c.data_json)
+            for c in consultations if isinstance(c.data, ConsultedData)]
+        for cons in await tx.insert_consultations(stored_consultations):
+            add_into(deltas, consultation_contribution(cons.org_code, cons.consulted_on, cons.channel))
+
+        await tx.save_cases(saves, received_at)
+        await tx.add_rollup_deltas(deltas)
+        await tx.record_refusals([
+            RefusedEvent(r.event_id, agent_id, r.seq, r.code, r.detail, _encode(r.raw))
+            for r in refused if r.event_id is not None and r.seq is not None], received_at)
+        acked = await tx.advance_ack(agent_id, seen_at=received_at, software_version=request.software_version,
+                                     pending=request.pending)
+        return len(fresh), duplicates, skipped, acked
+
+    def _fold(self, agent_id: str, case_events: dict[str, list[Candidate]], loaded: dict[str, CaseRecord],
+              history: dict[str, list[FoldEvent]]) -> tuple[list[CaseRecord], Contribution, int]:
+        """Fold every affected case; returns (case rows to save, rollup deltas, events skipped by the fold)."""
+        saves: list[CaseRecord] = []
+        deltas: Contribution = {}
+        skipped = 0
+        for case_id, evs in case_events.items():
+            new_events = [c.fold for c in evs]
+            old = loaded.get(case_id)
+            if case_id in history or old is None:
+                # A new case, or an event that sorts before the stored state: refold from all its events.
+                ordered = sorted(history.get(case_id, []) + new_events)
+                case, n = fold_case(None, ordered)
+            else:
+                ordered = sorted(new_events)
+                case, n = fold_case(old.case, ordered)
+            skipped += n
+            if case is None:
+                continue  # no `accepted` yet: the events wait in storage
+            category = self._category(case, old)
+            saves.append(CaseRecord(case, category, ordered[-1].order_key))
+            new = contributions(case, category)
+            add_into(deltas, delta(_contributions(old), new) if old is not None else new)
+        return saves, deltas, skipped
+
+    def _category(self, case: Case, old: CaseRecord | None) -> str:
+        item = self._reference.items.get(case.item_code)
+        if item is not None:
+            return item.category
+        return old.category if old is not None else "其他"  # an item since removed from the catalog
+
+
+def _contributions(record: CaseRecord | None) -> Contribution:
+    return contributions(record.case, record.category) if record is not None else {}
+
+
+def _fold_event(s: StoredEvent) -> FoldEvent:
+    kind = EventKind(s.kind)
+    key, when = order_key(s.at, s.offset_ms, s.agent_id, s.seq)
+    return FoldEvent(s.order_key, s.agent_id, s.case_id, kind, _DATA_DECODERS[kind].decode(s.data), when)

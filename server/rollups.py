@@ -1,0 +1,136 @@
+"""Rollups: what one case contributes to the per-(org unit, day, category, channel) counters; pure.
+
+A case's contribution is a function of its current state alone, so a change of state becomes a delta
+`contributions(new) - contributions(old)`: late, reordered or corrected events fix the figures instead of counting
+twice (design: "Server state is a function of the set of events"). `county-server rollups verify` recomputes every
+row from the cases with these same functions.
+
+Definition choices, kept here in one place (see `shared/domain/glossary.md`):
+- accepted counts on the acceptance day, except cases that ended 不予受理 (rejected): those were never accepted.
+- completed_on_time / completed_late need a due date; a case without one ("calendar missing") counts in neither.
+- good ratings are 非常满意, 满意 and 基本满意 (5, 4, 3): `GOOD_RATINGS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from protocol.lifecycle import Case
+from protocol.vocabulary import CaseState
+
+METRICS: tuple[str, ...] = (
+    "accepted",  # 受理量, on accepted_on
+    "completed",  # 办结量, on completed_on
+    "completed_on_time",  # 按时办结
+    "completed_late",  # 超期办结
+    "trips_le1",  # completed with trips <= 1 (最多跑一次)
+    "rejected",  # 不予受理, on closed_on
+    "withdrawn",  # 撤回, on closed_on
+    "rated",  # 评价数, on rated_on
+    "rated_5",
+    "rated_4",
+    "rated_3",
+    "rated_2",
+    "rated_1",
+    "bad_followed_up",  # 差评回访, on followed_up_on
+    "consultations",  # 咨询量
+)
+KEY_COLUMNS: tuple[str, ...] = ("org_code", "day", "category", "channel")
+GOOD_RATINGS: tuple[int, ...] = (5, 4, 3)
+CONSULTATION_CATEGORY = "咨询"
+
+Key = tuple[str, str, str, str]  # (org_code, day YYYY-MM-DD, category, channel)
+Contribution = dict[Key, dict[str, int]]
+
+# SQL generated from METRICS so a metric is declared once. Portable: PostgreSQL has the same ON CONFLICT form.
+UPSERT_SQL = (
+    f"INSERT INTO rollups ({', '.join(KEY_COLUMNS + METRICS)}) "
+    f"VALUES ({', '.join('?' for _ in KEY_COLUMNS + METRICS)}) "
+    f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
+    + ", ".join(f"{m} = rollups.{m} + excluded.{m}" for m in METRICS)
+)
+SELECT_ALL_SQL = f"SELECT {', '.join(KEY_COLUMNS + METRICS)} FROM rollups"
+
+
+def contributions(case: Case | None, category: str) -> Contribution:
+    """The counters this case adds to, keyed by where it was handled (case.org_code), day, category and channel.
+    Only non-zero counters appear. (Written flat, without helpers: ingest calls it twice per folded case.)"""
+    out: Contribution = {}
+    if case is None:
+        return out
+    org, channel, state = case.org_code, case.channel, case.state
+    if state != CaseState.REJECTED:
+        out[(org, case.accepted_on, category, channel)] = {"accepted": 1}
+    if state == CaseState.COMPLETED and case.completed_on is not None:
+        on_time = case.is_on_time
+        metrics = {"completed": 1}
+        if on_time is not None:
+            metrics["completed_on_time" if on_time else "completed_late"] = 1
+        if case.trips <= 1:
+            metrics["trips_le1"] = 1
+        _merge(out, (org, case.completed_on, category, channel), metrics)
+    elif state == CaseState.REJECTED and case.closed_on is not None:
+        _merge(out, (org, case.closed_on, category, channel), {"rejected": 1})
+    elif state == CaseState.WITHDRAWN and case.closed_on is not None:
+        _merge(out, (org, case.closed_on, category, channel), {"withdrawn": 1})
+    if case.rating is not None and case.rated_on is not None:
+        _merge(out, (org, case.rated_on, category, channel), {"rated": 1, f"rated_{case.rating}": 1})
+    if case.followed_up_on is not None:
+        _merge(out, (org, case.followed_up_on, category, channel), {"bad_followed_up": 1})
+    return out
+
+
+def _merge(out: Contribution, key: Key, metrics: dict[str, int]) -> None:
+    row = out.get(key)
+    if row is None:
+        out[key] = metrics
+    else:
+        for metric, n in metrics.items():
+            row[metric] = row.get(metric, 0) + n
+
+
+def consultation_contribution(org_code: str, day: str, channel: str) -> Contribution:
+    return {(org_code, day, CONSULTATION_CATEGORY, channel): {"consultations": 1}}
+
+
+def delta(old: Contribution, new: Contribution) -> Contribution:
+    """new − old, keeping only non-zero counters."""
+    if not old:
+        return new
+    if old == new:
+        return {}
+    out: Contribution = {key: dict(metrics) for key, metrics in new.items()}
+    for key, metrics in old.items():
+        row = out.setdefault(key, {})
+        for metric, n in metrics.items():
+            row[metric] = row.get(metric, 0) - n
+    return _without_zeros(out)
+
+
+def add_into(total: Contribution, part: Contribution) -> None:
+    """Accumulate `part` into `total` in place (used to merge a batch's deltas into one upsert per row)."""
+    for key, metrics in part.items():
+        row = total.setdefault(key, {})
+        for metric, n in metrics.items():
+            row[metric] = row.get(metric, 0) + n
+
+
+def total_of(parts: Iterable[Contribution]) -> Contribution:
+    total: Contribution = {}
+    for part in parts:
+        add_into(total, part)
+    return _without_zeros(total)
+
+
+def upsert_rows(deltas: Contribution) -> list[tuple[object, ...]]:
+    """Parameter rows for `UPSERT_SQL`, in key order (stable lock order for a future multi-writer backend)."""
+    return [(*key, *(metrics.get(m, 0) for m in METRICS)) for key, metrics in sorted(deltas.items()) if metrics]
+
+
+def _without_zeros(c: Contribution) -> Contribution:
+    out: Contribution = {}
+    for key, metrics in c.items():
+        kept = {m: n for m, n in metrics.items() if n}
+        if kept:
+            out[key] = kept
+    return out

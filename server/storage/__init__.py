@@ -1,0 +1,1 @@
+"""Storage behind one interface (`base.Store`); `sqlite.SqliteStore` is the embedded default."""

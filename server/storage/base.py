@@ -1,0 +1,158 @@
+"""The storage interface of the county server: what ingest, stats and the CLI need, named for intent.
+
+Implementations (`sqlite.SqliteStore`, later PostgreSQL) have the same shape and pass the same contract tests. The
+domain (fold, rollups) is not here: a transaction stores and loads rows; `server.ingest` decides what they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+
+import msgspec
+
+from protocol.lifecycle import Case
+from protocol.messages import OrgUnit, ServiceItem
+from server.rollups import Contribution
+
+
+class AgentRecord(msgspec.Struct, frozen=True):
+    agent_id: str
+    township_code: str  # 9 digits
+    name: str
+    created_at: str
+    acked_seq: int = 0
+    last_push_at: str | None = None
+    software_version: str | None = None
+    pending: int | None = None
+
+
+class StoredEvent(msgspec.Struct, frozen=True):
+    event_id: str
+    agent_id: str
+    seq: int
+    case_id: str
+    kind: str
+    at: str
+    offset_ms: int
+    order_key: str
+    data: bytes  # JSON of the event's data
+
+
+class RefusedEvent(msgspec.Struct, frozen=True):
+    event_id: str
+    agent_id: str
+    seq: int
+    code: str
+    detail: str | None
+    body: bytes  # the event as sent, JSON
+
+
+class CaseRecord(msgspec.Struct):
+    case: Case
+    category: str
+    last_key: str  # highest order_key among the case's stored events
+
+
+class Consultation(msgspec.Struct, frozen=True):
+    consultation_id: str
+    event_id: str
+    org_code: str
+    channel: str
+    consulted_on: str
+    body: bytes  # the event's data, JSON
+
+
+class WriteTransaction(Protocol):
+    """One write transaction (BEGIN IMMEDIATE ... COMMIT). Nothing is visible to readers before the commit, and
+    nothing is kept when the `Store.write()` block raises. Methods take and return whole batches: an implementation
+    sends each call as one statement or one `executemany`."""
+
+    async def existing_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """event_id -> (agent_id, seq) for those of `event_ids` already stored in `events`."""
+        ...
+
+    async def seq_owners(self, agent_id: str, seqs: Sequence[int]) -> dict[int, str]:
+        """seq -> event_id for those of `seqs` this agent already used, stored or refused (refusals for
+        `seq_reused` excluded: they do not own the seq)."""
+        ...
+
+    async def load_cases(self, case_ids: Iterable[str]) -> dict[str, CaseRecord]:
+        """The stored cases among `case_ids`; missing ids are simply absent."""
+        ...
+
+    async def events_of_cases(self, case_ids: Iterable[str]) -> list[StoredEvent]:
+        """Every stored event of these cases, any order (the caller sorts by `order_key`)."""
+        ...
+
+    async def insert_events(self, events: Sequence[StoredEvent], received_at: str) -> None:
+        """Store new events. The caller has removed duplicates; an event_id or (agent_id, seq) that is already
+        stored raises the backend's integrity error (a bug upstream, never silently ignored)."""
+        ...
+
+    async def record_refusals(self, refusals: Sequence[RefusedEvent], received_at: str) -> None:
+        """Record refused events. Idempotent by event_id: a refusal sent again keeps the first record."""
+        ...
+
+    async def insert_consultations(self, consultations: Sequence[Consultation]) -> list[Consultation]:
+        """Store consultations (咨询); returns those newly stored. Idempotent by consultation_id: one already
+        stored (or listed twice) is left out, so the caller counts each consultation once."""
+        ...
+
+    async def save_cases(self, records: Sequence[CaseRecord], updated_at: str) -> None:
+        """Insert or replace these cases (by case_id), with their filter columns derived from `case`."""
+        ...
+
+    async def add_rollup_deltas(self, deltas: Contribution) -> None:
+        """Add signed deltas to the rollup rows (created at zero when missing). Not idempotent: call once per
+        change, inside the same transaction that stores the change."""
+        ...
+
+    async def advance_ack(self, agent_id: str, *, seen_at: str, software_version: str | None,
+                          pending: int | None) -> int:
+        """Move the agent's acked seq to the highest N such that every seq 1..N is stored or refused, and record
+        when it was last seen. Returns N (never lower than before)."""
+        ...
+
+
+class Store(Protocol):
+    async def open(self) -> None:
+        """Connect and apply pending migrations (each in its own transaction, recorded in schema_migrations)."""
+        ...
+
+    async def close(self) -> None: ...
+
+    def write(self) -> AbstractAsyncContextManager[WriteTransaction]:
+        """Begin a write transaction; writers queue one at a time. Commits when the block ends, rolls back when it
+        raises."""
+        ...
+
+    async def upsert_reference(self, org_units: Iterable[OrgUnit], items: Iterable[ServiceItem]) -> None:
+        """Insert or update org units and catalog items by code (rows no longer in the files are kept: old cases
+        still name them)."""
+        ...
+
+    async def add_agent(self, agent: AgentRecord, token_sha256: str) -> None:
+        """Register an agent. Raises ValueError if the agent_id or token hash exists."""
+        ...
+
+    async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None: ...
+
+    async def list_agents(self) -> list[AgentRecord]: ...
+
+    async def rollup_sums(self, prefix_len: int, prefix: str, date_from: str, date_to: str
+                          ) -> dict[str, dict[str, int]]:
+        """Sums of every metric over rollup rows whose org_code starts with `prefix` and whose day is within
+        [date_from, date_to], grouped by the first `prefix_len` digits of org_code."""
+        ...
+
+    async def snapshot_for_verify(self) -> tuple[list[CaseRecord], list[Consultation], Contribution]:
+        """All cases, consultations and rollup rows, read in one consistent snapshot."""
+        ...
+
+    async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
+                              ) -> int:
+        """In one write transaction: read all cases and consultations, replace every rollup row with
+        `recompute(cases, consultations)`. Returns the number of rows written. Safe beside a running server."""
+        ...

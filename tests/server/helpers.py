@@ -1,0 +1,117 @@
+"""Shared helpers of the server tests (fixtures are in conftest.py): wire-event builders and an HTTP client of the
+county server."""
+
+from __future__ import annotations
+
+import gzip
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from protocol.ids import new_uuid7
+from server.auth import register_agent
+from server.config import ServerConfig
+from server.routes.common import REFERENCE, STORE
+
+REPO = Path(__file__).resolve().parents[2]
+ADMIN_TOKEN = "test-admin-token-0123456789"
+QIAOWA = "513422100"  # 乔瓦镇
+WACHANG = "513422101"  # 瓦厂镇
+
+_case_numbers = itertools.count(1)
+
+
+@dataclass
+class TownshipAgent:
+    """Builds wire events as a township PC would: gap-free seq, uuid ids, +08:00 times."""
+
+    agent_id: str
+    token: str
+    township: str
+    seq: int = 0
+
+    def event(self, kind: str, case_id: str, at: str, data: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+        self.seq += 1
+        ev = {"event_id": new_uuid7(), "seq": self.seq, "case_id": case_id, "kind": kind,
+              "at": at if "T" in at else f"{at}T10:00:00+08:00", "data": data}
+        ev.update(overrides)
+        return ev
+
+    def accepted(self, at: str = "2026-03-02", *, org_code: str | None = None, item_code: str = "GG-0004",
+                 due_on: str | None = "2026-03-16", channel: str = "window", case_id: str | None = None,
+                 **data: Any) -> dict[str, Any]:
+        body = {"case_no": f"{self.township}01{next(_case_numbers):08d}", "item_code": item_code,
+                "org_code": org_code or self.township + "000", "channel": channel, "applicant_name": "扎西",
+                "cert_type": "居民身份证", "cert_no": "51342219900101123X", "promised_days": 10, **data}
+        if due_on is not None:
+            body["due_on"] = due_on
+        return self.event("accepted", case_id or new_uuid7(), at, body)
+
+    def completed(self, case_id: str, at: str = "2026-03-05", trips: int = 0) -> dict[str, Any]:
+        return self.event("completed", case_id, at, {"result": "approved", "trips": trips})
+
+    def evaluated(self, case_id: str, at: str = "2026-03-05", rating: int = 5) -> dict[str, Any]:
+        return self.event("evaluated", case_id, at if "T" in at else f"{at}T10:30:00+08:00", {"rating": rating})
+
+    def rejected(self, case_id: str, at: str = "2026-03-03") -> dict[str, Any]:
+        return self.event("rejected", case_id, at, {"reason": "申请材料不属于本机关受理范围"})
+
+    def withdrawn(self, case_id: str, at: str = "2026-03-03") -> dict[str, Any]:
+        return self.event("withdrawn", case_id, at, {"reason": "申请人撤回"})
+
+    def followed_up(self, case_id: str, at: str = "2026-03-06") -> dict[str, Any]:
+        return self.event("followed_up", case_id, at, {"note": "已电话回访并整改"})
+
+    def consulted(self, at: str = "2026-03-02", org_code: str | None = None, channel: str = "window"
+                  ) -> dict[str, Any]:
+        return self.event("consulted", new_uuid7(), at,
+                          {"topic": "低保申请条件", "org_code": org_code or self.township + "000", "channel": channel})
+
+
+@dataclass
+class CountyServer:
+    url: str
+    app: web.Application
+    config: ServerConfig
+    session: aiohttp.ClientSession
+    agents: list[TownshipAgent] = field(default_factory=list)
+
+    async def add_agent(self, township: str = QIAOWA, name: str = "窗口1") -> TownshipAgent:
+        record, token = await register_agent(self.app[STORE], self.app[REFERENCE], township, name)
+        return TownshipAgent(record.agent_id, token, record.township_code)
+
+    async def post_push(self, body: Any, *, token: str | None, is_gzip: bool = True,
+                        headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
+        h = {"Content-Type": "application/json"}
+        if token is not None:
+            h["Authorization"] = f"Bearer {token}"
+        if is_gzip:
+            raw = gzip.compress(raw)
+            h["Content-Encoding"] = "gzip"
+        h.update(headers or {})
+        return await self.session.post(f"{self.url}/api/v1/sync/push", data=raw, headers=h)
+
+    async def push(self, agent: TownshipAgent, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """Push and expect 200; returns the PushResponse as a dict."""
+        async with await self.post_push({"agent_id": agent.agent_id, "events": events}, token=agent.token) as r:
+            assert r.status == 200, await r.text()
+            return await r.json()
+
+    async def get(self, path: str, token: str | None = ADMIN_TOKEN) -> tuple[int, Any]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with self.session.get(f"{self.url}{path}", headers=headers) as r:
+            return r.status, await r.json()
+
+    async def stats(self, level: str, date_from: str = "2026-01-01", date_to: str = "2026-12-31",
+                    org: str | None = None) -> dict[str, dict[str, Any]]:
+        """Rows of /api/v1/stats keyed by code (asserts 200)."""
+        query = f"level={level}&from={date_from}&to={date_to}" + (f"&org={org}" if org else "")
+        status, body = await self.get(f"/api/v1/stats?{query}")
+        assert status == 200, body
+        return {row["code"]: row for row in body["rows"]}
