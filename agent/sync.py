@@ -117,6 +117,11 @@ class Syncer:
             if base:
                 events = [msgspec.structs.replace(e, seq=e.seq - base) for e in events]
             response = await self.uplink.push(self.agent_id, events, pending)
+            if self.identity is not None and self.identity.previous:
+                own = [r for r in response.refused if self.identity.is_own_earlier(r)]
+                if own:  # delivered under an earlier identity of this database: not refused
+                    response.refused = [r for r in response.refused if r not in own]
+                    response.duplicates += len(own)
             # Shielded: once the answer is here, SIGTERM does not interrupt recording it (see `stop`).
             marked = await asyncio.shield(self.store.mark_pushed(response.acked_seq + base, response.refused))
             summary.batches += 1
