@@ -81,7 +81,7 @@ def corrected_at(at: str, offset_ms: int) -> datetime:
 def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict, when: datetime) -> Case:
     """Return the case after `kind` happened at `when` (China time). Raises `IllegalTransition`; never mutates."""
     at = when.isoformat(timespec="seconds")
-    day = when.date().isoformat()
+    day = at[:10]  # the date in China time: `when` is in +08:00
     if kind is EventKind.ACCEPTED:
         if case is not None:
             raise IllegalTransition("already_accepted", "该办件已受理,不能重复受理")

@@ -6,7 +6,7 @@ fields. Event `data` is decoded per kind by `decode_event_data`, so one bad even
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
@@ -132,7 +132,11 @@ Instant = msgspec.Meta(
 )
 
 
-class Event(Strict):
+D = TypeVar("D")  # how `Event.data` is held: a dict on the agent, raw JSON while the server checks it per kind
+E = TypeVar("E")  # how `PushRequest.events` are held: `Event`s, or plain objects when one may be malformed
+
+
+class Event(Strict, Generic[D]):
     """One staff action. `event_id` is the idempotency key; `seq` is gap-free per agent.
 
     `at` is the PC's wall clock; `offset_ms` the PC clock minus the server clock, as last measured by the agent.
@@ -143,15 +147,19 @@ class Event(Strict):
     case_id: Annotated[str, Uuid]
     kind: EventKind
     at: Annotated[str, Instant]
-    data: dict[str, Any]
+    data: D
     offset_ms: int = 0
 
 
-class PushRequest(Strict):
-    """`POST /api/v1/sync/push`. The envelope is strict; each event is checked on its own (see `Event`)."""
+class PushRequest(Strict, Generic[E]):
+    """`POST /api/v1/sync/push`. The envelope is strict; each event is checked on its own (see `Event`).
+
+    The server decodes `PushRequest[Event[msgspec.Raw]]` in one pass; only when that fails does it fall back to
+    `PushRequest[dict]` and check event by event, so that one malformed event is refused alone.
+    """
 
     agent_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
-    events: Annotated[list[dict[str, Any]], msgspec.Meta(max_length=MAX_BATCH_EVENTS)]
+    events: Annotated[list[E], msgspec.Meta(max_length=MAX_BATCH_EVENTS)]
     software_version: str | None = None
     pending: int | None = None  # events the agent still has waiting, for the county's agent list
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from typing import Any
 
 import msgspec
 from aiohttp import web
@@ -11,7 +12,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
 from protocol import API_PREFIX
-from protocol.messages import PushRequest, ReferenceResponse
+from protocol.messages import Event, PushRequest, ReferenceResponse
 from server.clock import now_ms
 from server.errors import ApiError
 from server.routes.common import (
@@ -26,6 +27,9 @@ from server.routes.common import (
 )
 
 routes = web.RouteTableDef()
+# One pass for a well-formed batch, event data left raw until the ingest checks it per kind (perf-notes: typed
+# decoding is about as fast as untyped; converting 1,000 dicts afterwards was a fifth of the ingest's Python time).
+_fast_push = msgspec.json.Decoder(PushRequest[Event[msgspec.Raw]])
 
 
 async def read_body(request: web.Request) -> bytes:
@@ -46,7 +50,11 @@ async def read_body(request: web.Request) -> bytes:
 async def push(request: web.Request) -> web.Response:
     agent = await require_agent(request)
     body = await read_body(request)
-    batch = decode(body, PushRequest)
+    try:
+        batch = _fast_push.decode(body)
+    except msgspec.DecodeError:
+        # A malformed event somewhere (or bad JSON): decode loosely, so the ingest can refuse just that event.
+        batch = decode(body, PushRequest[dict[str, Any]])
     if batch.agent_id != agent.agent_id:
         raise ApiError("agent_mismatch", f"the batch names {batch.agent_id!r}; the token is {agent.agent_id!r}")
     response = await request.app[INGESTOR].push(agent, batch)
