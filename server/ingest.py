@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -73,6 +73,11 @@ class Ingestor:
     def __init__(self, store: Store, reference: Reference) -> None:
         self._store = store
         self._reference = reference
+        # Since start, for /metrics: batches, events by result, refusals by code, the last commit (time.time()).
+        self.batches = 0
+        self.events: Counter[str] = Counter()
+        self.refusals: Counter[str] = Counter()
+        self.last_ingest_at: float | None = None
 
     async def push(self, agent: AgentRecord, request: PushRequest) -> PushResponse:
         """Apply one batch from `agent` (already authenticated; `request.agent_id` already checked).
@@ -89,6 +94,10 @@ class Ingestor:
             refused=[Refusal(event_id=r.event_id or "", seq=r.seq or 0, code=r.code, message=message_of(r.code),
                              detail=r.detail) for r in refused],
             server_time_ms=now_ms())
+        self.batches += 1
+        self.events.update(stored=stored, duplicate=duplicates, refused=len(refused))
+        self.refusals.update(r.code for r in refused)
+        self.last_ingest_at = time.time()
         log.info("push stored agent_id=%s events=%d stored=%d duplicates=%d refused=%d skipped=%d acked_seq=%d "
                  "took_ms=%.1f", agent.agent_id, len(request.events), stored, duplicates, len(refused), skipped,
                  acked, (time.perf_counter() - started) * 1000)
@@ -102,17 +111,25 @@ class Ingestor:
         refused: list[_Refused] = []
         max_offset = 0
         for raw in raws:
+            if isinstance(raw, Event):  # the whole batch decoded in one pass; data still raw JSON
+                ev, data_json = raw, bytes(raw.data)
+            else:
+                try:
+                    ev = msgspec.convert(raw, Event)
+                except msgspec.ValidationError as exc:
+                    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+                    seq = raw.get("seq") if isinstance(raw, dict) else None
+                    refused.append(_Refused(event_id if isinstance(event_id, str) else None,
+                                            seq if type(seq) is int and seq >= 1 else None, "invalid_event",
+                                            str(exc), raw))
+                    continue
+                data_json = None
             try:
-                ev = msgspec.convert(raw, Event)
-            except msgspec.ValidationError as exc:
-                event_id = raw.get("event_id") if isinstance(raw, dict) else None
-                seq = raw.get("seq") if isinstance(raw, dict) else None
-                refused.append(_Refused(event_id if isinstance(event_id, str) else None,
-                                        seq if type(seq) is int and seq >= 1 else None, "invalid_event", str(exc),
-                                        raw))
-                continue
-            try:
-                data = decode_event_data(ev.kind, ev.data)
+                if data_json is not None:
+                    data = _DATA_DECODERS[ev.kind].decode(data_json)
+                else:
+                    data = decode_event_data(ev.kind, ev.data)
+                    data_json = _encode(ev.data)
                 key, when = order_key(ev.at, ev.offset_ms, agent.agent_id, ev.seq)
             except msgspec.ValidationError as exc:
                 refused.append(_Refused(ev.event_id, ev.seq, "invalid_event", f"{exc} (in `data` of {ev.kind})", raw))
@@ -126,7 +143,7 @@ class Ingestor:
                 continue
             max_offset = max(max_offset, abs(ev.offset_ms))
             candidates.append(Candidate(ev, data, FoldEvent(key, agent.agent_id, ev.case_id, ev.kind, data, when),
-                                        _encode(ev.data)))
+                                        data_json))
         if max_offset > SKEW_WARN_MS:
             log.warning("push clock skew agent_id=%s max_offset_ms=%d", agent.agent_id, max_offset)
         return candidates, refused
