@@ -148,7 +148,7 @@ def rollups_verify(config_path: str) -> None:
     config = _load(config_path)
     differences = _run(config, lambda store, reference: maintenance.verify_rollups(store))
     for d in differences:
-        click.echo(f"{' '.join(d.key)} {d.metric}: stored={d.stored} expected={d.expected}")
+        click.echo(f"{d.table} {' '.join(d.key)} {d.metric}: stored={d.stored} expected={d.expected}")
     if differences:
         click.echo(f"{len(differences)} difference(s); `county-server rollups rebuild` recomputes them", err=True)
         sys.exit(1)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from server.rollups import Contribution, consultation_contribution, contributions, total_of
+from server.rollups import Contribution, consultation_contribution, contributions, recomputed_tables, total_of
 from server.storage.base import CaseRecord, Consultation, Store
 
 
 class Difference(NamedTuple):
+    table: str
     key: tuple[str, str, str, str]
     metric: str
     stored: int
@@ -16,25 +17,28 @@ class Difference(NamedTuple):
 
 
 def recompute_rollups(cases: list[CaseRecord], consultations: list[Consultation]) -> Contribution:
-    """Every rollup row as the pure functions define it, from the cases and consultations alone."""
+    """Every daily rollup row as the pure functions define it, from the cases and consultations alone (the coarser
+    tables follow from it: `rollups.recomputed_tables`)."""
     return total_of(
         [contributions(r.case, r.category) for r in cases]
         + [consultation_contribution(c.org_code, c.consulted_on, c.channel) for c in consultations])
 
 
 async def verify_rollups(store: Store) -> list[Difference]:
-    """Differences between the stored rollups and a recomputation, read from one snapshot; empty when true."""
-    cases, consultations, stored = await store.snapshot_for_verify()
-    expected = recompute_rollups(cases, consultations)
+    """Differences between every stored rollup table and a recomputation, read from one snapshot; empty when
+    true."""
+    cases, consultations, stored_tables = await store.snapshot_for_verify()
     out = []
-    for key in sorted(stored.keys() | expected.keys()):
-        s, e = stored.get(key, {}), expected.get(key, {})
-        for metric in sorted(s.keys() | e.keys()):
-            if s.get(metric, 0) != e.get(metric, 0):
-                out.append(Difference(key, metric, s.get(metric, 0), e.get(metric, 0)))
+    for table, expected in recomputed_tables(recompute_rollups(cases, consultations)).items():
+        stored = stored_tables[table]
+        for key in sorted(stored.keys() | expected.keys()):
+            s, e = stored.get(key, {}), expected.get(key, {})
+            for metric in sorted(s.keys() | e.keys()):
+                if s.get(metric, 0) != e.get(metric, 0):
+                    out.append(Difference(table, key, metric, s.get(metric, 0), e.get(metric, 0)))
     return out
 
 
 async def rebuild_rollups(store: Store) -> int:
-    """Replace the rollups by a recomputation, in one write transaction; returns the number of rows."""
+    """Replace every rollup table by a recomputation, in one write transaction; returns the number of rows."""
     return await store.rebuild_rollups(recompute_rollups)

@@ -8,7 +8,14 @@ row from the cases with these same functions.
 Definition choices, kept here in one place (see `shared/domain/glossary.md`):
 - accepted counts on the acceptance day, except cases that ended 不予受理 (rejected): those were never accepted.
 - completed_on_time / completed_late need a due date; a case without one ("calendar missing") counts in neither.
-- good ratings are 非常满意, 满意 and 基本满意 (5, 4, 3): `GOOD_RATINGS`.
+- good ratings are 非常满意, 满意 and 基本满意 (5, 4, 3): `GOOD_RATINGS`, the default of the county's
+  `[figures] good_includes_basic` setting (`server.figures` applies the setting; the counters keep every level).
+- in_progress counts on the acceptance day the cases still open now; bad_pending on the rating day the bad ratings
+  not yet followed up: both leave their day when the case moves on, like every other counter.
+
+Coarser tables ("grains") are kept by the same deltas in the same transaction: `rollup_statements(deltas)` is the
+one hook a store calls. `rollups_month` sums the days of a month per unit at three depths (county 6, township 9,
+handled-at unit 12 digits), so a year's county or township figures read a few thousand rows, not millions.
 """
 
 from __future__ import annotations
@@ -16,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from protocol.lifecycle import Case
-from protocol.vocabulary import CaseState
+from protocol.vocabulary import BAD_RATINGS, OPEN_STATES, CaseState
 
 METRICS: tuple[str, ...] = (
     "accepted",  # 受理量, on accepted_on
@@ -34,21 +41,27 @@ METRICS: tuple[str, ...] = (
     "rated_1",
     "bad_followed_up",  # 差评回访, on followed_up_on
     "consultations",  # 咨询量
+    "in_progress",  # 在办: accepted, still open (办理中 or 补正中), on accepted_on
+    "bad_pending",  # 差评待回访: a bad rating not yet followed up, on rated_on
 )
 KEY_COLUMNS: tuple[str, ...] = ("org_code", "day", "category", "channel")
 GOOD_RATINGS: tuple[int, ...] = (5, 4, 3)
 CONSULTATION_CATEGORY = "咨询"
 
+_OPEN = frozenset(s.value for s in OPEN_STATES)
+
 Key = tuple[str, str, str, str]  # (org_code, day YYYY-MM-DD, category, channel)
 Contribution = dict[Key, dict[str, int]]
 
 # SQL generated from METRICS so a metric is declared once. Portable: PostgreSQL has the same ON CONFLICT form.
-UPSERT_SQL = (
-    f"INSERT INTO rollups ({', '.join(KEY_COLUMNS + METRICS)}) "
-    f"VALUES ({', '.join('?' for _ in KEY_COLUMNS + METRICS)}) "
-    f"ON CONFLICT ({', '.join(KEY_COLUMNS)}) DO UPDATE SET "
-    + ", ".join(f"{m} = rollups.{m} + excluded.{m}" for m in METRICS)
-)
+def _upsert_sql(table: str, key_columns: tuple[str, ...]) -> str:
+    return (f"INSERT INTO {table} ({', '.join(key_columns + METRICS)}) "
+            f"VALUES ({', '.join('?' for _ in key_columns + METRICS)}) "
+            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
+            + ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in METRICS))
+
+
+UPSERT_SQL = _upsert_sql("rollups", KEY_COLUMNS)
 SELECT_ALL_SQL = f"SELECT {', '.join(KEY_COLUMNS + METRICS)} FROM rollups"
 
 
@@ -60,7 +73,8 @@ def contributions(case: Case | None, category: str) -> Contribution:
         return out
     org, channel, state = case.org_code, case.channel, case.state
     if state != CaseState.REJECTED:
-        out[(org, case.accepted_on, category, channel)] = {"accepted": 1}
+        out[(org, case.accepted_on, category, channel)] = (
+            {"accepted": 1, "in_progress": 1} if state in _OPEN else {"accepted": 1})
     if state == CaseState.COMPLETED and case.completed_on is not None:
         on_time = case.is_on_time
         metrics = {"completed": 1}
@@ -74,7 +88,10 @@ def contributions(case: Case | None, category: str) -> Contribution:
     elif state == CaseState.WITHDRAWN and case.closed_on is not None:
         _merge(out, (org, case.closed_on, category, channel), {"withdrawn": 1})
     if case.rating is not None and case.rated_on is not None:
-        _merge(out, (org, case.rated_on, category, channel), {"rated": 1, f"rated_{case.rating}": 1})
+        rated = {"rated": 1, f"rated_{case.rating}": 1}
+        if case.rating in BAD_RATINGS and case.followed_up_on is None:
+            rated["bad_pending"] = 1
+        _merge(out, (org, case.rated_on, category, channel), rated)
     if case.followed_up_on is not None:
         _merge(out, (org, case.followed_up_on, category, channel), {"bad_followed_up": 1})
     return out
@@ -134,3 +151,38 @@ def _without_zeros(c: Contribution) -> Contribution:
         if kept:
             out[key] = kept
     return out
+
+
+# ---- coarser grains ------------------------------------------------------------------------------------------
+
+MONTH_TABLE = "rollups_month"
+MONTH_KEY_COLUMNS: tuple[str, ...] = ("unit", "month", "category", "channel")
+# A month row exists per unit prefix: the county (6 digits), the township = centre + villages (9), and the unit
+# where the case was handled (12: a village station, or the centre itself as <township>000).
+UNIT_LENGTHS: tuple[int, ...] = (6, 9, 12)
+UPSERT_MONTH_SQL = _upsert_sql(MONTH_TABLE, MONTH_KEY_COLUMNS)
+SELECT_ALL_MONTH_SQL = f"SELECT {', '.join(MONTH_KEY_COLUMNS + METRICS)} FROM {MONTH_TABLE}"
+ROLLUP_TABLES: tuple[str, ...] = ("rollups", MONTH_TABLE)
+
+
+def month_deltas(daily: Contribution) -> Contribution:
+    """The daily contribution (or delta) summed per (unit prefix, month, category, channel)."""
+    out: Contribution = {}
+    for (org, day, category, channel), metrics in daily.items():
+        month = day[:7]
+        for n in UNIT_LENGTHS:
+            row = out.setdefault((org[:n], month, category, channel), {})
+            for metric, v in metrics.items():
+                row[metric] = row.get(metric, 0) + v
+    return _without_zeros(out)
+
+
+def rollup_statements(deltas: Contribution) -> list[tuple[str, list[tuple[object, ...]]]]:
+    """Every rollup table's upsert with its parameter rows for these daily deltas; a store runs each (skipping
+    empty ones) inside the transaction that stores the change. The one place a new grain is added."""
+    return [(UPSERT_SQL, upsert_rows(deltas)), (UPSERT_MONTH_SQL, upsert_rows(month_deltas(deltas)))]
+
+
+def recomputed_tables(daily: Contribution) -> dict[str, Contribution]:
+    """What every rollup table must hold, given the daily contributions of all cases and consultations."""
+    return {"rollups": daily, MONTH_TABLE: month_deltas(daily)}

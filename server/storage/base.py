@@ -147,12 +147,14 @@ class Store(Protocol):
         [date_from, date_to], grouped by the first `prefix_len` digits of org_code."""
         ...
 
-    async def snapshot_for_verify(self) -> tuple[list[CaseRecord], list[Consultation], Contribution]:
-        """All cases, consultations and rollup rows, read in one consistent snapshot."""
+    async def snapshot_for_verify(self) -> tuple[list[CaseRecord], list[Consultation], dict[str, Contribution]]:
+        """All cases, consultations and the rows of every rollup table (`rollups.ROLLUP_TABLES`, by table name),
+        read in one consistent snapshot."""
         ...
 
     async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
                               ) -> int:
-        """In one write transaction: read all cases and consultations, replace every rollup row with
-        `recompute(cases, consultations)`. Returns the number of rows written. Safe beside a running server."""
+        """In one write transaction: read all cases and consultations, replace the rows of every rollup table with
+        those of `rollups.rollup_statements(recompute(cases, consultations))`. Returns the number of rows written.
+        Safe beside a running server."""
         ...

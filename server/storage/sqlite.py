@@ -21,7 +21,16 @@ import msgspec
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
-from server.rollups import KEY_COLUMNS, METRICS, SELECT_ALL_SQL, UPSERT_SQL, Contribution, upsert_rows
+from server.rollups import (
+    KEY_COLUMNS,
+    METRICS,
+    MONTH_TABLE,
+    ROLLUP_TABLES,
+    SELECT_ALL_MONTH_SQL,
+    SELECT_ALL_SQL,
+    Contribution,
+    rollup_statements,
+)
 from server.storage.base import AgentRecord, CaseRecord, Consultation, RefusedEvent, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -195,9 +204,9 @@ class SqliteWriteTransaction:
             self.saved.extend(records)
 
     async def add_rollup_deltas(self, deltas: Contribution) -> None:
-        rows = upsert_rows(deltas)
-        if rows:
-            await self._db.executemany(UPSERT_SQL, rows)
+        for sql, rows in rollup_statements(deltas):  # the daily table and every coarser grain
+            if rows:
+                await self._db.executemany(sql, rows)
 
     async def advance_ack(self, agent_id: str, *, seen_at: str, software_version: str | None,
                           pending: int | None) -> int:
@@ -371,30 +380,36 @@ class SqliteStore:
             (prefix_len, prefix, upper, date_from, date_to))
         return {r[0]: dict(zip(METRICS, r[1:], strict=True)) for r in rows}
 
-    async def snapshot_for_verify(self) -> tuple[list[CaseRecord], list[Consultation], Contribution]:
+    async def snapshot_for_verify(self) -> tuple[list[CaseRecord], list[Consultation], dict[str, Contribution]]:
         db = self._read
-        await db.execute("BEGIN")  # one read snapshot (WAL) for the three selects
+        await db.execute("BEGIN")  # one read snapshot (WAL) for all the selects
         try:
             cases, consultations = await self._cases_and_consultations(db)
-            rollup_rows = await db.execute_fetchall(SELECT_ALL_SQL)
+            tables = {"rollups": await db.execute_fetchall(SELECT_ALL_SQL),
+                      MONTH_TABLE: await db.execute_fetchall(SELECT_ALL_MONTH_SQL)}
         finally:
             await db.execute("COMMIT")
         n = len(KEY_COLUMNS)
-        rollups: Contribution = {}
-        for r in rollup_rows:
-            metrics = {m: v for m, v in zip(METRICS, r[n:], strict=True) if v}
-            if metrics:
-                rollups[tuple(r[:n])] = metrics  # type: ignore[index]
-        return cases, consultations, rollups
+        out: dict[str, Contribution] = {}
+        for table, rows in tables.items():
+            rollups: Contribution = {}
+            out[table] = rollups
+            for r in rows:
+                metrics = {m: v for m, v in zip(METRICS, r[n:], strict=True) if v}
+                if metrics:
+                    rollups[tuple(r[:n])] = metrics  # type: ignore[index]
+        return cases, consultations, out
 
     async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
                               ) -> int:
         async with self.write():
             db = self._writer
-            rows = upsert_rows(recompute(*await self._cases_and_consultations(db)))
-            await db.execute("DELETE FROM rollups")
-            await db.executemany(UPSERT_SQL, rows)
-        return len(rows)
+            statements = rollup_statements(recompute(*await self._cases_and_consultations(db)))
+            for table in ROLLUP_TABLES:
+                await db.execute(f"DELETE FROM {table}")
+            for sql, rows in statements:
+                await db.executemany(sql, rows)
+        return sum(len(rows) for _, rows in statements)
 
     @staticmethod
     async def _cases_and_consultations(db: aiosqlite.Connection) -> tuple[list[CaseRecord], list[Consultation]]:
