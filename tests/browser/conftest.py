@@ -169,3 +169,27 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def open_page(page, base_url: str, path: str = "/") -> None:
+    """Load a page of the agent and wait until its script has rendered it."""
+    page.goto(f"{base_url}{path}")
+    page.wait_for_selector("body[data-ready=true]")
+
+
+def act(page, action: str, *keys: str) -> None:
+    """On a case's page: open the action's form with Enter, fill it from the keyboard, save with Ctrl+Enter, and
+    wait for the event to appear in the case's history. `keys` are typed, except Tab, Space and ArrowDown."""
+    from playwright.sync_api import expect
+
+    events = page.locator("[data-slot=history] tbody tr").count()
+    page.focus(f"[data-action={action}]")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"form[data-kind={action}]")
+    for key in keys:
+        if key in ("Tab", "Space", "ArrowDown"):
+            page.keyboard.press(key)
+        else:
+            page.keyboard.type(key)
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("[data-slot=history] tbody tr")).to_have_count(events + 1, timeout=10_000)

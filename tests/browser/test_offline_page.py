@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from protocol import certificates
-from tests.browser.conftest import VALID_ID, WRONG_CHECK_DIGIT_ID
+from tests.browser.conftest import VALID_ID, WRONG_CHECK_DIGIT_ID, act, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +23,6 @@ def api(agent, method: str, path: str, body: dict | None = None) -> dict:
                                  headers={"Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=10) as resp:
         return json.loads(resp.read())
-
-
-def open_page(page, agent, path: str = "/") -> None:
-    page.goto(f"{agent.url}{path}")
-    page.wait_for_selector("body[data-ready=true]")
 
 
 def python_key(cert_type: str, number: str) -> str | None:
@@ -60,7 +55,7 @@ PHONE_CASES = ["13800000000", "+8613800000000", "12800000000", "0834-1234567", "
 
 
 def test_the_page_checks_certificates_and_phones_exactly_as_the_server_does(page, offline_agent):
-    open_page(page, offline_agent)
+    open_page(page, offline_agent.url)
     got = page.evaluate("""async ([certs, phones]) => {
         const c = await import("/static/certificates.js");
         return [certs.map(([type, n]) => c.checkCertificate(type, n)), phones.map((p) => c.checkPhone(p))];
@@ -71,7 +66,7 @@ def test_the_page_checks_certificates_and_phones_exactly_as_the_server_does(page
 
 
 def test_a_case_goes_through_its_whole_life_from_the_keyboard_while_the_county_is_down(page, offline_agent):
-    open_page(page, offline_agent, "/#/new")
+    open_page(page, offline_agent.url, "/#/new")
     page.wait_for_selector("#sync-indicator[data-state=offline]")
     started = time.monotonic()
     kb = page.keyboard
@@ -102,54 +97,40 @@ def test_a_case_goes_through_its_whole_life_from_the_keyboard_while_the_county_i
     assert "已受理并保存在本机" in saved and case_no in saved
     assert page.text_content(".view-head .badge") == "办理中"
 
-    def act(action: str, *keys: str) -> None:
-        """Open the action's form with Enter, fill it from the keyboard, save with Ctrl+Enter."""
-        events = page.locator("[data-slot=history] tbody tr").count()
-        page.focus(f"[data-action={action}]")
-        kb.press("Enter")
-        page.wait_for_selector(f"form[data-kind={action}]")
-        for key in keys:
-            if key in ("Tab", "Space", "ArrowDown"):
-                kb.press(key)
-            else:
-                kb.type(key)
-        kb.press("Control+Enter")
-        expect(page.locator("[data-slot=history] tbody tr")).to_have_count(events + 1)
-
     # 补正 with the one-time notice
-    act("supplement_requested", "\n".join(MISSING))
+    act(page, "supplement_requested", "\n".join(MISSING))
     assert page.text_content(".view-head .badge") == "补正中"
     assert page.evaluate("document.activeElement.dataset.slot") == "print-notice"
     notice_href = page.get_attribute("[data-slot=print-notice]", "href")
-    open_page(page, offline_agent, notice_href)
+    open_page(page, offline_agent.url, notice_href)
     sheet = page.text_content("#sheet")
     for text in ("一次性告知书", "乔瓦镇便民服务中心", case_no, "最低生活保障申请", *MISSING):
         assert text in sheet
-    open_page(page, offline_agent, f"/#/case/{case_id}")
-    act("supplement_received")
+    open_page(page, offline_agent.url, f"/#/case/{case_id}")
+    act(page, "supplement_received")
     assert page.text_content(".view-head .badge") == "办理中"
-    act("completed", "Tab", "Tab", "材料齐全,准予")
+    act(page, "completed", "Tab", "Tab", "材料齐全,准予")
     assert page.text_content(".view-head .badge") == "已办结"
-    act("evaluated", "Space", "ArrowDown", "ArrowDown", "ArrowDown", "Tab", "等待时间长")
+    act(page, "evaluated", "Space", "ArrowDown", "ArrowDown", "ArrowDown", "Tab", "等待时间长")
     facts = page.text_content("[data-slot=facts]")
     assert "不满意" in facts and "差评\uff0c需要回访" in facts
 
     # the bad rating waits on today's page until it is followed up
-    open_page(page, offline_agent, "/#/today")
+    open_page(page, offline_agent.url, "/#/today")
     assert case_no in page.text_content("[data-slot=follow-ups]")
-    open_page(page, offline_agent, f"/#/case/{case_id}")
-    act("followed_up", "已电话回访,解释办理流程")
+    open_page(page, offline_agent.url, f"/#/case/{case_id}")
+    act(page, "followed_up", "已电话回访,解释办理流程")
     assert "已回访" in page.text_content("[data-slot=facts]")
 
     # 受理回执: A4, with the case number, item, due date and centre
-    open_page(page, offline_agent, f"/print/receipt/{case_id}")
+    open_page(page, offline_agent.url, f"/print/receipt/{case_id}")
     case = api(offline_agent, "GET", f"/api/cases/{case_id}")
     sheet = page.text_content("#sheet")
     for text in ("受理回执", "乔瓦镇便民服务中心", case_no, "最低生活保障申请", case["due_on"], "110105********002X"):
         assert text in sheet
 
     # search by name, ID number and case number, from the quick search ("/" focuses it)
-    open_page(page, offline_agent, "/#/today")
+    open_page(page, offline_agent.url, "/#/today")
     for query in ("卓玛", VALID_ID.lower(), case_no):
         page.locator("body").press("/")
         kb.press("Control+A")
@@ -175,11 +156,11 @@ def test_a_case_goes_through_its_whole_life_from_the_keyboard_while_the_county_i
 def test_today_flags_due_cases_and_the_page_switches_to_english(page, offline_agent):
     instant = api(offline_agent, "POST", "/api/cases", {
         "item_code": "GG-0001", "applicant_name": "次仁", "cert_type": "resident_id", "cert_no": VALID_ID})
-    open_page(page, offline_agent, "/#/today")
+    open_page(page, offline_agent.url, "/#/today")
     row = page.locator(f"tr[data-case-id='{instant['case_id']}']")
     assert "今日到期" in row.text_content()
     assert page.text_content(".counter-due_today strong") == "1"
-    open_page(page, offline_agent, "/?lang=en#/today")
+    open_page(page, offline_agent.url, "/?lang=en#/today")
     assert page.text_content("[data-nav=today] span") == "Today"
     assert "Due today" in page.locator(f"tr[data-case-id='{instant['case_id']}']").text_content()
     assert page.evaluate("document.documentElement.lang") == "en"
@@ -195,7 +176,7 @@ def test_a_refused_event_is_corrected_and_resent_from_the_sync_panel(page, offli
         db.execute("UPDATE outbox SET status = 'quarantined', refusal_code = 'unknown_item',"
                    " refusal_message = '县事项目录中没有这个事项' WHERE seq = 1")
         db.commit()
-    open_page(page, offline_agent, "/#/today")
+    open_page(page, offline_agent.url, "/#/today")
     page.wait_for_selector("#sync-quarantined:not([hidden])")
     page.focus("#sync-indicator")
     page.keyboard.press("Enter")
