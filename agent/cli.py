@@ -107,75 +107,25 @@ def sync(config_path: str) -> None:
         sys.exit(1)
 
 
-@main.command()
-@config_option
-@click.option("--to", "dest", type=click.Path(dir_okay=False), help="Write the backup to this file.")
-@click.option("--to-dir", "directory", type=click.Path(file_okay=False),
-              help="Write a dated backup into this directory and prune old ones (the backup timer's way).")
-@click.option("--keep", default=14, show_default=True, help="With --to-dir: how many backups to keep.")
-def backup(config_path: str, dest: str | None, directory: str | None, keep: int) -> None:
-    """Copy the database while the agent runs (SQLite online backup): a consistent snapshot."""
-    from pathlib import Path
 
+def _restore_next_steps(config: AgentConfig) -> str:
+    return ("next: this PC must not upload under its old identity. On the county server run\n"
+            f"  county-server agents add --township {config.township_code} --name NAME\n"
+            "put the printed token in county.token, then start township-agent.")
+
+
+def _add_operations_commands() -> None:
     from agent import maintenance
-    from ops.sqlite_backup import BackupError
-
-    config = _load(config_path)
-    if bool(dest) == bool(directory):
-        raise click.UsageError("give exactly one of --to FILE or --to-dir DIR")
-    try:
-        if dest:
-            info, pruned = maintenance.backup_to(config, Path(dest)), []
-        else:
-            info, pruned = maintenance.backup_into(config, Path(directory or "."), keep)
-    except BackupError as e:
-        click.echo(f"backup failed: {e}", err=True)
-        sys.exit(1)
-    click.echo(f"backup written: {info.path} ({info.size_bytes} bytes, {info.tables['cases']} cases, "
-               f"{info.tables['outbox']} events, {info.took_ms} ms)")
-    for path in pruned:
-        click.echo(f"old backup removed: {path}")
-
-
-@main.command()
-@config_option
-@click.option("--from", "source", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="The backup file to restore.")
-def restore(config_path: str, source: str) -> None:
-    """Replace the database with a backup. The agent must be stopped; afterwards register the PC again."""
-    from pathlib import Path
-
-    from agent import maintenance
-    from ops.runlock import DatabaseInUse
-    from ops.sqlite_backup import BackupError
-
-    config = _load(config_path)
-    try:
-        kept = maintenance.restore_from(config, Path(source))
-    except (DatabaseInUse, BackupError) as e:
-        click.echo(f"restore refused: {e}", err=True)
-        sys.exit(1)
-    click.echo(f"restored {config.database} from {source}")
-    if kept:
-        click.echo(f"the replaced database is kept as {kept}")
-    click.echo("next: this PC must not upload under its old identity. On the county server run\n"
-               f"  county-server agents add --township {config.township_code} ...\n"
-               "put the printed token in county.token, then start township-agent.")
-
-
-@main.command()
-@config_option
-@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
-def doctor(config_path: str, as_json: bool) -> None:
-    """Check config, database, disk, county connection, token and clock; say what to fix. Exits 1 on a failure."""
     from agent.doctor import run_checks
-    from ops import doctor as checks_out
+    from ops import commands
 
-    checks = run_checks(_load(config_path))
-    if as_json:
-        import json
+    database = lambda config: config.database  # noqa: E731
+    main.add_command(commands.backup_command("township-agent", config_option, _load, database,
+                                             maintenance.REQUIRED_TABLES))
+    main.add_command(commands.restore_command(config_option, _load, database, maintenance.REQUIRED_TABLES,
+                                              _restore_next_steps, prepare=maintenance.retire_on_restore))
+    main.add_command(commands.doctor_command(config_option, _load, "config, database, disk, county connection, "
+                                             "token and clock", run_checks))
 
-        click.echo(json.dumps(checks_out.as_json(checks), ensure_ascii=False, indent=2))
-    else:
-        click.echo(checks_out.render(checks))
-    sys.exit(1 if any(c.is_failed for c in checks) else 0)
+
+_add_operations_commands()

@@ -55,15 +55,16 @@ def check_disk(path: Path) -> Check:
     return ok("disk", text)
 
 
-def check_database(path: Path, shipped: list[int]) -> Check:
-    """The file opens read-only, passes quick_check, and which of the `shipped` migrations are applied."""
+def check_database(path: Path, shipped: list[int], column: str = "number") -> Check:
+    """The file opens read-only, passes quick_check, and which of the `shipped` migrations are applied
+    (`column` of schema_migrations holds their numbers)."""
     if not path.exists():
         return warn("database", f"{path} does not exist yet", "it is created at the first start of the program")
     try:
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
         try:
             result = db.execute("PRAGMA quick_check").fetchone()[0]
-            applied = {r[0] for r in db.execute("SELECT number FROM schema_migrations")}
+            applied = {r[0] for r in db.execute(f"SELECT {column} FROM schema_migrations")}
         finally:
             db.close()
     except sqlite3.Error as e:

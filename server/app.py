@@ -5,19 +5,22 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
 from aiohttp import web
 
+from ops.runlock import RunLock
+from ops.serve import PROBE
 from server.auth import Authenticator
 from server.calendar_source import build_calendar
 from server.config import ServerConfig
 from server.errors import ConfigError
 from server.ingest import Ingestor
 from server.reference import Reference, load_reference
-from server.routes import admin, stats, sync
+from server.routes import admin, health, stats, sync
 from server.routes.common import (
     AUTH,
     CALENDAR,
@@ -32,6 +35,10 @@ from server.routes.common import (
 from server.storage.sqlite import SqliteStore
 
 log = logging.getLogger(__name__)
+
+# The watchdog's database probe (BEGIN IMMEDIATE on the write connection) must answer within this; an ingest batch
+# holds the write lock for well under a second even at 5000 events.
+PROBE_TIMEOUT_S = 10.0
 
 
 async def build_app(config: ServerConfig) -> web.Application:
@@ -52,14 +59,20 @@ async def build_app(config: ServerConfig) -> web.Application:
     app.add_routes(sync.routes)
     app.add_routes(stats.routes)
     app.add_routes(admin.routes)
+    app.add_routes(health.routes)
+    app[health.REQUESTS] = Counter()
+    app.middlewares.insert(0, health.count_requests)  # outermost: counts the error answers too
     return app
 
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
+    # One server per database, and `restore` cannot replace it under us (ops/runlock.py).
+    run_lock = RunLock(config.database).acquire("county-server serve")
     store = SqliteStore(config.database)
-    await store.open()
     try:
+        await store.open()
+        app[PROBE] = functools.partial(store.ping, PROBE_TIMEOUT_S)
         reference = app[REFERENCE]
         await store.upsert_reference(reference.org_units.values(), reference.items.values())
         app[STORE] = store
@@ -69,7 +82,9 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
                  len(reference.items))
         yield
     finally:
-        await store.close()
+        await store.close()  # waits for the batch in flight: it commits or rolls back whole
+        run_lock.release()
+        log.info("server stopped")
 
 
 async def open_store(config: ServerConfig) -> tuple[SqliteStore, Reference]:

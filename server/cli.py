@@ -12,14 +12,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import click
-from aiohttp import web
 
+from ops.logs import configure_logging
 from server import maintenance
 from server.app import build_app, open_store
 from server.auth import register_agent
 from server.config import ServerConfig, load_config
 from server.errors import ConfigError, UnknownTownship
-from server.logs import configure_logging
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -68,19 +67,25 @@ def main() -> None:
 @config_option
 def serve(config_path: str) -> None:
     """Run the HTTP server."""
+    from ops import serve as service
+    from ops.runlock import DatabaseInUse
+
     config = _load(config_path)
     configure_logging(config.log_level)
-    try:
-        app = asyncio.run(build_app(config))
-    except ConfigError as exc:
-        _fail(str(exc))
     # Ingest allocates many short-lived objects per event and frees them by reference counting; the default gen-0
     # threshold (700) runs the cyclic collector every few events. Freezing start-up objects and a larger threshold
     # cut ~15 % of ingest CPU in bench/ingest_bench.py (Python-only timing).
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
     log.info("server listening url=http://%s:%d", config.host, config.port)
-    web.run_app(app, host=config.host, port=config.port, print=None, access_log=None)
+    # READY=1 once listening, watchdog on a database probe, SIGTERM drains requests and closes the store.
+    try:
+        service.run(build_app(config), host=config.host, port=config.port, name="county-server")
+    except ConfigError as exc:
+        _fail(str(exc))
+    except (DatabaseInUse, OSError) as exc:
+        click.echo(f"cannot start: {exc}", err=True)
+        sys.exit(1)
 
 
 @main.group()
@@ -162,3 +167,21 @@ def rollups_rebuild(config_path: str) -> None:
     config = _load(config_path)
     rows = _run(config, lambda store, reference: maintenance.rebuild_rollups(store))
     click.echo(f"rollups rebuilt: {rows} row(s)")
+
+
+
+def _add_operations_commands() -> None:
+    from ops import commands
+    from server import operations
+
+    database = lambda config: config.database  # noqa: E731
+    main.add_command(commands.backup_command("county-server", config_option, _load, database,
+                                             operations.REQUIRED_TABLES))
+    main.add_command(commands.restore_command(
+        config_option, _load, database, operations.REQUIRED_TABLES,
+        lambda config: "start the server; township PCs send again whatever the backup lacks at their next sync."))
+    main.add_command(commands.doctor_command(config_option, _load, "config, reference files, database, disk and "
+                                             "the running server", operations.run_checks))
+
+
+_add_operations_commands()

@@ -12,8 +12,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ops.logs import LEVELS
 from server.errors import ConfigError
-from server.logs import LEVELS
 
 REQUIRED = object()
 

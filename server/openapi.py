@@ -81,6 +81,12 @@ def build_openapi() -> dict[str, Any]:
             "/healthz": {"get": {
                 "summary": "Liveness", "responses": {"200": {**ok, "content": {"application/json": {"schema": {
                     "type": "object", "properties": {"status": {"const": "ok"}}, "required": ["status"]}}}}}}},
+            "/readyz": {"get": {
+                "summary": "Readiness: the database answers a writer and every migration is applied",
+                "responses": {"200": ok, "503": {"description": "Not ready; `detail` says why"}}}},
+            "/metrics": {"get": {
+                "summary": "Prometheus text exposition (requests, ingest, refusals, agents silent)",
+                "responses": {"200": {**ok, "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             f"{API_PREFIX}/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok}}},
         },
         "components": {

@@ -121,7 +121,18 @@ class Store(Protocol):
         """Connect and apply pending migrations (each in its own transaction, recorded in schema_migrations)."""
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Wait for the write transaction in flight (it commits or rolls back), then close."""
+        ...
+
+    async def ping(self, timeout_s: float) -> None:
+        """Prove the database answers a writer within `timeout_s` (raises TimeoutError or a database error
+        otherwise). Never leaves a transaction open, even when the caller gives up."""
+        ...
+
+    async def applied_migrations(self) -> set[int]:
+        """Versions recorded in schema_migrations."""
+        ...
 
     def write(self) -> AbstractAsyncContextManager[WriteTransaction]:
         """Begin a write transaction; writers queue one at a time. Commits when the block ends, rolls back when it

@@ -242,6 +242,7 @@ class SqliteStore:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path, isolation_level=None)
+        self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
         for pragma in WRITE_PRAGMAS:
             await self._db.execute(pragma)
         await self._migrate()
@@ -252,15 +253,34 @@ class SqliteStore:
         await self._checkpointer.execute("PRAGMA busy_timeout=10000")
 
     async def close(self) -> None:
-        if self._checkpoint_task is not None:
-            await self._checkpoint_task
-            self._checkpoint_task = None
-        if self._db is not None:
-            await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        for conn in (self._checkpointer, self._reader, self._db):
-            if conn is not None:
-                await conn.close()
-        self._db = self._reader = self._checkpointer = None
+        async with self._lock:  # a batch in flight commits or rolls back first (SIGTERM)
+            if self._checkpoint_task is not None:
+                await self._checkpoint_task
+                self._checkpoint_task = None
+            if self._db is not None:
+                await self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for conn in (self._checkpointer, self._reader, self._db):
+                if conn is not None:
+                    await conn.close()
+            self._db = self._reader = self._checkpointer = None
+
+    async def ping(self, timeout_s: float) -> None:
+        # Shielded and never two at once: a probe that timed out finishes (and rolls back) in the background.
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.ensure_future(self._probe_once())
+        await asyncio.wait_for(asyncio.shield(self._probe), timeout_s)
+
+    async def _probe_once(self) -> None:
+        db = self._writer
+        async with self._lock:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.execute_fetchall("SELECT count(*) FROM schema_migrations")
+            finally:
+                await db.execute("ROLLBACK")
+
+    async def applied_migrations(self) -> set[int]:
+        return {r[0] for r in await self._read.execute_fetchall("SELECT version FROM schema_migrations")}
 
     def _checkpoint_soon(self) -> None:
         """Start a PASSIVE checkpoint in the background unless one runs or ran within CHECKPOINT_INTERVAL_S.

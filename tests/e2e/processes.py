@@ -76,7 +76,7 @@ class Service:
 
 def start(program: str, config: Path, tmp_path: Path, port: int, *, watchdog_s: float = 2.0,
           preexec: list[str] | None = None) -> Service:
-    """`program run --config config` with NOTIFY_SOCKET and WATCHDOG_USEC as systemd would set them."""
+    """`program run|serve --config config` with NOTIFY_SOCKET and WATCHDOG_USEC as systemd would set them."""
     sock_path = tmp_path / f"notify-{port}.sock"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(str(sock_path))
@@ -84,7 +84,8 @@ def start(program: str, config: Path, tmp_path: Path, port: int, *, watchdog_s: 
     env.pop("WATCHDOG_PID", None)
     log = tmp_path / f"{program}-{port}.log"
     with open(log, "ab") as out:
-        proc = subprocess.Popen([*(preexec or []), str(BIN / program), "run", "--config", str(config)], env=env,
+        command = "serve" if program == "county-server" else "run"
+        proc = subprocess.Popen([*(preexec or []), str(BIN / program), command, "--config", str(config)], env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     return Service(proc, port, sock, config, log)
 

@@ -48,7 +48,7 @@ def test_install_sh_installs_offline_into_a_fresh_root_and_both_programs_run(bun
     for program, command in (("township-agent", "run"), ("county-server", "serve")):
         run = subprocess.run([str(venv_bin / program), "--help"], capture_output=True, text=True, timeout=60)
         assert run.returncode == 0, run.stderr
-        assert command in run.stdout
+        assert command in run.stdout and "backup" in run.stdout and "doctor" in run.stdout
         # The paths the units name exist after the install.
         unit = (root / "etc" / "systemd" / "system" / f"{program}.service").read_text()
         exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))

@@ -48,3 +48,34 @@ async def test_the_agent_serves_writes_and_syncs_under_mdwe(agent_under_mdwe):
         assert (await s.get(agent.url + "/")).status in (200, 302)
     assert agent.terminate() < 30
     assert agent.proc.returncode == 0, agent.output()
+
+
+async def test_the_county_server_ingests_and_answers_under_mdwe(mdwe_available, tmp_path):
+    import gzip
+    import json
+
+    from scripts.cluster import Cluster
+    from tests.server.helpers import TownshipAgent
+
+    cluster = Cluster(tmp_path / "county")
+    body = json.loads(cluster.county("agents", "add", "--township", "513422100", "--name", "pc", "--json"))
+    agent = TownshipAgent(body["agent_id"], body["token"], "513422100")
+    server = start("county-server", cluster.server_config, tmp_path, cluster.server_port, preexec=WRAPPER)
+    try:
+        server.wait_ready()
+        events = [agent.accepted(item_code="GG-0003") for _ in range(50)]
+        payload = gzip.compress(json.dumps({"agent_id": agent.agent_id, "events": events}).encode())
+        headers = {"Authorization": f"Bearer {agent.token}", "Content-Encoding": "gzip",
+                   "Content-Type": "application/json"}
+        async with aiohttp.ClientSession() as s:
+            async with s.post(f"{server.url}/api/v1/sync/push", data=payload, headers=headers) as resp:
+                assert resp.status == 200
+                assert (await resp.json())["stored"] == 50
+            async with s.get(f"{server.url}/api/v1/reference", headers=headers) as resp:  # calendar, argon2 auth
+                assert resp.status == 200
+            async with s.get(f"{server.url}/metrics") as resp:
+                assert resp.status == 200
+        assert server.terminate() < 30
+        assert server.proc.returncode == 0, server.output()
+    finally:
+        server.close()

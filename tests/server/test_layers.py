@@ -13,7 +13,7 @@ RANK = {
     "errors": 0, "logs": 0, "clock": 0,
     "fold": 1, "rollups": 1, "reference": 1, "config": 1, "calendar_source": 1,
     "storage": 2,
-    "auth": 3, "ingest": 3, "stats": 3, "maintenance": 3, "openapi": 3,
+    "auth": 3, "ingest": 3, "stats": 3, "maintenance": 3, "openapi": 3, "operations": 3,
     "routes": 4,
     "app": 5,
     "cli": 6, "__main__": 7,
