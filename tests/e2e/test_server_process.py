@@ -8,7 +8,6 @@ import gzip
 import json
 import signal
 import sqlite3
-import subprocess
 
 import aiohttp
 import pytest
@@ -85,19 +84,20 @@ async def test_sigterm_with_pushes_in_flight_stores_each_batch_whole_or_not_at_a
     cluster, server, agents = county
     planned = {a.agent_id: batches_of(a, 6, 800) for a in agents}
     answered: list[list[dict]] = []
+    first_answer = asyncio.Event()
 
     async def pc(session: aiohttp.ClientSession, agent: TownshipAgent) -> None:
         for batch in planned[agent.agent_id]:
             try:
                 if await push(session, server.url, agent, batch) == 200:
                     answered.append(batch)
+                    first_answer.set()
             except (aiohttp.ClientError, OSError):
                 return
 
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
         pcs = [asyncio.create_task(pc(session, a)) for a in agents]
-        while not answered:
-            await asyncio.sleep(0.01)
+        await asyncio.wait_for(first_answer.wait(), 60)
         server.proc.send_signal(signal.SIGTERM)
         await asyncio.gather(*pcs)
         assert await asyncio.to_thread(server.proc.wait, STOP_LIMIT_S) == 0
@@ -111,8 +111,7 @@ async def test_sigterm_with_pushes_in_flight_stores_each_batch_whole_or_not_at_a
     assert all(not {e["event_id"] for e in b} & ids for b in everything if b not in whole)  # none half-applied
     assert all(b in whole for b in answered)  # an answered batch is stored
     assert len(whole) < len(everything)  # the stop came in the middle
-    verify = subprocess.run([str(cluster.server.args[0]), "rollups", "verify", "--config", str(cluster.server_config)],
-                            capture_output=True, text=True)
+    verify = await asyncio.to_thread(cli, "county-server", "rollups", "verify", "--config", str(cluster.server_config))
     assert verify.returncode == 0, verify.stdout + verify.stderr
 
     # After a restart, the PCs send everything again: what was stored counts as duplicates.
