@@ -101,3 +101,26 @@ async def test_the_notifier_says_ready_starts_the_watchdog_and_says_stopping(not
     assert messages.count("WATCHDOG=1") >= 2
     assert messages[-1] == "STOPPING=1\nSTATUS=stopping"
     assert len(calls) >= 2
+
+
+async def test_the_server_store_probe_fails_while_another_writer_holds_the_database(tmp_path, notify_socket):
+    from server.storage.sqlite import SqliteStore
+
+    store = SqliteStore(tmp_path / "county.sqlite3")
+    await store.open()
+    dog = Watchdog(lambda: store.ping(0.3), period_s=1.0)
+    try:
+        assert await dog.run_once()
+        other = sqlite3.connect(tmp_path / "county.sqlite3", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        assert not await dog.run_once()
+        assert received(notify_socket) == ["WATCHDOG=1"]
+        other.execute("ROLLBACK")
+        other.close()
+        for _ in range(120):  # the probe waits out SQLite's busy timeout, then rolls back
+            if await dog.run_once():
+                break
+            await asyncio.sleep(0.1)
+        assert received(notify_socket) == ["WATCHDOG=1"]
+    finally:
+        await store.close()
