@@ -26,6 +26,10 @@ _CODES = [
     Code("too_large", 413, "The batch is too large; send fewer events per request."),
     Code("agent_mismatch", 403, "The batch names another agent than the token's. Check the agent's configuration."),
     Code("internal", 500, "The server failed; the request was not applied. It is safe to retry."),
+    Code("login_required", 401, "Log in to the dashboard (or send the admin token as a bearer token); a session "
+         "ends after a while without use."),
+    Code("login_failed", 401, "Wrong name or password. An administrator sets passwords with "
+         "`county-server users add` or `users password`."),
     # per event, inside a push response: the agent quarantines these and never retries them as they are
     Code("invalid_event", 422, "The event's fields are invalid; see `detail`."),
     Code("wrong_township", 403, "The case belongs to a township or village outside this agent's township."),

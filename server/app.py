@@ -14,13 +14,17 @@ from aiohttp import web
 
 from ops.runlock import RunLock
 from ops.serve import PROBE
+from protocol.workdays import WorkCalendar
+from server.accounts import Accounts
 from server.auth import Authenticator
 from server.calendar_source import build_calendar
 from server.config import ServerConfig
 from server.errors import ConfigError
+from server.figures import Definitions
 from server.ingest import Ingestor
+from server.overview import Overview
 from server.reference import Reference, load_reference
-from server.routes import admin, health, stats, sync
+from server.routes import admin, dashboard, health, stats, sync
 from server.routes.common import (
     AUTH,
     CALENDAR,
@@ -33,6 +37,8 @@ from server.routes.common import (
     stamp_server_time,
 )
 from server.storage.sqlite import SqliteStore
+from server.storage.sqlite_dashboard import SqliteDashboardStore
+from server.worklists import Worklists
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +62,12 @@ async def build_app(config: ServerConfig) -> web.Application:
     app[REFERENCE_CACHE] = {}
     app.on_response_prepare.append(stamp_server_time)
     app.cleanup_ctx.append(_storage)
+    app.cleanup_ctx.append(_dashboard)
     app.add_routes(sync.routes)
     app.add_routes(stats.routes)
     app.add_routes(admin.routes)
     app.add_routes(health.routes)
+    app.add_routes(dashboard.routes)
     app[health.REQUESTS] = Counter()
     app.middlewares.insert(0, health.count_requests)  # outermost: counts the error answers too
     return app
@@ -85,6 +93,23 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         await store.close()  # waits for the batch in flight: it commits or rolls back whole
         run_lock.release()
         log.info("server stopped")
+
+
+async def _dashboard(app: web.Application) -> AsyncIterator[None]:
+    """The dashboard's reads, accounts and sessions, on the store `_storage` opened."""
+    config, reference = app[CONFIG], app[REFERENCE]
+    store = SqliteDashboardStore(app[STORE])
+    await store.open()
+    try:
+        definitions = Definitions(config.active_evaluation_rate, config.good_includes_basic)
+        calendar = WorkCalendar.from_json(app[CALENDAR]) if app[CALENDAR] else None
+        app[dashboard.OVERVIEW] = Overview(store, reference, definitions)
+        app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
+                                             config.agent_silent_hours)
+        app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes)
+        yield
+    finally:
+        await store.close()
 
 
 async def open_store(config: ServerConfig) -> tuple[SqliteStore, Reference]:

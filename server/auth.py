@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 
 from server.clock import now_iso
 from server.errors import UnknownTownship
@@ -52,24 +53,37 @@ async def register_agent(store: Store, reference: Reference, township: str, name
     return record, token
 
 
+async def rotate_token(store: Store, agent_id: str) -> str | None:
+    """A new token for `agent_id` (same identity, same seqs); the old one stops working within
+    `Authenticator.KNOWN_FOR_S`. Returns None when there is no such agent."""
+    token = f"{agent_id}.{secrets.token_urlsafe(32)}"
+    return token if await store.replace_agent_token(agent_id, hash_token(token)) else None
+
+
 class Authenticator:
     """Maps bearer tokens to agents, with a cache of known tokens (agents are added by the CLI, another process, so
-    an unknown token is always looked up again)."""
+    an unknown token is always looked up again, and a known one again after KNOWN_FOR_S: a rotated token stops
+    working without a restart)."""
+
+    KNOWN_FOR_S = 60.0
 
     def __init__(self, store: Store, admin_token: str) -> None:
         self._store = store
         self._admin_token = admin_token
-        self._known: dict[str, AgentRecord] = {}
+        self._known: dict[str, tuple[AgentRecord, float]] = {}
 
     async def agent(self, token: str | None) -> AgentRecord | None:
         if not token:
             return None
         digest = hash_token(token)
-        agent = self._known.get(digest)
-        if agent is None:
-            agent = await self._store.agent_by_token_sha256(digest)
-            if agent is not None:
-                self._known[digest] = agent
+        known = self._known.get(digest)
+        if known is not None and time.monotonic() - known[1] < self.KNOWN_FOR_S:
+            return known[0]
+        agent = await self._store.agent_by_token_sha256(digest)
+        if agent is not None:
+            self._known[digest] = (agent, time.monotonic())
+        else:
+            self._known.pop(digest, None)
         return agent
 
     def is_admin(self, token: str | None) -> bool:

@@ -118,6 +118,20 @@ def agents_add(township: str, name: str, as_json: bool, config_path: str) -> Non
     click.echo(token)
 
 
+@agents.command("rotate-token")
+@click.option("--agent", "agent_id", required=True, help="The agent id, e.g. 513422100-a1b2c3 (see `agents list`).")
+@config_option
+def agents_rotate_token(agent_id: str, config_path: str) -> None:
+    """Give a PC a new token (same identity); the old token stops working within a minute. Prints it once."""
+    from server.auth import rotate_token
+
+    token = _run(_load(config_path), lambda store, reference: rotate_token(store, agent_id))
+    if token is None:
+        _fail(f"no agent {agent_id}; see `county-server agents list`")
+    click.echo(f"New token of {agent_id}, shown only this once; put it in the agent's config as [county] token:")
+    click.echo(token)
+
+
 @agents.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per agent.")
 @config_option
@@ -167,6 +181,69 @@ def rollups_rebuild(config_path: str) -> None:
     config = _load(config_path)
     rows = _run(config, lambda store, reference: maintenance.rebuild_rollups(store))
     click.echo(f"rollups rebuilt: {rows} row(s)")
+
+
+@main.group()
+def users() -> None:
+    """Dashboard accounts of county admins (passwords stored as scrypt hashes)."""
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> T:
+    from server.accounts import Accounts
+    from server.storage.sqlite_dashboard import SqliteDashboardStore
+
+    async def work(store: Any, reference: Any) -> T:
+        dashboard_store = SqliteDashboardStore(store)
+        await dashboard_store.open()
+        try:
+            return await use(Accounts(dashboard_store, config.session_idle_minutes))
+        finally:
+            await dashboard_store.close()
+
+    try:
+        return _run(config, work)
+    except ValueError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+
+
+@users.command("add")
+@click.option("--name", required=True, help="Login name, e.g. zhangsan.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
+@config_option
+def users_add(name: str, password_stdin: bool, config_path: str) -> None:
+    """Add a dashboard account."""
+    config = _load(config_path)
+    password = _password(password_stdin)
+    _with_accounts(config, lambda accounts: accounts.add(name, password))
+    click.echo(f"Account {name} added; log in at http://{config.host}:{config.port}/dashboard/")
+
+
+@users.command("password")
+@click.option("--name", required=True, help="The account's login name.")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
+@config_option
+def users_password(name: str, password_stdin: bool, config_path: str) -> None:
+    """Set a new password for an account (its open sessions end)."""
+    config = _load(config_path)
+    password = _password(password_stdin)
+    _with_accounts(config, lambda accounts: accounts.set_password(name, password))
+    click.echo(f"Password of {name} changed.")
+
+
+@users.command("list")
+@config_option
+def users_list(config_path: str) -> None:
+    """List dashboard accounts."""
+    config = _load(config_path)
+    for record in _with_accounts(config, lambda accounts: accounts.list()):
+        click.echo(f"{record.name}  created_at={record.created_at}{'  disabled' if record.is_disabled else ''}")
 
 
 

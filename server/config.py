@@ -22,9 +22,10 @@ REQUIRED = object()
 class Setting:
     section: str
     key: str
-    type: str  # "str", "int", "path", "dates", "level"
+    type: str  # "str", "int", "bool", "choice", "path", "dates", "level"
     default: Any
     help: str
+    choices: tuple[str, ...] = ()  # for "choice"
 
 
 SETTINGS = [
@@ -42,11 +43,23 @@ SETTINGS = [
     Setting("calendar", "regional_holidays", "dates", [], "Extra days off the national calendar does not know "
             "(藏历新年, 彝族年 ...), as ISO dates."),
     Setting("calendar", "extra_workdays", "dates", [], "Extra working days, as ISO dates."),
+    # Figure definitions that are a choice, not a rule (shared/domain/glossary.md); named beside each figure.
+    Setting("figures", "active_evaluation_rate", "choice", "rated_over_completed",
+            "主动评价率: rated_over_completed (evaluations / completed cases) or active_over_ratings (ratings the "
+            "applicant gave / all ratings)", choices=("rated_over_completed", "active_over_ratings")),
+    Setting("figures", "good_includes_basic", "bool", True,
+            "好评率: whether 基本满意 (basically satisfied) counts as a good rating."),
+    Setting("dashboard", "session_idle_minutes", "int", 30, "A dashboard session ends after this many idle minutes."),
+    Setting("dashboard", "agent_silent_hours", "int", 24,
+            "The agents list warns about a township PC that has not pushed for this many hours."),
+    Setting("dashboard", "due_soon_workdays", "int", 2,
+            "Open cases due within this many working days are listed as due soon."),
 ]
 
 _EXPECTED = {
     "str": "a string",
     "int": "an integer",
+    "bool": "true or false",
     "path": "a file path string",
     "dates": "a list of ISO dates like \"2026-02-16\"",
     "level": f"one of {', '.join(LEVELS)}",
@@ -65,6 +78,11 @@ class ServerConfig:
     catalog: Path
     regional_holidays: tuple[date, ...]
     extra_workdays: tuple[date, ...]
+    active_evaluation_rate: str = "rated_over_completed"
+    good_includes_basic: bool = True
+    session_idle_minutes: int = 30
+    agent_silent_hours: int = 24
+    due_soon_workdays: int = 2
     source: Path | None = field(default=None, compare=False)
 
 
@@ -109,6 +127,9 @@ def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> ServerC
         raise ConfigError(f"{where}: [server] admin_token is too short: expected at least 16 characters")
     if not 0 < values["port"] < 65536:
         raise ConfigError(f"{where}: [server] port = {values['port']!r}: expected an integer from 1 to 65535")
+    for key in ("session_idle_minutes", "agent_silent_hours", "due_soon_workdays"):
+        if values[key] < 1:
+            raise ConfigError(f"{where}: [dashboard] {key} = {values[key]!r}: expected an integer >= 1")
     if values["max_body_bytes"] < 1024:
         raise ConfigError(f"{where}: [server] max_body_bytes = {values['max_body_bytes']!r}: expected >= 1024")
     return ServerConfig(**values, source=source)
@@ -121,6 +142,14 @@ def _convert(s: Setting, value: Any, where: str, base: Path) -> Any:
     if s.type == "int":
         if isinstance(value, bool) or not isinstance(value, int):
             raise bad()
+        return value
+    if s.type == "bool":
+        if not isinstance(value, bool):
+            raise bad()
+        return value
+    if s.type == "choice":
+        if value not in s.choices:
+            raise ConfigError(f"{where}: [{s.section}] {s.key} = {value!r}: expected one of {', '.join(s.choices)}")
         return value
     if s.type in ("str", "path", "level"):
         if not isinstance(value, str) or not value:

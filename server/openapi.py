@@ -9,6 +9,7 @@ import msgspec
 from protocol import API_PREFIX, PROTOCOL_VERSION
 from protocol.codes import CODES
 from protocol.messages import DATA_TYPES, ErrorBody, Event, PushRequest, PushResponse, ReferenceResponse, StatsResponse
+from server import openapi_dashboard
 
 _REF = "#/components/schemas/{name}"
 
@@ -36,7 +37,8 @@ _TIME_HEADER = {"X-Server-Time-Ms": {"$ref": "#/components/headers/X-Server-Time
 def build_openapi() -> dict[str, Any]:
     data_types = list(DATA_TYPES.values())
     _, components = msgspec.json.schema_components(
-        [PushRequest, PushResponse, ErrorBody, ReferenceResponse, StatsResponse, Event, *data_types],
+        [PushRequest, PushResponse, ErrorBody, ReferenceResponse, StatsResponse, Event, *data_types,
+         *openapi_dashboard.TYPES],
         ref_template=_REF)
     # On the wire `events` are objects checked one by one (so one bad event is refused alone): document them as
     # Event, and Event.data as the struct of its kind.
@@ -88,6 +90,7 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "Prometheus text exposition (requests, ingest, refusals, agents silent)",
                 "responses": {"200": {**ok, "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
             f"{API_PREFIX}/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok}}},
+            **openapi_dashboard.dashboard_paths(ok, _errors, _json),
         },
         "components": {
             "schemas": components,
@@ -98,6 +101,7 @@ def build_openapi() -> dict[str, Any]:
                 "agentToken": {"type": "http", "scheme": "bearer",
                                "description": "Per-agent token printed once by `county-server agents add`"},
                 "adminToken": {"type": "http", "scheme": "bearer",
-                               "description": "[server] admin_token of the server config"}},
+                               "description": "[server] admin_token of the server config"},
+                **openapi_dashboard.SECURITY_SCHEMES},
         },
     }

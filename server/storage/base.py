@@ -150,6 +150,10 @@ class Store(Protocol):
 
     async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None: ...
 
+    async def replace_agent_token(self, agent_id: str, token_sha256: str) -> bool:
+        """Give `agent_id` a new token hash; the old token stops working. False when there is no such agent."""
+        ...
+
     async def list_agents(self) -> list[AgentRecord]: ...
 
     async def rollup_sums(self, prefix_len: int, prefix: str, date_from: str, date_to: str

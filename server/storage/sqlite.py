@@ -123,6 +123,12 @@ class SqliteWriteTransaction:
         self._cache = cache
         self.saved: list[CaseRecord] = []  # applied to the cache after the commit
 
+    @property
+    def connection(self) -> aiosqlite.Connection:
+        """The write connection, for sibling SQLite modules that write their own tables in this transaction
+        (`sqlite_dashboard`: accounts and sessions)."""
+        return self._db
+
     async def existing_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         if not event_ids:
             return {}
@@ -382,6 +388,12 @@ class SqliteStore:
         rows = await self._read.execute_fetchall(
             f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,))
         return AgentRecord(*rows[0]) if rows else None
+    async def replace_agent_token(self, agent_id: str, token_sha256: str) -> bool:
+        async with self.write():
+            cur = await self._writer.execute("UPDATE agents SET token_sha256 = ? WHERE agent_id = ?",
+                                             (token_sha256, agent_id))
+        return cur.rowcount == 1
+
 
     async def list_agents(self) -> list[AgentRecord]:
         rows = await self._read.execute_fetchall(f"SELECT {self._AGENT_COLUMNS} FROM agents ORDER BY agent_id")

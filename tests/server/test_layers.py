@@ -12,8 +12,12 @@ SERVER = Path(__file__).resolve().parents[2] / "server"
 RANK = {
     "errors": 0, "logs": 0, "clock": 0,
     "fold": 1, "rollups": 1, "reference": 1, "config": 1, "calendar_source": 1,
+    "figures": 1.2, "exports": 1, "scope": 1.5,  # figures use the catalog categories of reference
     "storage": 2,
-    "auth": 3, "ingest": 3, "stats": 3, "maintenance": 3, "openapi": 3, "operations": 3,
+    "auth": 3, "ingest": 3, "stats": 3, "maintenance": 3, "openapi": 3.8, "operations": 3,
+    "accounts": 3, "overview": 3, "worklists": 3,
+    "tables": 3.5,  # service answers as export tables
+    "openapi_dashboard": 3.7,
     "routes": 4,
     "app": 5,
     "cli": 6, "__main__": 7,

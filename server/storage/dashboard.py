@@ -1,0 +1,130 @@
+"""The storage interface of the county dashboard: summed figures, work lists, agents, accounts and sessions.
+
+Read-mostly and separate from `base.Store` (what ingest needs), so the ingest path stays small. Implementations:
+`sqlite_dashboard.SqliteDashboardStore`, beside `sqlite.SqliteStore` and sharing its write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import msgspec
+
+from server.storage.base import AgentRecord
+
+GROUPS = ("unit", "month", "category", "channel")  # what figure sums can be grouped by, in key order
+# The figures a case list can show, each the exact case set behind that counter (see docs/figures.md).
+CASE_FIGURES = ("accepted", "online", "in_progress", "completed", "completed_on_time", "completed_late",
+                "completed_no_due_date", "trips_le1", "rejected", "withdrawn", "evaluations", "good_ratings",
+                "bad_ratings", "bad_pending", "bad_followed_up", "overdue_open", "due_soon")
+CASE_SORTS = ("accepted_on", "due_on", "completed_on", "org_code", "staff", "case_no", "rated_on")
+
+Sums = dict[tuple[str, ...], dict[str, int]]
+
+
+class CaseFilter(msgspec.Struct, frozen=True):
+    """Which cases: those under `prefix` that count in `figure` for the period (`overdue_open` and `due_soon` look at
+    open cases and `as_of` instead; `good_ratings` needs the good rating levels)."""
+
+    prefix: str
+    figure: str
+    date_from: str | None = None
+    date_to: str | None = None
+    as_of: str | None = None
+    due_until: str | None = None  # due_soon: due on or before this day
+    good_ratings: tuple[int, ...] = (5, 4, 3)
+    category: str | None = None
+    channel: str | None = None
+
+
+class CaseListRow(msgspec.Struct, omit_defaults=False):
+    case_id: str
+    case_no: str
+    org_code: str
+    item_code: str
+    category: str
+    channel: str
+    state: str
+    accepted_on: str
+    due_on: str | None
+    completed_on: str | None
+    closed_on: str | None
+    rating: int | None
+    rated_on: str | None
+    followed_up_on: str | None
+    is_on_time: bool | None
+    applicant_name: str
+    cert_type: str
+    cert_no: str  # unmasked here: the service masks it before anything leaves the server
+    staff: str | None
+    trips: int
+
+
+class AgentStatus(msgspec.Struct, omit_defaults=False):
+    agent: AgentRecord
+    last_offset_ms: int | None  # the clock offset carried by the agent's latest event
+
+
+class AccountRecord(msgspec.Struct, frozen=True):
+    name: str
+    password_hash: str
+    created_at: str
+    is_disabled: bool = False
+
+
+class SessionRecord(msgspec.Struct, frozen=True):
+    token_sha256: str
+    account: str
+    created_at: str
+    last_seen_at: str
+
+
+class DashboardStore(Protocol):
+    async def open(self) -> None:
+        """Open the read connection (the schema is migrated by the main store)."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
+                          units: Sequence[str] | None = None) -> Sums:
+        """Every rollup metric summed over [date_from, date_to] for units of `unit_len` digits under `prefix`
+        (or exactly `units`, each `unit_len` long), plus `online_accepted` (accepted through the online channel),
+        grouped by `by` (a subsequence of GROUPS; "unit" is the first
+        `unit_len` digits of where the case was handled). Whole months come from the monthly grain, the days at
+        either end from the daily table; the result is the same either way. Keys follow the order of `by`."""
+        ...
+
+    async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str) -> dict[str, int]:
+        """Open cases (办理中, 补正中) under `prefix` whose due date is before `as_of`, per unit of `unit_len`."""
+        ...
+
+    async def list_cases(self, where: CaseFilter, sort: str, descending: bool, limit: int, offset: int
+                         ) -> tuple[int, list[CaseListRow]]:
+        """(how many cases match, one page of them sorted by `sort` (one of CASE_SORTS), then case_no)."""
+        ...
+
+    async def agent_statuses(self) -> list[AgentStatus]: ...
+
+    async def add_account(self, account: AccountRecord) -> None:
+        """Raises ValueError if the name exists."""
+        ...
+
+    async def set_password(self, name: str, password_hash: str) -> bool:
+        """Replace the hash and end the account's sessions; False if there is no such account."""
+        ...
+
+    async def account(self, name: str) -> AccountRecord | None: ...
+
+    async def list_accounts(self) -> list[AccountRecord]: ...
+
+    async def add_session(self, session: SessionRecord) -> None: ...
+
+    async def session(self, token_sha256: str) -> SessionRecord | None: ...
+
+    async def touch_session(self, token_sha256: str, seen_at: str) -> None: ...
+
+    async def end_sessions(self, *, token_sha256: str | None = None, idle_before: str | None = None) -> int:
+        """Delete one session, or every session last seen before `idle_before`; returns how many."""
+        ...
