@@ -228,8 +228,8 @@ class AgentStore:
         ) as cur:
             if await cur.fetchone() is None:
                 raise LookupError(f"event {old_event_id} is not quarantined")
-        extra = [("UPDATE outbox SET status = 'resent', resent_as = ? WHERE event_id = ?", (event.event_id,
-                                                                                           old_event_id))]
+        extra = [("UPDATE outbox SET status = 'resent', staff_outcome = 'resent', resent_as = ? WHERE event_id = ?",
+                  (event.event_id, old_event_id))]
         if consultation is not None:
             c = consultation
             extra.append(("UPDATE consultations SET topic = ?, channel = ?, org_code = ? WHERE consultation_id = ?",
@@ -323,8 +323,9 @@ class AgentStore:
             try:
                 if refused:
                     await db.executemany(
-                        "UPDATE outbox SET status = 'quarantined', refusal_code = ?, refusal_message = ?"
-                        " WHERE event_id = ? AND status = 'pending'",
+                        # Refused again after staff resent or dismissed it: their decision stands.
+                        "UPDATE outbox SET status = coalesce(staff_outcome, 'quarantined'), refusal_code = ?,"
+                        " refusal_message = ? WHERE event_id = ? AND status = 'pending'",
                         [(r.code, r.message + (f" ({r.detail})" if r.detail else ""), r.event_id) for r in refused],
                     )
                 cur = await db.execute(
@@ -355,7 +356,8 @@ class AgentStore:
         """Mark a quarantined event as handled by staff (after they entered a corrected action)."""
         async with self._lock:
             cur = await self._db.execute(
-                "UPDATE outbox SET status = 'dismissed' WHERE event_id = ? AND status = 'quarantined'", (event_id,)
+                "UPDATE outbox SET status = 'dismissed', staff_outcome = 'dismissed' WHERE event_id = ?"
+                " AND status = 'quarantined'", (event_id,)
             )
             await self._db.commit()
         return cur.rowcount == 1

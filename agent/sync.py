@@ -110,6 +110,10 @@ class Syncer:
         while max_batches is None or summary.batches < max_batches:
             events = await self.store.pending_events(self.batch_size)
             if not events:
+                if summary.batches == 0 and summary.reference_version is None:
+                    # Nothing to send and no reference pull this round: an empty push still tells the county the
+                    # PC is alive (its agent list), measures the clock offset, and proves the link for the page.
+                    await self.uplink.push(self.agent_id, [], 0)
                 return
             pending = await self.store.count_pending()
             started = time.monotonic()

@@ -79,3 +79,17 @@ async def test_case_numbers_continue_after_a_restart(tmp_path):
         assert await store.next_case_number("2026-11-23") == 2
         assert await store.next_case_number("2026-11-24") == 1
     await store.close()
+
+
+async def test_a_dismissed_event_refused_again_after_a_resend_stays_dismissed(agent_store: AgentStore):
+    for n in range(1, 4):
+        await agent_store.save_action(make_case(n), make_event(n))
+    refusal = Refusal(event_id="ev-2", seq=2, code="unknown_item", message="not in catalog")
+    await agent_store.mark_pushed(3, [refusal])
+    assert await agent_store.dismiss_quarantined("ev-2")
+    # The county was restored from a backup and lost everything: all three go again, and it refuses ev-2 again.
+    assert await agent_store.resend_after(0) == 3
+    assert [e.seq for e in await agent_store.pending_events(10)] == [1, 2, 3]
+    await agent_store.mark_pushed(3, [refusal])
+    assert await agent_store.quarantined() == []
+    assert await agent_store.count_pending() == 0

@@ -44,3 +44,24 @@ def test_cases_entered_while_the_server_is_down_reach_it_and_the_figures_match(c
     villages = stats(cluster, "village", TOWNSHIP)
     assert villages[VILLAGE]["accepted"] == 1 and villages[VILLAGE]["completed"] == 1  # the station's own case
     assert centre_case["org_code"] == f"{TOWNSHIP}000"
+
+
+def test_an_idle_agent_still_reports_to_the_county_each_round(cluster):
+    import json
+    import time
+
+    cluster.server.start()
+    cluster.add_agent("pc1", interval_s=3600).start()
+    url = cluster.agent_url("pc1")
+    wait_synced(url)  # this round pulled the reference data
+
+    def last_push_at() -> str | None:
+        (line,) = cluster.county("agents", "list", "--json").splitlines()  # one JSON object per agent
+        return json.loads(line)["last_push_at"]
+
+    before = last_push_at()
+    time.sleep(1.1)
+    summary = http_json("POST", f"{url}/api/sync")[1]
+    assert summary["ok"] and summary["pushed"] == 0
+    after = last_push_at()
+    assert after is not None and (before is None or after > before)
