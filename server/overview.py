@@ -136,7 +136,7 @@ class Overview:
                 add_counters(parts[group].setdefault(key, {}), counters)
         d = self.definitions
         children: list[UnitFigures] = []
-        below = children_of(unit, self._reference)
+        below = None if scope.is_centre else children_of(unit, self._reference)
         if below is not None:
             children = await self._unit_rows(scope, below[0], below[1])
             overdue = sum(c.figures.overdue_open for c in children)
@@ -144,7 +144,7 @@ class Overview:
             overdue = (await self._store.open_overdue_counts(n, scope.prefix, scope.as_of)).get(scope.prefix, 0)
         categories = [*CATEGORIES, *sorted(k for k in parts["category"] if k not in CATEGORIES and k != "咨询")]
         return OverviewResponse(
-            org=org_ref(unit), path=path_of(unit, self._reference), period=p, as_of=scope.as_of,
+            org=self._ref(scope), path=self._path(scope), period=p, as_of=scope.as_of,
             definitions=definitions_named(d), figures=figures_from(total, d, overdue_open=overdue),
             by_category=[Breakdown(c, CATEGORY_LABELS.get(c, c), figures_from(parts["category"].get(c, {}), d))
                          for c in categories],
@@ -153,6 +153,15 @@ class Overview:
             trend=[Breakdown(m, f"{int(m[5:])}月", figures_from(parts["month"].get(m, {}), d))
                    for m in months_of(p.date_from, p.date_to)],
             children=children, items=item_figures(self._reference.items.values()))
+
+    @staticmethod
+    def _ref(scope: Scope) -> OrgRef:
+        ref = org_ref(scope.unit)
+        return OrgRef(ref.code, f"{ref.name}便民服务中心", ref.level, "centre") if scope.is_centre else ref
+
+    def _path(self, scope: Scope) -> list[OrgRef]:
+        path = path_of(scope.unit, self._reference)
+        return [*path, self._ref(scope)] if scope.is_centre else path
 
     async def units(self, scope: Scope, level: Level) -> UnitsResponse:
         unit = scope.unit
@@ -170,7 +179,7 @@ class Overview:
         for counters in sums.values():
             add_counters(total, counters)
         overdue = sum(r.figures.overdue_open for r in rows)
-        return UnitsResponse(level=level.value, org=org_ref(unit), period=scope.period, as_of=scope.as_of,
+        return UnitsResponse(level=level.value, org=self._ref(scope), period=scope.period, as_of=scope.as_of,
                              definitions=definitions_named(self.definitions),
                              total=figures_from(total, self.definitions, overdue_open=overdue), rows=rows)
 

@@ -28,6 +28,11 @@ class Scope(msgspec.Struct, frozen=True):
     period: Period
     as_of: str
 
+    @property
+    def is_centre(self) -> bool:
+        """The township centre itself (its 12-digit code), without the village stations."""
+        return self.unit.level == Level.TOWNSHIP and len(self.prefix) == 12
+
 
 def org_ref(unit: OrgUnit) -> OrgRef:
     return OrgRef(unit.code, unit.name, unit.level, unit.kind)
@@ -35,8 +40,12 @@ def org_ref(unit: OrgUnit) -> OrgRef:
 
 def parse_scope(params: Mapping[str, str], reference: Reference, today: date) -> Scope:
     """`org` (a 6/9/12-digit code or prefix; default the county), `period` or `from`/`to` (default the current
-    year), `as_of` (default today). Raises ApiError(bad_request) saying what to fix."""
-    unit = resolve_org(params.get("org"), reference)
+    year), `as_of` (default today). Raises ApiError(bad_request) saying what to fix.
+
+    A township's 9 digits mean the township (its centre and its villages); its 12-digit code ending 000 means the
+    cases handled at the centre itself, as the centre's row of the township's table does."""
+    org = params.get("org")
+    unit = resolve_org(org, reference)
     try:
         if not any(params.get(k) for k in ("period", "from", "to")):
             period = parse_period(str(today.year), None, None)  # the current year
@@ -51,7 +60,9 @@ def parse_scope(params: Mapping[str, str], reference: Reference, today: date) ->
             raise ValueError
     except ValueError:
         raise ApiError("bad_request", f"as_of={as_of!r}: expected a date YYYY-MM-DD") from None
-    return Scope(unit, unit.code[:LEVEL_PREFIX_LEN[Level(unit.level)]], period, as_of)
+    is_centre = org is not None and len(org) == 12 and unit.level == Level.TOWNSHIP
+    prefix = unit.code if is_centre else unit.code[:LEVEL_PREFIX_LEN[Level(unit.level)]]
+    return Scope(unit, prefix, period, as_of)
 
 
 def resolve_org(org: str | None, reference: Reference) -> OrgUnit:

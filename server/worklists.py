@@ -60,6 +60,7 @@ class CaseListResponse(msgspec.Struct, omit_defaults=False):
 
     figure: str
     org: str
+    org_name: str
     date_from: str | None
     date_to: str | None
     as_of: str
@@ -134,7 +135,9 @@ class Worklists:
                            date_to=scope.period.date_to if dated else None, as_of=scope.as_of, due_until=due_until,
                            good_ratings=self._definitions.good_ratings, category=category, channel=channel)
         total, rows = await self._store.list_cases(where, sort, order == "desc", limit, offset)
-        return CaseListResponse(figure=figure, org=scope.unit.code, date_from=where.date_from, date_to=where.date_to,
+        org_name = scope.unit.name + ("便民服务中心" if scope.is_centre else "")
+        return CaseListResponse(figure=figure, org=scope.unit.code, org_name=org_name,
+                                date_from=where.date_from, date_to=where.date_to,
                                 as_of=scope.as_of, due_until=due_until, total=total, offset=offset, limit=limit,
                                 sort=sort, order=order, rows=[self._item(r, scope.as_of) for r in rows])
 

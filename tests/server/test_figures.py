@@ -262,3 +262,13 @@ async def test_figures_need_a_session_or_the_admin_token(county_server: CountySe
     assert (status, body["code"]) == (401, "login_required")
     status, _ = await county_server.get("/api/v1/overview?period=2026", token="not-the-admin-token-at-all")
     assert status == 401
+
+
+async def test_a_townships_twelve_digit_code_is_its_centre_alone(data_set: CountyServer) -> None:
+    centre = await _get(data_set, f"/api/v1/overview?{Q1}&org={QC}")
+    assert counts(centre["figures"]) == EXPECTED[QC] and centre["children"] == []
+    assert [p["name"] for p in centre["path"]] == ["木里藏族自治县", "乔瓦镇", "乔瓦镇便民服务中心"]
+    listed = await _get(data_set, f"/api/v1/cases?{Q1}&org={QC}&figure=accepted")
+    assert listed["total"] == 4 and listed["org_name"] == "乔瓦镇便民服务中心"
+    county = await _get(data_set, f"/api/v1/overview?{Q1}&org={COUNTY}000000")
+    assert counts(county["figures"]) == EXPECTED[COUNTY]

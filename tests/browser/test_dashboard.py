@@ -1,0 +1,111 @@
+"""The county dashboard in real headless Chromium against the real county server process: log in, open the
+overview, drill down from the county to a township to a village, open the cases behind a figure, export XLSX and
+read it back. Figures are the hand-computed ones of tests/server/test_figures.py."""
+
+from __future__ import annotations
+
+import openpyxl
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.county import log_in, start_county, visit
+from tests.server.helpers import QIAOWA
+from tests.server.test_figures import load_data_set
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def county(tmp_path):
+    cluster = start_county(tmp_path / "county", load_data_set)
+    yield cluster
+    cluster.stop_all()
+
+
+def card(page, key: str):
+    return page.locator(f"[data-card={key}] .card-value")
+
+
+def test_log_in_drill_down_to_a_village_and_export_the_townships_table(county, page, tmp_path):
+    url = county.server_url
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    log_in(page, url)
+    expect(page.locator("#county-name")).to_have_text("木里藏族自治县")
+    # the period picker: 2026, first quarter
+    page.select_option("#p-year", "2026")
+    page.select_option("#p-part", "Q1")
+    page.wait_for_url("**period=2026-Q1**")
+    page.wait_for_selector("body[data-ready=true]")
+    expect(card(page, "accepted")).to_have_text("10")
+    expect(card(page, "completed")).to_have_text("6")
+    expect(page.locator("[data-definition=good_rating_rate]")).to_contain_text("基本满意")
+    assert page.locator("svg.chart rect.bar-accepted").count() == 3  # January to March
+    # county -> township -> village
+    page.click(f"#units a[data-unit='{QIAOWA}000']")
+    page.wait_for_url(f"**org={QIAOWA}**")
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("h1")).to_have_text("乔瓦镇")
+    expect(card(page, "accepted")).to_have_text("7")
+    expect(page.locator(f"#units a[data-unit='{QIAOWA}000']")).to_have_text("乔瓦镇便民服务中心(本级)")
+    page.click(f"#units a[data-unit='{QIAOWA}201']")
+    page.wait_for_url(f"**org={QIAOWA}201**")
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("h1")).to_have_text("锄头湾村")
+    expect(card(page, "accepted")).to_have_text("2")
+    expect(page.locator(".crumbs")).to_contain_text("木里藏族自治县›乔瓦镇›锄头湾村")
+    # back to the county, export the townships table and read it back
+    page.click(".crumbs a >> nth=0")
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("h1")).to_have_text("木里藏族自治县")
+    with page.expect_download() as download:
+        page.click("#units [data-export=units-xlsx]")
+    path = tmp_path / "townships.xlsx"
+    download.value.save_as(path)
+    sheet = openpyxl.load_workbook(path).worksheets[0]
+    header = [c.value for c in sheet[1]]
+    rows = {r[1]: r for r in sheet.iter_rows(min_row=2, values_only=True)}
+    assert rows["乔瓦镇"][header.index("受理量")] == 7
+    assert rows["合计"][header.index("办结量")] == 6 and rows["合计"][header.index("按时办结率")] == 0.5
+    assert sheet.freeze_panes == "A2"
+    assert all(u.startswith(url) for u in requests), [u for u in requests if not u.startswith(url)]
+
+
+def test_a_figure_opens_the_cases_behind_it_with_masked_certificates(county, page):
+    url = county.server_url
+    log_in(page, url)
+    visit(page, url, f"#/overview?period=2026-Q1&org={QIAOWA}")
+    page.click(f"#units a[data-figure=completed_late][href*='org={QIAOWA}000']")
+    page.wait_for_selector("body[data-ready=true]")
+    expect(page.locator("#cases-title")).to_have_text("乔瓦镇便民服务中心办件清单:超期办结")
+    rows = page.locator("table.data tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("110105********0021")
+    expect(rows.first).not_to_contain_text("110105194912310021")
+    # the county-wide work lists
+    visit(page, url, "#/open?as_of=2026-04-01")
+    expect(page.locator("#overdue tbody tr")).to_have_count(2)
+    expect(page.locator("#due-soon tbody tr")).to_have_count(1)
+    visit(page, url, "#/bad")
+    expect(page.locator("tbody tr")).to_have_count(1)
+    visit(page, url, "#/summary?period=2026-Q1")
+    expect(page.locator("#yearbook-sentence")).to_have_text(
+        "2026年第一季度办理各类行政许可和公共服务事项6件，其中：行政许可办结3件，公共服务事项办结3件；其他服务事项办结0件，"
+        "按时办结率50%。")
+    visit(page, url, "#/agents")
+    expect(page.locator("tbody tr")).to_have_count(2)
+
+
+def test_a_wrong_password_is_refused_and_logout_ends_the_session(county, page):
+    url = county.server_url
+    page.goto(f"{url}/dashboard/")
+    page.wait_for_selector("#login-form")
+    page.fill("#login-name", "admin")
+    page.fill("#login-password", "not the password")
+    page.click("#login-form button[type=submit]")
+    expect(page.locator(".banner.error")).to_have_text("账号或密码不正确")
+    log_in(page, url)
+    page.click("#logout")
+    page.wait_for_selector("#login-form")
+    visit(page, url, "#/overview?period=2026")
+    page.wait_for_selector("#login-form")
