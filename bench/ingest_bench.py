@@ -46,7 +46,7 @@ sys.path.insert(0, str(REPO))
 
 from protocol.ids import new_uuid7  # noqa: E402
 from server.reference import load_reference  # noqa: E402
-from server.rollups import UPSERT_SQL  # noqa: E402
+from server.rollups import MONTH_TABLE, UNIT_LENGTHS, UPSERT_MONTH_SQL, UPSERT_SQL  # noqa: E402
 from server.storage.sqlite import (  # noqa: E402
     INSERT_EVENTS_SQL,
     MIGRATIONS_DIR,
@@ -146,7 +146,7 @@ async def push_all(port: int, loads: list[AgentLoad]) -> tuple[float, int, int, 
     return took, head, response_bytes, answers
 
 
-def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[list, list, list]]:
+def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[list, list, list, list]]:
     """Per batch, the rows the server wrote: its event rows, the case rows and rollup rows that batch touched
     (values as finally stored; same count and width of rows)."""
     with sqlite3.connect(db_path) as db:
@@ -157,6 +157,7 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[
             "accepted_on, due_on, completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, last_key, "
             "body, updated_at FROM cases")}
         rollups = {r[:4]: r for r in db.execute("SELECT * FROM rollups")}
+        months = {r[:4]: r for r in db.execute(f"SELECT * FROM {MONTH_TABLE}")}
     out = []
     for load in loads:
         for i in range(0, len(load.events), batch):
@@ -167,21 +168,26 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[
             keys = dict.fromkeys((cases[e["case_id"]][3], e["at"][:10], cases[e["case_id"]][6],
                                   cases[e["case_id"]][7]) for e in chunk if e["case_id"] in cases)
             rollup_rows = [rollups[k] for k in keys if k in rollups]
-            out.append((ev_rows, case_rows, rollup_rows))
+            month_keys = dict.fromkeys((org[:n], day[:7], category, channel)
+                                       for org, day, category, channel in keys for n in UNIT_LENGTHS)
+            month_rows = [months[k] for k in month_keys if k in months]
+            out.append((ev_rows, case_rows, rollup_rows, month_rows))
     return out
 
 
-def plain_write(path: Path, batches: list[tuple[list, list, list]]) -> float:
+def plain_write(path: Path, batches: list[tuple[list, list, list, list]]) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     for pragma in WRITE_PRAGMAS:
         db.execute(pragma)
-    db.executescript((MIGRATIONS_DIR / "0001_init.sql").read_text(encoding="utf-8"))
+    for migration in sorted(MIGRATIONS_DIR.glob("*.sql")):  # the server's schema, indexes included
+        db.executescript(migration.read_text(encoding="utf-8"))
     started = time.perf_counter()
-    for ev_rows, case_rows, rollup_rows in batches:
+    for ev_rows, case_rows, rollup_rows, month_rows in batches:
         db.execute("BEGIN IMMEDIATE")
         db.executemany(INSERT_EVENTS_SQL, ev_rows)
         db.executemany(SAVE_CASES_SQL, case_rows)
         db.executemany(UPSERT_SQL, rollup_rows)
+        db.executemany(UPSERT_MONTH_SQL, month_rows)
         db.execute("COMMIT")
     took = time.perf_counter() - started
     db.close()
@@ -240,7 +246,7 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
 
     batches = plain_rows(work / "county.sqlite3", loads, batch)
     plain_took = plain_write(work / "plain.sqlite3", batches)
-    rows = [sum(len(b[i]) for b in batches) for i in range(3)]
+    rows = [sum(len(b[i]) for b in batches) for i in range(4)]
     if not keep:
         shutil.rmtree(work)
     return {"events": total, "http_s": took, "http_eps": total / took, "plain_s": plain_took,
@@ -267,7 +273,8 @@ def main() -> None:
               f"{res['plain_eps']:,.0f} events/s ({res['plain_s']:.2f} s) | ratio {res['ratio']:.2f} | "
               f"wire {res['wire_bytes_per_event']:.1f} B/event (gzip body {res['body_bytes_per_event']:.1f}, "
               f"JSON {res['json_bytes_per_event']:.0f}; response {res['response_bytes_per_event']:.1f})")
-        print(f"  rows per path: events={res['rows'][0]:,} cases={res['rows'][1]:,} rollups={res['rows'][2]:,}"
+        print(f"  rows per path: events={res['rows'][0]:,} cases={res['rows'][1]:,} rollups={res['rows'][2]:,} "
+              f"month rollups={res['rows'][3]:,}"
               + (f"; files in {res['work']}" if args.keep else ""))
     ratio = statistics.median(r["ratio"] for r in results)
     wire = statistics.median(r["wire_bytes_per_event"] for r in results)
