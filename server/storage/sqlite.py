@@ -21,16 +21,7 @@ import msgspec
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
-from server.rollups import (
-    KEY_COLUMNS,
-    METRICS,
-    MONTH_TABLE,
-    ROLLUP_TABLES,
-    SELECT_ALL_MONTH_SQL,
-    SELECT_ALL_SQL,
-    Contribution,
-    rollup_statements,
-)
+from server.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, rollup_statements
 from server.storage.base import AgentRecord, CaseRecord, Consultation, RefusedEvent, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -417,15 +408,14 @@ class SqliteStore:
         await db.execute("BEGIN")  # one read snapshot (WAL) for all the selects
         try:
             cases, consultations = await self._cases_and_consultations(db)
-            tables = {"rollups": await db.execute_fetchall(SELECT_ALL_SQL),
-                      MONTH_TABLE: await db.execute_fetchall(SELECT_ALL_MONTH_SQL)}
+            tables = {g: await db.execute_fetchall(g.select_all_sql) for g in GRAINS}
         finally:
             await db.execute("COMMIT")
-        n = len(KEY_COLUMNS)
         out: dict[str, Contribution] = {}
-        for table, rows in tables.items():
+        for grain, rows in tables.items():
+            n = len(grain.key_columns)
             rollups: Contribution = {}
-            out[table] = rollups
+            out[grain.table] = rollups
             for r in rows:
                 metrics = {m: v for m, v in zip(METRICS, r[n:], strict=True) if v}
                 if metrics:

@@ -13,7 +13,7 @@ from typing import Any
 import aiosqlite
 
 from server.figures import split_period
-from server.rollups import METRICS, MONTH_TABLE
+from server.rollups import METRICS, MONTH, MONTH_CHANNEL
 from server.storage.base import AgentRecord
 from server.storage.dashboard import (
     CASE_FIGURES,
@@ -81,14 +81,16 @@ class SqliteDashboardStore:
         months, day_ranges = split_period(date_from, date_to)
         out: Sums = {}
         if months is not None:
-            cols = [{"unit": "unit", "month": "month"}.get(g, g) for g in by]
+            cols = list(by)
+            # Without a category in the grouping, the month rows with the categories summed do (5x fewer rows).
+            table = MONTH_CHANNEL.table if "category" not in by else MONTH.table
             if units is not None:
                 where, params = f"unit IN ({_marks(len(units))})", list(units)
             elif unit_len == len(prefix):
                 where, params = "unit = ?", [prefix]
             else:
                 where, params = "unit >= ? AND unit < ? AND length(unit) = ?", [prefix, upper_bound(prefix), unit_len]
-            await self._sum_into(out, MONTH_TABLE, cols, f"{where} AND month >= ? AND month <= ?",
+            await self._sum_into(out, table, cols, f"{where} AND month >= ? AND month <= ?",
                                  [*params, *months], len(by))
         for day_from, day_to in day_ranges:
             cols = [{"unit": f"substr(org_code, 1, {int(unit_len)})", "month": "substr(day, 1, 7)"}.get(g, g)
@@ -115,10 +117,16 @@ class SqliteDashboardStore:
                     total[metric] = total.get(metric, 0) + value
 
     async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str) -> dict[str, int]:
+        # INDEXED BY: the partial index holds only the open cases, ordered by (org_code, due_on), so grouping by the
+        # whole org_code streams; the units are folded here. A planner without statistics for the index would walk
+        # the county's range of cases_org_accepted instead.
         rows = await self._read.execute_fetchall(
-            f"SELECT substr(org_code, 1, ?), count(*) FROM cases WHERE {_OPEN} AND due_on < ? "
-            "AND org_code >= ? AND org_code < ? GROUP BY 1", (unit_len, as_of, prefix, upper_bound(prefix)))
-        return {r[0]: r[1] for r in rows}
+            f"SELECT org_code, count(*) FROM cases INDEXED BY cases_open_due WHERE {_OPEN} "
+            "AND org_code >= ? AND org_code < ? AND due_on < ? GROUP BY org_code", (prefix, upper_bound(prefix), as_of))
+        out: dict[str, int] = {}
+        for org_code, n in rows:
+            out[org_code[:unit_len]] = out.get(org_code[:unit_len], 0) + n
+        return out
 
     # ---- case lists -----------------------------------------------------------------------------------------
 

@@ -100,12 +100,14 @@ async def test_verify_names_the_table_of_a_drifted_month_row_and_rebuild_repairs
 
 
 def _back_to_0001(path: Path) -> None:
-    """Undo 0002 on a database that has data: what a county that ran the first release holds."""
+    """Undo 0002 and later on a database that has data: what a county that ran the first release holds."""
     with sqlite3.connect(path) as db:
         db.executescript(
-            "DROP TABLE rollups_month; DROP TABLE sessions; DROP TABLE accounts; DROP INDEX rollups_day; "
-            "DROP INDEX cases_bad_pending; ALTER TABLE rollups DROP COLUMN in_progress; "
-            "ALTER TABLE rollups DROP COLUMN bad_pending; DELETE FROM schema_migrations WHERE version = 2; "
+            "DROP TABLE rollups_month; DROP TABLE rollups_month_channel; DROP TABLE sessions; DROP TABLE accounts; "
+            "DROP INDEX rollups_day; DROP INDEX cases_bad_pending; DROP INDEX cases_open_due; "
+            "CREATE INDEX cases_open_due ON cases (due_on) WHERE state IN ('in_progress', 'suspended'); "
+            "ALTER TABLE rollups DROP COLUMN in_progress; ALTER TABLE rollups DROP COLUMN bad_pending; "
+            "DELETE FROM schema_migrations WHERE version >= 2; "
             "DELETE FROM rollups WHERE " + " AND ".join(f"{m} = 0" for m in ROLLUP_0001_METRICS) + ";")
 
 

@@ -9,7 +9,7 @@ import msgspec
 
 from protocol.messages import ReferenceResponse
 from server.openapi import build_openapi
-from server.rollups import KEY_COLUMNS, METRICS, MONTH_KEY_COLUMNS
+from server.rollups import KEY_COLUMNS, METRICS, MONTH_CHANNEL, MONTH_KEY_COLUMNS
 from server.storage.sqlite import SqliteStore
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
 
@@ -22,12 +22,14 @@ async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
         await store.close()
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version, name FROM schema_migrations").fetchall() == [
-            (1, "0001_init"), (2, "0002_dashboard")]
+            (1, "0001_init"), (2, "0002_dashboard"), (3, "0003_unit_tables")]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         columns = [r[1] for r in db.execute("PRAGMA table_info(rollups)")]
         month_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month)")]
+        channel_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month_channel)")]
     assert columns == [*KEY_COLUMNS, *METRICS]  # the metric list is declared once, in server.rollups
     assert month_columns == [*MONTH_KEY_COLUMNS, *METRICS]
+    assert channel_columns == [*MONTH_CHANNEL.key_columns, *METRICS]
 
 
 async def test_the_openapi_document_describes_every_route_and_method(county_server: CountyServer) -> None:
