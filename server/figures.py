@@ -23,12 +23,12 @@ from server.reference import CATEGORIES
 
 RATE_DIGITS = 4
 ACTIVE_EVALUATION_CHOICES = {
-    "rated_over_completed": "主动评价率 = 评价数 ÷ 办结量(同一期间:评价按评价日,办结按办结日)",
-    "active_over_ratings": "主动评价率 = 申请人主动评价数 ÷ 评价总数(本系统只记录申请人给出的评价,不含超时默认好评)",
+    "rated_over_completed": "主动评价率 = 评价数 ÷ 办结量（同一期间：评价按评价日，办结按办结日）",
+    "active_over_ratings": "主动评价率 = 申请人主动评价数 ÷ 评价总数（本系统只记录申请人给出的评价，不含超时默认好评）",
 }
 GOOD_RATING_CHOICES = {
     True: "好评率 = (非常满意 + 满意 + 基本满意) ÷ 评价数",
-    False: "好评率 = (非常满意 + 满意) ÷ 评价数(基本满意不计为好评)",
+    False: "好评率 = (非常满意 + 满意) ÷ 评价数（基本满意不计为好评）",
 }
 CHANNEL_LABELS = {Channel.WINDOW.value: "窗口", Channel.ONLINE.value: "网上", Channel.PROXY.value: "代办帮办",
                   Channel.HOME_VISIT.value: "上门", Channel.SELF_SERVICE.value: "自助"}

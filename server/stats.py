@@ -1,6 +1,7 @@
 """Figures per org unit and period, summed from the rollups (a prefix and a date range: milliseconds at millions of
 cases). Rates are computed here, once: on_time_rate = completed_on_time / completed, good_rating_rate =
-good ratings (`rollups.GOOD_RATINGS`) / evaluations; None when the denominator is 0."""
+good ratings / evaluations, the good levels as the county's `[figures] good_includes_basic` says (default
+`rollups.GOOD_RATINGS`, the same as the dashboard's); None when the denominator is 0."""
 
 from __future__ import annotations
 
@@ -63,7 +64,8 @@ def parse_stats_query(params: Mapping[str, str], reference: Reference) -> StatsQ
     return StatsQuery(level, days["from"], days["to"], org, prefix)
 
 
-async def compute_stats(store: Store, reference: Reference, query: StatsQuery) -> StatsResponse:
+async def compute_stats(store: Store, reference: Reference, query: StatsQuery,
+                        good_ratings: tuple[int, ...] = GOOD_RATINGS) -> StatsResponse:
     """One row per org unit of the level under the prefix, including units with zero figures, in code order."""
     n = LEVEL_PREFIX_LEN[query.level]
     sums = await store.rollup_sums(n, query.prefix, query.date_from, query.date_to)
@@ -71,7 +73,7 @@ async def compute_stats(store: Store, reference: Reference, query: StatsQuery) -
     for unit in reference.units_under(query.prefix, query.level):
         s = sums.get(unit.code[:n], {})
         completed, on_time, rated = s.get("completed", 0), s.get("completed_on_time", 0), s.get("rated", 0)
-        good = sum(s.get(f"rated_{r}", 0) for r in GOOD_RATINGS)
+        good = sum(s.get(f"rated_{r}", 0) for r in good_ratings)
         rows.append(StatsRow(
             code=unit.code, name=unit.name, level=unit.level, accepted=s.get("accepted", 0), completed=completed,
             completed_on_time=on_time, on_time_rate=_rate(on_time, completed), rejected=s.get("rejected", 0),

@@ -4,8 +4,10 @@ definition choices named in the headers and in the 说明 sheet."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
+from protocol.lifecycle import CHINA_TZ
 from server.exports import Column, Table
 from server.figures import Definition, Figures, Period
 from server.overview import OverviewResponse, SummaryResponse, UnitsResponse
@@ -95,11 +97,18 @@ def cases_table(r: CaseListResponse, label: str) -> Table:
     return Table(label, cols, body, notes)
 
 
+def _china_time(iso: str | None) -> str:
+    """The server records UTC; the county reads China time."""
+    if iso is None:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
 def agents_table(r: AgentsResponse) -> Table:
-    cols = [Column("乡镇"), Column("终端名称"), Column("终端编号", "code"), Column("最近上传", "date"),
+    cols = [Column("乡镇"), Column("终端名称"), Column("终端编号", "code"), Column("最近上传(北京时间)", "date"),
             Column("距今(小时)", "text"), Column("待上传事件", "int"), Column("时钟偏差(秒)", "text"),
             Column("软件版本"), Column("状态")]
-    body = [[a.township_name, a.name, a.agent_id, (a.last_push_at or "")[:19].replace("T", " "),
+    body = [[a.township_name, a.name, a.agent_id, _china_time(a.last_push_at),
              "" if a.hours_since_push is None else f"{a.hours_since_push:.1f}", a.pending,
              "" if a.clock_offset_ms is None else f"{a.clock_offset_ms / 1000:.1f}", a.software_version,
              "长时间未同步" if a.is_silent else "正常"] for a in r.rows]

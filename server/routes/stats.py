@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from protocol import API_PREFIX
-from server.routes.common import REFERENCE, STORE, json_response, require_admin
+from server.figures import Definitions
+from server.routes.common import CONFIG, REFERENCE, STORE, json_response, require_admin
 from server.stats import compute_stats, parse_stats_query
 
 routes = web.RouteTableDef()
@@ -16,4 +17,7 @@ async def stats(request: web.Request) -> web.Response:
     await require_admin(request)
     reference = request.app[REFERENCE]
     query = parse_stats_query(request.query, reference)
-    return json_response(await compute_stats(request.app[STORE], reference, query))
+    # The good rating levels as the dashboard counts them (one definition, server config [figures]).
+    config = request.app[CONFIG]
+    good = Definitions(config.active_evaluation_rate, config.good_includes_basic).good_ratings
+    return json_response(await compute_stats(request.app[STORE], reference, query, good))

@@ -26,11 +26,11 @@ class ProcessCounty:
         out = json.loads(self.cluster.county("agents", "add", "--township", township, "--name", name, "--json"))
         return TownshipAgent(out["agent_id"], out["token"], out["township_code"])
 
-    async def push(self, agent: TownshipAgent, events: list[dict[str, Any]]) -> dict[str, Any]:
+    async def push(self, agent: TownshipAgent, events: list[dict[str, Any]], pending: int = 0) -> dict[str, Any]:
         for start in range(0, len(events), 2000):
             code, body = http_json("POST", f"{self.cluster.server_url}/api/v1/sync/push",
                                    {"agent_id": agent.agent_id, "events": events[start:start + 2000],
-                                    "software_version": "0.1.0", "pending": 0}, token=agent.token, timeout_s=60)
+                                    "software_version": "0.1.0", "pending": pending}, token=agent.token, timeout_s=60)
             assert code == 200, body
         return body
 

@@ -7,11 +7,13 @@ const W = 760;
 const H = 240;
 const PAD = { left: 56, right: 52, top: 16, bottom: 34 };
 
+// The top of the count axis: four whole-number steps of 1, 2 or 5 times a power of ten.
 function niceMax(value) {
-  if (value <= 0) return 10;
-  const step = 10 ** Math.floor(Math.log10(value));
-  for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= value) return m * step;
-  return 10 * step;
+  if (value <= 0) return 4;
+  const rough = value / 4;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough && Number.isInteger(s)) || Math.ceil(rough);
+  return step * 4;
 }
 
 export function trendChart(points) {

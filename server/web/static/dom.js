@@ -53,10 +53,10 @@ export function num(n) {
   return n === null || n === undefined ? "—" : integer.format(n);
 }
 
-// 0.8567 -> "85.67%"; null -> "—"
+// 0.8567 -> "85.67%", 1 -> "100.00%"; null -> "—"
 export function pct(rate) {
   if (rate === null || rate === undefined) return "—";
-  return `${(rate * 100).toFixed(2).replace(/\.?0+$/, "")}%`;
+  return `${(rate * 100).toFixed(2)}%`; // two decimals everywhere, so columns line up
 }
 
 // The query part of "#/route?a=1&b=2" as an object, and back.

@@ -21,7 +21,7 @@ export async function renderAgents(view) {
     { key: "township_name", label: t("col.township") },
     { key: "name", label: t("agents.name") },
     { key: "agent_id", label: t("agents.id"), render: (a) => h("span", { class: "mono" }, a.agent_id) },
-    { key: "last_push_at", label: t("agents.last_push"), render: (a) => (a.last_push_at ? a.last_push_at.slice(0, 16).replace("T", " ") : t("agents.never")) },
+    { key: "last_push_at", label: t("agents.last_push"), render: (a) => (a.last_push_at ? chinaTime(a.last_push_at) : t("agents.never")) },
     { key: "hours_since_push", label: t("agents.hours"), num: true, render: (a) => (a.hours_since_push === null ? "—" : a.hours_since_push.toFixed(1)) },
     { key: "pending", label: t("agents.pending"), num: true, render: (a) => num(a.pending) },
     { key: "clock_offset_ms", label: t("agents.offset"), num: true, render: (a) => offset(a.clock_offset_ms) },
@@ -32,6 +32,14 @@ export async function renderAgents(view) {
     sort, order, onSort: (k, o) => { sort = k; order = o; draw(); }, rowClass: (a) => (a.is_silent ? "row-overdue" : null) }));
   draw();
   view.append(h("section", { class: "panel" }, h("div", { class: "panel-head" }, h("h2", {}, t("agents.list")), exportLinks("agents", {})), holder));
+}
+
+// The server records UTC; counties read China time.
+const CHINA = new Intl.DateTimeFormat("sv-SE", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit",
+  day: "2-digit", hour: "2-digit", minute: "2-digit" });
+
+function chinaTime(iso) {
+  return CHINA.format(new Date(iso));
 }
 
 function offset(ms) {

@@ -22,8 +22,8 @@ export function caseColumns(figure) {
     { key: "applicant_name", label: t("col.applicant"), sortable: false },
     { key: "cert_no_masked", label: t("col.cert_no"), sortable: false, render: (c) => h("span", { class: "mono" }, c.cert_no_masked) },
     { key: "staff", label: t("col.staff") },
-    { key: "rated_on", label: t("col.rating"), render: (c) => (c.rating ? h("span", { class: c.rating <= 2 ? "bad-rating" : null }, t(`rating.${c.rating}`)) : "—") },
-  ];
+    open ? null : { key: "rated_on", label: t("col.rating"), render: (c) => (c.rating ? h("span", { class: c.rating <= 2 ? "bad-rating" : null }, t(`rating.${c.rating}`)) : "—") },
+  ].filter(Boolean);
 }
 
 // Renders the list for `query` into `holder`; figure, org, period, as_of, sort, order and offset come from it.

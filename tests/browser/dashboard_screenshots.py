@@ -1,0 +1,150 @@
+"""Take the dashboard screenshots in docs/screenshots/ (a script, not a test).
+
+    .venv/bin/python -m tests.browser.dashboard_screenshots [--out docs/screenshots] [--cases 3000]
+
+Starts the real county server with the sample county (木里藏族自治县, 10 townships), registers one PC per
+township, and pushes this year's cases through the real ingest path as the PCs would (accepted, supplements,
+completed, rated, followed up, rejected, withdrawn, consultations; due dates from the working-day calendar), then
+logs in with headless Chromium and visits the main views. Chinese text needs a CJK font (fonts-noto-cjk).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import random
+import tempfile
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from playwright.sync_api import sync_playwright
+
+from protocol.workdays import due_date
+from scripts.cluster import ROOT
+from server.calendar_source import package_calendar
+from server.reference import load_catalog
+from tests.browser.conftest import launch_chromium
+from tests.browser.county import ProcessCounty, log_in, start_county, visit
+
+NAMES = ["扎西卓玛", "李建华", "次仁多吉", "王秀英", "阿西木呷", "张德明", "格桑拉姆", "刘国强", "泽仁措", "杨丽"]
+STAFF = ["李梅", "王芳", "张磊", "杨静", "泽让", "达瓦"]
+
+
+def _units() -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    with (ROOT / "config" / "org_units.csv").open(encoding="utf-8") as f:
+        for row in csv.DictReader(line for line in f if not line.startswith("#")):
+            if row["level"] == "township":
+                out[row["code"][:9]] = []
+            elif row["level"] == "village":
+                out[row["code"][:9]].append(row["code"])
+    return out
+
+
+def seeder(n_cases: int, today: date):
+    async def seed(county: ProcessCounty) -> None:
+        rng = random.Random(2026)
+        calendar = package_calendar()
+        items = list(load_catalog(ROOT / "config" / "catalog.csv").values())
+        start = date(today.year, 1, 2)
+        days = [start + timedelta(days=i) for i in range((today - start).days)]
+        workdays = [d for d in days if calendar.is_workday(d)]
+        units = _units()
+        weights = {t: rng.uniform(0.4, 1.6) for t in units}
+        per_township: dict[str, list[dict[str, Any]]] = {t: [] for t in units}
+        agents = {t: await county.add_agent(t, "窗口1") for t in units}
+        for _ in range(n_cases):
+            township = rng.choices(list(units), weights=list(weights.values()))[0]
+            agent, events = agents[township], per_township[township]
+            on = rng.choice(workdays)
+            item = rng.choice(items)
+            village = rng.choice(units[township]) if units[township] else None
+            org = village if village and rng.random() < 0.3 else f"{township}000"
+            due = due_date(calendar, on, item.promised_days)
+            channel = rng.choices(["online", "window", "proxy", "home_visit", "self_service"],
+                                  [0.8, 0.14, 0.03, 0.02, 0.01])[0]
+            ev = agent.accepted(on.isoformat(), org_code=org, item_code=item.code, channel=channel,
+                                due_on=due.isoformat(), promised_days=item.promised_days, village_code=village,
+                                applicant_name=rng.choice(NAMES), staff=rng.choice(STAFF),
+                                cert_no=f"51342219{rng.randint(50, 99)}0{rng.randint(1, 9)}1{rng.randint(0, 9)}"
+                                        f"{rng.randint(100, 999)}{rng.choice('0123456789X')}")
+            events.append(ev)
+            case_id = ev["case_id"]
+            fate = rng.random()
+            if fate < 0.01:
+                events.append(agent.rejected(case_id, on.isoformat()))
+                continue
+            if fate < 0.02:
+                events.append(agent.withdrawn(case_id, (on + timedelta(days=1)).isoformat()))
+                continue
+            if (today - on).days < 20 and rng.random() < 0.4:
+                continue  # still open: some overdue, some due soon
+            late = rng.random() < 0.03
+            done = due + timedelta(days=rng.randint(1, 4)) if late else on + timedelta(
+                days=rng.randint(0, max(0, (due - on).days)))
+            if done >= today:
+                continue
+            events.append(agent.completed(case_id, done.isoformat(), trips=0 if rng.random() < 0.95 else 1))
+            if rng.random() < 0.9:
+                rating = rng.choices([5, 4, 3, 2, 1], [0.85, 0.11, 0.025, 0.01, 0.005])[0]
+                events.append(agent.evaluated(case_id, done.isoformat(), rating))
+                if rating <= 2 and rng.random() < 0.6:
+                    events.append(agent.followed_up(case_id, (done + timedelta(days=2)).isoformat()))
+        for township, events in per_township.items():
+            agent = agents[township]
+            for _ in range(int(40 * weights[township])):
+                events.append(agent.consulted(rng.choice(workdays).isoformat(),
+                                              channel="window" if rng.random() < 0.7 else "online"))
+            events.sort(key=lambda e: e["seq"])  # each PC's seq order, as an agent sends them
+            events[-1]["offset_ms"] = rng.choice([0, 0, 350, -1200, 2300, 95_000])  # the PC's measured clock offset
+            await county.push(agent, events, pending=rng.choice([0, 0, 0, 2, 7]))
+        await county.add_agent("513422104", "窗口2")  # a second PC that has never synced
+
+    return seed
+
+
+def take(out: Path, n_cases: int) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    today = date.today()
+    with tempfile.TemporaryDirectory() as tmp:
+        county = start_county(Path(tmp) / "county", seeder(n_cases, today))
+        url = county.server_url
+        try:
+            with sync_playwright() as playwright:
+                browser = launch_chromium(playwright)
+                page = browser.new_page(viewport={"width": 1360, "height": 900}, device_scale_factor=1)
+                log_in(page, url)
+                year = today.year
+                visit(page, url, f"#/overview?period={year}")
+                page.screenshot(path=out / "dashboard-overview.png", full_page=True)
+                visit(page, url, f"#/overview?period={year}&org=513422100")
+                page.screenshot(path=out / "dashboard-township.png", full_page=True)
+                visit(page, url, f"#/cases?period={year}&org=513422100&figure=completed_late")
+                page.screenshot(path=out / "dashboard-cases.png", full_page=True)
+                visit(page, url, "#/open")
+                page.screenshot(path=out / "dashboard-open.png", full_page=True)
+                visit(page, url, f"#/summary?period={year}")
+                page.screenshot(path=out / "dashboard-summary.png", full_page=True)
+                visit(page, url, "#/agents")
+                page.screenshot(path=out / "dashboard-agents.png", full_page=True)
+                page.context.clear_cookies()
+                visit(page, url, "")
+                page.wait_for_selector("#login-form")
+                page.screenshot(path=out / "dashboard-login.png")
+                browser.close()
+        finally:
+            county.stop_all()
+    print(f"screenshots written to {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    parser.add_argument("--cases", type=int, default=3000)
+    args = parser.parse_args()
+    take(args.out, args.cases)
+
+
+if __name__ == "__main__":
+    main()
