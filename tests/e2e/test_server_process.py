@@ -4,6 +4,7 @@ pushes in flight (each batch stored whole or not at all), and a backup taken und
 from __future__ import annotations
 
 import asyncio
+import gc
 import gzip
 import json
 import signal
@@ -80,6 +81,9 @@ async def test_ready_watchdog_readyz_and_metrics(county):
     assert server.messages.count("WATCHDOG=1") >= 2
 
 
+# Requests cut by the shutdown leave aiohttp client connections in reference cycles; the garbage collector closes
+# them, whenever it runs, with a ResourceWarning. That is the test client's bookkeeping, not the server's.
+@pytest.mark.filterwarnings("ignore:Unclosed connection:ResourceWarning")
 async def test_sigterm_with_pushes_in_flight_stores_each_batch_whole_or_not_at_all(county):
     cluster, server, agents = county
     planned = {a.agent_id: batches_of(a, 6, 800) for a in agents}
@@ -101,6 +105,7 @@ async def test_sigterm_with_pushes_in_flight_stores_each_batch_whole_or_not_at_a
         server.proc.send_signal(signal.SIGTERM)
         await asyncio.gather(*pcs)
         assert await asyncio.to_thread(server.proc.wait, STOP_LIMIT_S) == 0
+    gc.collect()  # see the filterwarnings mark
     server.read_notify(0.2)
     assert any(m.startswith("STOPPING=1") for m in server.messages)
     assert "server stopped" in server.output()
