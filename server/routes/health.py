@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from ops import metrics
-from server.routes.common import INGESTOR, STORE, json_response
+from server.routes.common import CONFIG, INGESTOR, STORE, json_response
 from server.storage.base import AgentRecord
 from server.storage.sqlite import MIGRATIONS_DIR
 
@@ -19,8 +19,6 @@ routes = web.RouteTableDef()
 REQUESTS = web.AppKey("requests", Counter)  # (route, status) -> answered requests since start
 
 READY_TIMEOUT_S = 2.0
-# An agent that has not pushed for a day is "silent": a township PC is off, offline or broken on a working day.
-SILENT_AFTER_S = 24 * 3600
 
 
 def shipped_migrations() -> set[int]:
@@ -82,11 +80,13 @@ def families(app: web.Application, agents: list[AgentRecord], now: float) -> lis
     for code, n in sorted(ingest.refusals.items()):
         refused.add(n, code=code)
     ages = F("county_server_agent_last_push_age_seconds", "Seconds since each agent's last push; +Inf = never.")
+    # Silent: not pushed for [dashboard] agent_silent_hours, the same threshold as the dashboard's agent list.
+    silent_after_s = app[CONFIG].agent_silent_hours * 3600
     silent = 0
     for a in agents:
         age = now - _timestamp(a.last_push_at) if a.last_push_at else float("inf")
         ages.add(age, agent_id=a.agent_id, township=a.township_code)
-        silent += age > SILENT_AFTER_S
+        silent += age > silent_after_s
     return [
         requests,
         F("county_server_ingest_batches_total", "Push batches committed since start.", "counter").add(ingest.batches),
@@ -99,7 +99,7 @@ def families(app: web.Application, agents: list[AgentRecord], now: float) -> lis
           "(run `county-server rollups verify`).").add(0),
         F("county_server_agents", "Registered township PCs.").add(len(agents)),
         F("county_server_agents_silent", "Registered PCs that have not pushed for longer than threshold_s.").add(
-            silent, threshold_s=str(SILENT_AFTER_S)),
+            silent, threshold_s=str(silent_after_s)),
         ages,
         F("county_server_agent_pending_events", "Events the PCs reported still waiting at their last push (sum).")
         .add(sum(a.pending or 0 for a in agents)),
