@@ -233,13 +233,13 @@ class SqliteStore:
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._last_checkpoint_s = 0.0
         self._lock = asyncio.Lock()  # binds to the running loop on first use
+        self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
 
     # ---- life cycle -----------------------------------------------------------------------------------------
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = await aiosqlite.connect(self.path, isolation_level=None)
-        self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
         for pragma in WRITE_PRAGMAS:
             await self._db.execute(pragma)
         await self._migrate()
@@ -373,18 +373,18 @@ class SqliteStore:
             except aiosqlite.IntegrityError as exc:
                 raise ValueError(f"agent {agent.agent_id} or its token already exists") from exc
 
-    _AGENT_COLUMNS = "agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending"
-
-    async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
-        rows = await self._read.execute_fetchall(
-            f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,))
-        return AgentRecord(*rows[0]) if rows else None
     async def replace_agent_token(self, agent_id: str, token_sha256: str) -> bool:
         async with self.write():
             cur = await self._writer.execute("UPDATE agents SET token_sha256 = ? WHERE agent_id = ?",
                                              (token_sha256, agent_id))
         return cur.rowcount == 1
 
+    _AGENT_COLUMNS = "agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending"
+
+    async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
+        rows = await self._read.execute_fetchall(
+            f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,))
+        return AgentRecord(*rows[0]) if rows else None
 
     async def list_agents(self) -> list[AgentRecord]:
         rows = await self._read.execute_fetchall(f"SELECT {self._AGENT_COLUMNS} FROM agents ORDER BY agent_id")
