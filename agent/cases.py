@@ -46,7 +46,8 @@ class Stamp:
         return corrected_at(self.at, self.offset_ms)
 
 
-def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str, stamp: Stamp) -> tuple[Case, OutboxEvent]:
+def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str,
+           stamp: Stamp) -> tuple[Case, OutboxEvent]:
     """受理: check the form against the catalog, org units and certificate rules; compute the due date."""
     if not isinstance(form, dict):
         raise InvalidInput("请求内容应为 JSON 对象")

@@ -8,7 +8,6 @@ Each exchange also measures the PC's clock offset against the server's `X-Server
 
 from __future__ import annotations
 
-import asyncio
 import gzip
 import logging
 import time
@@ -107,7 +106,7 @@ class Uplink:
                 self._measure_offset(resp.headers.get("X-Server-Time-Ms"), sent, received)
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as e:
+        except (aiohttp.ClientError, TimeoutError, OSError) as e:
             raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}") from e
         if status < 300:
             return raw

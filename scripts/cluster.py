@@ -124,7 +124,8 @@ class Cluster:
         return out.stdout
 
     def add_agent(self, name: str, township: str = "513422100", pc_no: int = 1, *, port: int | None = None,
-                  county_url: str | None = None, interval_s: float = 2, early_delay_s: float = 0.2, batch_size: int = 500) -> Process:
+                  county_url: str | None = None, interval_s: float = 2, early_delay_s: float = 0.2,
+                  batch_size: int = 500) -> Process:
         """Register a PC with the county (creates the database if needed) and prepare its agent process."""
         out = self.county("agents", "add", "--township", township, "--name", name)
         token = next(w for line in out.splitlines() for w in line.split() if w.startswith(f"{township}-") and "." in w)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.cluster import ROOT, Cluster, http_json  # noqa: E402
+from scripts.cluster import ROOT, Cluster, http_json
 
 VILLAGES = ["513422100201", "513422100202", "513422100203"]
 NAMES = ["扎西", "卓玛", "次仁", "拉姆", "格桑", "央金", "阿呷", "木呷", "王芳", "李明"]
