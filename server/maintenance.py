@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from server.rollups import Contribution, consultation_contribution, contributions, recomputed_tables, total_of
+from server.rollups import (
+    Contribution,
+    add_into,
+    consultation_contribution,
+    contributions,
+    recomputed_tables,
+    total_of,
+)
 from server.storage.base import CaseRecord, Consultation, Store
 
 
@@ -19,17 +26,22 @@ class Difference(NamedTuple):
 def recompute_rollups(cases: list[CaseRecord], consultations: list[Consultation]) -> Contribution:
     """Every daily rollup row as the pure functions define it, from the cases and consultations alone (the coarser
     tables follow from it: `rollups.recomputed_tables`)."""
-    return total_of(
-        [contributions(r.case, r.category) for r in cases]
-        + [consultation_contribution(c.org_code, c.consulted_on, c.channel) for c in consultations])
+    # Accumulated one case at a time: a list of every case's contribution first would hold millions of dicts at
+    # prefecture scale.
+    total: Contribution = {}
+    for r in cases:
+        add_into(total, contributions(r.case, r.category))
+    for c in consultations:
+        add_into(total, consultation_contribution(c.org_code, c.consulted_on, c.channel))
+    return total_of([total])
 
 
 async def verify_rollups(store: Store) -> list[Difference]:
     """Differences between every stored rollup table and a recomputation, read from one snapshot; empty when
     true."""
-    cases, consultations, stored_tables = await store.snapshot_for_verify()
+    daily, stored_tables = await store.snapshot_for_verify(recompute_rollups)
     out = []
-    for table, expected in recomputed_tables(recompute_rollups(cases, consultations)).items():
+    for table, expected in recomputed_tables(daily).items():
         stored = stored_tables[table]
         for key in sorted(stored.keys() | expected.keys()):
             s, e = stored.get(key, {}), expected.get(key, {})

@@ -162,9 +162,10 @@ class Store(Protocol):
         [date_from, date_to], grouped by the first `prefix_len` digits of org_code."""
         ...
 
-    async def snapshot_for_verify(self) -> tuple[list[CaseRecord], list[Consultation], dict[str, Contribution]]:
-        """All cases, consultations and the rows of every rollup table (`rollups.ROLLUP_TABLES`, by table name),
-        read in one consistent snapshot."""
+    async def snapshot_for_verify(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
+                                  ) -> tuple[Contribution, dict[str, Contribution]]:
+        """From one consistent snapshot: `recompute` applied to all cases and consultations (a part at a time and
+        summed: it must be additive), and the rows of every rollup table (`rollups.ROLLUP_TABLES`, by name)."""
         ...
 
     async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
