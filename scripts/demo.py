@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import random
+import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scripts.cluster import ROOT, Cluster, http_json
+from scripts.cluster import BIN, ROOT, Cluster, http_json
 
 VILLAGES = ["513422100201", "513422100202", "513422100203"]
 NAMES = ["扎西", "卓玛", "次仁", "拉姆", "格桑", "央金", "阿呷", "木呷", "王芳", "李明"]
@@ -49,6 +51,9 @@ def main() -> None:
         shutil.rmtree(base)
     cluster = Cluster(base, server_port=8600)
     cluster.server.start()
+    password = secrets.token_urlsafe(9)
+    subprocess.run([str(BIN / "county-server"), "users", "add", "--name", "admin", "--password-stdin", "--config",
+                    str(cluster.server_config)], input=password, text=True, check=True, capture_output=True)
     agent = cluster.add_agent("qiaowa-01", port=8700, interval_s=30)
     agent.start()
     agent_url = cluster.agent_url("qiaowa-01")
@@ -57,6 +62,7 @@ def main() -> None:
     http_json("POST", f"{agent_url}/api/sync")
     year = time.localtime().tm_year
     print(f"county server  {cluster.server_url}   (admin token: {cluster.admin_token})")
+    print(f"dashboard      {cluster.server_url}/dashboard/   (login admin / {password})")
     print(f"township agent {agent_url}/   (乔瓦镇 便民服务中心, PC 01)")
     print(f"figures        curl -H 'Authorization: Bearer {cluster.admin_token}' "
           f"'{cluster.server_url}/api/v1/stats?level=township&from={year}-01-01&to={year}-12-31'")
