@@ -175,6 +175,7 @@ def open_page(page, base_url: str, path: str = "/") -> None:
     """Load a page of the agent and wait until its script has rendered it."""
     page.goto(f"{base_url}{path}")
     page.wait_for_selector("body[data-ready=true]")
+    page.bring_to_front()  # keyboard focus: a page that is not the front one never counts as focused
 
 
 def act(page, action: str, *keys: str) -> None:

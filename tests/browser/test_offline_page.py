@@ -142,7 +142,7 @@ def test_a_case_goes_through_its_whole_life_from_the_keyboard_while_the_county_i
 
     # a consultation, by keyboard shortcut
     kb.press("Alt+KeyC")
-    page.wait_for_selector("#c-topic:focus")
+    expect(page.locator("#c-topic")).to_be_focused()
     kb.type("城乡居民医保缴费标准")
     kb.press("Enter")
     page.wait_for_selector("[data-slot=list] td >> text=城乡居民医保缴费标准")
