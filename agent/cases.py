@@ -46,16 +46,21 @@ class Stamp:
         return corrected_at(self.at, self.offset_ms)
 
 
+def form_text(form: Any, allowed: tuple[str, ...]) -> dict[str, str]:
+    """A staff form as stripped text per field; refuses what is not an object or names an unknown field."""
+    if not isinstance(form, dict):
+        raise InvalidInput("请求内容应为 JSON 对象")
+    unknown = set(form) - set(allowed)
+    if unknown:
+        raise InvalidInput(f"未知字段: {', '.join(sorted(unknown))}")
+    return {k: (str(v).strip() if v is not None else "") for k, v in form.items()}
+
+
 def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str,
            stamp: Stamp) -> tuple[Case, OutboxEvent]:
     """受理: check the form against the catalog, org units and certificate rules; compute the due date."""
-    if not isinstance(form, dict):
-        raise InvalidInput("请求内容应为 JSON 对象")
-    unknown = set(form) - set(ACCEPT_FIELDS)
-    if unknown:
-        raise InvalidInput(f"未知字段: {', '.join(sorted(unknown))}")
+    text = form_text(form, ACCEPT_FIELDS)
     fields: dict[str, str] = {}
-    text = {k: (str(v).strip() if v is not None else "") for k, v in form.items()}
 
     item = ref.items.get(text.get("item_code", ""))
     if item is None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.cases import Stamp, event_for
+from agent.cases import Stamp, event_for, form_text
 from agent.errors import InvalidInput
 from agent.reference import Reference
 from agent.store import Consultation, OutboxEvent
@@ -22,12 +22,7 @@ TOPIC_MAX_CHARS = 200  # ConsultedData.topic
 def consult(form: dict[str, Any], ref: Reference, *, consultation_id: str,
             stamp: Stamp) -> tuple[Consultation, OutboxEvent]:
     """Check topic, channel and org unit (the township centre by default); raise InvalidInput naming the fields."""
-    if not isinstance(form, dict):
-        raise InvalidInput("请求内容应为 JSON 对象")
-    unknown = set(form) - set(FIELDS)
-    if unknown:
-        raise InvalidInput(f"未知字段: {', '.join(sorted(unknown))}")
-    text = {k: (str(v).strip() if v is not None else "") for k, v in form.items()}
+    text = form_text(form, FIELDS)
     fields: dict[str, str] = {}
     topic = text.get("topic", "")
     if not topic:

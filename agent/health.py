@@ -13,25 +13,17 @@ from agent import __version__
 from agent.api import STORE, SYNCER, error_response
 from agent.store import migrations
 from ops import metrics
+from ops.readiness import check_ready
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
-READY_TIMEOUT_S = 2.0
-
-
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    try:
-        await store.ping(READY_TIMEOUT_S)
-        applied = await store.applied_migrations()
-    except Exception as e:  # whatever it is, the agent cannot take staff actions now
-        return error_response(503, "not_ready", f"the database does not answer: {type(e).__name__} {e}".strip())
-    missing = sorted({n for n, _, _ in migrations()} - applied)
-    if missing:
-        return error_response(503, "not_ready", f"migrations not applied: {missing}")
-    return web.json_response({"status": "ready", "schema": max(applied, default=0)})
+    problem, schema = await check_ready(request.app[STORE], (n for n, _, _ in migrations()))
+    if problem is not None:
+        return error_response(503, "not_ready", problem)
+    return web.json_response({"status": "ready", "schema": schema})
 
 
 @routes.get("/metrics")

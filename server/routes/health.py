@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from ops import metrics
+from ops.readiness import check_ready
 from server.routes.common import CONFIG, INGESTOR, STORE, json_response
 from server.storage.base import AgentRecord
 from server.storage.sqlite import MIGRATIONS_DIR
@@ -18,7 +19,6 @@ from server.storage.sqlite import MIGRATIONS_DIR
 routes = web.RouteTableDef()
 REQUESTS = web.AppKey("requests", Counter)  # (route, status) -> answered requests since start
 
-READY_TIMEOUT_S = 2.0
 
 
 def shipped_migrations() -> set[int]:
@@ -43,16 +43,10 @@ async def count_requests(request: web.Request, handler: Any) -> web.StreamRespon
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    store = request.app[STORE]
-    try:
-        await store.ping(READY_TIMEOUT_S)
-        applied = await store.applied_migrations()
-    except Exception as e:  # whatever it is, the server cannot ingest now
-        return _not_ready(f"the database does not answer: {type(e).__name__} {e}".strip())
-    missing = sorted(shipped_migrations() - applied)
-    if missing:
-        return _not_ready(f"migrations not applied: {missing}")
-    return json_response({"status": "ready", "schema": max(applied, default=0)})
+    problem, schema = await check_ready(request.app[STORE], shipped_migrations())
+    if problem is not None:
+        return _not_ready(problem)
+    return json_response({"status": "ready", "schema": schema})
 
 
 def _not_ready(detail: str) -> web.Response:
