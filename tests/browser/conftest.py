@@ -175,7 +175,15 @@ def open_page(page, base_url: str, path: str = "/") -> None:
     """Load a page of the agent and wait until its script has rendered it."""
     page.goto(f"{base_url}{path}")
     page.wait_for_selector("body[data-ready=true]")
-    page.bring_to_front()  # keyboard focus: a page that is not the front one never counts as focused
+    page.bring_to_front()
+
+
+def expect_focus(page, selector: str) -> None:
+    """Wait until `selector` is the page's focused element. Playwright's `to_be_focused` also wants
+    `document.hasFocus()`, which a headless window may lose to another one at any time; the keys Playwright types
+    go to `document.activeElement` either way, so that is what counts here."""
+    page.wait_for_function("s => document.activeElement !== null && document.activeElement.matches(s)", arg=selector,
+                           timeout=5_000)
 
 
 def act(page, action: str, *keys: str) -> None:

@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import expect
 
 from protocol import certificates
-from tests.browser.conftest import VALID_ID, WRONG_CHECK_DIGIT_ID, act, open_page
+from tests.browser.conftest import VALID_ID, WRONG_CHECK_DIGIT_ID, act, expect_focus, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -142,7 +142,7 @@ def test_a_case_goes_through_its_whole_life_from_the_keyboard_while_the_county_i
 
     # a consultation, by keyboard shortcut
     kb.press("Alt+KeyC")
-    expect(page.locator("#c-topic")).to_be_focused()
+    expect_focus(page, "#c-topic")
     kb.type("城乡居民医保缴费标准")
     kb.press("Enter")
     page.wait_for_selector("[data-slot=list] td >> text=城乡居民医保缴费标准")

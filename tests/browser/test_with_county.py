@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from scripts.cluster import Cluster, http_json
-from tests.browser.conftest import VALID_ID, act, open_page
+from tests.browser.conftest import VALID_ID, act, expect_focus, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -41,8 +41,7 @@ def test_a_case_worked_in_the_page_while_the_county_is_down_reaches_its_figures(
 
     cluster.server.stop()
     page.keyboard.press("Alt+KeyN")
-    # to_be_focused checks activeElement: a headless page that is not the front window may never match :focus.
-    expect(page.locator("#f-item")).to_be_focused()
+    expect_focus(page, "#f-item")
     page.keyboard.type("最低生活")
     page.wait_for_selector("#f-item-list li[aria-selected=true]")
     page.keyboard.press("Enter")
@@ -76,3 +75,19 @@ def test_a_case_worked_in_the_page_while_the_county_is_down_reaches_its_figures(
     assert after["completed_on_time"] - before["completed_on_time"] == 1
     assert after["evaluations"] - before["evaluations"] == 1
     assert after["good_ratings"] - before["good_ratings"] == 1
+
+
+def test_a_page_opened_before_the_pc_had_the_catalog_picks_it_up_without_a_reload(cluster, page):
+    """A fresh PC: staff open the page before the agent ever reached the county. Once it does, the page gets the
+    catalog and shows the new-case form in place of the "no catalog" notice, without a reload."""
+    cluster.add_agent("pc1").start()  # the county is not running yet
+    open_page(page, cluster.agent_url("pc1"), "/#/new")
+    expect(page.locator("#view .banner")).to_contain_text("尚未取得县里的事项目录")
+    page.evaluate("window.__loadedOnce = true")  # gone if the page reloads
+
+    cluster.server.start()
+    expect(page.locator("#centre-name")).to_contain_text("乔瓦镇", timeout=20_000)
+    expect_focus(page, "#f-item")
+    page.keyboard.type("最低生活")
+    expect(page.locator("#f-item-list li[aria-selected=true]")).to_contain_text("最低生活保障")
+    assert page.evaluate("window.__loadedOnce") is True

@@ -75,6 +75,10 @@ async function start() {
   setupKeys();
   setupSync();
   window.addEventListener("hashchange", route);
+  document.addEventListener("reference-loaded", (event) => {
+    document.querySelector("#centre-name").textContent = centreName();
+    if (event.detail.first) route(); // the view was shown without the catalog; a newer one waits for the next view
+  });
   await route();
   document.body.dataset.ready = "true"; // tests and screenshots wait for this
 }

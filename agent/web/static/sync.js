@@ -1,6 +1,7 @@
 // The sync indicator on every page, and its panel: sync now, and correct-and-resend of refused events.
 import { api, dateTime, h, showBanner, time } from "./dom.js";
 import { has, t } from "./i18n.js";
+import { loadReference, ref } from "./reference.js";
 
 const POLL_MS = 5000;
 let lastStatus = null;
@@ -31,6 +32,12 @@ export async function refreshSync() {
     return;
   }
   lastStatus = body;
+  if (body.reference_version && body.reference_version !== ref()?.version) {
+    // The agent got the county's catalog after this page loaded (a fresh PC), or a newer one.
+    const had = ref() !== null;
+    await loadReference();
+    document.dispatchEvent(new CustomEvent("reference-loaded", { detail: { first: !had } }));
+  }
   const state = body.last_error ? "offline" : body.last_sync_at ? "online" : "never";
   dot.dataset.state = state;
   document.querySelector("#sync-state").textContent = t(`sync.${state}`);
