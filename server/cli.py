@@ -23,6 +23,7 @@ from server.errors import ConfigError, UnknownTownship
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_CONFIG = "/etc/county-server/server.toml"
+SWITCH_INTERVAL_S = 0.00005
 
 config_option = click.option(
     "--config", "config_path", envvar="COUNTY_SERVER_CONFIG", default=DEFAULT_CONFIG, show_default=True,
@@ -77,6 +78,10 @@ def serve(config_path: str) -> None:
     # cut ~15 % of ingest CPU in bench/ingest_bench.py (Python-only timing).
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
+    # A thread waiting for the GIL gets it after at most this long (default 5 ms). The SQLite threads need it back
+    # after each statement, while the event loop folds the next batch: with 5 ms, the writer spent most of a batch
+    # waiting (see server/storage/sqlite_ingest.py).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     log.info("server listening url=http://%s:%d", config.host, config.port)
     # READY=1 once listening, watchdog on a database probe, SIGTERM drains requests and closes the store.
     try:

@@ -1,12 +1,23 @@
-"""Ingest: one push batch becomes stored events, folded cases and rollup deltas, in ONE write transaction.
+"""Ingest: one push batch becomes stored events, folded cases and rollup deltas, written in ONE transaction.
 
-Checks that need no database (shape, data per kind, org scope, catalog) run before the write lock; identity checks
-(duplicates, reused seqs, the township of existing cases) and the fold run inside it. The acknowledgement is built
-from what the transaction committed, and returned only after the commit.
+Three stages, so that one batch's Python runs while another's SQL does (a 2-core county box uses both):
+1. checks that need no database (shape, data per kind, org scope, catalog), for any number of batches at once;
+2. the fold, one batch at a time in arrival order: duplicates and reused seqs, the township of stored cases, the
+   fold, the rollup deltas and every row to write. It reads the committed state plus the batches folded before it
+   and not yet committed (`server.pending`), so it need not wait for their commit;
+3. the write, one batch at a time in the same order, one transaction each (`Store.write_batch`). The
+   acknowledgement is built from what the transaction committed, and returned only after the commit.
+At most `PIPELINE_DEPTH` batches are between stages 2 and 3. When a write fails, every batch folded after it was
+folded on a state that never came to be: those fail too (the agents send them again) and the next fold starts from
+the committed state.
+
+Valid while this process is the only writer of events and cases (the SQLite store); a backend written by several
+processes must fold inside its write transaction instead.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import Counter, defaultdict
@@ -30,22 +41,25 @@ from protocol.messages import (
 from protocol.vocabulary import EventKind, Level
 from server.clock import now_iso, now_ms
 from server.fold import FoldEvent, fold_case, order_key
+from server.pending import Folded, Pending, PendingView
 from server.reference import Reference
 from server.rollups import Contribution, add_into, consultation_contribution, contributions, delta
 from server.storage.base import (
     AgentRecord,
+    BatchWrite,
     CaseRecord,
     Consultation,
     RefusedEvent,
     Store,
     StoredEvent,
-    WriteTransaction,
 )
 
 log = logging.getLogger(__name__)
 
 # An offset beyond this is logged: the PC's clock is badly wrong (times are still corrected by the offset).
 SKEW_WARN_MS = 5 * 60 * 1000
+# Batches folded and not yet committed, at most: 2 lets one batch be folded while the one before it is written.
+PIPELINE_DEPTH = 2
 _DATA_DECODERS = {kind: msgspec.json.Decoder(t) for kind, t in DATA_TYPES.items()}
 _encode = msgspec.json.encode
 
@@ -61,6 +75,17 @@ class Candidate(NamedTuple):
         return self.fold.order_key
 
 
+class _Job(NamedTuple):
+    batch: BatchWrite
+    folded: Folded
+    generation: int
+    done: asyncio.Future[int]  # the acknowledged seq once committed
+
+
+class BatchNotWritten(Exception):
+    """The batch was folded on the state of an earlier batch that failed to be written; nothing of it was kept."""
+
+
 class _Refused(NamedTuple):
     event_id: str | None
     seq: int | None
@@ -73,6 +98,12 @@ class Ingestor:
     def __init__(self, store: Store, reference: Reference) -> None:
         self._store = store
         self._reference = reference
+        self._pending = Pending()
+        self._generation = 0  # moves on when a write fails: batches folded before that are not written
+        self._jobs: asyncio.Queue[_Job] | None = None  # the writer's queue, made in the running loop
+        self._writer: asyncio.Task[None] | None = None
+        self._fold_lock: asyncio.Lock | None = None
+        self._depth: asyncio.Semaphore | None = None
         # Since start, for /metrics: batches, events by result, refusals by code, the last commit (time.time()).
         self.batches = 0
         self.events: Counter[str] = Counter()
@@ -82,13 +113,26 @@ class Ingestor:
     async def push(self, agent: AgentRecord, request: PushRequest) -> PushResponse:
         """Apply one batch from `agent` (already authenticated; `request.agent_id` already checked).
 
-        Idempotent: events already stored count as duplicates and change nothing. Raises only on storage failure,
-        in which case nothing of the batch was kept.
+        Idempotent: events already stored count as duplicates and change nothing. Raises only on storage failure
+        (or when a batch folded before this one failed to be written), in which case nothing of the batch was kept.
         """
         started = time.perf_counter()
         candidates, refused = self._check_offline(agent, request.events)
-        async with self._store.write() as tx:
-            stored, duplicates, skipped, acked = await self._apply(tx, agent, candidates, refused, request)
+        if self._writer is None:
+            self._start()
+        assert self._fold_lock is not None and self._depth is not None and self._jobs is not None
+        async with self._depth:
+            async with self._fold_lock:
+                generation = self._generation
+                batch, folded, duplicates, skipped = await self._fold_batch(
+                    agent, candidates, refused, request, self._pending.view())
+                if generation != self._generation:
+                    raise BatchNotWritten("a batch folded before this one failed to be written")
+                job = _Job(batch, folded, generation, asyncio.get_running_loop().create_future())
+                self._pending.add(folded)
+                self._jobs.put_nowait(job)
+            acked = await asyncio.shield(job.done)  # a request cancelled here still commits: the ack is not lost
+        stored = len(batch.events)
         response = PushResponse(
             acked_seq=acked, stored=stored, duplicates=duplicates,
             refused=[Refusal(event_id=r.event_id or "", seq=r.seq or 0, code=r.code, message=message_of(r.code),
@@ -102,6 +146,49 @@ class Ingestor:
                  "took_ms=%.1f", agent.agent_id, len(request.events), stored, duplicates, len(refused), skipped,
                  acked, (time.perf_counter() - started) * 1000)
         return response
+
+    def _start(self) -> None:
+        """The writer task and the locks, in the loop that serves the pushes."""
+        self._jobs = asyncio.Queue()
+        self._fold_lock = asyncio.Lock()
+        self._depth = asyncio.Semaphore(PIPELINE_DEPTH)
+        self._writer = asyncio.get_running_loop().create_task(self._write_jobs(self._jobs), name="ingest-writer")
+
+    async def close(self) -> None:
+        """Write what is queued, then stop the writer (before the store closes)."""
+        if self._writer is None or self._jobs is None:
+            return
+        await self._jobs.join()
+        self._writer.cancel()
+        try:
+            await self._writer
+        except asyncio.CancelledError:
+            pass
+        self._writer = None
+
+    async def _write_jobs(self, jobs: asyncio.Queue[_Job]) -> None:
+        while True:
+            job = await jobs.get()
+            try:
+                if job.generation != self._generation:
+                    raise BatchNotWritten("a batch folded before this one failed to be written")
+                acked = await self._store.write_batch(job.batch)
+            except BaseException as exc:
+                if job.generation == self._generation:
+                    # Every batch folded after this one counted on it: none of them may be written now.
+                    self._generation += 1
+                    self._pending.clear()
+                self._pending.discard(job.folded)
+                if not job.done.done():
+                    job.done.set_exception(exc if isinstance(exc, Exception) else BatchNotWritten(repr(exc)))
+                if not isinstance(exc, Exception):
+                    raise  # cancelled: the server is stopping
+            else:
+                self._pending.discard(job.folded)
+                if not job.done.done():
+                    job.done.set_result(acked)
+            finally:
+                jobs.task_done()
 
     # ---- checks that need no database ---------------------------------------------------------------------
 
@@ -167,14 +254,21 @@ class Ingestor:
             return "unknown_item", f"item_code {item_code} is not in the county's catalog"
         return None
 
-    # ---- inside the write transaction ---------------------------------------------------------------------
+    # ---- the fold: one batch at a time ---------------------------------------------------------------------
 
-    async def _apply(self, tx: WriteTransaction, agent: AgentRecord, candidates: list[Candidate],
-                     refused: list[_Refused], request: PushRequest) -> tuple[int, int, int, int]:
-        """Returns (stored, duplicates, skipped by the fold, acked_seq); appends to `refused`."""
+    async def _fold_batch(self, agent: AgentRecord, candidates: list[Candidate], refused: list[_Refused],
+                          request: PushRequest, pending: PendingView) -> tuple[BatchWrite, Folded, int, int]:
+        """Returns (what to write, what the next fold must see of it, duplicates, events skipped by the fold);
+        appends to `refused`."""
+        reads = self._store.ingest_reads
         agent_id = agent.agent_id
-        existing = await tx.existing_events([c.event.event_id for c in candidates])
-        owners = await tx.seq_owners(agent_id, sorted({c.event.seq for c in candidates}))
+        event_ids = [c.event.event_id for c in candidates]
+        existing = await reads.stored_events(event_ids)
+        seqs = sorted({c.event.seq for c in candidates})
+        owners = await reads.seq_owners(agent_id, seqs)
+        if pending:
+            existing.update(pending.stored_events(event_ids))
+            owners.update(pending.seq_owners(agent_id, seqs))
         duplicates = 0
         fresh: list[Candidate] = []
         batch_ids: dict[str, int] = {}
@@ -206,7 +300,9 @@ class Ingestor:
                 consultations.append(c)
             else:
                 case_events[c.event.case_id].append(c)
-        loaded: dict[str, CaseRecord] = await tx.load_cases(case_events)
+        case_ids = list(case_events)
+        loaded = pending.cases(case_ids) if pending else {}
+        loaded.update(await reads.load_cases([cid for cid in case_ids if cid not in loaded]))
         for case_id, record in loaded.items():
             if record.case.org_code[:9] != agent.township_code:
                 for c in case_events.pop(case_id):
@@ -219,37 +315,49 @@ class Ingestor:
         # state. Otherwise (a new case, or an event that belongs earlier) refold from all the case's events.
         refold = [cid for cid, evs in case_events.items()
                   if cid not in loaded or min(c.fold.order_key for c in evs) <= loaded[cid].last_key]
-        history: dict[str, list[FoldEvent]] = defaultdict(list)
-        for s in await tx.events_of_cases(refold):
-            history[s.case_id].append(_fold_event(s))
-
-        # Stored after the history was read, so the history holds only older events. (Overlapping this insert with
-        # the fold gains nothing: executemany needs the GIL for every row, and the fold holds it.)
-        received_at = now_iso()
-        await tx.insert_events([StoredEvent(c.event.event_id, agent_id, c.event.seq, c.event.case_id, c.event.kind,
-                                            c.event.at, c.event.offset_ms, c.fold.order_key, c.data_json)
-                                for c in fresh], received_at)
+        history: dict[str, dict[str, FoldEvent]] = defaultdict(dict)  # by order_key: pending may repeat a commit
+        for s in await reads.events_of_cases(refold):
+            history[s.case_id][s.order_key] = _fold_event(s)
+        if pending:
+            for cid in refold:
+                for e in pending.fold_events(cid):
+                    history[cid][e.order_key] = e
         saves, deltas, skipped = self._fold(agent_id, case_events, loaded, history)
 
-        stored_consultations = [
-            Consultation(consultation_id=c.event.case_id, event_id=c.event.event_id,
-                         org_code=c.data.org_code, channel=c.data.channel.value,
-                         consulted_on=c.fold.when.date().isoformat(), body=c.data_json)
-            for c in consultations if isinstance(c.data, ConsultedData)]
-        for cons in await tx.insert_consultations(stored_consultations):
-            add_into(deltas, consultation_contribution(cons.org_code, cons.consulted_on, cons.channel))
+        new_consultations: list[Consultation] = []
+        if consultations:
+            seen = await reads.stored_consultations([c.event.case_id for c in consultations])
+            if pending:
+                seen |= pending.consultations()
+            for c in consultations:
+                if c.event.case_id in seen or not isinstance(c.data, ConsultedData):
+                    continue
+                seen.add(c.event.case_id)
+                new_consultations.append(Consultation(
+                    consultation_id=c.event.case_id, event_id=c.event.event_id, org_code=c.data.org_code,
+                    channel=c.data.channel.value, consulted_on=c.fold.when.date().isoformat(), body=c.data_json))
+                add_into(deltas, consultation_contribution(c.data.org_code, new_consultations[-1].consulted_on,
+                                                           c.data.channel.value))
 
-        await tx.save_cases(saves, received_at)
-        await tx.add_rollup_deltas(deltas)
-        await tx.record_refusals([
-            RefusedEvent(r.event_id, agent_id, r.seq, r.code, r.detail, _encode(r.raw))
-            for r in refused if r.event_id is not None and r.seq is not None], received_at)
-        acked = await tx.advance_ack(agent_id, seen_at=received_at, software_version=request.software_version,
-                                     pending=request.pending)
-        return len(fresh), duplicates, skipped, acked
+        refusals = [RefusedEvent(r.event_id, agent_id, r.seq, r.code, r.detail, _encode(r.raw))
+                    for r in refused if r.event_id is not None and r.seq is not None]
+        batch = BatchWrite(
+            agent_id=agent_id, received_at=now_iso(),
+            events=[StoredEvent(c.event.event_id, agent_id, c.event.seq, c.event.case_id, c.event.kind,
+                                c.event.at, c.event.offset_ms, c.fold.order_key, c.data_json) for c in fresh],
+            refusals=refusals, consultations=new_consultations, cases=saves, deltas=deltas,
+            software_version=request.software_version, pending=request.pending)
+        seq_owned = {(agent_id, c.event.seq): c.event.event_id for c in fresh}
+        seq_owned.update(((agent_id, r.seq), r.event_id) for r in refusals if r.code != "seq_reused")
+        folded = Folded(
+            events={c.event.event_id: (agent_id, c.event.seq) for c in fresh}, seqs=seq_owned,
+            cases={r.case.case_id: r for r in saves},
+            fold_events={cid: [c.fold for c in evs] for cid, evs in case_events.items()},
+            consultations={c.consultation_id for c in new_consultations})
+        return batch, folded, duplicates, skipped
 
     def _fold(self, agent_id: str, case_events: dict[str, list[Candidate]], loaded: dict[str, CaseRecord],
-              history: dict[str, list[FoldEvent]]) -> tuple[list[CaseRecord], Contribution, int]:
+              history: dict[str, dict[str, FoldEvent]]) -> tuple[list[CaseRecord], Contribution, int]:
         """Fold every affected case; returns (case rows to save, rollup deltas, events skipped by the fold)."""
         saves: list[CaseRecord] = []
         deltas: Contribution = {}
@@ -259,7 +367,7 @@ class Ingestor:
             old = loaded.get(case_id)
             if case_id in history or old is None:
                 # A new case, or an event that sorts before the stored state: refold from all its events.
-                ordered = sorted(history.get(case_id, []) + new_events)
+                ordered = sorted([*history.get(case_id, {}).values(), *new_events])
                 case, n = fold_case(None, ordered)
             else:
                 ordered = sorted(new_events)

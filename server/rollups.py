@@ -56,11 +56,19 @@ Key = tuple[str, str, str, str]  # (org_code, day YYYY-MM-DD, category, channel)
 Contribution = dict[Key, dict[str, int]]
 
 # SQL generated from METRICS so a metric is declared once. Portable: PostgreSQL has the same ON CONFLICT form.
-def _upsert_sql(table: str, key_columns: tuple[str, ...]) -> str:
-    return (f"INSERT INTO {table} ({', '.join(key_columns + METRICS)}) "
-            f"VALUES ({', '.join('?' for _ in key_columns + METRICS)}) "
-            f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
+def _insert_head(table: str, key_columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(key_columns + METRICS)}) VALUES "
+
+
+def _upsert_tail(table: str, key_columns: tuple[str, ...]) -> str:
+    return (f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
             + ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in METRICS))
+
+
+def _upsert_sql(table: str, key_columns: tuple[str, ...]) -> str:
+    """The single-row upsert, for executemany."""
+    marks = ", ".join("?" for _ in key_columns + METRICS)
+    return f"{_insert_head(table, key_columns)}({marks}){_upsert_tail(table, key_columns)}"
 
 
 UPSERT_SQL = _upsert_sql("rollups", KEY_COLUMNS)
@@ -158,17 +166,25 @@ def _without_zeros(c: Contribution) -> Contribution:
 # ---- coarser grains ------------------------------------------------------------------------------------------
 
 class Grain(NamedTuple):
-    """One rollup table: its key columns, then one column per metric of METRICS."""
+    """One rollup table: its key columns, then one column per metric of METRICS. The upsert comes whole (one row,
+    for executemany) and as head and tail around the VALUES rows of a multi-row statement."""
 
     table: str
     key_columns: tuple[str, ...]
     upsert_sql: str
     select_all_sql: str
+    insert_head: str
+    upsert_tail: str
+
+    @property
+    def width(self) -> int:
+        return len(self.key_columns) + len(METRICS)
 
 
 def _grain(table: str, key_columns: tuple[str, ...]) -> Grain:
     return Grain(table, key_columns, _upsert_sql(table, key_columns),
-                 f"SELECT {', '.join(key_columns + METRICS)} FROM {table}")
+                 f"SELECT {', '.join(key_columns + METRICS)} FROM {table}", _insert_head(table, key_columns),
+                 _upsert_tail(table, key_columns))
 
 
 # A month row exists per unit prefix: the county (6 digits), the township = centre + villages (9), and the unit
@@ -214,8 +230,13 @@ def recomputed_tables(daily: Contribution) -> dict[str, GrainRows]:
     return {DAILY.table: dict(daily), MONTH.table: dict(month), MONTH_CHANNEL.table: _channel_rows(month)}
 
 
-def rollup_statements(deltas: Contribution) -> list[tuple[str, list[tuple[object, ...]]]]:
-    """Every rollup table's upsert with its parameter rows for these daily deltas; a store runs each (skipping
-    empty ones) inside the transaction that stores the change. The one place a new grain is added: GRAINS."""
+def rollup_rows(deltas: Contribution) -> list[list[tuple[object, ...]]]:
+    """The upsert parameter rows of every grain (in GRAINS order) for these daily deltas; a store adds them inside
+    the transaction that stores the change. The one place a new grain is added: GRAINS."""
     tables = recomputed_tables(deltas)
-    return [(g.upsert_sql, upsert_rows(tables[g.table])) for g in GRAINS]  # type: ignore[arg-type]
+    return [upsert_rows(tables[g.table]) for g in GRAINS]  # type: ignore[arg-type]
+
+
+def rollup_statements(deltas: Contribution) -> list[tuple[str, list[tuple[object, ...]]]]:
+    """`rollup_rows` with each grain's single-row upsert, for executemany."""
+    return [(g.upsert_sql, rows) for g, rows in zip(GRAINS, rollup_rows(deltas), strict=True)]

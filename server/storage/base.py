@@ -7,7 +7,6 @@ domain (fold, rollups) is not here: a transaction stores and loads rows; `server
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 import msgspec
@@ -64,13 +63,26 @@ class Consultation(msgspec.Struct, frozen=True):
     body: bytes  # the event's data, JSON
 
 
-class WriteTransaction(Protocol):
-    """One write transaction (BEGIN IMMEDIATE ... COMMIT). Nothing is visible to readers before the commit, and
-    nothing is kept when the `Store.write()` block raises. Methods take and return whole batches: an implementation
-    sends each call as one statement or one `executemany`."""
+class BatchWrite(msgspec.Struct):
+    """Everything one push stores, decided before the write: `Store.write_batch` writes it in one transaction."""
 
-    async def existing_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        """event_id -> (agent_id, seq) for those of `event_ids` already stored in `events`."""
+    agent_id: str
+    received_at: str
+    events: list[StoredEvent]  # new events only: duplicates were taken out
+    refusals: list[RefusedEvent]
+    consultations: list[Consultation]  # new consultations only
+    cases: list[CaseRecord]  # each case the batch changed, in its new state
+    deltas: Contribution  # daily rollup deltas (the store adds every grain of them)
+    software_version: str | None = None
+    pending: int | None = None
+
+
+class IngestReads(Protocol):
+    """What ingest reads of the committed state (nothing of a transaction in progress). Methods take and return
+    whole batches."""
+
+    async def stored_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        """event_id -> (agent_id, seq) for those of `event_ids` stored in `events`."""
         ...
 
     async def seq_owners(self, agent_id: str, seqs: Sequence[int]) -> dict[int, str]:
@@ -82,37 +94,12 @@ class WriteTransaction(Protocol):
         """The stored cases among `case_ids`; missing ids are simply absent."""
         ...
 
-    async def events_of_cases(self, case_ids: Iterable[str]) -> list[StoredEvent]:
+    async def events_of_cases(self, case_ids: Sequence[str]) -> list[StoredEvent]:
         """Every stored event of these cases, any order (the caller sorts by `order_key`)."""
         ...
 
-    async def insert_events(self, events: Sequence[StoredEvent], received_at: str) -> None:
-        """Store new events. The caller has removed duplicates; an event_id or (agent_id, seq) that is already
-        stored raises the backend's integrity error (a bug upstream, never silently ignored)."""
-        ...
-
-    async def record_refusals(self, refusals: Sequence[RefusedEvent], received_at: str) -> None:
-        """Record refused events. Idempotent by event_id: a refusal sent again keeps the first record."""
-        ...
-
-    async def insert_consultations(self, consultations: Sequence[Consultation]) -> list[Consultation]:
-        """Store consultations (咨询); returns those newly stored. Idempotent by consultation_id: one already
-        stored (or listed twice) is left out, so the caller counts each consultation once."""
-        ...
-
-    async def save_cases(self, records: Sequence[CaseRecord], updated_at: str) -> None:
-        """Insert or replace these cases (by case_id), with their filter columns derived from `case`."""
-        ...
-
-    async def add_rollup_deltas(self, deltas: Contribution) -> None:
-        """Add signed deltas to the rollup rows (created at zero when missing). Not idempotent: call once per
-        change, inside the same transaction that stores the change."""
-        ...
-
-    async def advance_ack(self, agent_id: str, *, seen_at: str, software_version: str | None,
-                          pending: int | None) -> int:
-        """Move the agent's acked seq to the highest N such that every seq 1..N is stored or refused, and record
-        when it was last seen. Returns N (never lower than before)."""
+    async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
+        """Those of `consultation_ids` already stored."""
         ...
 
 
@@ -134,9 +121,19 @@ class Store(Protocol):
         """Versions recorded in schema_migrations."""
         ...
 
-    def write(self) -> AbstractAsyncContextManager[WriteTransaction]:
-        """Begin a write transaction; writers queue one at a time. Commits when the block ends, rolls back when it
-        raises."""
+    @property
+    def ingest_reads(self) -> IngestReads:
+        """Reads of the committed state for ingest; they never wait for a write in progress."""
+        ...
+
+    async def write_batch(self, batch: BatchWrite) -> int:
+        """In one write transaction (queued with the others): store every row of `batch`, add its rollup deltas to
+        every grain, then move the agent's acknowledged seq to the highest N such that every seq 1..N is stored or
+        refused, and record when it was last seen. Returns N (never lower than before).
+
+        Not idempotent: the caller has taken out what is stored already. An event_id or (agent_id, seq) that is
+        stored already raises the backend's integrity error (a bug upstream, never silently ignored), and nothing
+        of the batch is kept."""
         ...
 
     async def upsert_reference(self, org_units: Iterable[OrgUnit], items: Iterable[ServiceItem]) -> None:

@@ -1,12 +1,13 @@
 """SQLite implementation of `dashboard.DashboardStore`.
 
 Reads run on a read-only connection of their own (WAL lets them run beside ingest, and a slow case list does not
-queue behind the stats route). The few writes (accounts, sessions) go through the main store's write transaction,
+queue behind the stats route). The few writes (accounts, sessions) go through the main store's write transactions,
 so the database keeps one writer.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
@@ -155,23 +156,22 @@ class SqliteDashboardStore:
     # ---- accounts and sessions ------------------------------------------------------------------------------
 
     async def _write(self, sql: str, params: Sequence[Any]) -> int:
-        async with self._store.write() as tx:
-            cursor = await tx.connection.execute(sql, params)
-            return cursor.rowcount
+        return await self._store.transaction(lambda conn: conn.execute(sql, params).rowcount)
 
     async def add_account(self, account: AccountRecord) -> None:
         try:
             await self._write("INSERT INTO accounts (name, password_hash, created_at, is_disabled) VALUES (?, ?, ?, ?)",
                               (account.name, account.password_hash, account.created_at, int(account.is_disabled)))
-        except aiosqlite.IntegrityError:
+        except sqlite3.IntegrityError:
             raise ValueError(f"account {account.name!r} already exists") from None
 
     async def set_password(self, name: str, password_hash: str) -> bool:
-        async with self._store.write() as tx:
-            db = tx.connection
-            cursor = await db.execute("UPDATE accounts SET password_hash = ? WHERE name = ?", (password_hash, name))
-            await db.execute("DELETE FROM sessions WHERE account = ?", (name,))
+        def change(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute("UPDATE accounts SET password_hash = ? WHERE name = ?", (password_hash, name))
+            conn.execute("DELETE FROM sessions WHERE account = ?", (name,))  # every session of the old password
             return cursor.rowcount == 1
+
+        return await self._store.transaction(change)
 
     async def account(self, name: str) -> AccountRecord | None:
         rows = await self._read.execute_fetchall(

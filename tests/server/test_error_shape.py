@@ -13,6 +13,7 @@ import pytest
 from protocol.codes import CODES
 from protocol.messages import ErrorBody
 from server.routes.common import INGESTOR
+from server.storage import sqlite_ingest
 from tests.server.helpers import CountyServer, TownshipAgent
 
 
@@ -87,12 +88,8 @@ async def test_a_server_failure_answers_internal_and_applies_nothing(county_serv
 
 async def test_a_failed_transaction_keeps_nothing_of_the_batch(county_server: CountyServer, qiaowa: TownshipAgent,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    from server.storage.sqlite import SqliteWriteTransaction
-
-    async def fail(self: Any, *args: Any, **kwargs: Any) -> int:
-        raise RuntimeError("crash before the ack")
-
-    monkeypatch.setattr(SqliteWriteTransaction, "advance_ack", fail)
+    # The acknowledgement, the last statement of the batch's transaction, fails after every row was written.
+    monkeypatch.setattr(sqlite_ingest, "ACK_SQL", "SELECT no_such_column FROM agents")
     acc = qiaowa.accepted()
     async with await county_server.post_push({"agent_id": qiaowa.agent_id, "events": [acc]},
                                              token=qiaowa.token) as r:
@@ -111,16 +108,11 @@ async def test_healthz_answers_ok_with_the_server_time(county_server: CountyServ
 async def test_a_failed_transaction_leaves_the_case_cache_as_committed(county_server: CountyServer,
                                                                        qiaowa: TownshipAgent,
                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    from server.storage.sqlite import SqliteWriteTransaction
-
     acc = qiaowa.accepted()
     await county_server.push(qiaowa, [acc])  # the case is now cached as in_progress
     done = qiaowa.completed(acc["case_id"])
-
-    async def fail(self: Any, *args: Any, **kwargs: Any) -> int:
-        raise RuntimeError("crash after the case was saved, before the commit")
-
-    monkeypatch.setattr(SqliteWriteTransaction, "advance_ack", fail)
+    # The case row is saved, then the acknowledgement fails: the transaction rolls back.
+    monkeypatch.setattr(sqlite_ingest, "ACK_SQL", "SELECT no_such_column FROM agents")
     async with await county_server.post_push({"agent_id": qiaowa.agent_id, "events": [done]},
                                              token=qiaowa.token) as r:
         assert r.status == 500

@@ -14,6 +14,7 @@ RANK = {
     "fold": 1, "rollups": 1, "reference": 1, "config": 1, "calendar_source": 1,
     "figures": 1.2, "exports": 1, "scope": 1.5,  # figures use the catalog categories of reference
     "storage": 2,
+    "pending": 2.5,  # ingest's batches folded but not yet committed
     "auth": 3, "ingest": 3, "stats": 3, "maintenance": 3, "openapi": 3.8, "operations": 3,
     "accounts": 3, "overview": 3, "worklists": 3,
     "tables": 3.5,  # service answers as export tables
