@@ -15,7 +15,7 @@ from agent.errors import InvalidInput
 from agent.reference import Reference
 from agent.store import OutboxEvent
 from protocol import certificates
-from protocol.lifecycle import Case, IllegalTransition, apply_event, corrected_at
+from protocol.lifecycle import Case, IllegalTransition, apply_event, china_seconds, corrected_at
 from protocol.messages import AcceptedData, decode_event_data
 from protocol.vocabulary import Channel, EventKind
 
@@ -44,6 +44,11 @@ class Stamp:
     @property
     def when(self) -> datetime:
         return corrected_at(self.at, self.offset_ms)
+
+    @property
+    def corrected(self) -> str:
+        """`when` as `apply_event` takes it."""
+        return china_seconds(self.when)
 
 
 def form_text(form: Any, allowed: tuple[str, ...]) -> dict[str, str]:
@@ -108,7 +113,7 @@ def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str,
         due_on=ref.due_on(when.date().isoformat(), item.promised_days),
         staff=text.get("staff") or None,
     )
-    case = apply_event(None, case_id, EventKind.ACCEPTED, data, when)
+    case = apply_event(None, case_id, EventKind.ACCEPTED, data, china_seconds(when))
     return case, event_for(case_id, EventKind.ACCEPTED, data, stamp)
 
 
@@ -138,7 +143,7 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
     except msgspec.ValidationError as e:
         raise InvalidInput(f"字段无效: {e}") from None
     try:
-        new_case = apply_event(case, case.case_id, event_kind, data, stamp.when)
+        new_case = apply_event(case, case.case_id, event_kind, data, stamp.corrected)
     except IllegalTransition as e:
         raise InvalidInput(e.message, {"kind": e.message}) from None
     return new_case, event_for(case.case_id, event_kind, data, stamp)

@@ -21,7 +21,7 @@ from agent import cases, consultations
 from agent.errors import InvalidInput
 from agent.reference import Reference
 from agent.store import Consultation, OutboxEvent, StoredEvent
-from protocol.lifecycle import Case, IllegalTransition, apply_event, corrected_at
+from protocol.lifecycle import Case, IllegalTransition, apply_event, china_seconds, corrected_at
 from protocol.messages import DATA_TYPES, decode_event_data
 from protocol.vocabulary import EventKind
 
@@ -82,7 +82,8 @@ def replay(history: list[StoredEvent], replaced: str, by: OutboxEvent) -> Case |
         if kind is EventKind.CONSULTED:
             return None
         try:
-            case = apply_event(case, by.case_id, kind, decode_event_data(kind, data), corrected_at(at, offset_ms))
+            case = apply_event(case, by.case_id, kind, decode_event_data(kind, data),
+                               china_seconds(corrected_at(at, offset_ms)))
         except IllegalTransition as error:
             raise InvalidInput(f"更正后,该办件之后的操作不再成立: {error.message}") from None
     return case

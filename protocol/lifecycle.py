@@ -78,10 +78,15 @@ def corrected_at(at: str, offset_ms: int) -> datetime:
     return (local - timedelta(milliseconds=offset_ms)).astimezone(CHINA_TZ)
 
 
-def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict, when: datetime) -> Case:
-    """Return the case after `kind` happened at `when` (China time). Raises `IllegalTransition`; never mutates."""
-    at = when.isoformat(timespec="seconds")
-    day = at[:10]  # the date in China time: `when` is in +08:00
+def china_seconds(when: datetime) -> str:
+    """`when` as `apply_event` takes it: China time, ISO 8601 to the second (2026-03-02T09:00:00+08:00)."""
+    return when.astimezone(CHINA_TZ).isoformat(timespec="seconds")
+
+
+def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict, at: str) -> Case:
+    """Return the case after `kind` happened at `at` (the corrected time: `china_seconds`). Raises
+    `IllegalTransition`; never mutates."""
+    day = at[:10]  # the date in China time
     if kind is EventKind.ACCEPTED:
         if case is not None:
             raise IllegalTransition("already_accepted", "该办件已受理,不能重复受理")

@@ -29,16 +29,17 @@ class FoldEvent(NamedTuple):
     case_id: str
     kind: EventKind
     data: Strict
-    when: datetime  # corrected time, China time
+    at: str  # corrected time as `apply_event` takes it: China time, to the second
 
 
-def order_key(at: str, offset_ms: int, agent_id: str, seq: int) -> tuple[str, datetime]:
-    """The sort key of an event as one string (sorts like the tuple), plus its corrected time.
+def order_key(at: str, offset_ms: int, agent_id: str, seq: int) -> tuple[str, str]:
+    """The sort key of an event as one string (sorts like the tuple), and its corrected time as `apply_event`
+    takes it.
 
     The time part is fixed-width ISO with milliseconds in +08:00, so string order is time order.
     """
-    when = corrected_time(at, offset_ms)
-    return f"{when.isoformat(timespec='milliseconds')}|{agent_id}|{seq:012d}", when
+    stamp = corrected_time(at, offset_ms).isoformat(timespec="milliseconds")
+    return f"{stamp}|{agent_id}|{seq:012d}", stamp[:19] + stamp[23:]
 
 
 _CHINA_OFFSET = timedelta(hours=8)
@@ -74,7 +75,7 @@ def fold_case(prev: Case | None, events_sorted: Sequence[FoldEvent]) -> tuple[Ca
         if first is None:
             return None, 0
         e = events_sorted[first]
-        case = apply_event(None, e.case_id, e.kind, e.data, e.when)
+        case = apply_event(None, e.case_id, e.kind, e.data, e.at)
         rest = [*events_sorted[:first], *events_sorted[first + 1:]]
     township = case.org_code[:9]
     skipped = 0
@@ -83,7 +84,7 @@ def fold_case(prev: Case | None, events_sorted: Sequence[FoldEvent]) -> tuple[Ca
             skipped += 1
             continue
         try:
-            case = apply_event(case, e.case_id, e.kind, e.data, e.when)
+            case = apply_event(case, e.case_id, e.kind, e.data, e.at)
         except IllegalTransition:
             skipped += 1
     return case, skipped

@@ -36,14 +36,13 @@ from protocol.messages import (
     PushResponse,
     Refusal,
     Strict,
-    decode_event_data,
 )
 from protocol.vocabulary import EventKind, Level
 from server.clock import now_iso, now_ms
 from server.fold import FoldEvent, fold_case, order_key
 from server.pending import Folded, Pending, PendingView
 from server.reference import Reference
-from server.rollups import Contribution, add_into, consultation_contribution, contributions, delta
+from server.rollups import Contribution, add_case, add_into, consultation_contribution
 from server.storage.base import (
     AgentRecord,
     BatchWrite,
@@ -61,14 +60,17 @@ SKEW_WARN_MS = 5 * 60 * 1000
 # Batches folded and not yet committed, at most: 2 lets one batch be folded while the one before it is written.
 PIPELINE_DEPTH = 2
 _DATA_DECODERS = {kind: msgspec.json.Decoder(t) for kind, t in DATA_TYPES.items()}
+# The kinds whose data name org units or catalog items (`_check_scope`).
+_SCOPED_KINDS = frozenset(k for k, t in DATA_TYPES.items()
+                          if {"org_code", "village_code", "item_code"} & set(t.__struct_fields__))
 _encode = msgspec.json.encode
 
 
 class Candidate(NamedTuple):
-    event: Event
+    event: Event[msgspec.Raw]
     data: Strict
-    fold: FoldEvent  # built before the write lock is taken
-    data_json: bytes
+    fold: FoldEvent
+    data_json: str  # the event's data as sent
 
     @property
     def order_key(self) -> str:
@@ -192,14 +194,15 @@ class Ingestor:
 
     # ---- checks that need no database ---------------------------------------------------------------------
 
-    def _check_offline(self, agent: AgentRecord, raws: Sequence[dict[str, Any]]
+    def _check_offline(self, agent: AgentRecord, raws: Sequence[Event[msgspec.Raw] | dict[str, Any]]
                        ) -> tuple[list[Candidate], list[_Refused]]:
         candidates: list[Candidate] = []
         refused: list[_Refused] = []
+        agent_id, township = agent.agent_id, agent.township_code
         max_offset = 0
-        for raw in raws:
+        for raw in raws:  # once per event: kept lean
             if isinstance(raw, Event):  # the whole batch decoded in one pass; data still raw JSON
-                ev, data_json = raw, bytes(raw.data)
+                ev, data_json = raw, raw.data
             else:
                 try:
                     ev = msgspec.convert(raw, Event)
@@ -210,29 +213,28 @@ class Ingestor:
                                             seq if type(seq) is int and seq >= 1 else None, "invalid_event",
                                             str(exc), raw))
                     continue
-                data_json = None
+                data_json = msgspec.Raw(_encode(ev.data))
+            kind = ev.kind
             try:
-                if data_json is not None:
-                    data = _DATA_DECODERS[ev.kind].decode(data_json)
-                else:
-                    data = decode_event_data(ev.kind, ev.data)
-                    data_json = _encode(ev.data)
-                key, when = order_key(ev.at, ev.offset_ms, agent.agent_id, ev.seq)
+                data = _DATA_DECODERS[kind].decode(data_json)
+                key, at = order_key(ev.at, ev.offset_ms, agent_id, ev.seq)
             except msgspec.ValidationError as exc:
-                refused.append(_Refused(ev.event_id, ev.seq, "invalid_event", f"{exc} (in `data` of {ev.kind})", raw))
+                refused.append(_Refused(ev.event_id, ev.seq, "invalid_event", f"{exc} (in `data` of {kind})", raw))
                 continue
             except ValueError as exc:
                 refused.append(_Refused(ev.event_id, ev.seq, "invalid_event", f"`at` is not a valid time: {exc}", raw))
                 continue
-            problem = self._check_scope(agent.township_code, data)
-            if problem is not None:
-                refused.append(_Refused(ev.event_id, ev.seq, *problem, raw))
-                continue
-            max_offset = max(max_offset, abs(ev.offset_ms))
-            candidates.append(Candidate(ev, data, FoldEvent(key, agent.agent_id, ev.case_id, ev.kind, data, when),
-                                        data_json))
+            if kind in _SCOPED_KINDS:
+                problem = self._check_scope(township, data)
+                if problem is not None:
+                    refused.append(_Refused(ev.event_id, ev.seq, *problem, raw))
+                    continue
+            if ev.offset_ms > max_offset or -ev.offset_ms > max_offset:
+                max_offset = abs(ev.offset_ms)
+            candidates.append(Candidate(ev, data, FoldEvent(key, agent_id, ev.case_id, kind, data, at),
+                                        bytes(data_json).decode()))
         if max_offset > SKEW_WARN_MS:
-            log.warning("push clock skew agent_id=%s max_offset_ms=%d", agent.agent_id, max_offset)
+            log.warning("push clock skew agent_id=%s max_offset_ms=%d", agent_id, max_offset)
         return candidates, refused
 
     def _check_scope(self, township: str, data: Strict) -> tuple[str, str] | None:
@@ -310,6 +312,7 @@ class Ingestor:
                                             f"case {case_id} belongs to township {record.case.org_code[:9]}",
                                             c.event))
                     fresh.remove(c)
+                    del batch_ids[c.event.event_id]
 
         # Fast path: all new events of a stored case sort after everything folded so far -> apply them to the stored
         # state. Otherwise (a new case, or an event that belongs earlier) refold from all the case's events.
@@ -322,7 +325,8 @@ class Ingestor:
             for cid in refold:
                 for e in pending.fold_events(cid):
                     history[cid][e.order_key] = e
-        saves, deltas, skipped = self._fold(agent_id, case_events, loaded, history)
+        folds = {cid: [c.fold for c in evs] for cid, evs in case_events.items()}
+        saves, deltas, skipped = self._fold(folds, loaded, history)
 
         new_consultations: list[Consultation] = []
         if consultations:
@@ -335,7 +339,7 @@ class Ingestor:
                 seen.add(c.event.case_id)
                 new_consultations.append(Consultation(
                     consultation_id=c.event.case_id, event_id=c.event.event_id, org_code=c.data.org_code,
-                    channel=c.data.channel.value, consulted_on=c.fold.when.date().isoformat(), body=c.data_json))
+                    channel=c.data.channel.value, consulted_on=c.fold.at[:10], body=c.data_json))
                 add_into(deltas, consultation_contribution(c.data.org_code, new_consultations[-1].consulted_on,
                                                            c.data.channel.value))
 
@@ -345,25 +349,23 @@ class Ingestor:
             agent_id=agent_id, received_at=now_iso(),
             events=[StoredEvent(c.event.event_id, agent_id, c.event.seq, c.event.case_id, c.event.kind,
                                 c.event.at, c.event.offset_ms, c.fold.order_key, c.data_json) for c in fresh],
-            refusals=refusals, consultations=new_consultations, cases=saves, deltas=deltas,
+            refusals=refusals, consultations=new_consultations, cases=list(saves.values()), deltas=deltas,
             software_version=request.software_version, pending=request.pending)
-        seq_owned = {(agent_id, c.event.seq): c.event.event_id for c in fresh}
-        seq_owned.update(((agent_id, r.seq), r.event_id) for r in refusals if r.code != "seq_reused")
-        folded = Folded(
-            events={c.event.event_id: (agent_id, c.event.seq) for c in fresh}, seqs=seq_owned,
-            cases={r.case.case_id: r for r in saves},
-            fold_events={cid: [c.fold for c in evs] for cid, evs in case_events.items()},
-            consultations={c.consultation_id for c in new_consultations})
+        for r in refusals:
+            if r.code != "seq_reused":  # a refused event owns its seq too
+                owners.setdefault(r.seq, r.event_id)
+        folded = Folded(agent_id, events=batch_ids, seqs=owners, cases=saves, fold_events=folds,
+                        consultations={c.consultation_id for c in new_consultations})
         return batch, folded, duplicates, skipped
 
-    def _fold(self, agent_id: str, case_events: dict[str, list[Candidate]], loaded: dict[str, CaseRecord],
-              history: dict[str, dict[str, FoldEvent]]) -> tuple[list[CaseRecord], Contribution, int]:
-        """Fold every affected case; returns (case rows to save, rollup deltas, events skipped by the fold)."""
-        saves: list[CaseRecord] = []
+    def _fold(self, folds: dict[str, list[FoldEvent]], loaded: dict[str, CaseRecord],
+              history: dict[str, dict[str, FoldEvent]]) -> tuple[dict[str, CaseRecord], Contribution, int]:
+        """Fold every affected case; returns (case rows to save by case_id, rollup deltas, events skipped by the
+        fold)."""
+        saves: dict[str, CaseRecord] = {}
         deltas: Contribution = {}
         skipped = 0
-        for case_id, evs in case_events.items():
-            new_events = [c.fold for c in evs]
+        for case_id, new_events in folds.items():
             old = loaded.get(case_id)
             if case_id in history or old is None:
                 # A new case, or an event that sorts before the stored state: refold from all its events.
@@ -376,9 +378,10 @@ class Ingestor:
             if case is None:
                 continue  # no `accepted` yet: the events wait in storage
             category = self._category(case, old)
-            saves.append(CaseRecord(case, category, ordered[-1].order_key))
-            new = contributions(case, category)
-            add_into(deltas, delta(_contributions(old), new) if old is not None else new)
+            saves[case_id] = CaseRecord(case, category, ordered[-1].order_key)
+            add_case(deltas, case, category)
+            if old is not None:
+                add_case(deltas, old.case, old.category, -1)
         return saves, deltas, skipped
 
     def _category(self, case: Case, old: CaseRecord | None) -> str:
@@ -388,11 +391,7 @@ class Ingestor:
         return old.category if old is not None else "其他"  # an item since removed from the catalog
 
 
-def _contributions(record: CaseRecord | None) -> Contribution:
-    return contributions(record.case, record.category) if record is not None else {}
-
-
 def _fold_event(s: StoredEvent) -> FoldEvent:
     kind = EventKind(s.kind)
-    key, when = order_key(s.at, s.offset_ms, s.agent_id, s.seq)
-    return FoldEvent(s.order_key, s.agent_id, s.case_id, kind, _DATA_DECODERS[kind].decode(s.data), when)
+    _, at = order_key(s.at, s.offset_ms, s.agent_id, s.seq)
+    return FoldEvent(s.order_key, s.agent_id, s.case_id, kind, _DATA_DECODERS[kind].decode(s.data), at)

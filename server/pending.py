@@ -8,7 +8,7 @@ both the view and the database, with the same content, so every look-up here mer
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import NamedTuple
 
 from server.fold import FoldEvent
@@ -16,8 +16,9 @@ from server.storage.base import CaseRecord
 
 
 class Folded(NamedTuple):
-    events: dict[str, tuple[str, int]]  # event_id -> (agent_id, seq) of the batch's new events
-    seqs: dict[tuple[str, int], str]  # (agent_id, seq) -> event_id: new events, and refusals that own their seq
+    agent_id: str  # who pushed the batch
+    events: dict[str, int]  # event_id -> seq of the batch's new events
+    seqs: dict[int, str]  # seq -> event_id: new events, refusals that own their seq (and what was stored before)
     cases: dict[str, CaseRecord]  # each case the batch changed, in its new state
     fold_events: dict[str, list[FoldEvent]]  # case_id -> the batch's new events of that case
     consultations: set[str]  # new consultation ids
@@ -32,21 +33,22 @@ class PendingView:
     def __bool__(self) -> bool:
         return bool(self._batches)
 
-    def stored_events(self, event_ids: Iterable[str]) -> dict[str, tuple[str, int]]:
+    def stored_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         out: dict[str, tuple[str, int]] = {}
         for batch in self._batches:
-            events = batch.events
-            out.update((e, events[e]) for e in event_ids if e in events)
+            events, agent_id = batch.events, batch.agent_id
+            out.update((e, (agent_id, events[e])) for e in event_ids if e in events)
         return out
 
-    def seq_owners(self, agent_id: str, seqs: Iterable[int]) -> dict[int, str]:
+    def seq_owners(self, agent_id: str, seqs: Sequence[int]) -> dict[int, str]:
         out: dict[int, str] = {}
         for batch in self._batches:
-            owners = batch.seqs
-            out.update((s, owners[agent_id, s]) for s in seqs if (agent_id, s) in owners)
+            if batch.agent_id == agent_id:
+                owners = batch.seqs
+                out.update((s, owners[s]) for s in seqs if s in owners)
         return out
 
-    def cases(self, case_ids: Iterable[str]) -> dict[str, CaseRecord]:
+    def cases(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
         out: dict[str, CaseRecord] = {}
         for batch in self._batches:  # oldest first: a later batch's state of a case replaces an earlier one
             cases = batch.cases

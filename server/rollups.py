@@ -75,63 +75,53 @@ UPSERT_SQL = _upsert_sql("rollups", KEY_COLUMNS)
 SELECT_ALL_SQL = f"SELECT {', '.join(KEY_COLUMNS + METRICS)} FROM rollups"  # = DAILY.select_all_sql
 
 
-def contributions(case: Case | None, category: str) -> Contribution:
-    """The counters this case adds to, keyed by where it was handled (case.org_code), day, category and channel.
-    Only non-zero counters appear. (Written flat, without helpers: ingest calls it twice per folded case.)"""
-    out: Contribution = {}
+def add_case(total: Contribution, case: Case | None, category: str, sign: int = 1) -> None:
+    """Add `sign` to every counter this case counts in, keyed by where it was handled (case.org_code), day,
+    category and channel. `sign` -1 takes a former state of the case away: ingest adds the new state and takes the
+    old one away, and counters that did not change sum to zero (`without_zeros` drops them)."""
     if case is None:
-        return out
+        return
     org, channel, state = case.org_code, case.channel, case.state
     if state != CaseState.REJECTED:
-        out[(org, case.accepted_on, category, channel)] = (
-            {"accepted": 1, "in_progress": 1} if state in _OPEN else {"accepted": 1})
+        _add(total, (org, case.accepted_on, category, channel), sign, "accepted",
+             "in_progress" if state in _OPEN else None)
     if state == CaseState.COMPLETED and case.completed_on is not None:
         on_time = case.is_on_time
-        metrics = {"completed": 1}
-        if on_time is not None:
-            metrics["completed_on_time" if on_time else "completed_late"] = 1
-        if case.trips <= 1:
-            metrics["trips_le1"] = 1
-        _merge(out, (org, case.completed_on, category, channel), metrics)
+        _add(total, (org, case.completed_on, category, channel), sign, "completed",
+             None if on_time is None else "completed_on_time" if on_time else "completed_late",
+             "trips_le1" if case.trips <= 1 else None)
     elif state == CaseState.REJECTED and case.closed_on is not None:
-        _merge(out, (org, case.closed_on, category, channel), {"rejected": 1})
+        _add(total, (org, case.closed_on, category, channel), sign, "rejected")
     elif state == CaseState.WITHDRAWN and case.closed_on is not None:
-        _merge(out, (org, case.closed_on, category, channel), {"withdrawn": 1})
+        _add(total, (org, case.closed_on, category, channel), sign, "withdrawn")
     if case.rating is not None and case.rated_on is not None:
-        rated = {"rated": 1, f"rated_{case.rating}": 1}
-        if case.rating in BAD_RATINGS and case.followed_up_on is None:
-            rated["bad_pending"] = 1
-        _merge(out, (org, case.rated_on, category, channel), rated)
+        _add(total, (org, case.rated_on, category, channel), sign, "rated", _RATED[case.rating],
+             "bad_pending" if case.rating in BAD_RATINGS and case.followed_up_on is None else None)
     if case.followed_up_on is not None:
-        _merge(out, (org, case.followed_up_on, category, channel), {"bad_followed_up": 1})
-    return out
+        _add(total, (org, case.followed_up_on, category, channel), sign, "bad_followed_up")
 
 
-def _merge(out: Contribution, key: Key, metrics: dict[str, int]) -> None:
-    row = out.get(key)
+_RATED = {n: f"rated_{n}" for n in range(1, 6)}
+
+
+def _add(total: Contribution, key: Key, sign: int, *metrics: str | None) -> None:
+    row = total.get(key)
     if row is None:
-        out[key] = metrics
-    else:
-        for metric, n in metrics.items():
-            row[metric] = row.get(metric, 0) + n
+        row = total[key] = {}
+    for metric in metrics:
+        if metric is not None:
+            row[metric] = row.get(metric, 0) + sign
+
+
+def contributions(case: Case | None, category: str) -> Contribution:
+    """The counters this case adds to (`add_case` into an empty total): only non-zero counters appear."""
+    out: Contribution = {}
+    add_case(out, case, category)
+    return out
 
 
 def consultation_contribution(org_code: str, day: str, channel: str) -> Contribution:
     return {(org_code, day, CONSULTATION_CATEGORY, channel): {"consultations": 1}}
-
-
-def delta(old: Contribution, new: Contribution) -> Contribution:
-    """new − old, keeping only non-zero counters."""
-    if not old:
-        return new
-    if old == new:
-        return {}
-    out: Contribution = {key: dict(metrics) for key, metrics in new.items()}
-    for key, metrics in old.items():
-        row = out.setdefault(key, {})
-        for metric, n in metrics.items():
-            row[metric] = row.get(metric, 0) - n
-    return _without_zeros(out)
 
 
 def add_into(total: Contribution, part: Contribution) -> None:
@@ -146,15 +136,27 @@ def total_of(parts: Iterable[Contribution]) -> Contribution:
     total: Contribution = {}
     for part in parts:
         add_into(total, part)
-    return _without_zeros(total)
+    return without_zeros(total)
+
+
+_COLUMN = {m: i for i, m in enumerate(METRICS)}
 
 
 def upsert_rows(deltas: Contribution) -> list[tuple[object, ...]]:
     """Parameter rows for `UPSERT_SQL`, in key order (stable lock order for a future multi-writer backend)."""
-    return [(*key, *(metrics.get(m, 0) for m in METRICS)) for key, metrics in sorted(deltas.items()) if metrics]
+    rows: list[tuple[object, ...]] = []
+    zeros = [0] * len(METRICS)
+    for key, metrics in sorted(deltas.items()):
+        if metrics:
+            values = zeros.copy()
+            for metric, n in metrics.items():
+                values[_COLUMN[metric]] = n
+            rows.append((*key, *values))
+    return rows
 
 
-def _without_zeros(c: Contribution) -> Contribution:
+def without_zeros(c: Contribution) -> Contribution:
+    """The same counters with zeros, and keys left with none, dropped."""
     out: Contribution = {}
     for key, metrics in c.items():
         kept = {m: n for m, n in metrics.items() if n}
@@ -212,7 +214,7 @@ def month_deltas(daily: Contribution) -> Contribution:
             row = out.setdefault((org[:n], month, category, channel), {})
             for metric, v in metrics.items():
                 row[metric] = row.get(metric, 0) + v
-    return _without_zeros(out)
+    return without_zeros(out)
 
 
 def _channel_rows(month: Contribution) -> GrainRows:
@@ -226,8 +228,9 @@ def _channel_rows(month: Contribution) -> GrainRows:
 
 def recomputed_tables(daily: Contribution) -> dict[str, GrainRows]:
     """What every rollup table holds (or, for a delta, must add), given daily contributions."""
+    daily = without_zeros(daily)
     month = month_deltas(daily)
-    return {DAILY.table: dict(daily), MONTH.table: dict(month), MONTH_CHANNEL.table: _channel_rows(month)}
+    return {DAILY.table: daily, MONTH.table: month, MONTH_CHANNEL.table: _channel_rows(month)}
 
 
 def rollup_rows(deltas: Contribution) -> list[list[tuple[object, ...]]]:

@@ -23,7 +23,7 @@ from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
 from server.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, add_into, rollup_statements
 from server.storage.base import AgentRecord, BatchWrite, CaseRecord, Consultation
-from server.storage.sqlite_ingest import CaseCache, IngestReads, write_batch
+from server.storage.sqlite_ingest import CaseCache, IngestReads, batch_statements, run_statements
 from server.storage.sqlite_writer import SqliteWriter, T
 
 log = logging.getLogger(__name__)
@@ -155,7 +155,8 @@ class SqliteStore:
         return self._ingest_reads
 
     async def write_batch(self, batch: BatchWrite) -> int:
-        acked = await self.transaction(lambda conn: write_batch(conn, batch))
+        statements = batch_statements(batch)
+        acked = await self.transaction(lambda conn: run_statements(conn, statements))
         self._cases.put_all(batch.cases)  # committed
         return acked
 
@@ -266,7 +267,7 @@ def _recompute(conn: sqlite3.Connection, recompute: Callable[[list[CaseRecord], 
         add_into(total, recompute([CaseRecord(_case_decoder.decode(b), cat, key) for b, cat, key in rows], []))
     consult_rows = conn.execute(
         "SELECT consultation_id, event_id, org_code, channel, consulted_on, body FROM consultations").fetchall()
-    add_into(total, recompute([], [Consultation(*r[:5], body=r[5].encode()) for r in consult_rows]))
+    add_into(total, recompute([], [Consultation(*r) for r in consult_rows]))
     return total
 
 

@@ -91,10 +91,13 @@ def chunks(n: int, width: int) -> list[tuple[int, int]]:
     return out
 
 
-def insert_rows(conn: sqlite3.Connection, head: str, width: int, rows: Sequence[Sequence[object]],
-                tail: str = "") -> None:
-    for start, size in chunks(len(rows), width):
-        conn.execute(insert_sql(head, width, size, tail), list(chain.from_iterable(rows[start:start + size])))
+Statement = tuple[str, list[object]]  # SQL and its parameters
+
+
+def insert_statements(head: str, width: int, rows: Sequence[Sequence[object]], tail: str = "") -> list[Statement]:
+    """Multi-row statements that insert `rows`, chunked by `chunks`."""
+    return [(insert_sql(head, width, size, tail), list(chain.from_iterable(rows[start:start + size])))
+            for start, size in chunks(len(rows), width)]
 
 
 def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
@@ -185,7 +188,7 @@ class IngestReads:
         doc = await self._json(
             "SELECT json_group_array(json_array(event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, "
             "json(data))) FROM events WHERE case_id IN (SELECT value FROM json_each(?))", case_ids)
-        return [StoredEvent(*r[:8], data=bytes(r[8])) for r in _stored_events.decode(doc)]
+        return [StoredEvent(*r[:8], data=bytes(r[8]).decode()) for r in _stored_events.decode(doc)]
 
     async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
         if not consultation_ids:
@@ -196,23 +199,31 @@ class IngestReads:
         return set(_names.decode(doc))
 
 
-def write_batch(conn: sqlite3.Connection, batch: BatchWrite) -> int:
-    """Every row of `batch` inside the caller's open transaction; returns the agent's new acknowledged seq."""
+def batch_statements(batch: BatchWrite) -> list[Statement]:
+    """Every statement of `batch` with its parameters, the acknowledgement last. Built on the event loop's thread,
+    so that the writer thread's only Python is binding parameters."""
     at = batch.received_at
-    insert_rows(conn, EVENTS_HEAD, len(EVENT_COLUMNS), [
-        (e.event_id, e.agent_id, e.seq, e.case_id, e.kind, e.at, e.offset_ms, e.order_key, e.data.decode(), at)
+    out = insert_statements(EVENTS_HEAD, len(EVENT_COLUMNS), [
+        (e.event_id, e.agent_id, e.seq, e.case_id, e.kind, e.at, e.offset_ms, e.order_key, e.data, at)
         for e in batch.events])
     if batch.refusals:
-        insert_rows(conn, REFUSALS_HEAD, len(REFUSAL_COLUMNS), [
+        out += insert_statements(REFUSALS_HEAD, len(REFUSAL_COLUMNS), [
             (r.event_id, r.agent_id, r.seq, r.code, r.detail, r.body.decode(), at) for r in batch.refusals],
             REFUSALS_TAIL)
     if batch.consultations:
-        insert_rows(conn, CONSULTATIONS_HEAD, len(CONSULTATION_COLUMNS), [
-            (c.consultation_id, c.event_id, c.org_code, c.channel, c.consulted_on, c.body.decode())
+        out += insert_statements(CONSULTATIONS_HEAD, len(CONSULTATION_COLUMNS), [
+            (c.consultation_id, c.event_id, c.org_code, c.channel, c.consulted_on, c.body)
             for c in batch.consultations])
-    insert_rows(conn, CASES_HEAD, len(CASE_COLUMNS), [case_row(r, at) for r in batch.cases], CASES_TAIL)
+    out += insert_statements(CASES_HEAD, len(CASE_COLUMNS), [case_row(r, at) for r in batch.cases], CASES_TAIL)
     for grain, rows in zip(GRAINS, rollup_rows(batch.deltas), strict=True):
-        insert_rows(conn, grain.insert_head, grain.width, rows, grain.upsert_tail)
-    (acked,) = conn.execute(ACK_SQL, (batch.agent_id, at, batch.software_version, batch.pending,
-                                      ACK_WINDOW)).fetchone()
+        out += insert_statements(grain.insert_head, grain.width, rows, grain.upsert_tail)
+    out.append((ACK_SQL, [batch.agent_id, at, batch.software_version, batch.pending, ACK_WINDOW]))
+    return out
+
+
+def run_statements(conn: sqlite3.Connection, statements: Sequence[Statement]) -> int:
+    """`batch_statements` inside the caller's open transaction; returns the agent's new acknowledged seq."""
+    for sql, params in statements[:-1]:
+        conn.execute(sql, params)
+    (acked,) = conn.execute(*statements[-1]).fetchone()
     return acked
