@@ -5,7 +5,8 @@ Three stages, so that one batch's Python runs while another's SQL does (a 2-core
 2. the fold, one batch at a time in arrival order: duplicates and reused seqs, the township of stored cases, the
    fold, the rollup deltas and every row to write. It reads the committed state plus the batches folded before it
    and not yet committed (`server.pending`), so it need not wait for their commit;
-3. the write, one batch at a time in the same order, one transaction each (`Store.write_batch`). The
+3. the write, one batch at a time in the same order, one transaction each (`Store.write_batch`; the rows and
+   parameters are made at the end of stage 2, `Store.prepare_batch`, while the batch before is written). The
    acknowledgement is built from what the transaction committed, and returned only after the commit.
 At most `PIPELINE_DEPTH` batches are between stages 2 and 3. When a write fails, every batch folded after it was
 folded on a state that never came to be: those fail too (the agents send them again) and the next fold starts from
@@ -48,6 +49,7 @@ from server.storage.base import (
     BatchWrite,
     CaseRecord,
     Consultation,
+    PreparedBatch,
     RefusedEvent,
     Store,
     StoredEvent,
@@ -78,7 +80,7 @@ class Candidate(NamedTuple):
 
 
 class _Job(NamedTuple):
-    batch: BatchWrite
+    prepared: PreparedBatch
     folded: Folded
     generation: int
     done: asyncio.Future[int]  # the acknowledged seq once committed
@@ -130,7 +132,8 @@ class Ingestor:
                     agent, candidates, refused, request, self._pending.view())
                 if generation != self._generation:
                     raise BatchNotWritten("a batch folded before this one failed to be written")
-                job = _Job(batch, folded, generation, asyncio.get_running_loop().create_future())
+                prepared = self._store.prepare_batch(batch)
+                job = _Job(prepared, folded, generation, asyncio.get_running_loop().create_future())
                 self._pending.add(folded)
                 self._jobs.put_nowait(job)
             acked = await asyncio.shield(job.done)  # a request cancelled here still commits: the ack is not lost
@@ -174,7 +177,7 @@ class Ingestor:
             try:
                 if job.generation != self._generation:
                     raise BatchNotWritten("a batch folded before this one failed to be written")
-                acked = await self._store.write_batch(job.batch)
+                acked = await self._store.write_batch(job.prepared)
             except BaseException as exc:
                 if job.generation == self._generation:
                     # Every batch folded after this one counted on it: none of them may be written now.

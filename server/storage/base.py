@@ -77,6 +77,13 @@ class BatchWrite(msgspec.Struct):
     pending: int | None = None
 
 
+class PreparedBatch(Protocol):
+    """A `BatchWrite` as `Store.prepare_batch` made it ready to write."""
+
+    @property
+    def batch(self) -> BatchWrite: ...
+
+
 class IngestReads(Protocol):
     """What ingest reads of the committed state (nothing of a transaction in progress). Methods take and return
     whole batches."""
@@ -126,9 +133,14 @@ class Store(Protocol):
         """Reads of the committed state for ingest; they never wait for a write in progress."""
         ...
 
-    async def write_batch(self, batch: BatchWrite) -> int:
-        """In one write transaction (queued with the others): store every row of `batch`, add its rollup deltas to
-        every grain, then move the agent's acknowledged seq to the highest N such that every seq 1..N is stored or
+    def prepare_batch(self, batch: BatchWrite) -> PreparedBatch:
+        """`batch` in the store's own form (rows, parameters): CPU work, done before the batch queues for the
+        writer, so that the writer only writes."""
+        ...
+
+    async def write_batch(self, prepared: PreparedBatch) -> int:
+        """In one write transaction (queued with the others): store every row of the batch, add its rollup deltas
+        to every grain, then move the agent's acknowledged seq to the highest N such that every seq 1..N is stored or
         refused, and record when it was last seen. Returns N (never lower than before).
 
         Not idempotent: the caller has taken out what is stored already. An event_id or (agent_id, seq) that is

@@ -23,7 +23,13 @@ from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
 from server.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, add_into, rollup_statements
 from server.storage.base import AgentRecord, BatchWrite, CaseRecord, Consultation
-from server.storage.sqlite_ingest import CaseCache, IngestReads, batch_statements, run_statements
+from server.storage.sqlite_ingest import (
+    CaseCache,
+    IngestReads,
+    PreparedStatements,
+    batch_statements,
+    run_statements,
+)
 from server.storage.sqlite_writer import SqliteWriter, T
 
 log = logging.getLogger(__name__)
@@ -154,10 +160,12 @@ class SqliteStore:
             raise RuntimeError("store is not open")
         return self._ingest_reads
 
-    async def write_batch(self, batch: BatchWrite) -> int:
-        statements = batch_statements(batch)
-        acked = await self.transaction(lambda conn: run_statements(conn, statements))
-        self._cases.put_all(batch.cases)  # committed
+    def prepare_batch(self, batch: BatchWrite) -> PreparedStatements:
+        return PreparedStatements(batch, batch_statements(batch))
+
+    async def write_batch(self, prepared: PreparedStatements) -> int:  # type: ignore[override]
+        acked = await self.transaction(lambda conn: run_statements(conn, prepared.statements))
+        self._cases.put_all(prepared.batch.cases)  # committed
         return acked
 
     # ---- reference and agents -------------------------------------------------------------------------------

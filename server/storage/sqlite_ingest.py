@@ -16,6 +16,7 @@ import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
 from itertools import chain, islice
+from typing import NamedTuple
 
 import aiosqlite
 import msgspec
@@ -92,6 +93,11 @@ def chunks(n: int, width: int) -> list[tuple[int, int]]:
 
 
 Statement = tuple[str, list[object]]  # SQL and its parameters
+
+
+class PreparedStatements(NamedTuple):
+    batch: BatchWrite
+    statements: list[Statement]  # `batch_statements(batch)`
 
 
 def insert_statements(head: str, width: int, rows: Sequence[Sequence[object]], tail: str = "") -> list[Statement]:
