@@ -1,20 +1,22 @@
 """Ingest benchmark (a script, not a test): 100,000 events through the real HTTP path vs the same rows written by
 plain `sqlite3` executemany, in the same run.
 
-    .venv/bin/python bench/ingest_bench.py [--events 100000] [--batch 1000] [--rounds 1]
+    .venv/bin/python bench/ingest_bench.py [--events 100000] [--batch 1000] [--rounds 1] [--agents 2]
 
 Per round:
-1. A fresh config and SQLite file; two township agents registered with `county-server agents add`; the real
-   server started as a subprocess (`python -m server serve`) on a loopback port.
+1. A fresh config and SQLite file; township agents (two by default, one township each) registered with
+   `county-server agents add`; the real server started as a subprocess (`python -m server serve`) on a loopback
+   port.
 2. A realistic mix on the sample catalog and org units (~45 % accepted, ~40 % completed, ~15 % evaluated), in
    each agent's seq order, pre-encoded as gzip level 6 JSON batches (the agent's encoding cost is not the server's).
-   Rounds (--rounds N) alternate the two paths, so the machine's drift hits both; the median ratio is reported.
-3. Both agents push at once over keep-alive connections, one batch in flight each, as agents do: events/s from
+3. The agents push at once over keep-alive connections, one batch in flight each, as agents do: events/s from
    the first request to the last acknowledgement, and bytes on the wire per event (compressed body + request
    headers as sent; the response is reported separately).
-4. The same rows the server wrote (event rows, the case rows each batch touched, the rollup rows each batch
-   touched) written into a fresh SQLite file with the same schema and pragmas by plain `sqlite3` `executemany`,
-   one transaction per batch: rows/s, and the ratio HTTP / plain.
+4. The same rows the server wrote (event rows, the case rows each batch touched, the rows of every rollup table
+   each batch touched) written into a fresh SQLite file with the same schema and pragmas by plain `sqlite3`
+   `executemany`, one transaction per batch, three times (the disk's speed drifts from one second to the next):
+   events/s of the median run, and the ratio HTTP / plain.
+The machine's speed drifts too: run several rounds (--rounds N); the median of the rounds' ratios is reported.
 
 Targets (issue 2): ratio >= 0.5, <= 150 bytes per event on the wire.
 """
@@ -46,7 +48,7 @@ sys.path.insert(0, str(REPO))
 
 from protocol.ids import new_uuid7  # noqa: E402
 from server.reference import load_reference  # noqa: E402
-from server.rollups import MONTH_TABLE, UNIT_LENGTHS, UPSERT_MONTH_SQL, UPSERT_SQL  # noqa: E402
+from server.rollups import MONTH_CHANNEL, MONTH_TABLE, UNIT_LENGTHS, UPSERT_MONTH_SQL, UPSERT_SQL  # noqa: E402
 from server.storage.sqlite import MIGRATIONS_DIR, WRITE_PRAGMAS  # noqa: E402
 from server.storage.sqlite_ingest import (  # noqa: E402
     CASE_COLUMNS,
@@ -62,7 +64,8 @@ INSERT_EVENTS_SQL = insert_sql(EVENTS_HEAD, len(EVENT_COLUMNS), 1)
 SAVE_CASES_SQL = insert_sql(CASES_HEAD, len(CASE_COLUMNS), 1, CASES_TAIL)
 
 CHINA = timezone(timedelta(hours=8))
-TOWNSHIPS = ("513422100", "513422204")
+PLAIN_RUNS = 3
+TOWNSHIPS = ("513422100", "513422204", "513422101", "513422203", "513422102", "513422202", "513422103", "513422201")
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗扎格拉次央卓阿吉"
 GIVEN = "明华丽强军平芳敏静伟秀英桂兰德吉卓玛拉姆次仁多吉尼玛顿珠措"
 
@@ -153,7 +156,7 @@ async def push_all(port: int, loads: list[AgentLoad]) -> tuple[float, int, int, 
     return took, head, response_bytes, answers
 
 
-def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[list, list, list, list]]:
+def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[list, list, list, list, list]]:
     """Per batch, the rows the server wrote: its event rows, the case rows and rollup rows that batch touched
     (values as finally stored; same count and width of rows)."""
     with sqlite3.connect(db_path) as db:
@@ -165,6 +168,7 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[
             "body, updated_at FROM cases")}
         rollups = {r[:4]: r for r in db.execute("SELECT * FROM rollups")}
         months = {r[:4]: r for r in db.execute(f"SELECT * FROM {MONTH_TABLE}")}
+        month_channels = {r[:3]: r for r in db.execute(f"SELECT * FROM {MONTH_CHANNEL.table}")}
     out = []
     for load in loads:
         for i in range(0, len(load.events), batch):
@@ -178,30 +182,34 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[
             month_keys = dict.fromkeys((org[:n], day[:7], category, channel)
                                        for org, day, category, channel in keys for n in UNIT_LENGTHS)
             month_rows = [months[k] for k in month_keys if k in months]
-            out.append((ev_rows, case_rows, rollup_rows, month_rows))
+            channel_keys = dict.fromkeys((unit, month, channel) for unit, month, _, channel in month_keys)
+            channel_rows = [month_channels[k] for k in channel_keys if k in month_channels]
+            out.append((ev_rows, case_rows, rollup_rows, month_rows, channel_rows))
     return out
 
 
-def plain_write(path: Path, batches: list[tuple[list, list, list, list]]) -> float:
+def plain_write(path: Path, batches: list[tuple[list, list, list, list, list]]) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     for pragma in WRITE_PRAGMAS:
         db.execute(pragma)
     for migration in sorted(MIGRATIONS_DIR.glob("*.sql")):  # the server's schema, indexes included
         db.executescript(migration.read_text(encoding="utf-8"))
     started = time.perf_counter()
-    for ev_rows, case_rows, rollup_rows, month_rows in batches:
+    for ev_rows, case_rows, rollup_rows, month_rows, channel_rows in batches:
         db.execute("BEGIN IMMEDIATE")
         db.executemany(INSERT_EVENTS_SQL, ev_rows)
         db.executemany(SAVE_CASES_SQL, case_rows)
         db.executemany(UPSERT_SQL, rollup_rows)
         db.executemany(UPSERT_MONTH_SQL, month_rows)
+        db.executemany(MONTH_CHANNEL.upsert_sql, channel_rows)
         db.execute("COMMIT")
     took = time.perf_counter() - started
     db.close()
     return took
 
 
-def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, keep: bool = False) -> dict:
+def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, keep: bool = False,
+              agents: int = 2) -> dict:
     rng = random.Random(seed)
     ref = load_reference(REPO / "config" / "org_units.csv", REPO / "config" / "catalog.csv")
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
@@ -213,13 +221,13 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
                       f'catalog = "{REPO / "config" / "catalog.csv"}"\n', encoding="utf-8")
     cli = [sys.executable, "-m", "server"]
     loads = []
-    for township in TOWNSHIPS:
+    for township in TOWNSHIPS[:agents]:
         out = subprocess.run([*cli, "agents", "add", "--township", township, "--name", "bench", "--json",
                               "--config", str(config)], check=True, capture_output=True, text=True, cwd=REPO)
         info = json.loads(out.stdout)
         loads.append(AgentLoad(info["agent_id"], info["token"]))
     per_agent = n_events // len(loads)
-    for load, township in zip(loads, TOWNSHIPS, strict=True):
+    for load, township in zip(loads, TOWNSHIPS[:agents], strict=True):
         load.events = make_events(township, per_agent, rng, ref)
         enc = msgspec.json.Encoder()
         for i in range(0, len(load.events), batch):
@@ -252,11 +260,13 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
     body_bytes = sum(len(b) for load in loads for b in load.bodies)
 
     batches = plain_rows(work / "county.sqlite3", loads, batch)
-    plain_took = plain_write(work / "plain.sqlite3", batches)
-    rows = [sum(len(b[i]) for b in batches) for i in range(4)]
+    plain_runs = sorted(plain_write(work / f"plain-{n}.sqlite3", batches) for n in range(PLAIN_RUNS))
+    plain_took = statistics.median(plain_runs)
+    rows = [sum(len(b[i]) for b in batches) for i in range(5)]
     if not keep:
         shutil.rmtree(work)
     return {"events": total, "http_s": took, "http_eps": total / took, "plain_s": plain_took,
+            "plain_eps_range": (total / plain_runs[-1], total / plain_runs[0]),
             "plain_eps": total / plain_took, "ratio": plain_took and (total / took) / (total / plain_took),
             "json_bytes_per_event": sum(load.raw_bytes for load in loads) / total,
             "body_bytes_per_event": body_bytes / total, "wire_bytes_per_event": (body_bytes + head_bytes) / total,
@@ -269,19 +279,22 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--agents", type=int, default=2, choices=range(1, len(TOWNSHIPS) + 1), metavar="N",
+                        help=f"agents pushing at once, one township each (1-{len(TOWNSHIPS)})")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the server process to FILE")
     parser.add_argument("--keep", action="store_true", help="keep the databases and the server log")
     args = parser.parse_args()
     results = []
     for r in range(args.rounds):
-        res = run_round(args.events, args.batch, args.seed + r, args.profile, args.keep)
+        res = run_round(args.events, args.batch, args.seed + r, args.profile, args.keep, args.agents)
         results.append(res)
         print(f"round {r + 1}: http {res['http_eps']:,.0f} events/s ({res['http_s']:.2f} s) | plain sqlite3 "
-              f"{res['plain_eps']:,.0f} events/s ({res['plain_s']:.2f} s) | ratio {res['ratio']:.2f} | "
+              f"{res['plain_eps']:,.0f} events/s ({res['plain_s']:.2f} s, median of {PLAIN_RUNS}: "
+              f"{res['plain_eps_range'][0]:,.0f}-{res['plain_eps_range'][1]:,.0f}) | ratio {res['ratio']:.2f} | "
               f"wire {res['wire_bytes_per_event']:.1f} B/event (gzip body {res['body_bytes_per_event']:.1f}, "
               f"JSON {res['json_bytes_per_event']:.0f}; response {res['response_bytes_per_event']:.1f})")
         print(f"  rows per path: events={res['rows'][0]:,} cases={res['rows'][1]:,} rollups={res['rows'][2]:,} "
-              f"month rollups={res['rows'][3]:,}"
+              f"month rollups={res['rows'][3]:,} month-by-channel rollups={res['rows'][4]:,}"
               + (f"; files in {res['work']}" if args.keep else ""))
     ratio = statistics.median(r["ratio"] for r in results)
     wire = statistics.median(r["wire_bytes_per_event"] for r in results)

@@ -7,6 +7,7 @@ order is skipped and counted, so the outcome is still a function of the set of e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
 import msgspec
@@ -97,7 +98,7 @@ def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict
             org_code=data.org_code,
             village_code=data.village_code,
             item_code=data.item_code,
-            channel=data.channel.value,
+            channel=str(data.channel),
             applicant_name=data.applicant_name,
             cert_type=data.cert_type,
             cert_no=data.cert_no,
@@ -112,50 +113,84 @@ def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict
         )
     if case is None:
         raise IllegalTransition("unknown_case", "没有找到该办件,请先受理")
-    state = CaseState(case.state)
-    changes: dict[str, object] = {"last_at": max(case.last_at, at)}
-    if kind is EventKind.UPDATED:
-        assert isinstance(data, m.UpdatedData)
-        for field in data.__struct_fields__:
-            value = getattr(data, field)
-            if value is not None:
-                changes[field] = value.value if field == "channel" else value
-    elif kind is EventKind.SUPPLEMENT_REQUESTED:
-        assert isinstance(data, m.SupplementRequestedData)
-        _require(state is CaseState.IN_PROGRESS, "not_in_progress", "只有办理中的办件可以要求补正")
-        changes.update(state=CaseState.SUSPENDED.value, missing=list(data.missing),
-                       supplements=[*case.supplements, [day, None]])
-    elif kind is EventKind.SUPPLEMENT_RECEIVED:
-        assert isinstance(data, m.SupplementReceivedData)
-        _require(state is CaseState.SUSPENDED, "not_suspended", "该办件没有等待补正材料")
-        supplements = [list(s) for s in case.supplements]
-        supplements[-1][1] = day
-        changes.update(state=CaseState.IN_PROGRESS.value, supplements=supplements, due_on=data.due_on,
-                       trips=case.trips + data.trips)
-    elif kind is EventKind.COMPLETED:
-        assert isinstance(data, m.CompletedData)
-        _require(state is CaseState.IN_PROGRESS, "not_in_progress",
-                 "只有办理中的办件可以办结" + ("(该办件正在等待补正材料)" if state is CaseState.SUSPENDED else ""))
-        changes.update(state=CaseState.COMPLETED.value, completed_at=at, completed_on=day,
-                       result=data.result.value, note=data.note, trips=case.trips + data.trips)
-    elif kind in (EventKind.REJECTED, EventKind.WITHDRAWN):
-        assert isinstance(data, m.RejectedData | m.WithdrawnData)
-        verb = "不予受理" if kind is EventKind.REJECTED else "撤回"
-        _require(state in OPEN_STATES, "closed", f"已办结、已撤回或不予受理的办件不能{verb}")
-        new_state = CaseState.REJECTED if kind is EventKind.REJECTED else CaseState.WITHDRAWN
-        changes.update(state=new_state.value, closed_on=day, reason=data.reason)
-    elif kind is EventKind.EVALUATED:
-        assert isinstance(data, m.EvaluatedData)
-        _require(state is CaseState.COMPLETED, "not_completed", "办结之后才能评价")
-        _require(case.rating is None, "already_rated", "每个办件只能评价一次(一事一评)")
-        changes.update(rating=data.rating, rated_on=day, comment=data.comment)
-    elif kind is EventKind.FOLLOWED_UP:
-        _require(case.is_bad_rating, "not_bad_rating", "只有差评需要回访")
-        _require(case.followed_up_on is None, "already_followed_up", "该差评已回访")
-        changes.update(followed_up_on=day)
-    else:
+    step = _STEPS.get(kind)
+    if step is None:
         raise IllegalTransition("not_a_case_event", f"{kind} 不是办件事件")
+    return step(case, data, at if at > case.last_at else case.last_at, at, day)
+
+
+# One step per kind of event on an accepted case: (case, data, last_at, at, day) -> the case after it.
+Step = Callable[[Case, m.Strict, str, str, str], Case]
+_IN_PROGRESS, _SUSPENDED, _COMPLETED = CaseState.IN_PROGRESS.value, CaseState.SUSPENDED.value, CaseState.COMPLETED.value
+
+
+def _updated(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    assert isinstance(data, m.UpdatedData)
+    changes: dict[str, object] = {"last_at": last_at}
+    for field in data.__struct_fields__:
+        value = getattr(data, field)
+        if value is not None:
+            changes[field] = value.value if field == "channel" else value
     return msgspec.structs.replace(case, **changes)
+
+
+def _supplement_requested(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    assert isinstance(data, m.SupplementRequestedData)
+    _require(case.state == _IN_PROGRESS, "not_in_progress", "只有办理中的办件可以要求补正")
+    return msgspec.structs.replace(case, last_at=last_at, state=_SUSPENDED, missing=list(data.missing),
+                                   supplements=[*case.supplements, [day, None]])
+
+
+def _supplement_received(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    assert isinstance(data, m.SupplementReceivedData)
+    _require(case.state == _SUSPENDED, "not_suspended", "该办件没有等待补正材料")
+    supplements = [list(s) for s in case.supplements]
+    supplements[-1][1] = day
+    return msgspec.structs.replace(case, last_at=last_at, state=_IN_PROGRESS, supplements=supplements,
+                                   due_on=data.due_on, trips=case.trips + data.trips)
+
+
+def _completed(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    assert isinstance(data, m.CompletedData)
+    if case.state != _IN_PROGRESS:
+        raise IllegalTransition("not_in_progress", "只有办理中的办件可以办结"
+                                + ("(该办件正在等待补正材料)" if case.state == _SUSPENDED else ""))
+    return msgspec.structs.replace(case, last_at=last_at, state=_COMPLETED, completed_at=at, completed_on=day,
+                                   result=str(data.result), note=data.note, trips=case.trips + data.trips)
+
+
+def _closed(new_state: CaseState, verb: str) -> Step:
+    def step(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+        assert isinstance(data, m.RejectedData | m.WithdrawnData)
+        _require(case.state in OPEN_STATES, "closed", f"已办结、已撤回或不予受理的办件不能{verb}")
+        return msgspec.structs.replace(case, last_at=last_at, state=new_state.value, closed_on=day,
+                                       reason=data.reason)
+    return step
+
+
+def _evaluated(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    assert isinstance(data, m.EvaluatedData)
+    _require(case.state == _COMPLETED, "not_completed", "办结之后才能评价")
+    _require(case.rating is None, "already_rated", "每个办件只能评价一次(一事一评)")
+    return msgspec.structs.replace(case, last_at=last_at, rating=data.rating, rated_on=day, comment=data.comment)
+
+
+def _followed_up(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    _require(case.is_bad_rating, "not_bad_rating", "只有差评需要回访")
+    _require(case.followed_up_on is None, "already_followed_up", "该差评已回访")
+    return msgspec.structs.replace(case, last_at=last_at, followed_up_on=day)
+
+
+_STEPS: dict[EventKind, Step] = {
+    EventKind.UPDATED: _updated,
+    EventKind.SUPPLEMENT_REQUESTED: _supplement_requested,
+    EventKind.SUPPLEMENT_RECEIVED: _supplement_received,
+    EventKind.COMPLETED: _completed,
+    EventKind.REJECTED: _closed(CaseState.REJECTED, "不予受理"),
+    EventKind.WITHDRAWN: _closed(CaseState.WITHDRAWN, "撤回"),
+    EventKind.EVALUATED: _evaluated,
+    EventKind.FOLLOWED_UP: _followed_up,
+}
 
 
 def _require(condition: bool, code: str, message: str) -> None:

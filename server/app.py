@@ -85,13 +85,10 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         await store.upsert_reference(reference.org_units.values(), reference.items.values())
         app[STORE] = store
         app[AUTH] = Authenticator(store, config.admin_token)
-        ingestor = app[INGESTOR] = Ingestor(store, reference)
+        app[INGESTOR] = Ingestor(store, reference)
         log.info("server ready database=%s org_units=%d items=%d", config.database, len(reference.org_units),
                  len(reference.items))
-        try:
-            yield
-        finally:
-            await ingestor.close()  # writes the batches already folded
+        yield
     finally:
         await store.close()  # waits for the batch in flight: it commits or rolls back whole
         run_lock.release()

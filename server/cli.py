@@ -23,7 +23,7 @@ from server.errors import ConfigError, UnknownTownship
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_CONFIG = "/etc/county-server/server.toml"
-SWITCH_INTERVAL_S = 0.00005
+SWITCH_INTERVAL_S = 0.00001
 
 config_option = click.option(
     "--config", "config_path", envvar="COUNTY_SERVER_CONFIG", default=DEFAULT_CONFIG, show_default=True,

@@ -5,12 +5,13 @@ Three stages, so that one batch's Python runs while another's SQL does (a 2-core
 2. the fold, one batch at a time in arrival order: duplicates and reused seqs, the township of stored cases, the
    fold, the rollup deltas and every row to write. It reads the committed state plus the batches folded before it
    and not yet committed (`server.pending`), so it need not wait for their commit;
-3. the write, one batch at a time in the same order, one transaction each (`Store.write_batch`; the rows and
-   parameters are made at the end of stage 2, `Store.prepare_batch`, while the batch before is written). The
+3. the write, one batch at a time in the same order, one transaction each, queued on the store's writer
+   (`Store.submit_batch`; rows and parameters are made at the end of stage 2, `Store.prepare_batch`). The
    acknowledgement is built from what the transaction committed, and returned only after the commit.
 At most `PIPELINE_DEPTH` batches are between stages 2 and 3. When a write fails, every batch folded after it was
-folded on a state that never came to be: those fail too (the agents send them again) and the next fold starts from
-the committed state.
+folded on a state that never came to be: those fail too (the agents send them again), and the next fold starts
+from the committed state. A fold runs in a generation, which moves on at such a failure; the store fails the
+batches of a failed generation still queued behind the failure.
 
 Valid while this process is the only writer of events and cases (the SQLite store); a backend written by several
 processes must fold inside its write transaction instead.
@@ -19,6 +20,7 @@ processes must fold inside its write transaction instead.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections import Counter, defaultdict
@@ -46,10 +48,10 @@ from server.reference import Reference
 from server.rollups import Contribution, add_case, add_into, consultation_contribution
 from server.storage.base import (
     AgentRecord,
+    BatchNotWritten,
     BatchWrite,
     CaseRecord,
     Consultation,
-    PreparedBatch,
     RefusedEvent,
     Store,
     StoredEvent,
@@ -79,17 +81,6 @@ class Candidate(NamedTuple):
         return self.fold.order_key
 
 
-class _Job(NamedTuple):
-    prepared: PreparedBatch
-    folded: Folded
-    generation: int
-    done: asyncio.Future[int]  # the acknowledged seq once committed
-
-
-class BatchNotWritten(Exception):
-    """The batch was folded on the state of an earlier batch that failed to be written; nothing of it was kept."""
-
-
 class _Refused(NamedTuple):
     event_id: str | None
     seq: int | None
@@ -104,9 +95,7 @@ class Ingestor:
         self._reference = reference
         self._pending = Pending()
         self._generation = 0  # moves on when a write fails: batches folded before that are not written
-        self._jobs: asyncio.Queue[_Job] | None = None  # the writer's queue, made in the running loop
-        self._writer: asyncio.Task[None] | None = None
-        self._fold_lock: asyncio.Lock | None = None
+        self._fold_lock: asyncio.Lock | None = None  # made in the running loop
         self._depth: asyncio.Semaphore | None = None
         # Since start, for /metrics: batches, events by result, refusals by code, the last commit (time.time()).
         self.batches = 0
@@ -122,9 +111,8 @@ class Ingestor:
         """
         started = time.perf_counter()
         candidates, refused = self._check_offline(agent, request.events)
-        if self._writer is None:
-            self._start()
-        assert self._fold_lock is not None and self._depth is not None and self._jobs is not None
+        if self._fold_lock is None or self._depth is None:
+            self._fold_lock, self._depth = asyncio.Lock(), asyncio.Semaphore(PIPELINE_DEPTH)
         async with self._depth:
             async with self._fold_lock:
                 generation = self._generation
@@ -133,10 +121,10 @@ class Ingestor:
                 if generation != self._generation:
                     raise BatchNotWritten("a batch folded before this one failed to be written")
                 prepared = self._store.prepare_batch(batch)
-                job = _Job(prepared, folded, generation, asyncio.get_running_loop().create_future())
                 self._pending.add(folded)
-                self._jobs.put_nowait(job)
-            acked = await asyncio.shield(job.done)  # a request cancelled here still commits: the ack is not lost
+                written = self._store.submit_batch(prepared, generation)
+                written.add_done_callback(functools.partial(self._written, folded, generation))
+            acked = await asyncio.shield(written)  # a request cancelled here still commits: the ack is not lost
         stored = len(batch.events)
         response = PushResponse(
             acked_seq=acked, stored=stored, duplicates=duplicates,
@@ -152,48 +140,14 @@ class Ingestor:
                  acked, (time.perf_counter() - started) * 1000)
         return response
 
-    def _start(self) -> None:
-        """The writer task and the locks, in the loop that serves the pushes."""
-        self._jobs = asyncio.Queue()
-        self._fold_lock = asyncio.Lock()
-        self._depth = asyncio.Semaphore(PIPELINE_DEPTH)
-        self._writer = asyncio.get_running_loop().create_task(self._write_jobs(self._jobs), name="ingest-writer")
-
-    async def close(self) -> None:
-        """Write what is queued, then stop the writer (before the store closes)."""
-        if self._writer is None or self._jobs is None:
-            return
-        await self._jobs.join()
-        self._writer.cancel()
-        try:
-            await self._writer
-        except asyncio.CancelledError:
-            pass
-        self._writer = None
-
-    async def _write_jobs(self, jobs: asyncio.Queue[_Job]) -> None:
-        while True:
-            job = await jobs.get()
-            try:
-                if job.generation != self._generation:
-                    raise BatchNotWritten("a batch folded before this one failed to be written")
-                acked = await self._store.write_batch(job.prepared)
-            except BaseException as exc:
-                if job.generation == self._generation:
-                    # Every batch folded after this one counted on it: none of them may be written now.
-                    self._generation += 1
-                    self._pending.clear()
-                self._pending.discard(job.folded)
-                if not job.done.done():
-                    job.done.set_exception(exc if isinstance(exc, Exception) else BatchNotWritten(repr(exc)))
-                if not isinstance(exc, Exception):
-                    raise  # cancelled: the server is stopping
-            else:
-                self._pending.discard(job.folded)
-                if not job.done.done():
-                    job.done.set_result(acked)
-            finally:
-                jobs.task_done()
+    def _written(self, folded: Folded, generation: int, written: asyncio.Future[int]) -> None:
+        """A batch committed (the store has it now) or failed (it never happened)."""
+        self._pending.discard(folded)
+        if (written.cancelled() or written.exception() is not None) and generation == self._generation:
+            # Every batch folded after this one counted on it: the store fails those, and the next fold starts
+            # from the committed state.
+            self._generation += 1
+            self._pending.clear()
 
     # ---- checks that need no database ---------------------------------------------------------------------
 
@@ -330,6 +284,10 @@ class Ingestor:
                     history[cid][e.order_key] = e
         folds = {cid: [c.fold for c in evs] for cid, evs in case_events.items()}
         saves, deltas, skipped = self._fold(folds, loaded, history)
+        # Let the loop answer the batches committed meanwhile: an agent waiting for its acknowledgement sends its
+        # next batch sooner, and the writer has it in time.
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
 
         new_consultations: list[Consultation] = []
         if consultations:

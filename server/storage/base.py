@@ -6,6 +6,7 @@ domain (fold, rollups) is not here: a transaction stores and loads rows; `server
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
@@ -77,6 +78,10 @@ class BatchWrite(msgspec.Struct):
     pending: int | None = None
 
 
+class BatchNotWritten(Exception):
+    """The batch was folded on the state of an earlier batch that failed to be written; nothing of it was kept."""
+
+
 class PreparedBatch(Protocol):
     """A `BatchWrite` as `Store.prepare_batch` made it ready to write."""
 
@@ -138,14 +143,16 @@ class Store(Protocol):
         writer, so that the writer only writes."""
         ...
 
-    async def write_batch(self, prepared: PreparedBatch) -> int:
-        """In one write transaction (queued with the others): store every row of the batch, add its rollup deltas
-        to every grain, then move the agent's acknowledged seq to the highest N such that every seq 1..N is stored or
-        refused, and record when it was last seen. Returns N (never lower than before).
+    def submit_batch(self, prepared: PreparedBatch, generation: int) -> asyncio.Future[int]:
+        """Queue one write transaction (with the store's other writes, in submission order; the writer goes from
+        one to the next without waiting for the event loop): store every row of the batch, add its rollup deltas to
+        every grain, then move the agent's acknowledged seq to the highest N such that every seq 1..N is stored or
+        refused, and record when it was last seen. The future gives N (never lower than before) after the commit.
 
         Not idempotent: the caller has taken out what is stored already. An event_id or (agent_id, seq) that is
         stored already raises the backend's integrity error (a bug upstream, never silently ignored), and nothing
-        of the batch is kept."""
+        of the batch is kept. `generation` is the caller's: when a batch fails, every batch of the same or an
+        earlier generation still queued fails with `BatchNotWritten` (it was folded on the failed one's state)."""
         ...
 
     async def upsert_reference(self, org_units: Iterable[OrgUnit], items: Iterable[ServiceItem]) -> None:

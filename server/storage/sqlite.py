@@ -9,6 +9,7 @@ await is a thread hop in aiosqlite, so reads come whole: one statement per call.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import sqlite3
 import time
@@ -22,7 +23,7 @@ from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
 from server.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, add_into, rollup_statements
-from server.storage.base import AgentRecord, BatchWrite, CaseRecord, Consultation
+from server.storage.base import AgentRecord, BatchNotWritten, BatchWrite, CaseRecord, Consultation
 from server.storage.sqlite_ingest import (
     CaseCache,
     IngestReads,
@@ -30,7 +31,7 @@ from server.storage.sqlite_ingest import (
     batch_statements,
     run_statements,
 )
-from server.storage.sqlite_writer import SqliteWriter, T
+from server.storage.sqlite_writer import SqliteWriter, T, in_transaction
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,7 @@ class SqliteStore:
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._last_checkpoint_s = 0.0
         self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
+        self._failed_generation = -1  # the latest generation of ingest batches with a failed write (writer thread)
 
     # ---- life cycle -----------------------------------------------------------------------------------------
 
@@ -163,10 +165,26 @@ class SqliteStore:
     def prepare_batch(self, batch: BatchWrite) -> PreparedStatements:
         return PreparedStatements(batch, batch_statements(batch))
 
-    async def write_batch(self, prepared: PreparedStatements) -> int:  # type: ignore[override]
-        acked = await self.transaction(lambda conn: run_statements(conn, prepared.statements))
-        self._cases.put_all(prepared.batch.cases)  # committed
-        return acked
+    def submit_batch(self, prepared: PreparedStatements, generation: int  # type: ignore[override]
+                     ) -> asyncio.Future[int]:
+        written = self._writer.submit(functools.partial(self._write_batch, prepared, generation))
+        written.add_done_callback(functools.partial(self._batch_written, prepared))  # before the caller's callbacks
+        return written
+
+    def _write_batch(self, prepared: PreparedStatements, generation: int, conn: sqlite3.Connection) -> int:
+        """On the writer thread."""
+        if generation <= self._failed_generation:
+            raise BatchNotWritten(f"a batch of generation {generation} before this one failed to be written")
+        try:
+            return in_transaction(conn, lambda c: run_statements(c, prepared.statements))
+        except BaseException:
+            self._failed_generation = max(self._failed_generation, generation)
+            raise
+
+    def _batch_written(self, prepared: PreparedStatements, written: asyncio.Future[int]) -> None:
+        if not written.cancelled() and written.exception() is None:
+            self._cases.put_all(prepared.batch.cases)  # committed
+            self._checkpoint_soon()
 
     # ---- reference and agents -------------------------------------------------------------------------------
 

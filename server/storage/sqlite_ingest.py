@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 import aiosqlite
 import msgspec
+from msgspec.structs import astuple
 
 from protocol.lifecycle import Case
 from server.rollups import GRAINS, rollup_rows
@@ -108,11 +109,11 @@ def insert_statements(head: str, width: int, rows: Sequence[Sequence[object]], t
 
 def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
     c = record.case
-    on_time = c.is_on_time
+    completed_on, due_on = c.completed_on, c.due_on
+    on_time = None if completed_on is None or due_on is None else int(completed_on <= due_on)  # Case.is_on_time
     return (c.case_id, c.case_no, c.org_code[:9], c.org_code, c.village_code, c.item_code, record.category,
-            c.channel, c.state, c.accepted_on, c.due_on, c.completed_on, c.closed_on, c.rating, c.rated_on,
-            c.followed_up_on, None if on_time is None else int(on_time), record.last_key, _encode(c).decode(),
-            updated_at)
+            c.channel, c.state, c.accepted_on, due_on, completed_on, c.closed_on, c.rating, c.rated_on,
+            c.followed_up_on, on_time, record.last_key, _encode(c).decode(), updated_at)
 
 
 class CaseCache:
@@ -209,9 +210,7 @@ def batch_statements(batch: BatchWrite) -> list[Statement]:
     """Every statement of `batch` with its parameters, the acknowledgement last. Built on the event loop's thread,
     so that the writer thread's only Python is binding parameters."""
     at = batch.received_at
-    out = insert_statements(EVENTS_HEAD, len(EVENT_COLUMNS), [
-        (e.event_id, e.agent_id, e.seq, e.case_id, e.kind, e.at, e.offset_ms, e.order_key, e.data, at)
-        for e in batch.events])
+    out = insert_statements(EVENTS_HEAD, len(EVENT_COLUMNS), [(*astuple(e), at) for e in batch.events])
     if batch.refusals:
         out += insert_statements(REFUSALS_HEAD, len(REFUSAL_COLUMNS), [
             (r.event_id, r.agent_id, r.seq, r.code, r.detail, r.body.decode(), at) for r in batch.refusals],

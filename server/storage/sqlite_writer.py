@@ -41,12 +41,16 @@ class SqliteWriter:
             conn.execute(pragma)
         return conn
 
-    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """`fn(connection)` on the writer thread, outside any transaction (pragmas, checkpoints, scripts)."""
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """Queue `fn(connection)` on the writer thread now; the future gives its result. Queued jobs run one after
+        the other, without waiting for the event loop in between."""
         if self._executor is None:
             raise RuntimeError("store is not open")
-        conn = self._conn
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)  # type: ignore[arg-type]
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, self._conn)  # type: ignore[arg-type]
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn(connection)` on the writer thread, outside any transaction (pragmas, checkpoints, scripts)."""
+        return await self.submit(fn)
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn(connection)` inside BEGIN IMMEDIATE ... COMMIT on the writer thread; rolled back whole if it raises.

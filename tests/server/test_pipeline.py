@@ -1,0 +1,160 @@
+"""Ingest folds a batch while the batch before it is still being written (server/pending.py): what the later batch
+sees of the pending one, and what happens to it when the pending one fails.
+
+Real HTTP and a real SQLite file. A gate holds the writer thread in front of one batch's statements, so that the
+next batch is folded, prepared and queued behind it before it commits (or fails).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+from server.maintenance import verify_rollups
+from server.routes.common import STORE
+from server.storage import sqlite as sqlite_store
+from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
+
+
+class Gate:
+    """Stops the writer thread before the first batch whose acknowledgement names `agent_id`, until `open()`;
+    then that batch fails if `fail`, or is written."""
+
+    def __init__(self, agent_id: str, *, fail: bool = False) -> None:
+        self.agent_id = agent_id
+        self.fail = fail
+        self.reached = threading.Event()
+        self._open = threading.Event()
+        self._used = False
+
+    def wrap(self, run: Callable[[sqlite3.Connection, Sequence[Any]], int]
+             ) -> Callable[[sqlite3.Connection, Sequence[Any]], int]:
+        def run_statements(conn: sqlite3.Connection, statements: Sequence[Any]) -> int:
+            ack_params = statements[-1][1]
+            if ack_params[0] == self.agent_id and not self._used:
+                self._used = True
+                self.reached.set()
+                assert self._open.wait(10), "the test never opened the gate"
+                if self.fail:
+                    raise sqlite3.OperationalError("disk I/O error (injected)")
+            return run(conn, statements)
+        return run_statements
+
+    def open(self) -> None:
+        self._open.set()
+
+
+@pytest.fixture
+async def pc2(county_server: CountyServer) -> TownshipAgent:
+    """A second PC of 乔瓦镇: it may act on cases the first PC accepted."""
+    return await county_server.add_agent(QIAOWA, "窗口2")
+
+
+async def _push(server: CountyServer, agent: TownshipAgent, events: list[dict[str, Any]]) -> tuple[int, Any]:
+    async with await server.post_push({"agent_id": agent.agent_id, "events": events}, token=agent.token) as r:
+        return r.status, await r.json()
+
+
+async def _hold(server: CountyServer, monkeypatch: pytest.MonkeyPatch, gate: Gate, queued: int
+                ) -> asyncio.Event:
+    """Install `gate`; the returned event is set once `queued` batches were handed to the writer."""
+    monkeypatch.setattr(sqlite_store, "run_statements", gate.wrap(sqlite_store.run_statements))
+    store = server.app[STORE]
+    submit = store.submit_batch
+    submitted = asyncio.Event()
+    count = 0
+
+    def counting(prepared: Any, generation: int) -> asyncio.Future[int]:
+        nonlocal count
+        count += 1
+        if count >= queued:
+            submitted.set()
+        return submit(prepared, generation)
+
+    monkeypatch.setattr(store, "submit_batch", counting)
+    return submitted
+
+
+async def test_a_batch_folded_behind_a_pending_one_sees_its_case_events_and_seqs(
+        county_server: CountyServer, qiaowa: TownshipAgent, pc2: TownshipAgent,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = Gate(qiaowa.agent_id)
+    submitted = await _hold(county_server, monkeypatch, gate, queued=2)
+    acc = qiaowa.accepted()
+    first = asyncio.ensure_future(_push(county_server, qiaowa, [acc]))
+    assert await asyncio.to_thread(gate.reached.wait, 10)
+    # Behind the pending batch: the other PC completes the case the pending batch accepts.
+    second = asyncio.ensure_future(_push(county_server, pc2, [pc2.completed(acc["case_id"])]))
+    await asyncio.wait_for(submitted.wait(), 10)
+    gate.open()
+    (s1, a1), (s2, a2) = await first, await second
+    assert (s1, a1["stored"], a1["acked_seq"]) == (200, 1, 1)
+    assert (s2, a2["stored"], a2["acked_seq"]) == (200, 1, 1)
+    # Both PCs resend while nothing is pending: duplicates; and a reused seq is refused.
+    again = await county_server.push(qiaowa, [acc])
+    assert (again["stored"], again["duplicates"]) == (0, 1)
+    township = (await county_server.stats("township"))[QIAOWA + "000"]
+    assert (township["accepted"], township["completed"]) == (1, 1)
+    assert await verify_rollups(county_server.app[STORE]) == []
+
+
+async def test_a_resend_or_a_reused_seq_behind_the_pending_batch_is_seen_as_such(
+        county_server: CountyServer, qiaowa: TownshipAgent, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = Gate(qiaowa.agent_id)
+    submitted = await _hold(county_server, monkeypatch, gate, queued=2)
+    acc = qiaowa.accepted()
+    first = asyncio.ensure_future(_push(county_server, qiaowa, [acc]))
+    assert await asyncio.to_thread(gate.reached.wait, 10)
+    other = qiaowa.accepted()
+    other["seq"] = acc["seq"]  # a reset PC reusing seq 1 for another event
+    # The answer to the first push was lost: the PC sends it again, with the reused seq behind it.
+    second = asyncio.ensure_future(_push(county_server, qiaowa, [acc, other]))
+    await asyncio.wait_for(submitted.wait(), 10)
+    gate.open()
+    (s1, a1), (s2, a2) = await first, await second
+    assert (s1, a1["stored"]) == (200, 1)
+    assert (s2, a2["stored"], a2["duplicates"], a2["acked_seq"]) == (200, 0, 1, 1)
+    assert [r["code"] for r in a2["refused"]] == ["seq_reused"]
+    with sqlite3.connect(county_server.config.database) as db:
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (1,)
+        assert db.execute("SELECT count(*) FROM cases").fetchone() == (1,)
+
+
+async def test_a_failed_write_fails_the_batches_folded_behind_it_and_the_next_fold_starts_from_the_commits(
+        county_server: CountyServer, qiaowa: TownshipAgent, pc2: TownshipAgent,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    done = qiaowa.accepted()
+    assert (await county_server.push(qiaowa, [done]))["acked_seq"] == 1  # a committed case, for contrast
+    gate = Gate(qiaowa.agent_id, fail=True)
+    submitted = await _hold(county_server, monkeypatch, gate, queued=2)
+    acc = qiaowa.accepted()
+    first = asyncio.ensure_future(_push(county_server, qiaowa, [acc]))
+    assert await asyncio.to_thread(gate.reached.wait, 10)
+    # Folded on the failing batch's state (where its case exists): it must not be written.
+    completions = [pc2.completed(acc["case_id"]), pc2.completed(done["case_id"])]
+    second = asyncio.ensure_future(_push(county_server, pc2, completions))
+    await asyncio.wait_for(submitted.wait(), 10)
+    gate.open()
+    (s1, e1), (s2, e2) = await first, await second
+    assert (s1, e1["code"]) == (500, "internal")
+    assert (s2, e2["code"]) == (500, "internal")
+    with sqlite3.connect(county_server.config.database) as db:
+        assert db.execute("SELECT count(*) FROM events").fetchone() == (1,)  # only the batch before the gate
+        assert db.execute("SELECT acked_seq FROM agents WHERE agent_id = ?", (pc2.agent_id,)).fetchone() == (0,)
+
+    # The agents send the same batches again, the later one first: it is folded on what was committed, where
+    # one of its cases does not exist yet. The completion of that case waits for its acceptance.
+    retry2 = await county_server.push(pc2, completions)
+    assert (retry2["stored"], retry2["acked_seq"]) == (2, 2)
+    township = (await county_server.stats("township"))[QIAOWA + "000"]
+    assert (township["accepted"], township["completed"]) == (1, 1)
+    retry1 = await county_server.push(qiaowa, [acc])
+    assert (retry1["stored"], retry1["acked_seq"]) == (1, 2)
+    township = (await county_server.stats("township"))[QIAOWA + "000"]
+    assert (township["accepted"], township["completed"]) == (2, 2)
+    assert await verify_rollups(county_server.app[STORE]) == []
