@@ -50,18 +50,11 @@ from protocol.ids import new_uuid7  # noqa: E402
 from server.reference import load_reference  # noqa: E402
 from server.rollups import MONTH_CHANNEL, MONTH_TABLE, UNIT_LENGTHS, UPSERT_MONTH_SQL, UPSERT_SQL  # noqa: E402
 from server.storage.sqlite import MIGRATIONS_DIR, WRITE_PRAGMAS  # noqa: E402
-from server.storage.sqlite_ingest import (  # noqa: E402
-    CASE_COLUMNS,
-    CASES_HEAD,
-    CASES_TAIL,
-    EVENT_COLUMNS,
-    EVENTS_HEAD,
-    insert_sql,
-)
+from server.storage.sqlite_ingest import CASES, EVENTS  # noqa: E402
 
 # The single-row forms of the server's statements, for executemany.
-INSERT_EVENTS_SQL = insert_sql(EVENTS_HEAD, len(EVENT_COLUMNS), 1)
-SAVE_CASES_SQL = insert_sql(CASES_HEAD, len(CASE_COLUMNS), 1, CASES_TAIL)
+INSERT_EVENTS_SQL = EVENTS.sql(1)
+SAVE_CASES_SQL = CASES.sql(1)
 
 CHINA = timezone(timedelta(hours=8))
 PLAIN_RUNS = 3

@@ -71,14 +71,12 @@ _encode = msgspec.json.encode
 
 
 class Candidate(NamedTuple):
-    event: Event[msgspec.Raw]
+    """An event that passed the checks needing no database: its row, its typed data and its place in the fold."""
+
+    stored: StoredEvent
     data: Strict
     fold: FoldEvent
-    data_json: str  # the event's data as sent
-
-    @property
-    def order_key(self) -> str:
-        return self.fold.order_key
+    event: Event[Any]  # as sent, for a refusal
 
 
 class _Refused(NamedTuple):
@@ -188,8 +186,10 @@ class Ingestor:
                     continue
             if ev.offset_ms > max_offset or -ev.offset_ms > max_offset:
                 max_offset = abs(ev.offset_ms)
-            candidates.append(Candidate(ev, data, FoldEvent(key, agent_id, ev.case_id, kind, data, at),
-                                        bytes(data_json).decode()))
+            case_id = ev.case_id
+            candidates.append(Candidate(
+                StoredEvent(ev.event_id, agent_id, ev.seq, case_id, kind, ev.at, ev.offset_ms, key, bytes(data_json)),
+                data, FoldEvent(key, agent_id, case_id, kind, data, at), ev))
         if max_offset > SKEW_WARN_MS:
             log.warning("push clock skew agent_id=%s max_offset_ms=%d", agent_id, max_offset)
         return candidates, refused
@@ -221,9 +221,9 @@ class Ingestor:
         appends to `refused`."""
         reads = self._store.ingest_reads
         agent_id = agent.agent_id
-        event_ids = [c.event.event_id for c in candidates]
+        event_ids = [c.stored.event_id for c in candidates]
         existing = await reads.stored_events(event_ids)
-        seqs = sorted({c.event.seq for c in candidates})
+        seqs = sorted({c.stored.seq for c in candidates})
         owners = await reads.seq_owners(agent_id, seqs)
         if pending:
             existing.update(pending.stored_events(event_ids))
@@ -232,7 +232,7 @@ class Ingestor:
         fresh: list[Candidate] = []
         batch_ids: dict[str, int] = {}
         for c in candidates:
-            ev = c.event
+            ev = c.stored
             known = existing.get(ev.event_id)
             if known is None and ev.event_id in batch_ids:
                 known = (agent_id, batch_ids[ev.event_id])
@@ -241,12 +241,13 @@ class Ingestor:
                     duplicates += 1
                 else:
                     refused.append(_Refused(ev.event_id, ev.seq, "event_id_reused",
-                                            f"event_id {ev.event_id} is stored as {known[0]} seq {known[1]}", ev))
+                                            f"event_id {ev.event_id} is stored as {known[0]} seq {known[1]}",
+                                            c.event))
                 continue
             owner = owners.get(ev.seq)
             if owner is not None and owner != ev.event_id:
                 refused.append(_Refused(ev.event_id, ev.seq, "seq_reused",
-                                        f"seq {ev.seq} of {agent_id} belongs to event {owner}", ev))
+                                        f"seq {ev.seq} of {agent_id} belongs to event {owner}", c.event))
                 continue
             owners[ev.seq] = ev.event_id
             batch_ids[ev.event_id] = ev.seq
@@ -255,21 +256,21 @@ class Ingestor:
         case_events: dict[str, list[Candidate]] = defaultdict(list)
         consultations: list[Candidate] = []
         for c in fresh:
-            if c.event.kind is EventKind.CONSULTED:
+            if c.fold.kind is EventKind.CONSULTED:
                 consultations.append(c)
             else:
-                case_events[c.event.case_id].append(c)
+                case_events[c.fold.case_id].append(c)
         case_ids = list(case_events)
         loaded = pending.cases(case_ids) if pending else {}
         loaded.update(await reads.load_cases([cid for cid in case_ids if cid not in loaded]))
         for case_id, record in loaded.items():
             if record.case.org_code[:9] != agent.township_code:
                 for c in case_events.pop(case_id):
-                    refused.append(_Refused(c.event.event_id, c.event.seq, "wrong_township",
+                    refused.append(_Refused(c.stored.event_id, c.stored.seq, "wrong_township",
                                             f"case {case_id} belongs to township {record.case.org_code[:9]}",
                                             c.event))
                     fresh.remove(c)
-                    del batch_ids[c.event.event_id]
+                    del batch_ids[c.stored.event_id]
 
         # Fast path: all new events of a stored case sort after everything folded so far -> apply them to the stored
         # state. Otherwise (a new case, or an event that belongs earlier) refold from all the case's events.
@@ -291,16 +292,16 @@ class Ingestor:
 
         new_consultations: list[Consultation] = []
         if consultations:
-            seen = await reads.stored_consultations([c.event.case_id for c in consultations])
+            seen = await reads.stored_consultations([c.stored.case_id for c in consultations])
             if pending:
                 seen |= pending.consultations()
             for c in consultations:
-                if c.event.case_id in seen or not isinstance(c.data, ConsultedData):
+                if c.stored.case_id in seen or not isinstance(c.data, ConsultedData):
                     continue
-                seen.add(c.event.case_id)
+                seen.add(c.stored.case_id)
                 new_consultations.append(Consultation(
-                    consultation_id=c.event.case_id, event_id=c.event.event_id, org_code=c.data.org_code,
-                    channel=c.data.channel.value, consulted_on=c.fold.at[:10], body=c.data_json))
+                    consultation_id=c.stored.case_id, event_id=c.stored.event_id, org_code=c.data.org_code,
+                    channel=c.data.channel.value, consulted_on=c.fold.at[:10], body=c.stored.data))
                 add_into(deltas, consultation_contribution(c.data.org_code, new_consultations[-1].consulted_on,
                                                            c.data.channel.value))
 
@@ -308,8 +309,7 @@ class Ingestor:
                     for r in refused if r.event_id is not None and r.seq is not None]
         batch = BatchWrite(
             agent_id=agent_id, received_at=now_iso(),
-            events=[StoredEvent(c.event.event_id, agent_id, c.event.seq, c.event.case_id, c.event.kind,
-                                c.event.at, c.event.offset_ms, c.fold.order_key, c.data_json) for c in fresh],
+            events=[c.stored for c in fresh],
             refusals=refusals, consultations=new_consultations, cases=list(saves.values()), deltas=deltas,
             software_version=request.software_version, pending=request.pending)
         for r in refusals:

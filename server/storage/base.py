@@ -37,7 +37,7 @@ class StoredEvent(msgspec.Struct, frozen=True):
     at: str
     offset_ms: int
     order_key: str
-    data: str  # JSON of the event's data
+    data: bytes  # JSON of the event's data
 
 
 class RefusedEvent(msgspec.Struct, frozen=True):
@@ -61,7 +61,7 @@ class Consultation(msgspec.Struct, frozen=True):
     org_code: str
     channel: str
     consulted_on: str
-    body: str  # the event's data, JSON
+    body: bytes  # the event's data, JSON
 
 
 class BatchWrite(msgspec.Struct):

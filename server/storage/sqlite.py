@@ -293,7 +293,7 @@ def _recompute(conn: sqlite3.Connection, recompute: Callable[[list[CaseRecord], 
         add_into(total, recompute([CaseRecord(_case_decoder.decode(b), cat, key) for b, cat, key in rows], []))
     consult_rows = conn.execute(
         "SELECT consultation_id, event_id, org_code, channel, consulted_on, body FROM consultations").fetchall()
-    add_into(total, recompute([], [Consultation(*r) for r in consult_rows]))
+    add_into(total, recompute([], [Consultation(*r[:5], body=r[5].encode()) for r in consult_rows]))
     return total
 
 

@@ -34,13 +34,50 @@ EVENT_COLUMNS = ("event_id", "agent_id", "seq", "case_id", "kind", "at", "offset
 REFUSAL_COLUMNS = ("event_id", "agent_id", "seq", "code", "detail", "body", "received_at")
 CONSULTATION_COLUMNS = ("consultation_id", "event_id", "org_code", "channel", "consulted_on", "body")
 
-# The statement heads and tails; `insert_sql(head, width, 1, tail)` is the single-row form (bench/ingest_bench.py).
-EVENTS_HEAD = f"INSERT INTO events ({', '.join(EVENT_COLUMNS)}) VALUES "
-CASES_HEAD = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES "
-CASES_TAIL = " ON CONFLICT (case_id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:])
-REFUSALS_HEAD = f"INSERT INTO refused_events ({', '.join(REFUSAL_COLUMNS)}) VALUES "
-REFUSALS_TAIL = " ON CONFLICT (event_id) DO NOTHING"  # a refusal sent again keeps the first record
-CONSULTATIONS_HEAD = f"INSERT INTO consultations ({', '.join(CONSULTATION_COLUMNS)}) VALUES "
+
+Statement = tuple[str, list[object]]  # SQL and its parameters
+
+
+class Insert(NamedTuple):
+    """A multi-row INSERT: `head`, then `row` once per row, then `tail`.
+
+    JSON columns are passed as UTF-8 bytes and stored as text by `CAST(? AS TEXT)`: SQLite converts them on the
+    writer thread without the GIL, where Python would decode them, then encode them again to bind them."""
+
+    head: str
+    row: str
+    tail: str = ""
+
+    @classmethod
+    def of(cls, table: str, columns: Sequence[str], tail: str = "", json_columns: Sequence[str] = ()) -> Insert:
+        marks = ("CAST(? AS TEXT)" if c in json_columns else "?" for c in columns)
+        return cls(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ", f"({', '.join(marks)})", tail)
+
+    @property
+    def width(self) -> int:
+        return self.row.count("?")
+
+    def sql(self, rows: int) -> str:
+        return _insert_sql(self, rows)
+
+    def statements(self, rows: Sequence[Sequence[object]]) -> list[Statement]:
+        """Statements that insert `rows`, chunked by `chunks`."""
+        return [(self.sql(size), list(chain.from_iterable(rows[start:start + size])))
+                for start, size in chunks(len(rows), self.width)]
+
+
+@functools.lru_cache(maxsize=256)
+def _insert_sql(insert: Insert, rows: int) -> str:
+    return insert.head + ", ".join([insert.row] * rows) + insert.tail
+
+
+EVENTS = Insert.of("events", EVENT_COLUMNS, json_columns=("data",))
+CASES = Insert.of("cases", CASE_COLUMNS, " ON CONFLICT (case_id) DO UPDATE SET "
+                  + ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:]), json_columns=("body",))
+# A refusal sent again keeps the first record.
+REFUSALS = Insert.of("refused_events", REFUSAL_COLUMNS, " ON CONFLICT (event_id) DO NOTHING", json_columns=("body",))
+CONSULTATIONS = Insert.of("consultations", CONSULTATION_COLUMNS, json_columns=("body",))
+GRAIN_INSERTS = tuple(Insert(g.insert_head, f"({', '.join('?' * g.width)})", g.upsert_tail) for g in GRAINS)
 
 # SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
 MAX_PARAMS = 32_766
@@ -74,12 +111,6 @@ _stored_events = msgspec.json.Decoder(list[tuple[str, str, int, str, str, str, i
 _cases = msgspec.json.Decoder(list[tuple[Case, str, str]])
 
 
-@functools.lru_cache(maxsize=256)
-def insert_sql(head: str, width: int, rows: int, tail: str = "") -> str:
-    row = "(" + ", ".join("?" * width) + ")"
-    return head + ", ".join([row] * rows) + tail
-
-
 def chunks(n: int, width: int) -> list[tuple[int, int]]:
     """(start, size) of the statements for n rows of `width` columns: sizes from `_CHUNKS` only."""
     out = []
@@ -93,18 +124,9 @@ def chunks(n: int, width: int) -> list[tuple[int, int]]:
     return out
 
 
-Statement = tuple[str, list[object]]  # SQL and its parameters
-
-
 class PreparedStatements(NamedTuple):
     batch: BatchWrite
     statements: list[Statement]  # `batch_statements(batch)`
-
-
-def insert_statements(head: str, width: int, rows: Sequence[Sequence[object]], tail: str = "") -> list[Statement]:
-    """Multi-row statements that insert `rows`, chunked by `chunks`."""
-    return [(insert_sql(head, width, size, tail), list(chain.from_iterable(rows[start:start + size])))
-            for start, size in chunks(len(rows), width)]
 
 
 def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
@@ -113,7 +135,7 @@ def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
     on_time = None if completed_on is None or due_on is None else int(completed_on <= due_on)  # Case.is_on_time
     return (c.case_id, c.case_no, c.org_code[:9], c.org_code, c.village_code, c.item_code, record.category,
             c.channel, c.state, c.accepted_on, due_on, completed_on, c.closed_on, c.rating, c.rated_on,
-            c.followed_up_on, on_time, record.last_key, _encode(c).decode(), updated_at)
+            c.followed_up_on, on_time, record.last_key, _encode(c), updated_at)
 
 
 class CaseCache:
@@ -195,7 +217,7 @@ class IngestReads:
         doc = await self._json(
             "SELECT json_group_array(json_array(event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, "
             "json(data))) FROM events WHERE case_id IN (SELECT value FROM json_each(?))", case_ids)
-        return [StoredEvent(*r[:8], data=bytes(r[8]).decode()) for r in _stored_events.decode(doc)]
+        return [StoredEvent(*r[:8], data=bytes(r[8])) for r in _stored_events.decode(doc)]
 
     async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
         if not consultation_ids:
@@ -210,18 +232,14 @@ def batch_statements(batch: BatchWrite) -> list[Statement]:
     """Every statement of `batch` with its parameters, the acknowledgement last. Built on the event loop's thread,
     so that the writer thread's only Python is binding parameters."""
     at = batch.received_at
-    out = insert_statements(EVENTS_HEAD, len(EVENT_COLUMNS), [(*astuple(e), at) for e in batch.events])
+    out = EVENTS.statements([(*astuple(e), at) for e in batch.events])
     if batch.refusals:
-        out += insert_statements(REFUSALS_HEAD, len(REFUSAL_COLUMNS), [
-            (r.event_id, r.agent_id, r.seq, r.code, r.detail, r.body.decode(), at) for r in batch.refusals],
-            REFUSALS_TAIL)
+        out += REFUSALS.statements([(*astuple(r), at) for r in batch.refusals])
     if batch.consultations:
-        out += insert_statements(CONSULTATIONS_HEAD, len(CONSULTATION_COLUMNS), [
-            (c.consultation_id, c.event_id, c.org_code, c.channel, c.consulted_on, c.body)
-            for c in batch.consultations])
-    out += insert_statements(CASES_HEAD, len(CASE_COLUMNS), [case_row(r, at) for r in batch.cases], CASES_TAIL)
-    for grain, rows in zip(GRAINS, rollup_rows(batch.deltas), strict=True):
-        out += insert_statements(grain.insert_head, grain.width, rows, grain.upsert_tail)
+        out += CONSULTATIONS.statements([astuple(c) for c in batch.consultations])
+    out += CASES.statements([case_row(r, at) for r in batch.cases])
+    for insert, rows in zip(GRAIN_INSERTS, rollup_rows(batch.deltas), strict=True):
+        out += insert.statements(rows)
     out.append((ACK_SQL, [batch.agent_id, at, batch.software_version, batch.pending, ACK_WINDOW]))
     return out
 

@@ -30,6 +30,9 @@ async def test_a_push_stores_the_events_folds_the_case_and_acknowledges_every_se
         row = db.execute("SELECT state, org_code, township_code, rating, is_on_time, category FROM cases "
                          "WHERE case_id = ?", (case_id,)).fetchone()
         assert row == ("completed", VILLAGE, QIAOWA, 4, 1, "公共服务")
+        # JSON goes to SQLite as UTF-8 bytes and is stored as text: the JSON functions of the dashboard read it.
+        assert db.execute("SELECT typeof(body), json_extract(body, '$.rating') FROM cases").fetchone() == ("text", 4)
+        assert db.execute("SELECT DISTINCT typeof(data) FROM events").fetchall() == [("text",)]
         assert db.execute("SELECT acked_seq FROM agents WHERE agent_id = ?", (qiaowa.agent_id,)).fetchone() == (3,)
     village = (await county_server.stats("village", org=QIAOWA))[VILLAGE]
     assert (village["accepted"], village["completed"], village["completed_on_time"], village["evaluations"]) == (
