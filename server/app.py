@@ -21,7 +21,8 @@ from server.calendar_source import build_calendar
 from server.config import ServerConfig
 from server.errors import ConfigError
 from server.figures import Definitions
-from server.ingest import Ingestor
+from server.ingest import Ingestor, IngestStats
+from server.ingest_pool import IngestPool
 from server.overview import Overview
 from server.reference import Reference, load_reference
 from server.routes import admin, dashboard, health, stats, sync
@@ -29,7 +30,8 @@ from server.routes.common import (
     AUTH,
     CALENDAR,
     CONFIG,
-    INGESTOR,
+    INGEST,
+    INGEST_STATS,
     REFERENCE,
     REFERENCE_CACHE,
     STORE,
@@ -77,7 +79,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
     # One server per database, and `restore` cannot replace it under us (ops/runlock.py).
     run_lock = RunLock(config.database).acquire("county-server serve")
-    store = SqliteStore(config.database)
+    store = SqliteStore(config.database, serving=True)
     try:
         await store.open()
         app[PROBE] = functools.partial(store.ping, PROBE_TIMEOUT_S)
@@ -85,10 +87,18 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         await store.upsert_reference(reference.org_units.values(), reference.items.values())
         app[STORE] = store
         app[AUTH] = Authenticator(store, config.admin_token)
-        app[INGESTOR] = Ingestor(store, reference)
-        log.info("server ready database=%s org_units=%d items=%d", config.database, len(reference.org_units),
-                 len(reference.items))
-        yield
+        app[INGEST_STATS] = IngestStats()
+        pool = IngestPool(config, reference) if config.ingest_workers else None
+        app[INGEST] = pool or Ingestor(store, reference)
+        if pool is not None:
+            await pool.start()
+        log.info("server ready database=%s org_units=%d items=%d ingest_workers=%d", config.database,
+                 len(reference.org_units), len(reference.items), config.ingest_workers)
+        try:
+            yield
+        finally:
+            if pool is not None:
+                await pool.close()  # the workers answer what they were given, then close their databases
     finally:
         await store.close()  # waits for the batch in flight: it commits or rolls back whole
         run_lock.release()

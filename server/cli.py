@@ -4,7 +4,6 @@ print. A bad or missing config value prints one clear line and exits with status
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import logging
 import sys
@@ -19,11 +18,11 @@ from server.app import build_app, open_store
 from server.auth import register_agent
 from server.config import ServerConfig, load_config
 from server.errors import ConfigError, UnknownTownship
+from server.interpreter import tune_for_ingest
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 DEFAULT_CONFIG = "/etc/county-server/server.toml"
-SWITCH_INTERVAL_S = 0.00001
 
 config_option = click.option(
     "--config", "config_path", envvar="COUNTY_SERVER_CONFIG", default=DEFAULT_CONFIG, show_default=True,
@@ -73,15 +72,7 @@ def serve(config_path: str) -> None:
 
     config = _load(config_path)
     configure_logging(config.log_level)
-    # Ingest allocates many short-lived objects per event and frees them by reference counting; the default gen-0
-    # threshold (700) runs the cyclic collector every few events. Freezing start-up objects and a larger threshold
-    # cut ~15 % of ingest CPU in bench/ingest_bench.py (Python-only timing).
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 100)
-    # A thread waiting for the GIL gets it after at most this long (default 5 ms). The SQLite threads need it back
-    # after each statement, while the event loop folds the next batch: with 5 ms, the writer spent most of a batch
-    # waiting (see server/storage/sqlite_ingest.py).
-    sys.setswitchinterval(SWITCH_INTERVAL_S)
+    tune_for_ingest()
     log.info("server listening url=http://%s:%d", config.host, config.port)
     # READY=1 once listening, watchdog on a database probe, SIGTERM drains requests and closes the store.
     try:

@@ -16,6 +16,8 @@ from ops.logs import LEVELS
 from server.errors import ConfigError
 
 REQUIRED = object()
+# More ingest processes than this only wait for the one SQLite writer.
+MAX_INGEST_WORKERS = 8
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ SETTINGS = [
     Setting("server", "max_body_bytes", "int", 16 * 1024 * 1024, "Largest request body accepted, after gzip "
             "decompression; bigger pushes get 413 too_large."),
     Setting("server", "log_level", "level", "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Setting("server", "ingest_workers", "int", 2, "Processes that ingest pushes, townships divided among them (all "
+            "pushes of a township go to the same one); 0 = ingest in the server process. Python runs one thread at "
+            "a time per process: 2 uses both cores of a 2-core box (bench/ingest_bench.py)."),
     Setting("reference", "org_units", "path", "org_units.csv", "CSV of the county's org units (12-digit codes)."),
     Setting("reference", "catalog", "path", "catalog.csv", "CSV of the service-item catalog."),
     Setting("calendar", "regional_holidays", "dates", [], "Extra days off the national calendar does not know "
@@ -83,6 +88,7 @@ class ServerConfig:
     session_idle_minutes: int = 30
     agent_silent_hours: int = 24
     due_soon_workdays: int = 2
+    ingest_workers: int = 2
     source: Path | None = field(default=None, compare=False)
 
 
@@ -130,6 +136,9 @@ def config_from_dict(raw: dict[str, Any], source: Path | None = None) -> ServerC
     for key in ("session_idle_minutes", "agent_silent_hours", "due_soon_workdays"):
         if values[key] < 1:
             raise ConfigError(f"{where}: [dashboard] {key} = {values[key]!r}: expected an integer >= 1")
+    if not 0 <= values["ingest_workers"] <= MAX_INGEST_WORKERS:
+        raise ConfigError(f"{where}: [server] ingest_workers = {values['ingest_workers']!r}: expected an integer "
+                          f"from 0 to {MAX_INGEST_WORKERS}")
     if values["max_body_bytes"] < 1024:
         raise ConfigError(f"{where}: [server] max_body_bytes = {values['max_body_bytes']!r}: expected >= 1024")
     return ServerConfig(**values, source=source)

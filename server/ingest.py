@@ -25,7 +25,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import msgspec
 
@@ -42,6 +42,7 @@ from protocol.messages import (
 )
 from protocol.vocabulary import EventKind, Level
 from server.clock import now_iso, now_ms
+from server.errors import ApiError
 from server.fold import FoldEvent, fold_case, order_key
 from server.pending import Folded, Pending, PendingView
 from server.reference import Reference
@@ -63,11 +64,36 @@ log = logging.getLogger(__name__)
 SKEW_WARN_MS = 5 * 60 * 1000
 # Batches folded and not yet committed, at most: 2 lets one batch be folded while the one before it is written.
 PIPELINE_DEPTH = 2
+# One pass for a well-formed batch, event data left raw until the checks decode it per kind (perf-notes: typed
+# decoding is about as fast as untyped; converting 1,000 dicts afterwards was a fifth of the ingest's Python time).
+_fast_push = msgspec.json.Decoder(PushRequest[Event[msgspec.Raw]])
 _DATA_DECODERS = {kind: msgspec.json.Decoder(t) for kind, t in DATA_TYPES.items()}
 # The kinds whose data name org units or catalog items (`_check_scope`).
 _SCOPED_KINDS = frozenset(k for k, t in DATA_TYPES.items()
                           if {"org_code", "village_code", "item_code"} & set(t.__struct_fields__))
 _encode = msgspec.json.encode
+
+
+class PushIngest(Protocol):
+    """What the push route calls: the `Ingestor` in this process, or `server.ingest_pool.IngestPool` in workers."""
+
+    async def push_body(self, agent: AgentRecord, body: bytes) -> PushResponse: ...
+
+
+class IngestStats:
+    """Since start, for /metrics: batches, events by result, refusals by code, the last commit (time.time())."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+        self.events: Counter[str] = Counter()
+        self.refusals: Counter[str] = Counter()
+        self.last_ingest_at: float | None = None
+
+    def count(self, response: PushResponse) -> None:
+        self.batches += 1
+        self.events.update(stored=response.stored, duplicate=response.duplicates, refused=len(response.refused))
+        self.refusals.update(r.code for r in response.refused)
+        self.last_ingest_at = time.time()
 
 
 class Candidate(NamedTuple):
@@ -95,11 +121,23 @@ class Ingestor:
         self._generation = 0  # moves on when a write fails: batches folded before that are not written
         self._fold_lock: asyncio.Lock | None = None  # made in the running loop
         self._depth: asyncio.Semaphore | None = None
-        # Since start, for /metrics: batches, events by result, refusals by code, the last commit (time.time()).
-        self.batches = 0
-        self.events: Counter[str] = Counter()
-        self.refusals: Counter[str] = Counter()
-        self.last_ingest_at: float | None = None
+
+    async def push_body(self, agent: AgentRecord, body: bytes) -> PushResponse:
+        """`push` of a request body (JSON, decompressed). Raises `ApiError` for a body that is not a batch of this
+        agent's; a malformed event only gets that event refused."""
+        try:
+            batch = _fast_push.decode(body)
+        except msgspec.DecodeError:
+            # A malformed event somewhere (or bad JSON): decode loosely, so that just that event is refused.
+            try:
+                batch = msgspec.json.decode(body, type=PushRequest[dict[str, Any]])
+            except msgspec.ValidationError as exc:
+                raise ApiError("bad_request", str(exc)) from None
+            except msgspec.DecodeError as exc:
+                raise ApiError("bad_json", str(exc)) from None
+        if batch.agent_id != agent.agent_id:
+            raise ApiError("agent_mismatch", f"the batch names {batch.agent_id!r}; the token is {agent.agent_id!r}")
+        return await self.push(agent, batch)
 
     async def push(self, agent: AgentRecord, request: PushRequest) -> PushResponse:
         """Apply one batch from `agent` (already authenticated; `request.agent_id` already checked).
@@ -129,10 +167,6 @@ class Ingestor:
             refused=[Refusal(event_id=r.event_id or "", seq=r.seq or 0, code=r.code, message=message_of(r.code),
                              detail=r.detail) for r in refused],
             server_time_ms=now_ms())
-        self.batches += 1
-        self.events.update(stored=stored, duplicate=duplicates, refused=len(refused))
-        self.refusals.update(r.code for r in refused)
-        self.last_ingest_at = time.time()
         log.info("push stored agent_id=%s events=%d stored=%d duplicates=%d refused=%d skipped=%d acked_seq=%d "
                  "took_ms=%.1f", agent.agent_id, len(request.events), stored, duplicates, len(refused), skipped,
                  acked, (time.perf_counter() - started) * 1000)

@@ -14,7 +14,7 @@ from server.auth import Authenticator, bearer_token
 from server.clock import now_ms
 from server.config import ServerConfig
 from server.errors import ApiError
-from server.ingest import Ingestor
+from server.ingest import IngestStats, PushIngest
 from server.reference import Reference
 from server.storage.base import AgentRecord, Store
 
@@ -25,7 +25,8 @@ REFERENCE = web.AppKey("reference", Reference)
 CALENDAR = web.AppKey("calendar", object)  # dict from WorkCalendar.to_json(), or None
 STORE = web.AppKey("store", Store)
 AUTH = web.AppKey("auth", Authenticator)
-INGESTOR = web.AppKey("ingestor", Ingestor)
+INGEST = web.AppKey("ingest", PushIngest)
+INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
 REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> ReferenceResponse
 
 # aiohttp's own HTTP errors (router, body size) mapped to our codes, so every non-2xx answer is an ErrorBody.

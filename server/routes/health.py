@@ -12,7 +12,8 @@ from aiohttp import web
 
 from ops import metrics
 from ops.readiness import check_ready
-from server.routes.common import CONFIG, INGESTOR, STORE, json_response
+from server.ingest_pool import IngestPool
+from server.routes.common import CONFIG, INGEST, INGEST_STATS, STORE, json_response
 from server.storage.base import AgentRecord
 from server.storage.sqlite import MIGRATIONS_DIR
 
@@ -62,7 +63,7 @@ async def metrics_page(request: web.Request) -> web.Response:
 
 def families(app: web.Application, agents: list[AgentRecord], now: float) -> list[metrics.Family]:
     F = metrics.Family
-    ingest = app[INGESTOR]
+    ingest = app[INGEST_STATS]
     requests = F("county_server_requests_total", "HTTP requests answered since start, by route and status.",
                  "counter")
     for (route, status), n in sorted(app[REQUESTS].items()):
@@ -91,6 +92,10 @@ def families(app: web.Application, agents: list[AgentRecord], now: float) -> lis
         F("county_server_rollup_lag_seconds", "Age of the oldest event not yet counted in the figures. Rollups "
           "change in the same transaction as the events they count, so this stays 0; anything else is a bug "
           "(run `county-server rollups verify`).").add(0),
+        F("county_server_ingest_workers", "Ingest worker processes configured ([server] ingest_workers; 0 = ingest "
+          "in the server process).").add(app[CONFIG].ingest_workers),
+        F("county_server_ingest_workers_alive", "Ingest worker processes running; one that died starts again at the "
+          "next push of its townships.").add(pool.alive if isinstance(pool := app[INGEST], IngestPool) else 0),
         F("county_server_agents", "Registered township PCs.").add(len(agents)),
         F("county_server_agents_silent", "Registered PCs that have not pushed for longer than threshold_s.").add(
             silent, threshold_s=str(silent_after_s)),

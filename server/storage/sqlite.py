@@ -31,7 +31,7 @@ from server.storage.sqlite_ingest import (
     batch_statements,
     run_statements,
 )
-from server.storage.sqlite_writer import SqliteWriter, T, in_transaction
+from server.storage.sqlite_writer import SqliteWriter, T
 
 log = logging.getLogger(__name__)
 
@@ -67,10 +67,12 @@ _RECOMPUTE_CHUNK = 20_000
 
 
 class SqliteStore:
-    def __init__(self, path: Path, case_cache_entries: int = 20_000) -> None:
+    def __init__(self, path: Path, case_cache_entries: int = 20_000, *, serving: bool = False) -> None:
+        """`serving`: a store of the server or of its ingest workers, whose writes queue with each other's
+        (`sqlite_writer`)."""
         self.path = path
         self._cases = CaseCache(case_cache_entries)
-        self._writer = SqliteWriter(path, WRITE_PRAGMAS)
+        self._writer = SqliteWriter(path, WRITE_PRAGMAS, queue_with_others=serving)
         self._reader: aiosqlite.Connection | None = None
         self._ingest_reader: aiosqlite.Connection | None = None
         self._ingest_reads: IngestReads | None = None
@@ -117,7 +119,7 @@ class SqliteStore:
     async def ping(self, timeout_s: float) -> None:
         # Shielded and never two at once: a probe that timed out finishes (and rolls back) in the background.
         if self._probe is None or self._probe.done():
-            self._probe = asyncio.ensure_future(self._writer.call(_probe))
+            self._probe = asyncio.ensure_future(self._writer.transaction(_probe))
         await asyncio.wait_for(asyncio.shield(self._probe), timeout_s)
 
     async def applied_migrations(self) -> set[int]:
@@ -176,7 +178,7 @@ class SqliteStore:
         if generation <= self._failed_generation:
             raise BatchNotWritten(f"a batch of generation {generation} before this one failed to be written")
         try:
-            return in_transaction(conn, lambda c: run_statements(c, prepared.statements))
+            return self._writer.in_transaction(conn, lambda c: run_statements(c, prepared.statements))
         except BaseException:
             self._failed_generation = max(self._failed_generation, generation)
             raise
@@ -298,12 +300,8 @@ def _recompute(conn: sqlite3.Connection, recompute: Callable[[list[CaseRecord], 
 
 
 def _probe(conn: sqlite3.Connection) -> None:
-    """The write lock taken and a table read: the database answers a writer."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.execute("SELECT count(*) FROM schema_migrations").fetchall()
-    finally:
-        conn.execute("ROLLBACK")
+    """Inside a write transaction, a table read: the database answers a writer."""
+    conn.execute("SELECT count(*) FROM schema_migrations").fetchall()
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

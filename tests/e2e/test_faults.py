@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -96,8 +97,14 @@ def test_a_server_killed_during_ingest_leaves_nothing_half_applied(cluster):
     syncing = threading.Thread(target=http_json, args=("POST", f"{url}/api/sync"), kwargs={"timeout_s": 60})
     syncing.start()
     time.sleep(0.3)
+    assert len(_ingest_workers(cluster)) == 2  # the default [server] ingest_workers
     cluster.server.kill()
     syncing.join()
+    # Its ingest workers die with it (PR_SET_PDEATHSIG), even in the middle of a transaction.
+    deadline = time.monotonic() + 5
+    while _ingest_workers(cluster) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _ingest_workers(cluster) == []
     verify = subprocess.run([str(BIN / "county-server"), "rollups", "verify", "--config", str(cluster.server_config)],
                             capture_output=True, text=True)
     assert verify.returncode == 0, verify.stdout + verify.stderr
@@ -154,3 +161,22 @@ def test_a_token_cannot_write_another_townships_cases(cluster):
     assert [r["code"] for r in answer["refused"]] == ["wrong_township"]
     assert answer["acked_seq"] == 1 and answer["stored"] == 0
     assert stats(cluster, "county")["513422000000"]["accepted"] == 0
+
+
+def _ingest_workers(cluster) -> list[int]:
+    """Pids of running ingest workers of this cluster's database."""
+    database = str(cluster.base / "county.sqlite3")
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                args = f.read().split(b"\0")
+            with open(f"/proc/{entry}/stat") as f:
+                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
+        except OSError:
+            continue
+        if b"server.ingest_worker" in args and database.encode() in args and not zombie:
+            out.append(int(entry))
+    return out

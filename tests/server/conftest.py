@@ -16,13 +16,21 @@ from tests.server.helpers import ADMIN_TOKEN, QIAOWA, REPO, CountyServer, Townsh
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
+def ingest_workers() -> int:
+    """In the server process by default: quick to start, and a test may patch what ingest calls. Tests of pushes
+    run with worker processes too (they override this fixture)."""
+    return 0
+
+
+@pytest.fixture
+def config_file(tmp_path: Path, ingest_workers: int) -> Path:
     path = tmp_path / "server.toml"
     path.write_text(
         "[server]\n"
         f'admin_token = "{ADMIN_TOKEN}"\n'
         'database = "county.sqlite3"\n'
         "max_body_bytes = 262144\n"
+        f"ingest_workers = {ingest_workers}\n"
         "[reference]\n"
         f'org_units = "{REPO / "config" / "org_units.csv"}"\n'
         f'catalog = "{REPO / "config" / "catalog.csv"}"\n',

@@ -12,7 +12,7 @@ import pytest
 
 from protocol.codes import CODES
 from protocol.messages import ErrorBody
-from server.routes.common import INGESTOR
+from server.routes.common import INGEST
 from server.storage import sqlite_ingest
 from tests.server.helpers import CountyServer, TownshipAgent
 
@@ -77,7 +77,7 @@ async def test_a_server_failure_answers_internal_and_applies_nothing(county_serv
     async def fail(*args: Any) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(county_server.app[INGESTOR], "push", fail)
+    monkeypatch.setattr(county_server.app[INGEST], "push", fail)
     status, raw, headers = await _call(county_server, "POST", PUSH, token=qiaowa.token, body=_push_body(qiaowa),
                                        headers=GZ)
     assert status == 500

@@ -15,7 +15,9 @@ RANK = {
     "figures": 1.2, "exports": 1, "scope": 1.5,  # figures use the catalog categories of reference
     "storage": 2,
     "pending": 2.5,  # ingest's batches folded but not yet committed
+    "interpreter": 0,
     "auth": 3, "ingest": 3, "stats": 3, "maintenance": 3, "openapi": 3.8, "operations": 3,
+    "ingest_frames": 3.1, "ingest_pool": 3.2, "ingest_worker": 3.2,  # ingest in worker processes
     "accounts": 3, "overview": 3, "worklists": 3,
     "tables": 3.5,  # service answers as export tables
     "openapi_dashboard": 3.7,

@@ -5,10 +5,18 @@ from __future__ import annotations
 import sqlite3
 import time
 
+import pytest
+
 from protocol.ids import new_uuid7
 from tests.server.helpers import QIAOWA, WACHANG, CountyServer, TownshipAgent
 
 VILLAGE = QIAOWA + "201"  # 锄头湾村
+
+
+@pytest.fixture(params=[0, 2], ids=["in-process", "2-workers"])
+def ingest_workers(request: pytest.FixtureRequest) -> int:
+    """Every push test runs with ingest in the server process and in two worker processes."""
+    return request.param
 
 
 def _db(server: CountyServer) -> sqlite3.Connection:
