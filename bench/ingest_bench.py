@@ -6,7 +6,7 @@ plain `sqlite3` executemany, in the same run.
 Per round:
 1. A fresh config and SQLite file; township agents (two by default, one township each) registered with
    `county-server agents add`; the real server started as a subprocess (`python -m server serve`) on a loopback
-   port.
+   port, with the default config: two ingest worker processes, the townships dealt to them in code order.
 2. A realistic mix on the sample catalog and org units (~45 % accepted, ~40 % completed, ~15 % evaluated), in
    each agent's seq order, pre-encoded as gzip level 6 JSON batches (the agent's encoding cost is not the server's).
 3. The agents push at once over keep-alive connections, one batch in flight each, as agents do: events/s from
