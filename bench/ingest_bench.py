@@ -202,7 +202,7 @@ def plain_write(path: Path, batches: list[tuple[list, list, list, list, list]]) 
 
 
 def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, keep: bool = False,
-              agents: int = 2) -> dict:
+              agents: int = 2, ingest_workers: int | None = None) -> dict:
     rng = random.Random(seed)
     ref = load_reference(REPO / "config" / "org_units.csv", REPO / "config" / "catalog.csv")
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
@@ -210,6 +210,7 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
     config = work / "server.toml"
     config.write_text(f'[server]\nport = {port}\nadmin_token = "bench-admin-token-0000"\n'
                       f'database = "county.sqlite3"\nlog_level = "WARNING"\n'
+                      + (f"ingest_workers = {ingest_workers}\n" if ingest_workers is not None else "") +
                       f'[reference]\norg_units = "{REPO / "config" / "org_units.csv"}"\n'
                       f'catalog = "{REPO / "config" / "catalog.csv"}"\n', encoding="utf-8")
     cli = [sys.executable, "-m", "server"]
@@ -274,12 +275,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--agents", type=int, default=2, choices=range(1, len(TOWNSHIPS) + 1), metavar="N",
                         help=f"agents pushing at once, one township each (1-{len(TOWNSHIPS)})")
+    parser.add_argument("--ingest-workers", type=int, metavar="N",
+                        help="[server] ingest_workers for the server (default: the server's default)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the server process to FILE")
     parser.add_argument("--keep", action="store_true", help="keep the databases and the server log")
     args = parser.parse_args()
     results = []
     for r in range(args.rounds):
-        res = run_round(args.events, args.batch, args.seed + r, args.profile, args.keep, args.agents)
+        res = run_round(args.events, args.batch, args.seed + r, args.profile, args.keep, args.agents,
+                        args.ingest_workers)
         results.append(res)
         print(f"round {r + 1}: http {res['http_eps']:,.0f} events/s ({res['http_s']:.2f} s) | plain sqlite3 "
               f"{res['plain_eps']:,.0f} events/s ({res['plain_s']:.2f} s, median of {PLAIN_RUNS}: "
