@@ -13,8 +13,9 @@ folded on a state that never came to be: those fail too (the agents send them ag
 from the committed state. A fold runs in a generation, which moves on at such a failure; the store fails the
 batches of a failed generation still queued behind the failure.
 
-Valid while this process is the only writer of events and cases (the SQLite store); a backend written by several
-processes must fold inside its write transaction instead.
+Valid while this process is the only writer of the events and cases of the townships it ingests: the server process
+(`[server] ingest_workers = 0`) or the one ingest worker a township is dealt to (`server.ingest_pool`). A backend
+that lets several processes write the same township's cases must fold inside its write transaction instead.
 """
 
 from __future__ import annotations
@@ -319,10 +320,6 @@ class Ingestor:
                     history[cid][e.order_key] = e
         folds = {cid: [c.fold for c in evs] for cid, evs in case_events.items()}
         saves, deltas, skipped = self._fold(folds, loaded, history)
-        # Let the loop answer the batches committed meanwhile: an agent waiting for its acknowledgement sends its
-        # next batch sooner, and the writer has it in time.
-        await asyncio.sleep(0)
-        await asyncio.sleep(0)
 
         new_consultations: list[Consultation] = []
         if consultations:

@@ -7,7 +7,7 @@ processes uses two cores. All pushes of a township come to the same worker: its 
 folded and not yet committed) stays exact, as in one process.
 
 It ends when the server closes its end (after answering what it was given) or when the server dies (the kernel
-sends it SIGKILL: `PR_SET_PDEATHSIG`), never outliving it.
+sends it SIGKILL: `PR_SET_PDEATHSIG`), never outliving it. It ignores SIGINT and SIGTERM, which are the server's.
 """
 
 from __future__ import annotations
@@ -48,7 +48,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     _die_with_parent()
     configure_logging(args.log_level)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C in the server's terminal is the server's to handle
+    # A Ctrl-C in the server's terminal, or systemd's SIGTERM to the whole unit, is the server's to handle: it stops
+    # taking pushes, then closes this worker's socket, and the worker answers what it was given before it exits.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sock = socket.socket(fileno=args.fd)
     tune_for_ingest()
     asyncio.run(serve(sock, args.index, args.database, load_reference(args.org_units, args.catalog)))

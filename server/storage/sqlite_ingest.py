@@ -141,8 +141,9 @@ def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
 class CaseCache:
     """Recently committed cases, so that the next event of a case does not read and decode its row again.
 
-    Valid because this process is the only writer of `cases` (the CLI writes agents and rollups, never cases); a
-    multi-process backend must not keep one. Filled after each commit, oldest entries dropped first.
+    Valid because the process that ingests a township is the only writer of its cases (`server.ingest_pool` deals
+    each township to one worker; the CLI writes agents and rollups, never cases); a backend that lets several
+    processes write the same cases must not keep one. Filled after each commit, oldest entries dropped first.
     """
 
     def __init__(self, max_entries: int) -> None:
