@@ -38,7 +38,7 @@ from server.reference import load_catalog
 from server.rollups import Contribution, add_into, consultation_contribution, contributions, rollup_statements
 from server.storage.base import CaseRecord
 from server.storage.sqlite import SqliteStore
-from server.storage.sqlite_ingest import CASE_COLUMNS, case_row
+from server.storage.sqlite_ingest import CASES, case_row
 
 REPO = Path(__file__).resolve().parent.parent
 COUNTY = "513200"  # a pseudo-county code holding a prefecture's townships (the server serves one county)
@@ -193,7 +193,7 @@ def generate(out: Path, cases: int, year: int, seed: int, consultations: int) ->
     for pragma in ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=OFF", "PRAGMA cache_size=-262144",
                    "PRAGMA temp_store=MEMORY"):
         db.execute(pragma)
-    insert_case = f"INSERT INTO cases ({', '.join(CASE_COLUMNS)}) VALUES ({', '.join('?' * len(CASE_COLUMNS))})"
+    insert_case = CASES.sql(1)  # the server's own statement (its JSON body column is cast to text)
     started = time.perf_counter()
     per_day = cases / len(gen.year_days)
     serial, updated = 0, f"{year + 1}-01-05T00:00:00.000+00:00"

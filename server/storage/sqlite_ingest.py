@@ -101,7 +101,6 @@ RETURNING acked_seq
 """
 ACK_WINDOW = 20_000
 
-_case_decoder = msgspec.json.Decoder(Case)
 _encode = msgspec.json.encode
 _json_ids = msgspec.json.Encoder()
 _owners = msgspec.json.Decoder(list[tuple[str, str, int]])
