@@ -117,7 +117,7 @@ class SqliteStore:
         return conn
 
     async def ping(self, timeout_s: float) -> None:
-        # Shielded and never two at once: a probe that timed out finishes (and rolls back) in the background.
+        # Shielded and never two at once: a probe that timed out finishes in the background (an empty transaction).
         if self._probe is None or self._probe.done():
             self._probe = asyncio.ensure_future(self._writer.transaction(_probe))
         await asyncio.wait_for(asyncio.shield(self._probe), timeout_s)
