@@ -40,12 +40,10 @@ class IngestPool:
         self._slots = [_Slot(i) for i in range(config.ingest_workers)]
         townships = sorted(u.code[:9] for u in reference.townships())
         self._worker_of = {t: i % len(self._slots) for i, t in enumerate(townships)}
-        self._started = False
 
     async def start(self) -> None:
         for slot in self._slots:
             await slot.start(self._config)
-        self._started = True
 
     def worker_of(self, township: str) -> int:
         """The index of the worker that ingests `township` (a township the reference data does not know, by

@@ -65,7 +65,7 @@ class Consultation(msgspec.Struct, frozen=True):
 
 
 class BatchWrite(msgspec.Struct):
-    """Everything one push stores, decided before the write: `Store.write_batch` writes it in one transaction."""
+    """Everything one push stores, decided before the write: `Store.submit_batch` writes it in one transaction."""
 
     agent_id: str
     received_at: str

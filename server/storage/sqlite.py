@@ -167,8 +167,7 @@ class SqliteStore:
     def prepare_batch(self, batch: BatchWrite) -> PreparedStatements:
         return PreparedStatements(batch, batch_statements(batch))
 
-    def submit_batch(self, prepared: PreparedStatements, generation: int  # type: ignore[override]
-                     ) -> asyncio.Future[int]:
+    def submit_batch(self, prepared: PreparedStatements, generation: int) -> asyncio.Future[int]:
         written = self._writer.submit(functools.partial(self._write_batch, prepared, generation))
         written.add_done_callback(functools.partial(self._batch_written, prepared))  # before the caller's callbacks
         return written

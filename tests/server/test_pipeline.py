@@ -95,7 +95,7 @@ async def test_a_batch_folded_behind_a_pending_one_sees_its_case_events_and_seqs
     (s1, a1), (s2, a2) = await first, await second
     assert (s1, a1["stored"], a1["acked_seq"]) == (200, 1, 1)
     assert (s2, a2["stored"], a2["acked_seq"]) == (200, 1, 1)
-    # Both PCs resend while nothing is pending: duplicates; and a reused seq is refused.
+    # Sent again once nothing is pending: a duplicate.
     again = await county_server.push(qiaowa, [acc])
     assert (again["stored"], again["duplicates"]) == (0, 1)
     township = (await county_server.stats("township"))[QIAOWA + "000"]
