@@ -6,15 +6,15 @@ import logging
 
 from aiohttp import web
 
-from agent import api, page, staff_api
 from agent.config import AgentConfig
-from agent.health import routes as health_routes
-from agent.identity import resolve_identity
-from agent.schedule import SyncSchedule
+from agent.http import api, page, staff
+from agent.http.health import routes as health_routes
 from agent.service import CaseService
 from agent.store import AgentStore
-from agent.sync import Syncer
-from agent.uplink import Uplink
+from agent.sync.identity import resolve_identity
+from agent.sync.schedule import SyncSchedule
+from agent.sync.syncer import Syncer
+from agent.sync.uplink import Uplink
 from ops.runlock import RunLock
 from ops.serve import PROBE
 
@@ -28,7 +28,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
     """The agent's aiohttp app. With `run_schedule=False` nothing syncs by itself (tests call `sync_once`)."""
     app = web.Application(middlewares=[api.errors_middleware], client_max_size=1024 * 1024)
     app.add_routes(api.routes)
-    app.add_routes(staff_api.routes)
+    app.add_routes(staff.routes)
     app.add_routes(page.routes)
     app.add_routes(health_routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}

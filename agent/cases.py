@@ -12,8 +12,8 @@ from typing import Any
 import msgspec
 
 from agent.errors import InvalidInput
+from agent.records import OutboxEvent
 from agent.reference import Reference
-from agent.store import OutboxEvent
 from protocol import certificates
 from protocol.lifecycle import Case, IllegalTransition, apply_event, china_seconds, corrected_at
 from protocol.messages import AcceptedData, decode_event_data

@@ -10,8 +10,8 @@ from typing import Any
 
 from agent.cases import Stamp, event_for, form_text
 from agent.errors import InvalidInput
+from agent.records import Consultation, OutboxEvent
 from agent.reference import Reference
-from agent.store import Consultation, OutboxEvent
 from protocol.messages import ConsultedData
 from protocol.vocabulary import Channel, EventKind
 

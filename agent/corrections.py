@@ -19,8 +19,8 @@ import msgspec
 
 from agent import cases, consultations
 from agent.errors import InvalidInput
+from agent.records import Consultation, OutboxEvent, StoredEvent
 from agent.reference import Reference
-from agent.store import Consultation, OutboxEvent, StoredEvent
 from protocol.lifecycle import Case, IllegalTransition, apply_event, china_seconds, corrected_at
 from protocol.messages import DATA_TYPES, decode_event_data
 from protocol.vocabulary import EventKind

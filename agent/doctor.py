@@ -9,8 +9,8 @@ import time
 import aiohttp
 
 from agent.config import AgentConfig
-from agent.identity import retired_ids
 from agent.store import migrations
+from agent.sync.identity import retired_ids
 from ops import doctor
 from ops.doctor import Check
 from ops.runlock import is_locked

@@ -1,6 +1,6 @@
 """What a restore of the agent's database must change (`township-agent restore`, see `ops.commands`).
 
-A restored database may not push under the identity it had (see `agent.identity`): the restore retires both the
+A restored database may not push under the identity it had (see `agent.sync.identity`): the restore retires both the
 identity recorded in the backup and the configured one, and the operator registers the PC again.
 """
 

@@ -9,8 +9,9 @@ from typing import Any
 
 from agent import cases, consultations, corrections
 from agent.errors import CaseNotFound, EventNotQuarantined, InvalidInput
+from agent.records import Consultation
 from agent.reference import Reference
-from agent.store import AgentStore, Consultation
+from agent.store import AgentStore
 from protocol.ids import case_number, new_uuid7
 from protocol.lifecycle import CHINA_TZ, Case
 from protocol.vocabulary import EventKind

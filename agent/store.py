@@ -9,7 +9,6 @@ import asyncio
 import logging
 import sqlite3
 from contextlib import closing
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 
+from agent.records import Consultation, OutboxEvent, Quarantined, StoredEvent
 from protocol.lifecycle import Case
 from protocol.messages import Event, Refusal
 
@@ -24,55 +24,6 @@ log = logging.getLogger(__name__)
 
 _case_json = msgspec.json.Encoder()
 _case_decode = msgspec.json.Decoder(Case)
-
-
-@dataclass(frozen=True)
-class OutboxEvent:
-    """An event as written to the outbox; `data` is already JSON."""
-
-    event_id: str
-    case_id: str
-    kind: str
-    at: str
-    offset_ms: int
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    seq: int
-    event_id: str
-    case_id: str
-    kind: str
-    code: str
-    message: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """An outbox row as read back: `status` is pending, synced, quarantined, dismissed or resent."""
-
-    seq: int
-    event_id: str
-    case_id: str
-    kind: str
-    at: str
-    offset_ms: int
-    data: dict[str, Any]
-    status: str
-
-
-@dataclass(frozen=True)
-class Consultation:
-    """咨询: one counter entry, kept locally to list the day's consultations."""
-
-    consultation_id: str
-    day: str
-    at: str
-    topic: str
-    channel: str
-    org_code: str
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -391,7 +342,7 @@ class AgentStore:
             )
             await self._db.commit()
 
-    # ---- operations: probe, migrations, identity (see agent/identity.py) ---------------------------------
+    # ---- operations: probe, migrations, identity (see agent/sync/identity.py) ---------------------------------
 
     async def ping(self, timeout_s: float = 5.0) -> None:
         """Prove the database answers a writer: take the write lock, BEGIN IMMEDIATE, read, roll back. Raises

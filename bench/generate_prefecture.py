@@ -6,7 +6,7 @@ Writes, under --out: org_units.csv (one "county" row holding 13 counties' worth 
 1,150 villages, as Aba prefecture has), catalog.csv (the sample catalog), server.toml, and prefecture.sqlite3 with
 the real schema (migrations applied by `SqliteStore`), then loads:
 - cases made as the agents would have folded them (`protocol.lifecycle.Case`), inserted with `executemany` in the
-  server's own row shape (`server.storage.sqlite_ingest.case_row`);
+  server's own row shape (`server.storage.sqlite.ingest.case_row`);
 - the rollups computed by the same pure functions ingest uses (`rollups.contributions`, `rollup_statements`), so
   the monthly grain comes from the same hook; `county-server rollups verify` finds no difference;
 - consultations, and one or two agents per township with their last contact, pending events and clock offset.
@@ -33,12 +33,12 @@ from protocol.certificates import resident_id_check_char
 from protocol.ids import new_uuid7
 from protocol.lifecycle import Case
 from protocol.workdays import due_date
-from server.calendar_source import package_calendar
-from server.reference import load_catalog
-from server.rollups import Contribution, add_into, consultation_contribution, contributions, rollup_statements
+from server.model.calendar import package_calendar
+from server.model.reference import load_catalog
+from server.model.rollups import Contribution, add_into, consultation_contribution, contributions, rollup_statements
 from server.storage.base import CaseRecord
-from server.storage.sqlite import SqliteStore
-from server.storage.sqlite_ingest import CASES, case_row
+from server.storage.sqlite.ingest import CASES, case_row
+from server.storage.sqlite.store import SqliteStore
 
 REPO = Path(__file__).resolve().parent.parent
 COUNTY = "513200"  # a pseudo-county code holding a prefecture's townships (the server serves one county)

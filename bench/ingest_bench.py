@@ -47,10 +47,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from protocol.ids import new_uuid7  # noqa: E402
-from server.reference import load_reference  # noqa: E402
-from server.rollups import MONTH_CHANNEL, MONTH_TABLE, UNIT_LENGTHS, UPSERT_MONTH_SQL, UPSERT_SQL  # noqa: E402
-from server.storage.sqlite import MIGRATIONS_DIR, WRITE_PRAGMAS  # noqa: E402
-from server.storage.sqlite_ingest import CASES, EVENTS  # noqa: E402
+from server.model.reference import load_reference  # noqa: E402
+from server.model.rollups import MONTH_CHANNEL, MONTH_TABLE, UNIT_LENGTHS, UPSERT_MONTH_SQL, UPSERT_SQL  # noqa: E402
+from server.storage.sqlite.ingest import CASES, EVENTS  # noqa: E402
+from server.storage.sqlite.store import MIGRATIONS_DIR, WRITE_PRAGMAS  # noqa: E402
 
 # The single-row forms of the server's statements, for executemany.
 INSERT_EVENTS_SQL = EVENTS.sql(1)

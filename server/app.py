@@ -15,18 +15,12 @@ from aiohttp import web
 from ops.runlock import RunLock
 from ops.serve import PROBE
 from protocol.workdays import WorkCalendar
-from server.accounts import Accounts
-from server.auth import Authenticator
-from server.calendar_source import build_calendar
+from server.accounts.agents import Authenticator
+from server.accounts.users import Accounts
 from server.config import ServerConfig
 from server.errors import ConfigError
-from server.figures import Definitions
-from server.ingest import Ingestor, IngestStats
-from server.ingest_pool import IngestPool
-from server.overview import Overview
-from server.reference import Reference, load_reference
-from server.routes import admin, dashboard, health, stats, sync
-from server.routes.common import (
+from server.http import admin, dashboard, health, stats, sync
+from server.http.common import (
     AUTH,
     CALENDAR,
     CONFIG,
@@ -38,9 +32,15 @@ from server.routes.common import (
     error_middleware,
     stamp_server_time,
 )
-from server.storage.sqlite import SqliteStore
-from server.storage.sqlite_dashboard import SqliteDashboardStore
-from server.worklists import Worklists
+from server.ingest.ingestor import Ingestor, IngestStats
+from server.ingest.pool import IngestPool
+from server.model.calendar import build_calendar
+from server.model.figures import Definitions
+from server.model.reference import Reference, load_reference
+from server.reports.overview import Overview
+from server.reports.worklists import Worklists
+from server.storage.sqlite.dashboard import SqliteDashboardStore
+from server.storage.sqlite.store import SqliteStore
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from typing import Any, TypeVar
 import click
 
 from ops.logs import configure_logging
-from server import maintenance
+from server.accounts.agents import register_agent
+from server.admin import rollups as maintenance
 from server.app import build_app, open_store
-from server.auth import register_agent
 from server.config import ServerConfig, load_config
 from server.errors import ConfigError, UnknownTownship
 from server.interpreter import tune_for_ingest
@@ -119,7 +119,7 @@ def agents_add(township: str, name: str, as_json: bool, config_path: str) -> Non
 @config_option
 def agents_rotate_token(agent_id: str, config_path: str) -> None:
     """Give a PC a new token (same identity); the old token stops working within a minute. Prints it once."""
-    from server.auth import rotate_token
+    from server.accounts.agents import rotate_token
 
     token = _run(_load(config_path), lambda store, reference: rotate_token(store, agent_id))
     if token is None:
@@ -191,8 +191,8 @@ def _password(from_stdin: bool) -> str:
 
 
 def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> T:
-    from server.accounts import Accounts
-    from server.storage.sqlite_dashboard import SqliteDashboardStore
+    from server.accounts.users import Accounts
+    from server.storage.sqlite.dashboard import SqliteDashboardStore
 
     async def work(store: Any, reference: Any) -> T:
         dashboard_store = SqliteDashboardStore(store)
@@ -245,7 +245,7 @@ def users_list(config_path: str) -> None:
 
 def _add_operations_commands() -> None:
     from ops import commands
-    from server import operations
+    from server.admin import operations
 
     database = lambda config: config.database  # noqa: E731
     main.add_command(commands.backup_command("county-server", config_option, _load, database,

@@ -7,7 +7,7 @@ import sys
 
 # A thread waiting for the GIL gets it after at most this long (default 5 ms). The SQLite writer thread needs it back
 # after each statement while the event loop folds the next batch: with 5 ms, the writer spent most of a batch waiting
-# (see server/storage/sqlite_ingest.py).
+# (see server/storage/sqlite/ingest.py).
 SWITCH_INTERVAL_S = 0.00001
 
 

@@ -1,7 +1,7 @@
 """The storage interface of the county server: what ingest, stats and the CLI need, named for intent.
 
 Implementations (`sqlite.SqliteStore`, later PostgreSQL) have the same shape and pass the same contract tests. The
-domain (fold, rollups) is not here: a transaction stores and loads rows; `server.ingest` decides what they are.
+domain (fold, rollups) is not here: a transaction stores and loads rows; `server.ingest.ingestor` decides what they are.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import msgspec
 
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
-from server.rollups import Contribution
+from server.model.rollups import Contribution
 
 
 class AgentRecord(msgspec.Struct, frozen=True):

@@ -11,8 +11,8 @@ from pathlib import Path
 import msgspec
 from aiohttp.test_utils import TestClient, TestServer
 
-from agent.api import SERVICE, STORE
 from agent.app import build_app
+from agent.http.api import SERVICE, STORE
 from agent.store import AgentStore
 from protocol.lifecycle import CHINA_TZ
 from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem

@@ -6,7 +6,7 @@ import json
 import re
 
 from agent.cases import ACTIONS
-from agent.page import LANGUAGES, WEB
+from agent.http.page import LANGUAGES, WEB
 from agent.today import Flag
 from protocol.certificates import CERT_TYPES, MESSAGES
 from protocol.vocabulary import CaseState, Channel, EventKind, Result

@@ -6,7 +6,8 @@ import sqlite3
 
 import msgspec
 
-from agent.store import AgentStore, OutboxEvent, migrations
+from agent.records import OutboxEvent
+from agent.store import AgentStore, migrations
 from protocol.lifecycle import Case
 from protocol.messages import Refusal
 

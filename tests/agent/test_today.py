@@ -6,7 +6,7 @@ from datetime import date
 
 import msgspec
 
-from agent.store import OutboxEvent
+from agent.records import OutboxEvent
 from agent.today import Flag, counts, flag_of, worklist
 from protocol.ids import new_uuid7
 from protocol.lifecycle import Case

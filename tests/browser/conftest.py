@@ -21,7 +21,7 @@ import pytest
 
 from agent.store import AgentStore
 from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem
-from server.calendar_source import package_calendar
+from server.model.calendar import package_calendar
 from tests.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")

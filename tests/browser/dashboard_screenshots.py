@@ -22,8 +22,8 @@ from playwright.sync_api import sync_playwright
 
 from protocol.workdays import due_date
 from scripts.cluster import ROOT
-from server.calendar_source import package_calendar
-from server.reference import load_catalog
+from server.model.calendar import package_calendar
+from server.model.reference import load_catalog
 from tests.browser.conftest import launch_chromium
 from tests.browser.county import ProcessCounty, log_in, start_county, visit
 

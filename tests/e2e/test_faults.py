@@ -177,6 +177,6 @@ def _ingest_workers(cluster) -> list[int]:
                 zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
         except OSError:
             continue
-        if b"server.ingest_worker" in args and database.encode() in args and not zombie:
+        if b"server.ingest.worker" in args and database.encode() in args and not zombie:
             out.append(int(entry))
     return out

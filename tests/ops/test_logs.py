@@ -63,7 +63,7 @@ def test_a_traceback_is_folded_into_the_same_line_and_redacted(log_stream):
     try:
         raise ValueError("bad applicant 扎西 13800000000")
     except ValueError:
-        logging.getLogger("server.ingest").exception("batch failed batch=7")
+        logging.getLogger("server.ingest.ingestor").exception("batch failed batch=7")
     lines = log_stream.getvalue().splitlines()
     assert len(lines) == 1
     assert "Traceback" in lines[0] and "\\n" in lines[0]
@@ -82,12 +82,12 @@ def test_under_journald_lines_carry_a_syslog_priority(monkeypatch):
     stream = io.StringIO()
     try:
         configure_logging("INFO", stream)
-        logging.getLogger("agent.sync").warning("sync failed error=timeout")
-        logging.getLogger("agent.sync").debug("not shown")
+        logging.getLogger("agent.sync.syncer").warning("sync failed error=timeout")
+        logging.getLogger("agent.sync.syncer").debug("not shown")
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
-    assert stream.getvalue() == "<4>WARNING agent.sync sync failed error=timeout\n"
+    assert stream.getvalue() == "<4>WARNING agent.sync.syncer sync failed error=timeout\n"
 
 
 def test_an_unknown_level_is_refused():

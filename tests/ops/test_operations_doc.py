@@ -17,7 +17,7 @@ DOC = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 
 def exported_metrics() -> set[str]:
     names = set()
-    for path in (ROOT / "agent" / "health.py", ROOT / "server" / "routes" / "health.py"):
+    for path in (ROOT / "agent" / "http" / "health.py", ROOT / "server" / "http" / "health.py"):
         names |= set(re.findall(r'F\("((?:township_agent|county_server)_[a-z_]+)"', path.read_text()))
     return names
 

@@ -104,7 +104,7 @@ async def test_the_notifier_says_ready_starts_the_watchdog_and_says_stopping(not
 
 
 async def test_the_server_store_probe_fails_while_another_writer_holds_the_database(tmp_path, notify_socket):
-    from server.storage.sqlite import SqliteStore
+    from server.storage.sqlite.store import SqliteStore
 
     store = SqliteStore(tmp_path / "county.sqlite3")
     await store.open()

@@ -14,9 +14,9 @@ import aiohttp
 from aiohttp import web
 
 from protocol.ids import new_uuid7
-from server.auth import register_agent
+from server.accounts.agents import register_agent
 from server.config import ServerConfig
-from server.routes.common import REFERENCE, STORE
+from server.http.common import REFERENCE, STORE
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token-0123456789"

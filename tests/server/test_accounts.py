@@ -11,9 +11,9 @@ from pathlib import Path
 import aiohttp
 from click.testing import CliRunner, Result
 
-from server.accounts import hash_password, verify_password
+from server.accounts.users import hash_password, verify_password
 from server.cli import main
-from server.routes.dashboard import ACCOUNTS
+from server.http.dashboard import ACCOUNTS
 from tests.server.helpers import CountyServer
 
 PASSWORD = "县政务服务 2026!"

@@ -6,7 +6,7 @@ import chinese_calendar
 import pytest
 
 from protocol.workdays import CalendarMissing, due_date, working_days_between
-from server.calendar_source import build_calendar, package_calendar, package_years
+from server.model.calendar import build_calendar, package_calendar, package_years
 
 D = date.fromisoformat
 

@@ -12,8 +12,8 @@ import pytest
 
 from protocol.codes import CODES
 from protocol.messages import ErrorBody
-from server.routes.common import INGEST
-from server.storage import sqlite_ingest
+from server.http.common import INGEST
+from server.storage.sqlite import ingest as sqlite_ingest
 from tests.server.helpers import CountyServer, TownshipAgent
 
 

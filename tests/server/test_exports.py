@@ -8,7 +8,7 @@ import io
 import openpyxl
 import pytest
 
-from server.tables import TABLES
+from server.reports.tables import TABLES
 from tests.server.helpers import ADMIN_TOKEN, QIAOWA, CountyServer
 from tests.server.test_figures import Q1, load_data_set
 

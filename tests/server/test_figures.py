@@ -16,11 +16,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from protocol.workdays import due_date
-from server import maintenance
+from server.admin import rollups as maintenance
 from server.app import build_app
-from server.calendar_source import package_calendar
 from server.config import load_config
-from server.routes.common import STORE
+from server.http.common import STORE
+from server.model.calendar import package_calendar
 from tests.server.helpers import QIAOWA, WACHANG, CountyServer
 
 COUNTY = "513422"

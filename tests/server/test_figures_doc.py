@@ -4,10 +4,10 @@ route and export table is named in them."""
 from __future__ import annotations
 
 from server.config import SETTINGS
-from server.figures import ACTIVE_EVALUATION_CHOICES, Figures, ItemFigures
-from server.openapi_dashboard import dashboard_paths
+from server.http.openapi_dashboard import dashboard_paths
+from server.model.figures import ACTIVE_EVALUATION_CHOICES, Figures, ItemFigures
+from server.reports.tables import TABLES
 from server.storage.dashboard import CASE_FIGURES
-from server.tables import TABLES
 from tests.server.helpers import REPO
 
 FIGURES_DOC = (REPO / "docs" / "figures.md").read_text(encoding="utf-8")

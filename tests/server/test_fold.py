@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from protocol.lifecycle import Case, china_seconds, corrected_at
 from protocol.messages import DATA_TYPES
 from protocol.vocabulary import EventKind
-from server.fold import FoldEvent, china_millis, fold_case, order_key
-from server.rollups import add_case, contributions, without_zeros
+from server.model.fold import FoldEvent, china_millis, fold_case, order_key
+from server.model.rollups import add_case, contributions, without_zeros
 
 AGENT = "513422100-aaaaaa"
 OTHER_TOWNSHIP_AGENT = "513422101-bbbbbb"

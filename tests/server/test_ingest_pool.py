@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from server.ingest_pool import IngestPool
-from server.maintenance import verify_rollups
-from server.routes.common import INGEST, REFERENCE, STORE
+from server.admin.rollups import verify_rollups
+from server.http.common import INGEST, REFERENCE, STORE
+from server.ingest.pool import IngestPool
 from tests.server.helpers import QIAOWA, WACHANG, CountyServer, TownshipAgent
 
 

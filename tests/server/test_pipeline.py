@@ -1,4 +1,4 @@
-"""Ingest folds a batch while the batch before it is still being written (server/pending.py): what the later batch
+"""Ingest folds a batch while the batch before it is still being written (server/ingest/pending.py): what the later batch
 sees of the pending one, and what happens to it when the pending one fails.
 
 Real HTTP and a real SQLite file. A gate holds the writer thread in front of one batch's statements, so that the
@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from server.maintenance import verify_rollups
-from server.routes.common import STORE
-from server.storage import sqlite as sqlite_store
+from server.admin.rollups import verify_rollups
+from server.http.common import STORE
+from server.storage.sqlite import store as sqlite_store
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
 
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from server import maintenance
+from server.admin import rollups as maintenance
 from server.app import build_app
 from server.config import ServerConfig
-from server.rollups import METRICS
-from server.routes.common import STORE
-from server.storage import sqlite as sqlite_storage
+from server.http.common import STORE
+from server.model.rollups import METRICS
+from server.storage.sqlite import store as sqlite_storage
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
 
 CENTRE, VILLAGE = QIAOWA + "000", QIAOWA + "201"

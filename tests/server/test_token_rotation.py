@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.auth import Authenticator, rotate_token
-from server.routes.common import STORE
+from server.accounts.agents import Authenticator, rotate_token
+from server.http.common import STORE
 
 
 async def test_a_rotated_token_keeps_the_identity_and_the_old_one_stops_working(county_server, qiaowa, monkeypatch):

@@ -1,0 +1,156 @@
+"""The agent's local JSON API on 127.0.0.1; the web page uses the same routes. HTTP only: no rules here."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from agent import __version__
+from agent.errors import CaseNotFound, InvalidInput
+from agent.service import CaseService
+from agent.store import AgentStore
+from agent.sync.syncer import Syncer
+from protocol.lifecycle import Case
+from protocol.messages import ErrorBody
+
+log = logging.getLogger(__name__)
+
+STORE = web.AppKey("store", AgentStore)
+SERVICE = web.AppKey("service", CaseService)
+SYNCER = web.AppKey("syncer", Syncer)
+INFO = web.AppKey("info", dict)
+
+routes = web.RouteTableDef()
+
+
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> web.Response:
+    body = msgspec.json.encode(ErrorBody(code=code, message=message, fields=fields or None))
+    return web.Response(status=status, body=body, content_type="application/json")
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler):
+    try:
+        return await handler(request)
+    except InvalidInput as e:
+        return error_response(422, "invalid_input", e.message, e.fields)
+    except CaseNotFound as e:
+        return error_response(404, "not_found", f"没有找到办件 {e.case_id}")
+    except web.HTTPException as e:
+        if e.status >= 400 and request.path.startswith("/api/"):
+            return error_response(e.status, "http_error", e.reason)
+        raise
+
+
+def case_json(case: Case) -> dict[str, Any]:
+    out = msgspec.to_builtins(case)
+    out["is_on_time"] = case.is_on_time
+    out["calendar_missing"] = case.due_on is None and case.state == "in_progress"
+    return out
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidInput("请求内容不是有效的 JSON") from None
+    if not isinstance(body, dict):
+        raise InvalidInput("请求内容应为 JSON 对象")
+    return body
+
+
+@routes.post("/api/cases")
+async def create_case(request: web.Request) -> web.Response:
+    case = await request.app[SERVICE].accept(await json_body(request))
+    return web.json_response(case_json(case), status=201)
+
+
+@routes.post("/api/cases/{case_id}/events")
+async def add_event(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    kind = body.get("kind")
+    if not isinstance(kind, str):
+        raise InvalidInput("请说明操作类型 kind", {"kind": "缺少操作类型"})
+    data = body.get("data") or {}
+    if not isinstance(data, dict):
+        raise InvalidInput("data 应为 JSON 对象")
+    case = await request.app[SERVICE].act(request.match_info["case_id"], kind, data)
+    return web.json_response(case_json(case), status=201)
+
+
+@routes.get("/api/cases")
+async def list_cases(request: web.Request) -> web.Response:
+    try:
+        limit = min(int(request.query.get("limit", "200")), 1000)
+    except ValueError:
+        raise InvalidInput("limit 应为整数") from None
+    found = await request.app[STORE].list_cases(
+        open_only=request.query.get("open") in ("1", "true"), query=request.query.get("q") or None, limit=limit
+    )
+    return web.json_response({"cases": [case_json(c) for c in found]})
+
+
+@routes.get("/api/cases/{case_id}")
+async def get_case(request: web.Request) -> web.Response:
+    case = await request.app[STORE].get_case(request.match_info["case_id"])
+    if case is None:
+        raise CaseNotFound(request.match_info["case_id"])
+    return web.json_response(case_json(case))
+
+
+@routes.get("/api/status")
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(await status_body(request.app))
+
+
+async def status_body(app: web.Application) -> dict[str, Any]:
+    store, syncer = app[STORE], app[SYNCER]
+    meta = await store.get_meta()
+    offset = meta.get("clock_offset_ms")
+    return {
+        "agent_id": syncer.agent_id,
+        "township": app[INFO]["township_code"],
+        "version": __version__,
+        "pending": await store.count_pending(),
+        "quarantined": [
+            {"seq": q.seq, "event_id": q.event_id, "case_id": q.case_id, "kind": q.kind, "code": q.code,
+             "message": q.message, "data": q.data}
+            for q in await store.quarantined()
+        ],
+        "last_sync_at": meta.get("last_sync_at") or None,
+        "last_attempt_at": meta.get("last_attempt_at") or None,
+        "last_error": meta.get("last_error") or None,
+        "clock_offset_ms": int(offset) if offset else None,
+        "reference_version": syncer.reference.version if syncer.reference else None,
+        "county_url": app[INFO]["county_url"],
+    }
+
+
+@routes.post("/api/sync")
+async def sync_now(request: web.Request) -> web.Response:
+    max_batches = request.query.get("max_batches")
+    summary = await request.app[SYNCER].sync_once(max_batches=int(max_batches) if max_batches else None)
+    return web.json_response(msgspec.to_builtins(summary) | {"ok": summary.is_ok})
+
+
+@routes.get("/api/reference")
+async def reference(request: web.Request) -> web.Response:
+    ref = request.app[SYNCER].reference
+    if ref is None:
+        return error_response(503, "no_reference", "尚未从县服务器取得事项目录,请先联网同步一次")
+    return web.json_response({
+        "version": ref.version,
+        "township": msgspec.to_builtins(ref.township),
+        "org_units": [msgspec.to_builtins(o) for o in ref.org_units.values()],
+        "items": [msgspec.to_builtins(i) for i in ref.items.values()],
+        "has_calendar": ref.calendar is not None,
+    })
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})

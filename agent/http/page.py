@@ -1,0 +1,40 @@
+"""The staff page: an HTML shell, the print pages, scripts, styles and message catalogs, all served from the package.
+
+Nothing is fetched from the internet: the page must work in a township with no link at all. The Content-Security-Policy
+says so to the browser too. Text lives only in `web/messages/<lang>.json`; templates and scripts carry keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+WEB = Path(__file__).resolve().parent.parent / "web"
+LANGUAGES = ("zh-CN", "en")  # the first is the default
+
+# 'self' only: no CDN, no inline script. Inline styles stay off too; print sizes live in print.css.
+CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'"
+
+routes = web.RouteTableDef()
+
+
+def _html(name: str) -> web.FileResponse:
+    return web.FileResponse(WEB / name, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache",
+                                                 "Content-Type": "text/html; charset=utf-8"})
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.FileResponse:
+    """The working page: today's work, new case, case detail, consultations, search (routes after the #)."""
+    return _html("index.html")
+
+
+@routes.get(r"/print/{kind:receipt|notice}/{case_id}")
+async def printable(request: web.Request) -> web.FileResponse:
+    """A4 acceptance receipt (受理回执) or one-time notice (一次性告知书) of one case."""
+    return _html("print.html")
+
+
+routes.static("/static", WEB / "static")
+routes.static("/messages", WEB / "messages")

@@ -1,0 +1,90 @@
+"""Agent tokens and their township scope; the admin token.
+
+An agent token is `<agent_id>.<secrets.token_urlsafe(32)>` with agent_id `<9-digit township>-<6 hex>`. Only
+sha256(token) is stored: the token carries 256 random bits, so its hash cannot be reversed or brute-forced, and a
+slow password hash (argon2, bcrypt), which exists to protect low-entropy human passwords, would only add latency to
+every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+
+from server.clock import now_iso
+from server.errors import UnknownTownship
+from server.model.reference import Reference
+from server.storage.base import AgentRecord, Store
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header, or None."""
+    if not authorization:
+        return None
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def township_code9(code: str) -> str:
+    """Accepts a township as 9 digits or as its 12-digit code (trailing 000)."""
+    if len(code) == 12 and code.endswith("000"):
+        return code[:9]
+    return code
+
+
+async def register_agent(store: Store, reference: Reference, township: str, name: str) -> tuple[AgentRecord, str]:
+    """Create an agent bound to `township`; returns (record, token). The token is not stored and cannot be shown
+    again. Raises UnknownTownship for a code that is not a township of the county's org units."""
+    code9 = township_code9(township)
+    if not (len(code9) == 9 and code9.isdigit()) or reference.township(code9) is None:
+        known = ", ".join(f"{u.code[:9]} {u.name}" for u in reference.townships())
+        raise UnknownTownship(f"township {township!r} is not in the county's org units; known: {known}")
+    agent_id = f"{code9}-{secrets.token_hex(3)}"
+    token = f"{agent_id}.{secrets.token_urlsafe(32)}"
+    record = AgentRecord(agent_id=agent_id, township_code=code9, name=name, created_at=now_iso())
+    await store.add_agent(record, hash_token(token))
+    return record, token
+
+
+async def rotate_token(store: Store, agent_id: str) -> str | None:
+    """A new token for `agent_id` (same identity, same seqs); the old one stops working within
+    `Authenticator.KNOWN_FOR_S`. Returns None when there is no such agent."""
+    token = f"{agent_id}.{secrets.token_urlsafe(32)}"
+    return token if await store.replace_agent_token(agent_id, hash_token(token)) else None
+
+
+class Authenticator:
+    """Maps bearer tokens to agents, with a cache of known tokens (agents are added by the CLI, another process, so
+    an unknown token is always looked up again, and a known one again after KNOWN_FOR_S: a rotated token stops
+    working without a restart)."""
+
+    KNOWN_FOR_S = 60.0
+
+    def __init__(self, store: Store, admin_token: str) -> None:
+        self._store = store
+        self._admin_token = admin_token
+        self._known: dict[str, tuple[AgentRecord, float]] = {}
+
+    async def agent(self, token: str | None) -> AgentRecord | None:
+        if not token:
+            return None
+        digest = hash_token(token)
+        known = self._known.get(digest)
+        if known is not None and time.monotonic() - known[1] < self.KNOWN_FOR_S:
+            return known[0]
+        agent = await self._store.agent_by_token_sha256(digest)
+        if agent is not None:
+            self._known[digest] = (agent, time.monotonic())
+        else:
+            self._known.pop(digest, None)
+        return agent
+
+    def is_admin(self, token: str | None) -> bool:
+        return token is not None and hmac.compare_digest(token.encode(), self._admin_token.encode())

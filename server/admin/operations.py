@@ -1,0 +1,61 @@
+"""The county server's side of `backup`, `restore` and `doctor` (the commands are `ops.commands`).
+
+After a restore nothing is asked of the township PCs: an agent whose events the restored database lacks sees an
+acknowledgement lower than before and sends them again (agent/sync/syncer.py).
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+
+from ops import doctor
+from ops.doctor import Check
+from ops.runlock import is_locked
+from server.config import ServerConfig
+from server.errors import ConfigError
+from server.model.reference import load_reference
+from server.storage.sqlite.store import MIGRATIONS_DIR
+
+REQUIRED_TABLES = ("schema_migrations", "agents", "events", "cases")
+MIN_ADMIN_TOKEN = 16
+
+
+def shipped_migrations() -> list[int]:
+    return sorted(int(p.name[:4]) for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+def run_checks(config: ServerConfig) -> list[Check]:
+    checks = [doctor.ok("config", f"{config.source} is valid")]
+    if len(config.admin_token) < MIN_ADMIN_TOKEN or config.admin_token.startswith("change-me"):
+        checks.append(doctor.fail("admin", "server.admin_token is the example's or too short",
+                                  "set a long random one: python3 -c 'import secrets; "
+                                  "print(secrets.token_urlsafe(32))'"))
+    try:
+        reference = load_reference(config.org_units, config.catalog)
+        checks.append(doctor.ok("reference", f"{len(reference.org_units)} org units, {len(reference.items)} "
+                                "catalog items"))
+    except ConfigError as e:
+        checks.append(doctor.fail("reference", str(e), "fix the CSV file named above"))
+    checks.append(doctor.check_database(config.database, shipped_migrations(), column="version"))
+    checks.append(doctor.check_disk(config.database))
+    checks.append(_check_running(config))
+    return checks
+
+
+def _check_running(config: ServerConfig) -> Check:
+    if not is_locked(config.database):
+        return doctor.warn("running", "county-server is not running", "start it: systemctl start county-server "
+                           "(township PCs keep working offline meanwhile)")
+    host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
+    url = f"http://{host}:{config.port}/readyz"
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            resp.read()
+        return doctor.ok("running", f"county-server is running and ready at {url}")
+    except urllib.error.HTTPError as e:
+        return doctor.fail("running", f"county-server runs but is not ready ({url}: HTTP {e.code})",
+                           "read journalctl -u county-server -n 50")
+    except (urllib.error.URLError, OSError) as e:
+        return doctor.fail("running", f"county-server holds the database but does not answer at {url} ({e})",
+                           "check server.host/server.port; read journalctl -u county-server -n 50")

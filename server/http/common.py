@@ -1,0 +1,90 @@
+"""What every route shares: the app keys, JSON answers, the error middleware, and the server-time header."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from protocol.codes import CODES, message_of
+from protocol.messages import ErrorBody, encoder
+from server.accounts.agents import Authenticator, bearer_token
+from server.clock import now_ms
+from server.config import ServerConfig
+from server.errors import ApiError
+from server.ingest.ingestor import IngestStats, PushIngest
+from server.model.reference import Reference
+from server.storage.base import AgentRecord, Store
+
+log = logging.getLogger(__name__)
+
+CONFIG = web.AppKey("config", ServerConfig)
+REFERENCE = web.AppKey("reference", Reference)
+CALENDAR = web.AppKey("calendar", object)  # dict from WorkCalendar.to_json(), or None
+STORE = web.AppKey("store", Store)
+AUTH = web.AppKey("auth", Authenticator)
+INGEST = web.AppKey("ingest", PushIngest)
+INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
+REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> ReferenceResponse
+
+# aiohttp's own HTTP errors (router, body size) mapped to our codes, so every non-2xx answer is an ErrorBody.
+_HTTP_CODES = {400: "bad_json", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+               413: "too_large"}
+
+
+def json_response(obj: Any, status: int = 200) -> web.Response:
+    return web.Response(body=encoder.encode(obj), status=status, content_type="application/json")
+
+
+def error_response(code: str, detail: str | None = None) -> web.Response:
+    return json_response(ErrorBody(code=code, message=message_of(code), detail=detail), status=CODES[code].status)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.code, exc.detail)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "bad_request")
+        return error_response(code, f"{exc.status} {exc.reason}: {request.method} {request.path}")
+    except Exception:
+        log.exception("request failed method=%s path=%s", request.method, request.path)
+        return error_response("internal")
+
+
+async def stamp_server_time(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer, errors included, tells the server's clock: the agent measures its offset on each exchange."""
+    response.headers["X-Server-Time-Ms"] = str(now_ms())
+
+
+async def require_agent(request: web.Request) -> AgentRecord:
+    agent = await request.app[AUTH].agent(bearer_token(request.headers.get("Authorization")))
+    if agent is None:
+        raise ApiError("unauthorized")
+    return agent
+
+
+async def require_admin(request: web.Request) -> None:
+    auth = request.app[AUTH]
+    token = bearer_token(request.headers.get("Authorization"))
+    if auth.is_admin(token):
+        return
+    if await auth.agent(token) is not None:
+        raise ApiError("forbidden", "an agent token cannot read county figures; use the admin token")
+    raise ApiError("unauthorized", "send Authorization: Bearer <[server] admin_token of the server config>")
+
+
+def decode(body: bytes, kind: type) -> Any:
+    """Strict decode of a request body: malformed JSON -> bad_json, wrong shape -> bad_request."""
+    try:
+        return msgspec.json.decode(body, type=kind)
+    except msgspec.ValidationError as exc:
+        raise ApiError("bad_request", str(exc)) from None
+    except msgspec.DecodeError as exc:
+        raise ApiError("bad_json", str(exc)) from None

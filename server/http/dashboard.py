@@ -1,0 +1,217 @@
+"""The county dashboard over HTTP: login sessions, figures, lists, exports, and the page itself.
+
+Readers are dashboard sessions (cookie) or the admin token (bearer). Every figure route takes `org` (6/9/12-digit
+code; default the county), `period` (YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD) or `from`/`to`, and `as_of`.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import msgspec
+from aiohttp import web
+
+from protocol import API_PREFIX
+from protocol.vocabulary import Level
+from server.accounts.users import Accounts
+from server.errors import ApiError
+from server.http.common import AUTH, REFERENCE, decode, json_response
+from server.reports.exports import Table, to_csv, to_xlsx
+from server.reports.overview import Overview
+from server.reports.scope import Scope, parse_scope
+from server.reports.tables import TABLES, agents_table, breakdown_table, cases_table, summary_table, units_table
+from server.reports.worklists import Worklists
+
+routes = web.RouteTableDef()
+OVERVIEW = web.AppKey("overview", Overview)
+WORKLISTS = web.AppKey("worklists", Worklists)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+COOKIE = "county_session"
+WEB = Path(__file__).resolve().parent.parent / "web"
+FIGURE_LABELS = {
+    "accepted": "受理", "online": "网上受理", "in_progress": "在办", "completed": "办结",
+    "completed_on_time": "按时办结", "completed_late": "超期办结", "completed_no_due_date": "办结(无期限)",
+    "trips_le1": "最多跑一次办结", "rejected": "不予受理", "withdrawn": "撤回", "evaluations": "评价",
+    "good_ratings": "好评", "bad_ratings": "差评", "bad_pending": "差评待回访", "bad_followed_up": "差评已回访",
+    "overdue_open": "超期未办结", "due_soon": "即将到期"}
+
+
+class Login(msgspec.Struct, forbid_unknown_fields=True):
+    name: str
+    password: str
+
+
+class SessionInfo(msgspec.Struct, omit_defaults=False):
+    account: str
+    idle_minutes: int
+    county: str
+    county_code: str
+
+
+async def require_reader(request: web.Request) -> str:
+    """The reader's name: a live dashboard session, or "admin" for the admin token. Raises login_required."""
+    account = await request.app[ACCOUNTS].account_of(request.cookies.get(COOKIE))
+    if account is not None:
+        return account
+    auth = request.app[AUTH]
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer ") and auth.is_admin(header[7:].strip()):
+        return "admin"
+    raise ApiError("login_required")
+
+
+def _scope(request: web.Request) -> Scope:
+    return parse_scope(request.query, request.app[REFERENCE], datetime.now(UTC).astimezone().date())
+
+
+def _has_period(request: web.Request) -> bool:
+    return any(k in request.query for k in ("period", "from", "to"))
+
+
+def _level(request: web.Request) -> Level:
+    value = request.query.get("level", "township")
+    try:
+        return Level(value)
+    except ValueError:
+        raise ApiError("bad_request", f"level={value!r}: expected county, township or village") from None
+
+
+# ---- session -------------------------------------------------------------------------------------------------
+
+@routes.post(f"{API_PREFIX}/session")
+async def login(request: web.Request) -> web.Response:
+    body = decode(await request.read(), Login)
+    token = await request.app[ACCOUNTS].login(body.name, body.password)
+    if token is None:
+        raise ApiError("login_failed")
+    response = json_response(_session_info(request, body.name))
+    response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
+    return response
+
+
+@routes.get(f"{API_PREFIX}/session")
+async def session(request: web.Request) -> web.Response:
+    return json_response(_session_info(request, await require_reader(request)))
+
+
+@routes.delete(f"{API_PREFIX}/session")
+async def logout(request: web.Request) -> web.Response:
+    await request.app[ACCOUNTS].logout(request.cookies.get(COOKIE))
+    response = json_response({"account": None})
+    response.del_cookie(COOKIE, path="/")
+    return response
+
+
+def _session_info(request: web.Request, account: str) -> SessionInfo:
+    county = request.app[REFERENCE].county
+    idle = int(request.app[ACCOUNTS].idle.total_seconds() // 60)
+    return SessionInfo(account=account, idle_minutes=idle, county=county.name, county_code=county.code)
+
+
+# ---- figures and lists ---------------------------------------------------------------------------------------
+
+@routes.get(f"{API_PREFIX}/overview")
+async def overview(request: web.Request) -> web.Response:
+    await require_reader(request)
+    return json_response(await request.app[OVERVIEW].overview(_scope(request)))
+
+
+@routes.get(f"{API_PREFIX}/units")
+async def units(request: web.Request) -> web.Response:
+    await require_reader(request)
+    return json_response(await request.app[OVERVIEW].units(_scope(request), _level(request)))
+
+
+@routes.get(f"{API_PREFIX}/summary")
+async def summary(request: web.Request) -> web.Response:
+    await require_reader(request)
+    return json_response(await request.app[OVERVIEW].summary(_scope(request)))
+
+
+@routes.get(f"{API_PREFIX}/cases")
+async def cases(request: web.Request) -> web.Response:
+    await require_reader(request)
+    return json_response(await request.app[WORKLISTS].cases(_scope(request), request.query,
+                                                            has_period=_has_period(request)))
+
+
+@routes.get(f"{API_PREFIX}/agents")
+async def agents(request: web.Request) -> web.Response:
+    await require_reader(request)
+    return json_response(await request.app[WORKLISTS].agents())
+
+
+@routes.get(f"{API_PREFIX}/org-units")
+async def org_units(request: web.Request) -> web.Response:
+    await require_reader(request)
+    reference = request.app[REFERENCE]
+    county = reference.county
+    tree = {"code": county.code, "name": county.name, "level": county.level, "children": [
+        {"code": t.code, "name": t.name, "level": t.level, "children": [
+            {"code": v.code, "name": v.name, "level": v.level, "kind": v.kind}
+            for v in reference.units_under(t.code[:9], Level.VILLAGE)]}
+        for t in reference.townships()]}
+    tree["children"].sort(key=lambda t: t["code"])
+    return json_response(tree)
+
+
+@routes.get(API_PREFIX + "/export/{table}")
+async def export(request: web.Request) -> web.Response:
+    await require_reader(request)
+    name, fmt = request.match_info["table"], request.query.get("format", "xlsx")
+    if name not in TABLES or fmt not in ("xlsx", "csv"):
+        raise ApiError("bad_request", f"export/{name}?format={fmt}: expected a table of {', '.join(TABLES)} and "
+                                      "format xlsx or csv")
+    table = await _table(request, name)
+    if fmt == "xlsx":
+        body, content_type = to_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        body, content_type = to_csv(table), "text/csv"
+    filename = f"{table.name}.{fmt}"
+    return web.Response(body=body, content_type=content_type, charset="utf-8" if fmt == "csv" else None, headers={
+        "Content-Disposition": f"attachment; filename=\"export.{fmt}\"; filename*=UTF-8''{quote(filename)}"})
+
+
+async def _table(request: web.Request, name: str) -> Table:
+    scope = _scope(request)
+    o = request.app[OVERVIEW]
+    if name == "units":
+        if "level" in request.query:
+            return units_table(await o.units(scope, _level(request)))
+        return units_table(await o.overview(scope))
+    if name in ("categories", "channels", "trend"):
+        return breakdown_table(await o.overview(scope), name)
+    if name == "summary":
+        return summary_table(await o.summary(scope))
+    if name == "agents":
+        return agents_table(await request.app[WORKLISTS].agents())
+    query = dict(request.query)
+    query.setdefault("limit", "500")
+    listed = await request.app[WORKLISTS].cases(scope, query, has_period=_has_period(request))
+    label = f"{scope.unit.name}{FIGURE_LABELS.get(listed.figure, listed.figure)}办件清单"
+    return cases_table(listed, label)
+
+
+# ---- the page ------------------------------------------------------------------------------------------------
+
+@routes.get("/")
+async def root(request: web.Request) -> web.Response:
+    raise web.HTTPFound("/dashboard/")
+
+
+@routes.get("/dashboard/{path:.*}")
+async def page(request: web.Request) -> web.StreamResponse:
+    """The dashboard's HTML, scripts, styles and message catalogs: all local, nothing from the internet."""
+    relative = request.match_info["path"] or "index.html"
+    path = (WEB / relative).resolve()
+    if not path.is_relative_to(WEB) or not path.is_file():
+        raise ApiError("not_found", f"/dashboard/{relative}")
+    content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if path.suffix == ".js":
+        content_type = "text/javascript"
+    return web.Response(body=path.read_bytes(), content_type=content_type,
+                        charset="utf-8" if content_type.startswith(("text/", "application/json")) else None,
+                        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,90 @@
+"""The dashboard's part of the OpenAPI document: figure, list, export and session routes, and their types."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from protocol import API_PREFIX
+from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
+from server.reports.tables import TABLES
+from server.reports.worklists import AgentsResponse, CaseListResponse
+from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
+
+TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse]
+_READER = [{"dashboardSession": []}, {"adminToken": []}]
+
+
+def _q(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+SCOPE = [
+    _q("org", "6/9/12-digit division code of the unit (default: the county)",
+       {"type": "string", "pattern": r"^(\d{6}|\d{9}|\d{12})$"}),
+    _q("period", "YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD (or give from and to)",
+       {"type": "string", "pattern": r"^\d{4}(-Q[1-4]|-\d{2}(-\d{2})?)?$"}),
+    _q("from", "first day (with `to`, instead of `period`)", {"type": "string", "format": "date"}),
+    _q("to", "last day, inclusive", {"type": "string", "format": "date"}),
+    _q("as_of", "the day open cases are judged on (overdue, due soon); default today",
+       {"type": "string", "format": "date"}),
+]
+
+
+def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
+                    json: Callable[[type], dict[str, Any]]) -> dict[str, Any]:
+    def get(summary: str, answer: type | None, *params: dict[str, Any], content: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+        body = json(answer) if answer is not None else content
+        return {"get": {"summary": summary, "security": _READER, "parameters": list(params),
+                        "responses": {"200": {**ok, "content": body}, **errors("bad_request", "login_required")}}}
+
+    level = _q("level", "the level of the rows", {"type": "string", "enum": ["county", "township", "village"]})
+    case_params = [
+        _q("figure", "the figure whose cases to list", {"type": "string", "enum": list(CASE_FIGURES)}, True),
+        _q("category", "only this item category", {"type": "string"}),
+        _q("channel", "only this channel", {"type": "string"}),
+        _q("sort", "sort key", {"type": "string", "enum": list(CASE_SORTS)}),
+        _q("order", "asc or desc", {"type": "string", "enum": ["asc", "desc"]}),
+        _q("limit", "page size (1-500)", {"type": "integer"}), _q("offset", "rows to skip", {"type": "integer"})]
+    files = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {"schema": {
+        "type": "string", "format": "binary"}}, "text/csv": {"schema": {"type": "string"}}}
+    export = get("Any dashboard table as XLSX or CSV (UTF-8 with BOM), Chinese headers", None,
+                 {"name": "table", "in": "path", "required": True, "schema": {"type": "string", "enum": list(TABLES)}},
+                 *SCOPE, level, _q("figure", "for table=cases", {"type": "string", "enum": list(CASE_FIGURES)}),
+                 _q("format", "xlsx (default) or csv", {"type": "string", "enum": ["xlsx", "csv"]}), content=files)
+    session_body = {"application/json": {"schema": {"type": "object", "required": ["name", "password"],
+                                                    "properties": {"name": {"type": "string"},
+                                                                   "password": {"type": "string"}}}}}
+    return {
+        f"{API_PREFIX}/overview": get("One unit for a period: headline figures, categories, channels, monthly trend, "
+                                      "the units one level down, catalogue item figures, the definitions used",
+                                      OverviewResponse, *SCOPE),
+        f"{API_PREFIX}/units": get("Every unit of a level under `org`, with full figures and the total",
+                                   UnitsResponse, *SCOPE, level),
+        f"{API_PREFIX}/summary": get("The yearbook sentence and the table behind it", SummaryResponse, *SCOPE),
+        f"{API_PREFIX}/cases": get("The cases behind one figure (certificate numbers masked)", CaseListResponse,
+                                   *SCOPE, *case_params),
+        f"{API_PREFIX}/agents": get("Township PCs: last push, pending events, clock offset, version, silence",
+                                    AgentsResponse),
+        f"{API_PREFIX}/org-units": get("The org tree: county, townships, villages", None,
+                                       content={"application/json": {"schema": {"type": "object"}}}),
+        API_PREFIX + "/export/{table}": export,
+        f"{API_PREFIX}/session": {
+            "post": {"summary": "Log in: sets the HttpOnly session cookie", "requestBody": {
+                "required": True, "content": session_body},
+                "responses": {"200": ok, **errors("bad_json", "bad_request", "login_failed")}},
+            "get": {"summary": "The logged-in account", "security": _READER,
+                    "responses": {"200": ok, **errors("login_required")}},
+            "delete": {"summary": "Log out", "responses": {"200": ok}}},
+        "/": {"get": {"summary": "Redirects to the dashboard", "responses": {"302": {"description": "/dashboard/"}}}},
+        "/dashboard/{path}": {"get": {
+            "summary": "The dashboard page and its local assets (no CDN)",
+            "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": ok, **errors("not_found")}}},
+    }
+
+
+SECURITY_SCHEMES = {"dashboardSession": {"type": "apiKey", "in": "cookie", "name": "county_session",
+                                         "description": "Set by POST /api/v1/session; ends after "
+                                                        "[dashboard] session_idle_minutes without use"}}

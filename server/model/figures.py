@@ -1,0 +1,262 @@
+"""The published figures, computed once from summed rollup counters; pure.
+
+Every figure the API, the dashboard, the summary and the exports show is made here from the counters of
+`server.model.rollups.METRICS`, so there is one definition of each (see docs/figures.md). The two definitions that are a
+county's choice rather than a rule (glossary: 主动评价率, and whether 好评率 counts 基本满意) come from the
+`[figures]` settings as a `Definitions`, and every answer names the choice it used.
+
+Periods: a day, a month, a quarter, a year or a range of days, always inclusive dates in China time.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+import msgspec
+
+from protocol.messages import ServiceItem
+from protocol.vocabulary import BAD_RATINGS, Channel
+from server.model.reference import CATEGORIES
+
+RATE_DIGITS = 4
+ACTIVE_EVALUATION_CHOICES = {
+    "rated_over_completed": "主动评价率 = 评价数 ÷ 办结量（同一期间：评价按评价日，办结按办结日）",
+    "active_over_ratings": "主动评价率 = 申请人主动评价数 ÷ 评价总数（本系统只记录申请人给出的评价，不含超时默认好评）",
+}
+GOOD_RATING_CHOICES = {
+    True: "好评率 = (非常满意 + 满意 + 基本满意) ÷ 评价数",
+    False: "好评率 = (非常满意 + 满意) ÷ 评价数（基本满意不计为好评）",
+}
+CHANNEL_LABELS = {Channel.WINDOW.value: "窗口", Channel.ONLINE.value: "网上", Channel.PROXY.value: "代办帮办",
+                  Channel.HOME_VISIT.value: "上门", Channel.SELF_SERVICE.value: "自助"}
+CATEGORY_LABELS = {"行政许可": "行政许可", "公共服务": "公共服务", "其他": "其他服务"}
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """The county's choices for figures whose definition varies (server config `[figures]`)."""
+
+    active_evaluation_rate: str = "rated_over_completed"
+    good_includes_basic: bool = True
+
+    @property
+    def good_ratings(self) -> tuple[int, ...]:
+        return (5, 4, 3) if self.good_includes_basic else (5, 4)
+
+
+class Definition(msgspec.Struct, omit_defaults=False):
+    figure: str
+    choice: str
+    text: str
+
+
+def definitions_named(d: Definitions) -> list[Definition]:
+    """The choices behind the figures, as the API and the dashboard name them beside the figures."""
+    return [Definition("active_evaluation_rate", d.active_evaluation_rate,
+                       ACTIVE_EVALUATION_CHOICES[d.active_evaluation_rate]),
+            Definition("good_rating_rate", "includes_basic" if d.good_includes_basic else "excludes_basic",
+                       GOOD_RATING_CHOICES[d.good_includes_basic])]
+
+
+class Figures(msgspec.Struct, omit_defaults=False):
+    """The case figures of one org unit (or one category, channel, month) for one period. Counts by the date the
+    glossary names: accepted by acceptance day, completed by completion day, ratings by rating day. Rates are
+    fractions rounded to 4 digits, null when their denominator is 0."""
+
+    accepted: int = 0  # 受理量 (不予受理 cases excluded)
+    completed: int = 0  # 办结量
+    completed_on_time: int = 0  # 按时办结
+    completed_late: int = 0  # 超期办结
+    completed_no_due_date: int = 0  # 办结 without a due date (calendar missing): neither on time nor late
+    in_progress: int = 0  # 在办: accepted in the period and still open (办理中 or 补正中)
+    overdue_open: int = 0  # 超期未办结: open cases due before `as_of` (from the cases, not the rollups)
+    rejected: int = 0  # 不予受理
+    withdrawn: int = 0  # 撤回
+    online: int = 0  # accepted through the online channel (网上)
+    trips_le1: int = 0  # completed with at most one trip (最多跑一次)
+    evaluations: int = 0  # 评价数
+    ratings: dict[str, int] = {}  # "5".."1" -> count (非常满意 .. 非常不满意)
+    good_ratings: int = 0
+    bad_ratings: int = 0  # 差评 (不满意, 非常不满意)
+    bad_followed_up: int = 0  # of those bad ratings, followed up (回访) by now
+    bad_pending: int = 0  # of those bad ratings, still waiting for their follow-up
+    consultations: int = 0  # 咨询量
+    completion_rate: float | None = None  # 办结率 = completed / accepted
+    on_time_rate: float | None = None  # 按时办结率 = completed on time / completed
+    overdue_rate: float | None = None  # 超期办结率 = completed late / completed
+    online_share: float | None = None  # 网上办理率 = online / accepted
+    one_trip_share: float | None = None  # 最多跑一次率 = trips <= 1 / completed
+    active_evaluation_rate: float | None = None  # 主动评价率, per Definitions
+    good_rating_rate: float | None = None  # 好评率, per Definitions
+    bad_follow_up_rate: float | None = None  # 差评整改率 = followed up / bad ratings
+
+
+def rate(part: int, whole: int) -> float | None:
+    return round(part / whole, RATE_DIGITS) if whole else None
+
+
+def figures_from(counters: Mapping[str, int], d: Definitions, *, overdue_open: int = 0) -> Figures:
+    """Figures from summed rollup counters (`server.model.rollups.METRICS`, plus `online_accepted`: the accepted counter
+    of the online channel over the same rows); `overdue_open` comes from the open cases."""
+    c = counters.get
+    online = c("online_accepted", 0)
+    accepted, completed, rated = c("accepted", 0), c("completed", 0), c("rated", 0)
+    on_time, late = c("completed_on_time", 0), c("completed_late", 0)
+    ratings = {str(r): c(f"rated_{r}", 0) for r in (5, 4, 3, 2, 1)}
+    good = sum(ratings[str(r)] for r in d.good_ratings)
+    bad = sum(ratings[str(r)] for r in BAD_RATINGS)
+    pending = c("bad_pending", 0)
+    active = completed if d.active_evaluation_rate == "rated_over_completed" else rated
+    return Figures(
+        accepted=accepted, completed=completed, completed_on_time=on_time, completed_late=late,
+        completed_no_due_date=completed - on_time - late, in_progress=c("in_progress", 0), overdue_open=overdue_open,
+        rejected=c("rejected", 0), withdrawn=c("withdrawn", 0), online=online, trips_le1=c("trips_le1", 0),
+        evaluations=rated, ratings=ratings, good_ratings=good, bad_ratings=bad, bad_followed_up=bad - pending,
+        bad_pending=pending, consultations=c("consultations", 0),
+        completion_rate=rate(completed, accepted), on_time_rate=rate(on_time, completed),
+        overdue_rate=rate(late, completed), online_share=rate(online, accepted),
+        one_trip_share=rate(c("trips_le1", 0), completed), active_evaluation_rate=rate(rated, active),
+        good_rating_rate=rate(good, rated), bad_follow_up_rate=rate(bad - pending, bad))
+
+
+def add_counters(total: dict[str, int], part: Mapping[str, int]) -> None:
+    for metric, n in part.items():
+        total[metric] = total.get(metric, 0) + n
+
+
+# ---- periods -------------------------------------------------------------------------------------------------
+
+class Period(msgspec.Struct, frozen=True, omit_defaults=False):
+    date_from: str
+    date_to: str
+    label: str  # in Chinese, e.g. 2026年, 2026年第一季度, 2026年3月, 2026-03-01 至 2026-03-15
+    is_year: bool = False
+
+
+_QUARTERS = "一二三四"
+
+
+def parse_period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
+    """`period` is YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD; otherwise `date_from` and `date_to` (YYYY-MM-DD, inclusive).
+    Raises ValueError with a message saying what to send."""
+    if period:
+        if date_from or date_to:
+            raise ValueError("give either period or from/to, not both")
+        p = period.strip()
+        try:
+            if len(p) == 4 and p.isdigit():
+                y = int(p)
+                return Period(f"{y:04d}-01-01", f"{y:04d}-12-31", f"{y}年", is_year=True)
+            if len(p) == 7 and p[4:6] in ("-Q", "-q") and p[6] in "1234":
+                y, q = int(p[:4]), int(p[6])
+                last = date(y, 3 * q, calendar.monthrange(y, 3 * q)[1])
+                return Period(date(y, 3 * q - 2, 1).isoformat(), last.isoformat(), f"{y}年第{_QUARTERS[q - 1]}季度")
+            if len(p) == 7:
+                first = date.fromisoformat(p + "-01")
+                last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+                return Period(first.isoformat(), last.isoformat(), f"{first.year}年{first.month}月")
+            if len(p) == 10:
+                day = date.fromisoformat(p)
+                return Period(p, p, f"{day.year}年{day.month}月{day.day}日")
+        except ValueError:
+            pass
+        raise ValueError(f"period={period!r}: expected YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD")
+    days = []
+    for name, value in (("from", date_from), ("to", date_to)):
+        try:
+            if value is None or len(value) != 10:
+                raise ValueError
+            days.append(date.fromisoformat(value))
+        except ValueError:
+            raise ValueError(f"{name}={value!r}: expected a date YYYY-MM-DD (or give period=YYYY, YYYY-Qn, "
+                             "YYYY-MM or YYYY-MM-DD)") from None
+    first, last = days
+    if first > last:
+        raise ValueError(f"from={first} is after to={last}")
+    is_year = first.month == 1 and first.day == 1 and last == date(first.year, 12, 31)
+    if is_year:
+        return Period(first.isoformat(), last.isoformat(), f"{first.year}年", is_year=True)
+    return Period(first.isoformat(), last.isoformat(), f"{first.isoformat()} 至 {last.isoformat()}")
+
+
+def split_period(date_from: str, date_to: str) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
+    """The whole months inside [date_from, date_to] as (first month, last month) or None, and the leftover day
+    ranges at either end: the store reads months from the monthly grain and the rest from the days."""
+    first, last = date.fromisoformat(date_from), date.fromisoformat(date_to)
+    start = first if first.day == 1 else _next_month(first)
+    end_next = _next_month(last) if last.day == calendar.monthrange(last.year, last.month)[1] else last.replace(day=1)
+    if start >= end_next:  # no whole month inside
+        return None, [(date_from, date_to)]
+    days = []
+    if first < start:
+        days.append((date_from, _day_before(start)))
+    if end_next <= last:
+        days.append((end_next.isoformat(), date_to))
+    return (start.isoformat()[:7], _day_before(end_next)[:7]), days
+
+
+def months_of(date_from: str, date_to: str) -> list[str]:
+    """Every YYYY-MM touched by the period, in order."""
+    out, day, last = [], date.fromisoformat(date_from).replace(day=1), date.fromisoformat(date_to)
+    while day <= last:
+        out.append(day.isoformat()[:7])
+        day = _next_month(day)
+    return out
+
+
+def _next_month(day: date) -> date:
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1)
+
+
+def _day_before(day: date) -> str:
+    return date.fromordinal(day.toordinal() - 1).isoformat()
+
+
+# ---- item figures (the catalog, not cases) -------------------------------------------------------------------
+
+class ItemFigures(msgspec.Struct, omit_defaults=False):
+    """Figures over catalogue items, never mixed with case figures: 全程网办事项占比, 最多跑一次事项占比, 承诺提速率."""
+
+    items: int
+    fully_online: int
+    fully_online_share: float | None
+    one_trip: int
+    one_trip_share: float | None
+    promise_speedup: float | None  # mean of (legal − promised) / legal over items with a legal limit > 0
+    speedup_items: int  # the items that mean is over
+
+
+def item_figures(items: Iterable[ServiceItem]) -> ItemFigures:
+    items = list(items)
+    online = sum(1 for i in items if i.is_online)
+    one_trip = sum(1 for i in items if i.is_one_trip)
+    limited = [i for i in items if i.legal_days]
+    speedups = [(i.legal_days - i.promised_days) / i.legal_days for i in limited if i.legal_days]
+    return ItemFigures(
+        items=len(items), fully_online=online, fully_online_share=rate(online, len(items)), one_trip=one_trip,
+        one_trip_share=rate(one_trip, len(items)),
+        promise_speedup=round(sum(speedups) / len(speedups), RATE_DIGITS) if speedups else None,
+        speedup_items=len(speedups))
+
+
+# ---- the yearbook sentence -----------------------------------------------------------------------------------
+
+def percent(value: float | None) -> str:
+    """0.8567 -> "85.67%", 1.0 -> "100%", None -> "—"."""
+    if value is None:
+        return "—"
+    text = f"{value * 100:.2f}".rstrip("0").rstrip(".")
+    return f"{text}%"
+
+
+def yearbook_sentence(period: Period, by_category: Mapping[str, Figures], total: Figures) -> str:
+    """The sentence a county yearbook prints (木里县年鉴 2021, 政务服务工作), from the data: 办理 N 件 is the sum of
+    completions of the three report groups, as the source's numbers add up (2991 + 13261 + 6501 = 22753)."""
+    opening = "全年" if period.is_year else f"{period.label}"
+    done = {c: by_category.get(c, Figures()).completed for c in CATEGORIES}
+    return (f"{opening}办理各类行政许可和公共服务事项{total.completed}件，其中：行政许可办结{done['行政许可']}件，"
+            f"公共服务事项办结{done['公共服务']}件；其他服务事项办结{done['其他']}件，"
+            f"按时办结率{percent(total.on_time_rate)}。")

@@ -1,0 +1,208 @@
+"""Figures per org unit and period for the dashboard and the API: one unit with its breakdowns, trend and the units
+one level down; a whole level as a table; the yearbook summary. Sums come from the rollups (monthly grain for whole
+months, days at the edges), open-overdue counts from the open cases, every figure from `server.model.figures`.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from protocol.messages import OrgUnit
+from protocol.vocabulary import LEVEL_PREFIX_LEN, Level, level_of
+from server.errors import ApiError
+from server.model.figures import (
+    CATEGORY_LABELS,
+    CHANNEL_LABELS,
+    Definition,
+    Definitions,
+    Figures,
+    ItemFigures,
+    Period,
+    add_counters,
+    definitions_named,
+    figures_from,
+    item_figures,
+    months_of,
+    yearbook_sentence,
+)
+from server.model.reference import CATEGORIES, Reference
+from server.reports.scope import OrgRef, Scope, org_ref
+from server.storage.dashboard import DashboardStore
+
+CHILD_LEVEL = {Level.COUNTY: Level.TOWNSHIP, Level.TOWNSHIP: Level.VILLAGE}
+
+
+class UnitFigures(msgspec.Struct, omit_defaults=False):
+    org: OrgRef
+    figures: Figures
+
+
+class Breakdown(msgspec.Struct, omit_defaults=False):
+    key: str
+    label: str
+    figures: Figures
+
+
+class OverviewResponse(msgspec.Struct, omit_defaults=False):
+    """`GET /api/v1/overview`: one org unit for one period."""
+
+    org: OrgRef
+    path: list[OrgRef]  # county .. this unit
+    period: Period
+    as_of: str
+    definitions: list[Definition]
+    figures: Figures
+    by_category: list[Breakdown]
+    by_channel: list[Breakdown]
+    trend: list[Breakdown]  # per month of the period, key YYYY-MM
+    children: list[UnitFigures]  # townships of a county; the centre and villages of a township; none for a village
+    items: ItemFigures  # catalogue items: not case figures
+
+
+class UnitsResponse(msgspec.Struct, omit_defaults=False):
+    """`GET /api/v1/units`: every unit of a level under an org, with the total of the org."""
+
+    level: str
+    org: OrgRef
+    period: Period
+    as_of: str
+    definitions: list[Definition]
+    total: Figures
+    rows: list[UnitFigures]
+
+
+class SummaryRow(msgspec.Struct, omit_defaults=False):
+    category: str
+    label: str
+    accepted: int
+    completed: int
+    completed_on_time: int
+    on_time_rate: float | None
+    in_progress: int
+
+
+class SummaryResponse(msgspec.Struct, omit_defaults=False):
+    """`GET /api/v1/summary`: the yearbook sentence and the table behind it."""
+
+    org: OrgRef
+    period: Period
+    sentence: str
+    rows: list[SummaryRow]
+    total: SummaryRow
+    consultations: int
+    evaluations: int
+    good_rating_rate: float | None
+    definitions: list[Definition]
+
+
+def path_of(unit: OrgUnit, reference: Reference) -> list[OrgRef]:
+    chain = [unit]
+    while chain[-1].parent is not None and chain[-1].parent in reference.org_units:
+        chain.append(reference.org_units[chain[-1].parent])
+    return [org_ref(u) for u in reversed(chain)]
+
+
+def children_of(unit: OrgUnit, reference: Reference) -> tuple[Level, list[OrgUnit]] | None:
+    """The units one level down: townships of a county; the centre itself (its 12-digit code) and the villages of
+    a township. None for a village."""
+    level = CHILD_LEVEL.get(Level(unit.level))
+    if level is None:
+        return None
+    prefix = unit.code[:LEVEL_PREFIX_LEN[Level(unit.level)]]
+    units = reference.units_under(prefix, level)
+    if level is Level.VILLAGE:
+        units = [unit, *units]  # cases handled at the centre itself
+    return level, units
+
+
+class Overview:
+    """The dashboard's figures; one instance per app (holds the store, reference and definitions)."""
+
+    def __init__(self, store: DashboardStore, reference: Reference, definitions: Definitions) -> None:
+        self._store = store
+        self._reference = reference
+        self.definitions = definitions
+
+    async def overview(self, scope: Scope) -> OverviewResponse:
+        p, unit = scope.period, scope.unit
+        n = len(scope.prefix)
+        sums = await self._store.figure_sums(n, scope.prefix, p.date_from, p.date_to, ("month", "category", "channel"),
+                                             units=[scope.prefix])
+        total: dict[str, int] = {}
+        parts: dict[str, dict[str, dict[str, int]]] = {"month": {}, "category": {}, "channel": {}}
+        for (month, category, channel), counters in sums.items():
+            add_counters(total, counters)
+            for group, key in (("month", month), ("category", category), ("channel", channel)):
+                add_counters(parts[group].setdefault(key, {}), counters)
+        d = self.definitions
+        children: list[UnitFigures] = []
+        below = None if scope.is_centre else children_of(unit, self._reference)
+        if below is not None:
+            children = await self._unit_rows(scope, below[0], below[1])
+            overdue = sum(c.figures.overdue_open for c in children)
+        else:
+            overdue = (await self._store.open_overdue_counts(n, scope.prefix, scope.as_of)).get(scope.prefix, 0)
+        categories = [*CATEGORIES, *sorted(k for k in parts["category"] if k not in CATEGORIES and k != "咨询")]
+        return OverviewResponse(
+            org=self._ref(scope), path=self._path(scope), period=p, as_of=scope.as_of,
+            definitions=definitions_named(d), figures=figures_from(total, d, overdue_open=overdue),
+            by_category=[Breakdown(c, CATEGORY_LABELS.get(c, c), figures_from(parts["category"].get(c, {}), d))
+                         for c in categories],
+            by_channel=[Breakdown(c, label, figures_from(parts["channel"].get(c, {}), d))
+                        for c, label in CHANNEL_LABELS.items()],
+            trend=[Breakdown(m, f"{int(m[5:])}月", figures_from(parts["month"].get(m, {}), d))
+                   for m in months_of(p.date_from, p.date_to)],
+            children=children, items=item_figures(self._reference.items.values()))
+
+    @staticmethod
+    def _ref(scope: Scope) -> OrgRef:
+        ref = org_ref(scope.unit)
+        return OrgRef(ref.code, f"{ref.name}便民服务中心", ref.level, "centre") if scope.is_centre else ref
+
+    def _path(self, scope: Scope) -> list[OrgRef]:
+        path = path_of(scope.unit, self._reference)
+        return [*path, self._ref(scope)] if scope.is_centre else path
+
+    async def units(self, scope: Scope, level: Level) -> UnitsResponse:
+        unit = scope.unit
+        if LEVEL_PREFIX_LEN[level] < len(scope.prefix):
+            raise ApiError("bad_request", f"level={level.value} is above org={unit.code}: ask for a deeper level")
+        units = self._reference.units_under(scope.prefix, level)
+        if level is Level.VILLAGE and level_of(unit.code) is Level.TOWNSHIP:
+            units = [unit, *units]
+        elif level is Level.VILLAGE and level_of(unit.code) is Level.COUNTY:
+            units = sorted([*units, *self._reference.units_under(scope.prefix, Level.TOWNSHIP)], key=lambda u: u.code)
+        rows = await self._unit_rows(scope, level, units)
+        total: dict[str, int] = {}
+        sums = await self._store.figure_sums(len(scope.prefix), scope.prefix, scope.period.date_from,
+                                             scope.period.date_to, (), units=[scope.prefix])
+        for counters in sums.values():
+            add_counters(total, counters)
+        overdue = sum(r.figures.overdue_open for r in rows)
+        return UnitsResponse(level=level.value, org=self._ref(scope), period=scope.period, as_of=scope.as_of,
+                             definitions=definitions_named(self.definitions),
+                             total=figures_from(total, self.definitions, overdue_open=overdue), rows=rows)
+
+    async def _unit_rows(self, scope: Scope, level: Level, units: list[OrgUnit]) -> list[UnitFigures]:
+        """One row per unit; at village level a township's centre is its own row (its 12-digit code)."""
+        n = LEVEL_PREFIX_LEN[level]
+        keys = [u.code[:n] for u in units]
+        p = scope.period
+        sums = await self._store.figure_sums(n, scope.prefix, p.date_from, p.date_to, ("unit",), units=keys)
+        overdue = await self._store.open_overdue_counts(n, scope.prefix, scope.as_of)
+        return [UnitFigures(org_ref(u), figures_from(sums.get((k,), {}), self.definitions,
+                                                     overdue_open=overdue.get(k, 0)))
+                for u, k in zip(units, keys, strict=True)]
+
+    async def summary(self, scope: Scope) -> SummaryResponse:
+        o = await self.overview(scope)
+        rows = [SummaryRow(b.key, b.label, b.figures.accepted, b.figures.completed, b.figures.completed_on_time,
+                           b.figures.on_time_rate, b.figures.in_progress) for b in o.by_category]
+        f = o.figures
+        return SummaryResponse(
+            org=o.org, period=o.period,
+            sentence=yearbook_sentence(o.period, {b.key: b.figures for b in o.by_category}, f),
+            rows=rows, total=SummaryRow("合计", "合计", f.accepted, f.completed, f.completed_on_time, f.on_time_rate,
+                                        f.in_progress),
+            consultations=f.consultations, evaluations=f.evaluations, good_rating_rate=f.good_rating_rate,
+            definitions=o.definitions)

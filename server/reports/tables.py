@@ -1,0 +1,116 @@
+"""Every dashboard table as an exportable `exports.Table`: the same rows the page shows, Chinese headers, and the
+definition choices named in the headers and in the 说明 sheet."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from protocol.lifecycle import CHINA_TZ
+from server.model.figures import Definition, Figures, Period
+from server.reports.exports import Column, Table
+from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
+from server.reports.scope import OrgRef
+from server.reports.worklists import AgentsResponse, CaseListResponse
+
+TABLES = ("units", "categories", "channels", "trend", "summary", "cases", "agents")
+
+
+def figure_columns(definitions: Sequence[Definition]) -> list[tuple[str, Column]]:
+    """(Figures field, column) for the figure columns of every figures table."""
+    active = {d.figure: d.choice for d in definitions}
+    is_per_completed = active.get("active_evaluation_rate") == "rated_over_completed"
+    active_label = "评价数/办结量" if is_per_completed else "主动/全部评价"
+    good_label = "含基本满意" if active.get("good_rating_rate") == "includes_basic" else "不含基本满意"
+    return [
+        ("accepted", Column("受理量", "int")), ("completed", Column("办结量", "int")),
+        ("completed_on_time", Column("按时办结", "int")), ("on_time_rate", Column("按时办结率", "rate")),
+        ("completed_late", Column("超期办结", "int")), ("in_progress", Column("在办", "int")),
+        ("overdue_open", Column("超期未办结", "int")), ("rejected", Column("不予受理", "int")),
+        ("withdrawn", Column("撤回", "int")), ("completion_rate", Column("办结率", "rate")),
+        ("online", Column("网上受理", "int")), ("online_share", Column("网上办理率", "rate")),
+        ("one_trip_share", Column("最多跑一次率", "rate")), ("evaluations", Column("评价数", "int")),
+        ("active_evaluation_rate", Column(f"主动评价率({active_label})", "rate")),
+        ("good_rating_rate", Column(f"好评率({good_label})", "rate")), ("bad_ratings", Column("差评", "int")),
+        ("bad_pending", Column("差评待回访", "int")), ("consultations", Column("咨询量", "int")),
+    ]
+
+
+def _figure_row(f: Figures, fields: list[str]) -> list[Any]:
+    return [getattr(f, name) for name in fields]
+
+
+def _notes(org: OrgRef, period: Period, definitions: Sequence[Definition], as_of: str | None = None
+           ) -> list[tuple[str, str]]:
+    notes = [("单位", f"{org.name}({org.code})"),
+             ("统计期间", f"{period.label}({period.date_from} 至 {period.date_to})")]
+    if as_of is not None:
+        notes.append(("超期未办结截至", as_of))
+    notes += [("口径", d.text) for d in definitions]
+    notes.append(("说明", "受理量按受理日期、办结量按办结日期、评价按评价日期统计;不予受理的办件不计入受理量。"))
+    return notes
+
+
+def units_table(r: UnitsResponse | OverviewResponse) -> Table:
+    cols = figure_columns(r.definitions)
+    fields = [f for f, _ in cols]
+    rows = r.rows if isinstance(r, UnitsResponse) else r.children
+    body: list[Sequence[Any]] = [[u.org.code, u.org.name, *_figure_row(u.figures, fields)] for u in rows]
+    total = r.total if isinstance(r, UnitsResponse) else r.figures
+    body.append(["", "合计", *_figure_row(total, fields)])
+    return Table(f"{r.org.name}分单位统计", [Column("区划代码", "code"), Column("单位"), *(c for _, c in cols)], body,
+                 _notes(r.org, r.period, r.definitions, r.as_of))
+
+
+def breakdown_table(r: OverviewResponse, which: str) -> Table:
+    cols = figure_columns(r.definitions)
+    fields = [f for f, _ in cols]
+    parts, first, name = {"categories": (r.by_category, "事项类别", "分类别统计"),
+                          "channels": (r.by_channel, "受理渠道", "分渠道统计"),
+                          "trend": (r.trend, "月份", "月度趋势")}[which]
+    body = [[b.label, *_figure_row(b.figures, fields)] for b in parts]
+    return Table(f"{r.org.name}{name}", [Column(first), *(c for _, c in cols)], body,
+                 _notes(r.org, r.period, r.definitions, r.as_of))
+
+
+def summary_table(r: SummaryResponse) -> Table:
+    cols = [Column("事项类别"), Column("受理量", "int"), Column("办结量", "int"), Column("按时办结", "int"),
+            Column("按时办结率", "rate"), Column("在办", "int")]
+    body = [[x.label, x.accepted, x.completed, x.completed_on_time, x.on_time_rate, x.in_progress]
+            for x in [*r.rows, r.total]]
+    return Table(f"{r.org.name}{r.period.label}办件汇总", cols, body,
+                 [("综述", r.sentence), *_notes(r.org, r.period, r.definitions)])
+
+
+def cases_table(r: CaseListResponse, label: str) -> Table:
+    cols = [Column("办件编号", "code"), Column("乡镇"), Column("办理单位"), Column("事项"), Column("类别"),
+            Column("渠道"), Column("状态"), Column("受理日期", "date"), Column("办结期限", "date"),
+            Column("办结日期", "date"), Column("超期天数", "int"), Column("申请人"), Column("证件号码(脱敏)", "code"),
+            Column("经办人"), Column("评价"), Column("回访日期", "date")]
+    body = [[c.case_no, c.township_name, c.org_name, c.item_name, c.category, c.channel_label, c.state_label,
+             c.accepted_on, c.due_on, c.completed_on or c.closed_on, c.days_overdue, c.applicant_name,
+             c.cert_no_masked, c.staff, c.rating, c.followed_up_on] for c in r.rows]
+    period = f"{r.date_from} 至 {r.date_to}" if r.date_from else "不限"
+    notes = [("清单", label), ("单位代码", r.org), ("期间", period), ("截至", r.as_of),
+             ("条数", f"共 {r.total} 件,本表 {len(r.rows)} 件(从第 {r.offset + 1} 件起)")]
+    return Table(label, cols, body, notes)
+
+
+def _china_time(iso: str | None) -> str:
+    """The server records UTC; the county reads China time."""
+    if iso is None:
+        return ""
+    return datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def agents_table(r: AgentsResponse) -> Table:
+    cols = [Column("乡镇"), Column("终端名称"), Column("终端编号", "code"), Column("最近上传(北京时间)", "date"),
+            Column("距今(小时)", "text"), Column("待上传事件", "int"), Column("时钟偏差(秒)", "text"),
+            Column("软件版本"), Column("状态")]
+    body = [[a.township_name, a.name, a.agent_id, _china_time(a.last_push_at),
+             "" if a.hours_since_push is None else f"{a.hours_since_push:.1f}", a.pending,
+             "" if a.clock_offset_ms is None else f"{a.clock_offset_ms / 1000:.1f}", a.software_version,
+             "长时间未同步" if a.is_silent else "正常"] for a in r.rows]
+    hint = f"超过 {r.silent_after_hours} 小时未上传的终端标为长时间未同步"
+    return Table("终端同步状态", cols, body, [("提示", hint)])

@@ -1,0 +1,193 @@
+"""The lists behind the figures: the cases that count in a figure, open cases overdue or due soon, bad ratings
+awaiting follow-up, and the township PCs (agents) with their sync health. Certificate numbers leave the server
+masked (`protocol.certificates.mask_certificate`); nothing here writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import msgspec
+
+from protocol.certificates import mask_certificate
+from protocol.workdays import CalendarMissing, WorkCalendar, due_date
+from server.errors import ApiError
+from server.model.figures import CHANNEL_LABELS, Definitions
+from server.model.reference import Reference
+from server.reports.scope import Scope
+from server.storage.dashboard import CASE_FIGURES, CASE_SORTS, CaseFilter, DashboardStore
+
+MAX_PAGE = 500
+STATE_LABELS = {"in_progress": "办理中", "suspended": "补正中", "completed": "办结", "rejected": "不予受理",
+                "withdrawn": "撤回"}
+# Figures whose cases ignore the period: they are about open cases on `as_of`.
+OPEN_FIGURES = ("overdue_open", "due_soon")
+
+
+class CaseItem(msgspec.Struct, omit_defaults=False):
+    case_id: str
+    case_no: str
+    township_code: str
+    township_name: str
+    org_code: str
+    org_name: str  # where handled: the centre or a village station
+    item_code: str
+    item_name: str
+    category: str
+    channel: str
+    channel_label: str
+    state: str
+    state_label: str
+    accepted_on: str
+    due_on: str | None
+    completed_on: str | None
+    closed_on: str | None
+    is_on_time: bool | None
+    rating: int | None
+    rated_on: str | None
+    followed_up_on: str | None
+    applicant_name: str
+    cert_no_masked: str
+    staff: str | None
+    trips: int
+    days_overdue: int | None  # calendar days past the due date on as_of, for open cases
+
+
+class CaseListResponse(msgspec.Struct, omit_defaults=False):
+    """`GET /api/v1/cases`: the cases behind one figure, one page at a time."""
+
+    figure: str
+    org: str
+    org_name: str
+    date_from: str | None
+    date_to: str | None
+    as_of: str
+    due_until: str | None
+    total: int
+    offset: int
+    limit: int
+    sort: str
+    order: str
+    rows: list[CaseItem]
+
+
+class AgentItem(msgspec.Struct, omit_defaults=False):
+    agent_id: str
+    name: str
+    township_code: str
+    township_name: str
+    created_at: str
+    last_push_at: str | None
+    hours_since_push: float | None
+    pending: int | None
+    acked_seq: int
+    clock_offset_ms: int | None
+    software_version: str | None
+    is_silent: bool  # never pushed, or not for longer than [dashboard] agent_silent_hours
+
+
+class AgentsResponse(msgspec.Struct, omit_defaults=False):
+    silent_after_hours: int
+    rows: list[AgentItem]
+
+
+class Worklists:
+    def __init__(self, store: DashboardStore, reference: Reference, definitions: Definitions,
+                 calendar: WorkCalendar | None, due_soon_workdays: int, agent_silent_hours: int) -> None:
+        self._store = store
+        self._reference = reference
+        self._definitions = definitions
+        self._calendar = calendar
+        self._due_soon_workdays = due_soon_workdays
+        self._silent_hours = agent_silent_hours
+
+    def due_until(self, as_of: str) -> str:
+        """The last day that is "due soon" seen from `as_of`: the N-th working day after it. Without a calendar for
+        that year, N calendar days plus a weekend, so the list errs on the side of showing more."""
+        day = date.fromisoformat(as_of)
+        if self._calendar is not None:
+            try:
+                return due_date(self._calendar, day, self._due_soon_workdays).isoformat()
+            except CalendarMissing:
+                pass
+        return (day + timedelta(days=self._due_soon_workdays + 2)).isoformat()
+
+    async def cases(self, scope: Scope, params: Mapping[str, str], *, has_period: bool) -> CaseListResponse:
+        figure = params.get("figure", "accepted")
+        if figure not in CASE_FIGURES:
+            raise ApiError("bad_request", f"figure={figure!r}: expected one of {', '.join(CASE_FIGURES)}")
+        default_sort = "due_on" if figure in OPEN_FIGURES else "rated_on" if figure == "bad_pending" else "accepted_on"
+        sort = params.get("sort", default_sort)
+        order = params.get("order", "desc" if default_sort == "accepted_on" else "asc")
+        if sort not in CASE_SORTS or order not in ("asc", "desc"):
+            raise ApiError("bad_request", f"sort={sort!r} order={order!r}: expected sort one of "
+                                          f"{', '.join(CASE_SORTS)} and order asc or desc")
+        limit, offset = _int(params, "limit", 100, 1, MAX_PAGE), _int(params, "offset", 0, 0, 10**9)
+        category, channel = params.get("category"), params.get("channel")
+        if channel is not None and channel not in CHANNEL_LABELS:
+            raise ApiError("bad_request", f"channel={channel!r}: expected one of {', '.join(CHANNEL_LABELS)}")
+        dated = has_period and figure not in OPEN_FIGURES
+        due_until = self.due_until(scope.as_of) if figure == "due_soon" else None
+        where = CaseFilter(prefix=scope.prefix, figure=figure,
+                           date_from=scope.period.date_from if dated else None,
+                           date_to=scope.period.date_to if dated else None, as_of=scope.as_of, due_until=due_until,
+                           good_ratings=self._definitions.good_ratings, category=category, channel=channel)
+        total, rows = await self._store.list_cases(where, sort, order == "desc", limit, offset)
+        org_name = scope.unit.name + ("便民服务中心" if scope.is_centre else "")
+        return CaseListResponse(figure=figure, org=scope.unit.code, org_name=org_name,
+                                date_from=where.date_from, date_to=where.date_to,
+                                as_of=scope.as_of, due_until=due_until, total=total, offset=offset, limit=limit,
+                                sort=sort, order=order, rows=[self._item(r, scope.as_of) for r in rows])
+
+    def _item(self, r: Any, as_of: str) -> CaseItem:
+        units, items = self._reference.org_units, self._reference.items
+        township = units.get(r.org_code[:9] + "000")
+        org = units.get(r.org_code)
+        item = items.get(r.item_code)
+        is_open = r.state in ("in_progress", "suspended")
+        overdue = None
+        if is_open and r.due_on is not None and r.due_on < as_of:
+            overdue = (date.fromisoformat(as_of) - date.fromisoformat(r.due_on)).days
+        return CaseItem(
+            case_id=r.case_id, case_no=r.case_no, township_code=r.org_code[:9],
+            township_name=township.name if township else r.org_code[:9], org_code=r.org_code,
+            org_name=(org.name if org else r.org_code) if r.org_code[9:] != "000" else "便民服务中心",
+            item_code=r.item_code, item_name=item.name if item else r.item_code,
+            category=r.category, channel=r.channel, channel_label=CHANNEL_LABELS.get(r.channel, r.channel),
+            state=r.state, state_label=STATE_LABELS.get(r.state, r.state), accepted_on=r.accepted_on,
+            due_on=r.due_on, completed_on=r.completed_on, closed_on=r.closed_on, is_on_time=r.is_on_time,
+            rating=r.rating, rated_on=r.rated_on, followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
+            cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue)
+
+    async def agents(self, now: datetime | None = None) -> AgentsResponse:
+        now = now or datetime.now(UTC)
+        rows = []
+        for status in await self._store.agent_statuses():
+            a = status.agent
+            township = self._reference.org_units.get(a.township_code + "000")
+            hours = None
+            if a.last_push_at is not None:
+                hours = round((now - datetime.fromisoformat(a.last_push_at)).total_seconds() / 3600, 1)
+            rows.append(AgentItem(
+                agent_id=a.agent_id, name=a.name, township_code=a.township_code,
+                township_name=township.name if township else a.township_code, created_at=a.created_at,
+                last_push_at=a.last_push_at, hours_since_push=hours, pending=a.pending, acked_seq=a.acked_seq,
+                clock_offset_ms=status.last_offset_ms, software_version=a.software_version,
+                is_silent=hours is None or hours > self._silent_hours))
+        return AgentsResponse(silent_after_hours=self._silent_hours, rows=rows)
+
+
+def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = params.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError
+    except ValueError:
+        raise ApiError("bad_request", f"{name}={raw!r}: expected an integer from {low} to {high}") from None
+    return value
+

@@ -1,0 +1,251 @@
+"""SQLite implementation of `dashboard.DashboardStore`.
+
+Reads run on a read-only connection of their own (WAL lets them run beside ingest, and a slow case list does not
+queue behind the stats route). The few writes (accounts, sessions) go through the main store's write transactions,
+so the database keeps one writer.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import Any
+
+import aiosqlite
+
+from server.model.figures import split_period
+from server.model.rollups import METRICS, MONTH, MONTH_CHANNEL
+from server.storage.base import AgentRecord
+from server.storage.dashboard import (
+    CASE_FIGURES,
+    CASE_SORTS,
+    GROUPS,
+    AccountRecord,
+    AgentStatus,
+    CaseFilter,
+    CaseListRow,
+    SessionRecord,
+    Sums,
+)
+from server.storage.sqlite.store import READ_PRAGMAS, SqliteStore
+
+# Every metric, plus `online_accepted`: the accepted counter of the online channel, so that the online share of
+# any grouping needs no extra grouping by channel.
+SUM_METRICS = (*METRICS, "online_accepted")
+_SUMS = ", ".join([*(f"SUM({m})" for m in METRICS), "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)"])
+_OPEN = "state IN ('in_progress', 'suspended')"  # the exact predicate of the partial index cases_open_due
+_CASE_COLUMNS = ("case_id, case_no, org_code, item_code, category, channel, state, accepted_on, due_on, "
+                 "completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, "
+                 "json_extract(body, '$.applicant_name'), json_extract(body, '$.cert_type'), "
+                 "json_extract(body, '$.cert_no'), json_extract(body, '$.staff'), json_extract(body, '$.trips')")
+_SORT_SQL = {"accepted_on": "accepted_on", "due_on": "due_on", "completed_on": "completed_on",
+             "org_code": "org_code", "staff": "json_extract(body, '$.staff')", "case_no": "case_no",
+             "rated_on": "rated_on"}
+assert set(_SORT_SQL) == set(CASE_SORTS)
+
+
+def upper_bound(prefix: str) -> str:
+    """The exclusive upper bound of codes starting with `prefix` (digits: the last one + 1, 9 -> ':')."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class SqliteDashboardStore:
+    def __init__(self, store: SqliteStore) -> None:
+        self._store = store
+        self._db: aiosqlite.Connection | None = None
+
+    async def open(self) -> None:
+        self._db = await aiosqlite.connect(self._store.path, isolation_level=None)
+        for pragma in READ_PRAGMAS:
+            await self._db.execute(pragma)
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def _read(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("dashboard store is not open")
+        return self._db
+
+    # ---- figures --------------------------------------------------------------------------------------------
+
+    async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
+                          units: Sequence[str] | None = None) -> Sums:
+        assert all(g in GROUPS for g in by), by
+        months, day_ranges = split_period(date_from, date_to)
+        out: Sums = {}
+        if months is not None:
+            cols = list(by)
+            # Without a category in the grouping, the month rows with the categories summed do (5x fewer rows).
+            table = MONTH_CHANNEL.table if "category" not in by else MONTH.table
+            if units is not None:
+                where, params = f"unit IN ({_marks(len(units))})", list(units)
+            elif unit_len == len(prefix):
+                where, params = "unit = ?", [prefix]
+            else:
+                where, params = "unit >= ? AND unit < ? AND length(unit) = ?", [prefix, upper_bound(prefix), unit_len]
+            await self._sum_into(out, table, cols, f"{where} AND month >= ? AND month <= ?",
+                                 [*params, *months], len(by))
+        for day_from, day_to in day_ranges:
+            cols = [{"unit": f"substr(org_code, 1, {int(unit_len)})", "month": "substr(day, 1, 7)"}.get(g, g)
+                    for g in by]
+            where = "org_code >= ? AND org_code < ? AND day >= ? AND day <= ?"
+            params: list[Any] = [prefix, upper_bound(prefix), day_from, day_to]
+            if units is not None:
+                where += f" AND substr(org_code, 1, {int(unit_len)}) IN ({_marks(len(units))})"
+                params += list(units)
+            await self._sum_into(out, "rollups", cols, where, params, len(by))
+        return out
+
+    async def _sum_into(self, out: Sums, table: str, cols: list[str], where: str, params: list[Any], n: int) -> None:
+        select = ", ".join([*cols, _SUMS])
+        group = f" GROUP BY {', '.join(str(i + 1) for i in range(n))}" if n else ""
+        rows = await self._read.execute_fetchall(f"SELECT {select} FROM {table} WHERE {where}{group}", params)
+        for row in rows:
+            if row[n] is None:  # no row matched an ungrouped SUM
+                continue
+            key = tuple(row[:n])
+            total = out.setdefault(key, {})
+            for metric, value in zip(SUM_METRICS, row[n:], strict=True):
+                if value:
+                    total[metric] = total.get(metric, 0) + value
+
+    async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str) -> dict[str, int]:
+        # INDEXED BY: the partial index holds only the open cases, ordered by (org_code, due_on), so grouping by the
+        # whole org_code streams; the units are folded here. A planner without statistics for the index would walk
+        # the county's range of cases_org_accepted instead.
+        rows = await self._read.execute_fetchall(
+            f"SELECT org_code, count(*) FROM cases INDEXED BY cases_open_due WHERE {_OPEN} "
+            "AND org_code >= ? AND org_code < ? AND due_on < ? GROUP BY org_code", (prefix, upper_bound(prefix), as_of))
+        out: dict[str, int] = {}
+        for org_code, n in rows:
+            out[org_code[:unit_len]] = out.get(org_code[:unit_len], 0) + n
+        return out
+
+    # ---- case lists -----------------------------------------------------------------------------------------
+
+    async def list_cases(self, where: CaseFilter, sort: str, descending: bool, limit: int, offset: int
+                         ) -> tuple[int, list[CaseListRow]]:
+        sql, params = _case_where(where)
+        db = self._read
+        [(total,)] = await db.execute_fetchall(f"SELECT count(*) FROM cases WHERE {sql}", params)
+        order = f"{_SORT_SQL[sort]} {'DESC' if descending else 'ASC'}, case_no"
+        rows = await db.execute_fetchall(
+            f"SELECT {_CASE_COLUMNS} FROM cases WHERE {sql} ORDER BY {order} LIMIT ? OFFSET ?",
+            [*params, limit, offset])
+        return total, [CaseListRow(*r[:14], is_on_time=None if r[14] is None else bool(r[14]),
+                                   applicant_name=r[15], cert_type=r[16], cert_no=r[17], staff=r[18], trips=r[19])
+                       for r in rows]
+
+    # ---- agents ---------------------------------------------------------------------------------------------
+
+    async def agent_statuses(self) -> list[AgentStatus]:
+        rows = await self._read.execute_fetchall(
+            "SELECT agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending, "
+            "(SELECT offset_ms FROM events e WHERE e.agent_id = a.agent_id ORDER BY seq DESC LIMIT 1) "
+            "FROM agents a ORDER BY township_code, agent_id")
+        return [AgentStatus(AgentRecord(*r[:8]), r[8]) for r in rows]
+
+    # ---- accounts and sessions ------------------------------------------------------------------------------
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> int:
+        return await self._store.transaction(lambda conn: conn.execute(sql, params).rowcount)
+
+    async def add_account(self, account: AccountRecord) -> None:
+        try:
+            await self._write("INSERT INTO accounts (name, password_hash, created_at, is_disabled) VALUES (?, ?, ?, ?)",
+                              (account.name, account.password_hash, account.created_at, int(account.is_disabled)))
+        except sqlite3.IntegrityError:
+            raise ValueError(f"account {account.name!r} already exists") from None
+
+    async def set_password(self, name: str, password_hash: str) -> bool:
+        def change(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute("UPDATE accounts SET password_hash = ? WHERE name = ?", (password_hash, name))
+            conn.execute("DELETE FROM sessions WHERE account = ?", (name,))  # every session of the old password
+            return cursor.rowcount == 1
+
+        return await self._store.transaction(change)
+
+    async def account(self, name: str) -> AccountRecord | None:
+        rows = await self._read.execute_fetchall(
+            "SELECT name, password_hash, created_at, is_disabled FROM accounts WHERE name = ?", (name,))
+        return AccountRecord(*rows[0][:3], is_disabled=bool(rows[0][3])) if rows else None
+
+    async def list_accounts(self) -> list[AccountRecord]:
+        rows = await self._read.execute_fetchall(
+            "SELECT name, password_hash, created_at, is_disabled FROM accounts ORDER BY name")
+        return [AccountRecord(*r[:3], is_disabled=bool(r[3])) for r in rows]
+
+    async def add_session(self, session: SessionRecord) -> None:
+        await self._write("INSERT INTO sessions (token_sha256, account, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
+                          (session.token_sha256, session.account, session.created_at, session.last_seen_at))
+
+    async def session(self, token_sha256: str) -> SessionRecord | None:
+        rows = await self._read.execute_fetchall(
+            "SELECT token_sha256, account, created_at, last_seen_at FROM sessions WHERE token_sha256 = ?",
+            (token_sha256,))
+        return SessionRecord(*rows[0]) if rows else None
+
+    async def touch_session(self, token_sha256: str, seen_at: str) -> None:
+        await self._write("UPDATE sessions SET last_seen_at = ? WHERE token_sha256 = ?", (seen_at, token_sha256))
+
+    async def end_sessions(self, *, token_sha256: str | None = None, idle_before: str | None = None) -> int:
+        if token_sha256 is not None:
+            return await self._write("DELETE FROM sessions WHERE token_sha256 = ?", (token_sha256,))
+        return await self._write("DELETE FROM sessions WHERE last_seen_at < ?", (idle_before,))
+
+
+def _case_where(f: CaseFilter) -> tuple[str, list[Any]]:
+    """The SQL predicate of the cases behind one figure: the same rules as `server.model.rollups.contributions`."""
+    assert f.figure in CASE_FIGURES, f.figure
+    terms = ["org_code >= ?", "org_code < ?"]
+    params: list[Any] = [f.prefix, upper_bound(f.prefix)]
+
+    def period(column: str) -> None:
+        if f.date_from is not None:
+            terms.append(f"{column} >= ?")
+            params.append(f.date_from)
+        if f.date_to is not None:
+            terms.append(f"{column} <= ?")
+            params.append(f.date_to)
+
+    figure = f.figure
+    if figure in ("accepted", "online", "in_progress"):
+        terms.append(_OPEN if figure == "in_progress" else "state <> 'rejected'")
+        if figure == "online":
+            terms.append("channel = 'online'")
+        period("accepted_on")
+    elif figure.startswith("completed") or figure == "trips_le1":
+        terms.append("state = 'completed'")
+        terms.append({"completed": "1", "completed_on_time": "is_on_time = 1", "completed_late": "is_on_time = 0",
+                      "completed_no_due_date": "is_on_time IS NULL",
+                      "trips_le1": "json_extract(body, '$.trips') <= 1"}[figure])
+        period("completed_on")
+    elif figure in ("rejected", "withdrawn"):
+        terms.append(f"state = '{figure}'")
+        period("closed_on")
+    elif figure in ("evaluations", "good_ratings", "bad_ratings", "bad_pending", "bad_followed_up"):
+        terms.append({"evaluations": "rating IS NOT NULL",
+                      "good_ratings": f"rating IN ({', '.join(str(int(r)) for r in f.good_ratings)})",
+                      "bad_ratings": "rating IN (1, 2)",
+                      "bad_pending": "rating IN (1, 2) AND followed_up_on IS NULL",
+                      "bad_followed_up": "rating IN (1, 2) AND followed_up_on IS NOT NULL"}[figure])
+        period("rated_on")
+    else:  # overdue_open, due_soon: open cases against as_of, whatever the period
+        terms += [_OPEN, "due_on < ?" if figure == "overdue_open" else "due_on >= ? AND due_on <= ?"]
+        params += [f.as_of] if figure == "overdue_open" else [f.as_of, f.due_until]
+    if f.category is not None:
+        terms.append("category = ?")
+        params.append(f.category)
+    if f.channel is not None:
+        terms.append("channel = ?")
+        params.append(f.channel)
+    return " AND ".join(terms), params
+

@@ -1,0 +1,324 @@
+"""SQLite storage (aiosqlite): the embedded default, one county on one box.
+
+One write connection on a thread of its own (`sqlite_writer`: a write transaction is one function run there, and
+writers queue in-process, so SQLite never answers SQLITE_BUSY to this process); read-only aiosqlite connections,
+which WAL lets run beside a write: one for stats and token look-ups, one for ingest's reads (`sqlite_ingest`). Each
+await is a thread hop in aiosqlite, so reads come whole: one statement per call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import aiosqlite
+import msgspec
+
+from protocol.lifecycle import Case
+from protocol.messages import OrgUnit, ServiceItem
+from server.clock import now_iso
+from server.model.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, add_into, rollup_statements
+from server.storage.base import AgentRecord, BatchNotWritten, BatchWrite, CaseRecord, Consultation
+from server.storage.sqlite.ingest import (
+    CaseCache,
+    IngestReads,
+    PreparedStatements,
+    batch_statements,
+    run_statements,
+)
+from server.storage.sqlite.writer import SqliteWriter, T
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+# Pragmas of the write connection.
+# - WAL: readers never block the writer and vice versa.
+# - synchronous=FULL: a batch acknowledged to an agent survives a power cut (the agent then deletes its copy).
+#   The bench showed no measurable gain from NORMAL with one commit per batch (see perf-notes too).
+# - cache_size=-65536 (64 MiB) and wal_autocheckpoint=10000 pages: fewer rewrites of the same index pages, +28-63 %
+#   on batch writes in perf-notes. The 10000 pages are only a safety net: `SqliteStore` checkpoints in the background
+#   (see `_checkpoint_soon`), so a commit normally never pays for a checkpoint.
+# - busy_timeout: the CLI (`agents add`, `rollups rebuild`) may write while the server runs.
+WRITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA cache_size=-65536",
+    "PRAGMA wal_autocheckpoint=10000",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA busy_timeout=10000",
+)
+# Background PASSIVE checkpoints (litestream does the same): at most one at a time, at most every this many seconds.
+# A checkpoint is one SQLite call that runs without the GIL on its own connection, so it overlaps with ingest's Python.
+CHECKPOINT_INTERVAL_S = 0.25
+READ_PRAGMAS = ("PRAGMA query_only=ON", "PRAGMA cache_size=-16384", "PRAGMA busy_timeout=10000")
+
+_case_decoder = msgspec.json.Decoder(Case)
+
+# Stats and verify sum every metric.
+_SUMS = ", ".join(f"SUM({m})" for m in METRICS)
+# Cases decoded per step when the rollups are recomputed (verify, rebuild).
+_RECOMPUTE_CHUNK = 20_000
+
+
+class SqliteStore:
+    def __init__(self, path: Path, case_cache_entries: int = 20_000, *, serving: bool = False) -> None:
+        """`serving`: a store of the server or of its ingest workers, whose writes queue with each other's
+        (`sqlite_writer`)."""
+        self.path = path
+        self._cases = CaseCache(case_cache_entries)
+        self._writer = SqliteWriter(path, WRITE_PRAGMAS, queue_with_others=serving)
+        self._reader: aiosqlite.Connection | None = None
+        self._ingest_reader: aiosqlite.Connection | None = None
+        self._ingest_reads: IngestReads | None = None
+        self._checkpointer: aiosqlite.Connection | None = None
+        self._checkpoint_task: asyncio.Task[None] | None = None
+        self._last_checkpoint_s = 0.0
+        self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
+        self._failed_generation = -1  # the latest generation of ingest batches with a failed write (writer thread)
+
+    # ---- life cycle -----------------------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await self._writer.open()
+        await self._writer.call(_migrate)
+        self._reader = await self._connect_reader()
+        self._ingest_reader = await self._connect_reader()
+        self._ingest_reads = IngestReads(self._ingest_reader, self._cases)
+        self._checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
+        await self._checkpointer.execute("PRAGMA busy_timeout=10000")
+
+    async def close(self) -> None:
+        """After the writes already queued (a batch in flight commits or rolls back first, on SIGTERM)."""
+        if self._checkpoint_task is not None:
+            await self._checkpoint_task
+            self._checkpoint_task = None
+        for conn in (self._checkpointer, self._ingest_reader, self._reader):
+            if conn is not None:
+                await conn.close()
+        self._reader = self._ingest_reader = self._checkpointer = None
+        self._ingest_reads = None
+        try:
+            await self._writer.call(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
+        except RuntimeError:
+            pass  # never opened
+        await self._writer.close()
+
+    async def _connect_reader(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        for pragma in READ_PRAGMAS:
+            await conn.execute(pragma)
+        return conn
+
+    async def ping(self, timeout_s: float) -> None:
+        # Shielded and never two at once: a probe that timed out finishes in the background (an empty transaction).
+        if self._probe is None or self._probe.done():
+            self._probe = asyncio.ensure_future(self._writer.transaction(_probe))
+        await asyncio.wait_for(asyncio.shield(self._probe), timeout_s)
+
+    async def applied_migrations(self) -> set[int]:
+        return {r[0] for r in await self._read.execute_fetchall("SELECT version FROM schema_migrations")}
+
+    def _checkpoint_soon(self) -> None:
+        """Start a PASSIVE checkpoint in the background unless one runs or ran within CHECKPOINT_INTERVAL_S.
+        PASSIVE never blocks the writer or readers; frames it cannot copy yet are copied by the next one."""
+        now = time.monotonic()
+        if self._checkpointer is None or now - self._last_checkpoint_s < CHECKPOINT_INTERVAL_S:
+            return
+        if self._checkpoint_task is not None and not self._checkpoint_task.done():
+            return
+        self._last_checkpoint_s = now
+        self._checkpoint_task = asyncio.get_running_loop().create_task(self._checkpoint(self._checkpointer))
+
+    @staticmethod
+    async def _checkpoint(conn: aiosqlite.Connection) -> None:
+        try:
+            await conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except Exception:  # the next commit tries again; the writer's autocheckpoint is the safety net
+            log.warning("wal checkpoint failed", exc_info=True)
+
+    @property
+    def _read(self) -> aiosqlite.Connection:
+        if self._reader is None:
+            raise RuntimeError("store is not open")
+        return self._reader
+
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """`fn(connection)` in one write transaction on the writer thread, queued behind the writes before it;
+        for this store's sibling modules too (`sqlite_dashboard`: accounts and sessions)."""
+        result = await self._writer.transaction(fn)
+        self._checkpoint_soon()
+        return result
+
+    # ---- ingest ---------------------------------------------------------------------------------------------
+
+    @property
+    def ingest_reads(self) -> IngestReads:
+        if self._ingest_reads is None:
+            raise RuntimeError("store is not open")
+        return self._ingest_reads
+
+    def prepare_batch(self, batch: BatchWrite) -> PreparedStatements:
+        return PreparedStatements(batch, batch_statements(batch))
+
+    def submit_batch(self, prepared: PreparedStatements, generation: int) -> asyncio.Future[int]:
+        written = self._writer.submit(functools.partial(self._write_batch, prepared, generation))
+        written.add_done_callback(functools.partial(self._batch_written, prepared))  # before the caller's callbacks
+        return written
+
+    def _write_batch(self, prepared: PreparedStatements, generation: int, conn: sqlite3.Connection) -> int:
+        """On the writer thread."""
+        if generation <= self._failed_generation:
+            raise BatchNotWritten(f"a batch of generation {generation} before this one failed to be written")
+        try:
+            return self._writer.in_transaction(conn, lambda c: run_statements(c, prepared.statements))
+        except BaseException:
+            self._failed_generation = max(self._failed_generation, generation)
+            raise
+
+    def _batch_written(self, prepared: PreparedStatements, written: asyncio.Future[int]) -> None:
+        if not written.cancelled() and written.exception() is None:
+            self._cases.put_all(prepared.batch.cases)  # committed
+            self._checkpoint_soon()
+
+    # ---- reference and agents -------------------------------------------------------------------------------
+
+    async def upsert_reference(self, org_units: Iterable[OrgUnit], items: Iterable[ServiceItem]) -> None:
+        units = [(u.code, u.name, u.level, u.parent, u.kind) for u in org_units]
+        catalog = [(i.code, i.name, i.category, i.promised_days, i.legal_days, int(i.is_online), int(i.is_one_trip))
+                   for i in items]
+
+        def upsert(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "INSERT INTO org_units (code, name, level, parent, kind) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
+                "parent = excluded.parent, kind = excluded.kind", units)
+            conn.executemany(
+                "INSERT INTO service_items (code, name, category, promised_days, legal_days, is_online, is_one_trip) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (code) DO UPDATE SET name = excluded.name, "
+                "category = excluded.category, promised_days = excluded.promised_days, "
+                "legal_days = excluded.legal_days, is_online = excluded.is_online, is_one_trip = excluded.is_one_trip",
+                catalog)
+
+        await self.transaction(upsert)
+
+    async def add_agent(self, agent: AgentRecord, token_sha256: str) -> None:
+        try:
+            await self.transaction(lambda conn: conn.execute(
+                "INSERT INTO agents (agent_id, township_code, name, token_sha256, created_at) VALUES (?, ?, ?, ?, ?)",
+                (agent.agent_id, agent.township_code, agent.name, token_sha256, agent.created_at)))
+        except sqlite3.IntegrityError as exc:
+            raise ValueError(f"agent {agent.agent_id} or its token already exists") from exc
+
+    async def replace_agent_token(self, agent_id: str, token_sha256: str) -> bool:
+        return await self.transaction(lambda conn: conn.execute(
+            "UPDATE agents SET token_sha256 = ? WHERE agent_id = ?", (token_sha256, agent_id)).rowcount == 1)
+
+    _AGENT_COLUMNS = "agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending"
+
+    async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
+        rows = await self._read.execute_fetchall(
+            f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,))
+        return AgentRecord(*rows[0]) if rows else None
+
+    async def list_agents(self) -> list[AgentRecord]:
+        rows = await self._read.execute_fetchall(f"SELECT {self._AGENT_COLUMNS} FROM agents ORDER BY agent_id")
+        return [AgentRecord(*r) for r in rows]
+
+    # ---- figures --------------------------------------------------------------------------------------------
+
+    async def rollup_sums(self, prefix_len: int, prefix: str, date_from: str, date_to: str
+                          ) -> dict[str, dict[str, int]]:
+        # A range on the primary key instead of LIKE: uses the index on every backend. Codes are digits, so the
+        # prefix with its last digit incremented (9 -> ':') is the exclusive upper bound.
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+        rows = await self._read.execute_fetchall(
+            f"SELECT substr(org_code, 1, ?) AS unit, {_SUMS} FROM rollups "
+            "WHERE org_code >= ? AND org_code < ? AND day >= ? AND day <= ? GROUP BY unit",
+            (prefix_len, prefix, upper, date_from, date_to))
+        return {r[0]: dict(zip(METRICS, r[1:], strict=True)) for r in rows}
+
+    async def snapshot_for_verify(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
+                                  ) -> tuple[Contribution, dict[str, Contribution]]:
+        def snapshot() -> tuple[Contribution, dict[str, list[tuple[object, ...]]]]:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                for pragma in READ_PRAGMAS:
+                    conn.execute(pragma)
+                conn.execute("BEGIN")  # one read snapshot (WAL) for all the selects
+                expected = _recompute(conn, recompute)
+                return expected, {g.table: conn.execute(g.select_all_sql).fetchall() for g in GRAINS}
+            finally:
+                conn.close()
+
+        # A thread and a connection of its own: minutes at prefecture scale, and the ingest keeps going beside it.
+        expected, tables = await asyncio.to_thread(snapshot)
+        out: dict[str, Contribution] = {}
+        for grain in GRAINS:
+            n = len(grain.key_columns)
+            rollups: Contribution = {}
+            out[grain.table] = rollups
+            for r in tables[grain.table]:
+                metrics = {m: v for m, v in zip(METRICS, r[n:], strict=True) if v}
+                if metrics:
+                    rollups[tuple(r[:n])] = metrics  # type: ignore[index]
+        return expected, out
+
+    async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
+                              ) -> int:
+        def rebuild(conn: sqlite3.Connection) -> int:
+            statements = rollup_statements(_recompute(conn, recompute))
+            for table in ROLLUP_TABLES:
+                conn.execute(f"DELETE FROM {table}")
+            for sql, rows in statements:
+                conn.executemany(sql, rows)
+            return sum(len(rows) for _, rows in statements)
+
+        return await self.transaction(rebuild)
+
+
+def _recompute(conn: sqlite3.Connection, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
+               ) -> Contribution:
+    """`recompute` over the cases a chunk at a time, then the consultations. It is additive (the sum over the chunks
+    is the whole), so memory holds the rollups, never every case: all 3.5 M cases of the prefecture benchmark at
+    once took more than 18 GB."""
+    total: Contribution = {}
+    cursor = conn.execute("SELECT body, category, last_key FROM cases")
+    while rows := cursor.fetchmany(_RECOMPUTE_CHUNK):
+        add_into(total, recompute([CaseRecord(_case_decoder.decode(b), cat, key) for b, cat, key in rows], []))
+    consult_rows = conn.execute(
+        "SELECT consultation_id, event_id, org_code, channel, consulted_on, body FROM consultations").fetchall()
+    add_into(total, recompute([], [Consultation(*r[:5], body=r[5].encode()) for r in consult_rows]))
+    return total
+
+
+def _probe(conn: sqlite3.Connection) -> None:
+    """Inside a write transaction, a table read: the database answers a writer."""
+    conn.execute("SELECT count(*) FROM schema_migrations").fetchall()
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations "
+                 "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+    done = {r[0] for r in conn.execute("SELECT version FROM schema_migrations")}
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        version = int(path.name[:4])
+        if version in done:
+            continue
+        sql = path.read_text(encoding="utf-8")
+        try:
+            # One transaction per migration: a failure leaves the schema at the previous version.
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\n;INSERT INTO schema_migrations (version, name, applied_at) "
+                f"VALUES ({version}, '{path.stem}', '{now_iso()}');\nCOMMIT;")
+        except Exception:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        log.info("migration applied version=%d name=%s", version, path.stem)
