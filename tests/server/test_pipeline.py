@@ -1,5 +1,5 @@
-"""Ingest folds a batch while the batch before it is still being written (server/ingest/pending.py): what the later batch
-sees of the pending one, and what happens to it when the pending one fails.
+"""Ingest folds a batch while the batch before it is still being written (server/ingest/pending.py): what the
+later batch sees of the pending one, and what happens to it when the pending one fails.
 
 Real HTTP and a real SQLite file. A gate holds the writer thread in front of one batch's statements, so that the
 next batch is folded, prepared and queued behind it before it commits (or fails).
