@@ -16,11 +16,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ops.logs import LEVELS
 
-C = TypeVar("C")
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+C = TypeVar("C", bound="DataclassInstance")
 
 
 class ConfigError(Exception):
@@ -171,6 +174,7 @@ class Schema(Generic[C]):
     def __init__(self, config: type[C], settings: Sequence[Setting], *, example: str,
                  check: Check | None = None) -> None:
         self.config = config
+        self._make: Callable[..., C] = config
         self.settings = tuple(settings)
         self.example = example
         self.check = check
@@ -226,7 +230,7 @@ class Schema(Generic[C]):
         problems = list(self.check(values)) if self.check else []
         if problems:
             raise ConfigError(f"{where}: " + "; ".join(problems))
-        return self.config(**values, source=source)
+        return self._make(**values, source=source)
 
     def _refuse_unknown(self, raw: dict[str, Any], where: str) -> None:
         known = {(s.section, s.key) for s in self.settings}
