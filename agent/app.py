@@ -15,6 +15,7 @@ from agent.sync.identity import resolve_identity
 from agent.sync.schedule import SyncSchedule
 from agent.sync.syncer import Syncer
 from agent.sync.uplink import Uplink
+from ops import metrics
 from ops.runlock import RunLock
 from ops.serve import PROBE
 
@@ -32,6 +33,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
     app.add_routes(page.routes)
     app.add_routes(health_routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
+    metrics.instrument(app, "township_agent")
 
     async def lifetime(app: web.Application):
         # One program per database, and `restore` cannot replace it under us (ops/runlock.py).

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-
-class ConfigError(Exception):
-    """A setting is missing or has the wrong type; the message names file, key, value and what is expected."""
+# A setting is missing or has the wrong type; the message names file, key, value and what is expected. Raised by the
+# configuration loader both programs share.
+from ops.settings import ConfigError as ConfigError
 
 
 class InvalidInput(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -35,12 +36,16 @@ class Reference:
     def from_json(cls, body: bytes) -> Reference:
         return cls.from_response(_decode.decode(body))
 
-    def due_on(self, accepted_on: str, promised_days: int, pauses: list[list[str | None]] = ()) -> str | None:
+    def due_on(self, accepted_on: str, promised_days: int, pauses: Sequence[Sequence[str | None]] = ()) -> str | None:
         """The due date as YYYY-MM-DD, or None when it cannot be known yet: no calendar, a year the calendar does not
-        know ("calendar missing"), or a supplement still outstanding. Never a guess."""
+        know ("calendar missing"), or a supplement still outstanding. Never a guess. `pauses` are the case's
+        supplements: [requested_on, received_on or None]."""
         if self.calendar is None:
             return None
-        parsed = [(date.fromisoformat(a), date.fromisoformat(b) if b else None) for a, b in pauses]
+        parsed = []
+        for requested, received in pauses:
+            assert requested is not None, pauses  # a supplement starts on the day it was requested
+            parsed.append((date.fromisoformat(requested), date.fromisoformat(received) if received else None))
         try:
             due = due_date_or_none(self.calendar, date.fromisoformat(accepted_on), promised_days, parsed)
         except CalendarMissing:

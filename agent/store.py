@@ -179,8 +179,9 @@ class AgentStore:
         ) as cur:
             if await cur.fetchone() is None:
                 raise LookupError(f"event {old_event_id} is not quarantined")
-        extra = [("UPDATE outbox SET status = 'resent', staff_outcome = 'resent', resent_as = ? WHERE event_id = ?",
-                  (event.event_id, old_event_id))]
+        extra: list[tuple[str, tuple[Any, ...]]] = [(
+            "UPDATE outbox SET status = 'resent', staff_outcome = 'resent', resent_as = ? WHERE event_id = ?",
+            (event.event_id, old_event_id))]
         if consultation is not None:
             c = consultation
             extra.append(("UPDATE consultations SET topic = ?, channel = ?, org_code = ? WHERE consultation_id = ?",
@@ -245,7 +246,8 @@ class AgentStore:
             f"SELECT seq, event_id, case_id, kind, at, offset_ms, data, status FROM outbox WHERE {where}", args
         ) as cur:
             rows = await cur.fetchall()
-        return [StoredEvent(*r[:6], msgspec.json.decode(r[6]), r[7]) for r in rows]
+        return [StoredEvent(seq, event_id, case_id, kind, at, offset_ms, msgspec.json.decode(data), status)
+                for seq, event_id, case_id, kind, at, offset_ms, data, status in rows]
 
     # ---- outbox ------------------------------------------------------------------------------------------
 
@@ -403,10 +405,10 @@ class AgentStore:
                     "SELECT min(seq) FROM outbox WHERE status = 'pending'"
                     " OR (status = 'quarantined' AND refusal_code = 'seq_reused')"
                 ) as cur:
-                    first = (await cur.fetchone())[0]
+                    first = _value(await cur.fetchone())
                 if first is None:
                     async with db.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox") as cur:
-                        first = (await cur.fetchone())[0]
+                        first = _value(await cur.fetchone())
                 await self._repend_from(first)
                 await db.executemany(
                     "INSERT INTO meta (key, value) VALUES (?, ?)"
@@ -414,12 +416,18 @@ class AgentStore:
                     [("identity_agent_id", agent_id), ("identity_seq_base", str(first - 1))],
                 )
                 async with db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'") as count:
-                    to_send = (await count.fetchone())[0]
+                    to_send = _value(await count.fetchone())
                 await db.execute("COMMIT")
             except BaseException:
                 await db.execute("ROLLBACK")
                 raise
         return first - 1, to_send
+
+
+def _value(row: aiosqlite.Row | None) -> Any:
+    """The one value of an aggregate's row (an aggregate always answers a row)."""
+    assert row is not None
+    return row[0]
 
 
 def retire_identity(db: sqlite3.Connection, agent_id: str, reason: str) -> None:

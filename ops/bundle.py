@@ -26,6 +26,7 @@ import sys
 import tarfile
 import tomllib
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "township-services"
@@ -35,11 +36,12 @@ class BundleError(Exception):
     pass
 
 
-def _project() -> dict:
+def _project() -> dict[str, Any]:
     pyproject = ROOT / "pyproject.toml"
     if not pyproject.exists() or not (ROOT / "systemd").is_dir():
         raise BundleError(f"{ROOT} is not a source checkout of {NAME}: run this from the git working tree")
-    return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    project: dict[str, Any] = tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]
+    return project
 
 
 def _pip(*args: str) -> None:

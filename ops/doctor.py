@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Below this the SQLite file may not grow a day's work and WAL checkpoints start to fail.
 DISK_FAIL_BYTES = 200 * 1024 * 1024
@@ -108,6 +109,6 @@ def render(checks: list[Check]) -> str:
     return "\n".join(lines)
 
 
-def as_json(checks: list[Check]) -> dict:
+def as_json(checks: list[Check]) -> dict[str, Any]:
     return {"ok": not any(c.is_failed for c in checks),
             "checks": [{"name": c.name, "status": c.status, "detail": c.detail, "fix": c.fix} for c in checks]}

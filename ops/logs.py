@@ -20,6 +20,7 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import TextIO
 
 LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -54,10 +55,15 @@ def redact(text: str) -> str:
     for pattern in _PATTERNS:
         if "key" in pattern.groupindex:
             sep = "" if pattern.pattern.startswith("(?P<key>[") else "="
-            text = pattern.sub(lambda m, sep=sep: f"{m.group('key')}{sep}{REDACTED}", text)
+            text = pattern.sub(_keep_key(sep), text)
         else:
             text = pattern.sub(REDACTED, text)
     return text
+
+
+def _keep_key(sep: str) -> Callable[[re.Match[str]], str]:
+    """A replacement that keeps a field's key and redacts its value."""
+    return lambda m: f"{m.group('key')}{sep}{REDACTED}"
 
 
 class RedactingFormatter(logging.Formatter):

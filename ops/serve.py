@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 # The composition root puts its liveness probe here: an async call that runs a trivial query on the program's own
 # database connection. The watchdog and /readyz use it.
-PROBE = web.AppKey("ops_probe", Callable[[], Awaitable[object]])
+PROBE: web.AppKey[Callable[[], Awaitable[object]]] = web.AppKey("ops_probe")
 
 # Requests in flight get this long after SIGTERM; the units' TimeoutStopSec (30 s) leaves room for the cleanup.
 DRAIN_S = 10.0
@@ -44,8 +44,13 @@ async def _serve(app: AppOrFactory, *, host: str, port: int, name: str, drain_s:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     received: list[str] = []
+
+    def on_signal(sig: signal.Signals) -> None:
+        received.append(sig.name)
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda s=sig: (received.append(s.name), stop.set()))
+        loop.add_signal_handler(sig, on_signal, sig)
     await runner.setup()  # the app's start-up: open the database, apply migrations
     notifier: ServiceNotifier | None = None
     try:

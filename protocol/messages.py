@@ -255,5 +255,5 @@ class StatsResponse(Lenient, omit_defaults=False):
 encoder = msgspec.json.Encoder()
 
 
-def decoder(kind: type) -> msgspec.json.Decoder:
+def decoder(kind: type) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(kind)

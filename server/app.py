@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -70,8 +69,7 @@ async def build_app(config: ServerConfig) -> web.Application:
     app.add_routes(admin.routes)
     app.add_routes(health.routes)
     app.add_routes(dashboard.routes)
-    app[health.REQUESTS] = Counter()
-    app.middlewares.insert(0, health.count_requests)  # outermost: counts the error answers too
+    health.instrument(app)  # the app's metrics registry; times every request, error answers too
     return app
 
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+# A bad or missing setting or reference file; the message names the file, the key and what was expected. Raised by
+# the configuration loader both programs share (and by the reference files' reader).
+from ops.settings import ConfigError as ConfigError
 from protocol.codes import CODES, message_of
-
-
-class ConfigError(Exception):
-    """A bad or missing setting or reference file. The message names the file, the key and what was expected."""
 
 
 class ApiError(Exception):

@@ -1,5 +1,6 @@
 """Operations endpoints of the agent: `/readyz` (the database answers a writer and every shipped migration is applied)
-and `/metrics` (Prometheus text). `/healthz` (liveness) is in `api`. All on the agent's loopback address."""
+and `/metrics` (Prometheus text: the figures below, read at each scrape, and the request latencies of `ops.metrics`).
+`/healthz` (liveness) is in `api`. All on the agent's loopback address."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from agent import __version__
 from agent.http.api import STORE, SYNCER, error_response
 from agent.store import migrations
 from ops import metrics
+from ops.metrics import Metric, counter, gauge
 from ops.readiness import check_ready
 
 log = logging.getLogger(__name__)
@@ -28,35 +30,35 @@ async def readyz(request: web.Request) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics_page(request: web.Request) -> web.Response:
-    return web.Response(text=metrics.render(await families(request.app)), headers={"Content-Type":
-                                                                                  metrics.CONTENT_TYPE})
+    return metrics.response(request.app[metrics.METRICS].registry, await families(request.app))
 
 
-async def families(app: web.Application) -> list[metrics.Family]:
+async def families(app: web.Application) -> list[Metric]:
+    """The agent's figures as of now, read from the store and the syncer at each scrape."""
     store, syncer = app[STORE], app[SYNCER]
     meta = await store.get_meta()
     last_sync = _timestamp(meta.get("last_sync_at"))
     offset = meta.get("clock_offset_ms")
-    F = metrics.Family
+    info = gauge("township_agent_info", "Version and identity of this agent.", labels=["version", "agent_id"])
+    info.add_metric([__version__, syncer.agent_id], 1)
     return [
-        F("township_agent_info", "Version and identity of this agent.").add(
-            1, version=__version__, agent_id=syncer.agent_id),
-        F("township_agent_pending_events", "Events stored here and not yet acknowledged by the county.").add(
-            await store.count_pending()),
-        F("township_agent_quarantined_events", "Events the county refused; staff must correct or dismiss them.").add(
-            len(await store.quarantined())),
-        F("township_agent_last_sync_timestamp_seconds", "Unix time of the last successful sync round; 0 = never.")
-        .add(last_sync or 0),
-        F("township_agent_last_sync_age_seconds", "Seconds since the last successful sync round; +Inf = never.")
-        .add(time.time() - last_sync if last_sync else float("inf")),
-        F("township_agent_sync_rounds_total", "Sync rounds since the agent started.", "counter").add(syncer.rounds),
-        F("township_agent_sync_failures_total", "Sync rounds that ended with an error since the agent started.",
-          "counter").add(syncer.failures),
-        F("township_agent_clock_offset_seconds", "This PC's clock minus the county's, as last measured.").add(
-            int(offset) / 1000 if offset else 0),
-        F("township_agent_identity_retired", "1 when this database may not push under the configured agent id "
-          "(restored or reset): register the PC again.").add(
-            int(syncer.identity is not None and syncer.identity.is_retired)),
+        info,
+        gauge("township_agent_pending_events", "Events stored here and not yet acknowledged by the county.",
+              await store.count_pending()),
+        gauge("township_agent_quarantined_events", "Events the county refused; staff must correct or dismiss them.",
+              len(await store.quarantined())),
+        gauge("township_agent_last_sync_timestamp_seconds", "Unix time of the last successful sync round; 0 = never.",
+              last_sync or 0),
+        gauge("township_agent_last_sync_age_seconds", "Seconds since the last successful sync round; +Inf = never.",
+              time.time() - last_sync if last_sync else float("inf")),
+        counter("township_agent_sync_rounds_total", "Sync rounds since the agent started.", syncer.rounds),
+        counter("township_agent_sync_failures_total", "Sync rounds that ended with an error since the agent started.",
+                syncer.failures),
+        gauge("township_agent_clock_offset_seconds", "This PC's clock minus the county's, as last measured.",
+              int(offset) / 1000 if offset else 0),
+        gauge("township_agent_identity_retired", "1 when this database may not push under the configured agent id "
+              "(restored or reset): register the PC again.",
+              int(syncer.identity is not None and syncer.identity.is_retired)),
     ]
 
 

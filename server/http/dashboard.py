@@ -13,12 +13,15 @@ from urllib.parse import quote
 
 import msgspec
 from aiohttp import web
+from prometheus_client.context_managers import Timer
 
+from ops.metrics import route_of
 from protocol import API_PREFIX
 from protocol.vocabulary import Level
 from server.accounts.users import Accounts
 from server.errors import ApiError
 from server.http.common import AUTH, REFERENCE, decode, json_response
+from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
 from server.reports.overview import Overview
 from server.reports.scope import Scope, parse_scope
@@ -61,6 +64,11 @@ async def require_reader(request: web.Request) -> str:
     if header.lower().startswith("bearer ") and auth.is_admin(header[7:].strip()):
         return "admin"
     raise ApiError("login_required")
+
+
+def _timed(request: web.Request) -> Timer:
+    """Times the figures or list of a dashboard route into county_server_dashboard_query_duration_seconds."""
+    return request.app[INSTRUMENTS].dashboard_seconds.labels(route_of(request)).time()
 
 
 def _scope(request: web.Request) -> Scope:
@@ -116,32 +124,45 @@ def _session_info(request: web.Request, account: str) -> SessionInfo:
 @routes.get(f"{API_PREFIX}/overview")
 async def overview(request: web.Request) -> web.Response:
     await require_reader(request)
-    return json_response(await request.app[OVERVIEW].overview(_scope(request)))
+    scope = _scope(request)
+    with _timed(request):
+        answer = await request.app[OVERVIEW].overview(scope)
+    return json_response(answer)
 
 
 @routes.get(f"{API_PREFIX}/units")
 async def units(request: web.Request) -> web.Response:
     await require_reader(request)
-    return json_response(await request.app[OVERVIEW].units(_scope(request), _level(request)))
+    scope, level = _scope(request), _level(request)
+    with _timed(request):
+        answer = await request.app[OVERVIEW].units(scope, level)
+    return json_response(answer)
 
 
 @routes.get(f"{API_PREFIX}/summary")
 async def summary(request: web.Request) -> web.Response:
     await require_reader(request)
-    return json_response(await request.app[OVERVIEW].summary(_scope(request)))
+    scope = _scope(request)
+    with _timed(request):
+        answer = await request.app[OVERVIEW].summary(scope)
+    return json_response(answer)
 
 
 @routes.get(f"{API_PREFIX}/cases")
 async def cases(request: web.Request) -> web.Response:
     await require_reader(request)
-    return json_response(await request.app[WORKLISTS].cases(_scope(request), request.query,
-                                                            has_period=_has_period(request)))
+    scope = _scope(request)
+    with _timed(request):
+        answer = await request.app[WORKLISTS].cases(scope, request.query, has_period=_has_period(request))
+    return json_response(answer)
 
 
 @routes.get(f"{API_PREFIX}/agents")
 async def agents(request: web.Request) -> web.Response:
     await require_reader(request)
-    return json_response(await request.app[WORKLISTS].agents())
+    with _timed(request):
+        answer = await request.app[WORKLISTS].agents()
+    return json_response(answer)
 
 
 @routes.get(f"{API_PREFIX}/org-units")
@@ -165,7 +186,8 @@ async def export(request: web.Request) -> web.Response:
     if name not in TABLES or fmt not in ("xlsx", "csv"):
         raise ApiError("bad_request", f"export/{name}?format={fmt}: expected a table of {', '.join(TABLES)} and "
                                       "format xlsx or csv")
-    table = await _table(request, name)
+    with _timed(request):
+        table = await _table(request, name)
     if fmt == "xlsx":
         body, content_type = to_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:

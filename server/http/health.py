@@ -1,16 +1,17 @@
 """Operations endpoints of the server: `/readyz` (the database answers a writer, every migration is applied) and
-`/metrics` (Prometheus text), plus the middleware that counts requests. `/healthz` is in `admin`."""
+`/metrics` (Prometheus text: the figures below, read at each scrape, and the latency histograms), plus the server's
+instruments. `/healthz` is in `admin`."""
 
 from __future__ import annotations
 
 import time
-from collections import Counter
 from datetime import datetime
-from typing import Any
 
 from aiohttp import web
+from prometheus_client import CollectorRegistry, Histogram
 
 from ops import metrics
+from ops.metrics import Metric, counter, gauge
 from ops.readiness import check_ready
 from server.http.common import CONFIG, INGEST, INGEST_STATS, STORE, json_response
 from server.ingest.pool import IngestPool
@@ -18,28 +19,38 @@ from server.storage.base import AgentRecord
 from server.storage.sqlite.store import MIGRATIONS_DIR
 
 routes = web.RouteTableDef()
-REQUESTS = web.AppKey("requests", Counter)  # (route, status) -> answered requests since start
 
+# A push batch takes milliseconds when ingest keeps up, and up to a minute for 5000 events behind a busy worker.
+PUSH_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+class Instruments:
+    """The server's own latency histograms, in the app's registry beside the request histogram of `ops.metrics`."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.push_seconds = Histogram(
+            "county_server_push_batch_duration_seconds",
+            "Time from a push batch received (agent authenticated, body read) to its answer: checks, the wait for "
+            "the township's ingest worker, fold and commit. Pushes answered 200 only; others are in "
+            "county_server_http_request_duration_seconds by status.", registry=registry, buckets=PUSH_BUCKETS)
+        self.dashboard_seconds = Histogram(
+            "county_server_dashboard_query_duration_seconds",
+            "Time a dashboard API route takes to compute its figures or list (reports and storage, not the login "
+            "check or the encoding), by route.", ["route"], registry=registry, buckets=metrics.LATENCY_BUCKETS)
+
+
+INSTRUMENTS = web.AppKey("instruments", Instruments)
+
+
+def instrument(app: web.Application) -> None:
+    """The app's registry, the request counter and histogram (outermost middleware: it sees the error answers too)
+    and the server's own histograms."""
+    registry = metrics.instrument(app, "county_server", count_requests=True).registry
+    app[INSTRUMENTS] = Instruments(registry)
 
 
 def shipped_migrations() -> set[int]:
     return {int(p.name[:4]) for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")}
-
-
-@web.middleware
-async def count_requests(request: web.Request, handler: Any) -> web.StreamResponse:
-    status = 500
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as exc:
-        status = exc.status
-        raise
-    finally:
-        route = request.match_info.route.resource
-        name = route.canonical if route is not None else "unmatched"
-        request.app[REQUESTS][(name, str(status))] += 1
 
 
 @routes.get("/readyz")
@@ -57,51 +68,50 @@ def _not_ready(detail: str) -> web.Response:
 @routes.get("/metrics")
 async def metrics_page(request: web.Request) -> web.Response:
     agents = await request.app[STORE].list_agents()
-    text = metrics.render(families(request.app, agents, time.time()))
-    return web.Response(text=text, headers={"Content-Type": metrics.CONTENT_TYPE})
+    return metrics.response(request.app[metrics.METRICS].registry, families(request.app, agents, time.time()))
 
 
-def families(app: web.Application, agents: list[AgentRecord], now: float) -> list[metrics.Family]:
-    F = metrics.Family
+def families(app: web.Application, agents: list[AgentRecord], now: float) -> list[Metric]:
+    """The server's figures as of now, from the ingest counts and the agents table, read at each scrape."""
     ingest = app[INGEST_STATS]
-    requests = F("county_server_requests_total", "HTTP requests answered since start, by route and status.",
-                 "counter")
-    for (route, status), n in sorted(app[REQUESTS].items()):
-        requests.add(n, route=route, status=status)
-    events = F("county_server_ingest_events_total", "Pushed events since start, by result.", "counter")
+    events = counter("county_server_ingest_events_total", "Pushed events since start, by result.", labels=["result"])
     for result in ("stored", "duplicate", "refused"):
-        events.add(ingest.events[result], result=result)
-    refused = F("county_server_refused_events_total", "Refused events since start, by refusal code.", "counter")
+        events.add_metric([result], ingest.events[result])
+    refused = counter("county_server_refused_events_total", "Refused events since start, by refusal code.",
+                      labels=["code"])
     for code, n in sorted(ingest.refusals.items()):
-        refused.add(n, code=code)
-    ages = F("county_server_agent_last_push_age_seconds", "Seconds since each agent's last push; +Inf = never.")
+        refused.add_metric([code], n)
+    ages = gauge("county_server_agent_last_push_age_seconds", "Seconds since each agent's last push; +Inf = never.",
+                 labels=["agent_id", "township"])
     # Silent: not pushed for [dashboard] agent_silent_hours, the same threshold as the dashboard's agent list.
     silent_after_s = app[CONFIG].agent_silent_hours * 3600
     silent = 0
     for a in agents:
         age = now - _timestamp(a.last_push_at) if a.last_push_at else float("inf")
-        ages.add(age, agent_id=a.agent_id, township=a.township_code)
+        ages.add_metric([a.agent_id, a.township_code], age)
         silent += age > silent_after_s
+    silent_agents = gauge("county_server_agents_silent", "Registered PCs that have not pushed for longer than "
+                          "threshold_s.", labels=["threshold_s"])
+    silent_agents.add_metric([str(silent_after_s)], silent)
+    pool = app[INGEST]
     return [
-        requests,
-        F("county_server_ingest_batches_total", "Push batches committed since start.", "counter").add(ingest.batches),
+        counter("county_server_ingest_batches_total", "Push batches committed since start.", ingest.batches),
         events,
         refused,
-        F("county_server_last_ingest_timestamp_seconds", "Unix time of the last committed batch; 0 = none since "
-          "start.").add(ingest.last_ingest_at or 0),
-        F("county_server_rollup_lag_seconds", "Age of the oldest event not yet counted in the figures. Rollups "
-          "change in the same transaction as the events they count, so this stays 0; anything else is a bug "
-          "(run `county-server rollups verify`).").add(0),
-        F("county_server_ingest_workers", "Ingest worker processes configured ([server] ingest_workers; 0 = ingest "
-          "in the server process).").add(app[CONFIG].ingest_workers),
-        F("county_server_ingest_workers_alive", "Ingest worker processes running; one that died starts again at the "
-          "next push of its townships.").add(pool.alive if isinstance(pool := app[INGEST], IngestPool) else 0),
-        F("county_server_agents", "Registered township PCs.").add(len(agents)),
-        F("county_server_agents_silent", "Registered PCs that have not pushed for longer than threshold_s.").add(
-            silent, threshold_s=str(silent_after_s)),
+        gauge("county_server_last_ingest_timestamp_seconds", "Unix time of the last committed batch; 0 = none since "
+              "start.", ingest.last_ingest_at or 0),
+        gauge("county_server_rollup_lag_seconds", "Age of the oldest event not yet counted in the figures. Rollups "
+              "change in the same transaction as the events they count, so this stays 0; anything else is a bug "
+              "(run `county-server rollups verify`).", 0),
+        gauge("county_server_ingest_workers", "Ingest worker processes configured ([server] ingest_workers; 0 = "
+              "ingest in the server process).", app[CONFIG].ingest_workers),
+        gauge("county_server_ingest_workers_alive", "Ingest worker processes running; one that died starts again at "
+              "the next push of its townships.", pool.alive if isinstance(pool, IngestPool) else 0),
+        gauge("county_server_agents", "Registered township PCs.", len(agents)),
+        silent_agents,
         ages,
-        F("county_server_agent_pending_events", "Events the PCs reported still waiting at their last push (sum).")
-        .add(sum(a.pending or 0 for a in agents)),
+        gauge("county_server_agent_pending_events", "Events the PCs reported still waiting at their last push (sum).",
+              sum(a.pending or 0 for a in agents)),
     ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import zlib
 
 import msgspec
@@ -24,6 +25,7 @@ from server.http.common import (
     json_response,
     require_agent,
 )
+from server.http.health import INSTRUMENTS
 
 routes = web.RouteTableDef()
 
@@ -46,9 +48,12 @@ async def read_body(request: web.Request) -> bytes:
 async def push(request: web.Request) -> web.Response:
     agent = await require_agent(request)
     body = await read_body(request)
-    response = await request.app[INGEST].push_body(agent, body)
+    started = time.perf_counter()
+    response = await request.app[INGEST].push_body(agent, body)  # in a worker process when there are workers
     request.app[INGEST_STATS].count(response)
-    return json_response(response)
+    answer = json_response(response)
+    request.app[INSTRUMENTS].push_seconds.observe(time.perf_counter() - started)
+    return answer
 
 
 @routes.get(f"{API_PREFIX}/reference")

@@ -25,7 +25,8 @@ def bundle(tmp_path_factory) -> Path:
 def test_the_bundle_holds_wheels_units_configs_docs_installer_and_checksums(bundle):
     names = {p.name for p in (bundle / "wheels").iterdir()}
     assert any(n.startswith("township_services-") for n in names)
-    for dependency in ("aiohttp", "aiosqlite", "msgspec", "click", "tenacity", "APScheduler", "chinesecalendar"):
+    for dependency in ("aiohttp", "aiosqlite", "msgspec", "click", "tenacity", "APScheduler", "chinesecalendar",
+                       "prometheus_client"):
         assert any(n.lower().startswith(dependency.lower()) for n in names), dependency
     assert sorted(p.name for p in (bundle / "units").iterdir()) == sorted(
         p.name for p in (ROOT / "systemd").iterdir() if p.suffix in (".service", ".timer"))
