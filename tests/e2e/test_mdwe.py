@@ -43,7 +43,7 @@ async def test_the_agent_serves_writes_and_syncs_under_mdwe(agent_under_mdwe):
     async with aiohttp.ClientSession() as s:
         for _ in range(5):
             assert (await s.post(agent.url + "/api/cases", json=accept_form())).status == 201
-        assert (await s.post(agent.url + "/api/sync")).status == 200  # HTTP client, gzip, retries
+        assert (await s.post(agent.url + "/api/sync", json={})).status == 200  # HTTP client, gzip, retries
         assert (await s.get(agent.url + "/metrics")).status == 200
         assert (await s.get(agent.url + "/")).status in (200, 302)
     assert agent.terminate() < 30
