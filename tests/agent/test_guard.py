@@ -4,6 +4,7 @@ The real agent app on a loopback port; what is stored is read back through the A
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
@@ -14,8 +15,7 @@ from agent.config import config_from_dict
 from agent.errors import ConfigError
 from tests.agent.conftest import TOKEN, VALID_ID, accept_form
 
-CASE_JSON = ('{"item_code": "GG-001", "applicant_name": "扎西", "cert_type": "resident_id", "cert_no": "%s", '
-             '"channel": "window", "village_code": "513422100201"}' % VALID_ID).encode()
+CASE_JSON = json.dumps(accept_form(), ensure_ascii=False).encode()  # a whole valid case, as the attack page sends it
 
 
 def _host(client: TestClient) -> str:
@@ -28,8 +28,9 @@ async def _count(client: TestClient) -> int:
 
 async def test_a_rebinding_host_gets_an_error_and_no_data(agent_client):
     assert (await agent_client.post("/api/cases", json=accept_form())).status == 201
-    for host in (f"rebind.example:{agent_client.port}", "rebind.example", f"127.0.0.1.rebind.example:{agent_client.port}",
-                 f"127.0.0.1:{agent_client.port + 1}", ""):
+    port = agent_client.port
+    for host in (f"rebind.example:{port}", "rebind.example", f"127.0.0.1.rebind.example:{port}",
+                 f"127.0.0.1:{port + 1}", ""):
         for path in ("/api/cases", "/api/status", "/", "/static/app.js", "/metrics"):
             resp = await agent_client.get(path, headers={"Host": host})
             body = await resp.read()
@@ -59,7 +60,8 @@ async def test_a_change_not_sent_as_json_is_refused_and_stores_nothing(agent_cli
 
 async def test_a_foreign_origin_is_refused_even_with_json_and_the_own_origin_or_none_is_served(agent_client):
     own = f"http://{_host(agent_client)}"
-    for origin in ("http://evil.example", "null", f"http://127.0.0.1:{agent_client.port + 1}", own.replace("http", "https")):
+    for origin in ("http://evil.example", "null", f"http://127.0.0.1:{agent_client.port + 1}",
+                   own.replace("http", "https")):
         resp = await agent_client.post("/api/cases", json=accept_form(), headers={"Origin": origin})
         assert resp.status == 403 and (await resp.json())["code"] == "cross_origin", origin
         resp = await agent_client.post("/api/sync", json={}, headers={"Origin": origin})
