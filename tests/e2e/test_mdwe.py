@@ -73,7 +73,8 @@ async def test_the_county_server_ingests_and_answers_under_mdwe(mdwe_available, 
                 assert (await resp.json())["stored"] == 50
             async with s.get(f"{server.url}/api/v1/reference", headers=headers) as resp:  # calendar, argon2 auth
                 assert resp.status == 200
-            async with s.get(f"{server.url}/metrics") as resp:
+            async with s.get(f"{server.url}/metrics",
+                             headers={"Authorization": f"Bearer {cluster.metrics_token}"}) as resp:
                 assert resp.status == 200
         assert server.terminate() < 30
         assert server.proc.returncode == 0, server.output()

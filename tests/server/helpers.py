@@ -26,6 +26,14 @@ WACHANG = "513422101"  # 瓦厂镇
 _case_numbers = itertools.count(1)
 
 
+def config_text(server: str = "", tables: str = "") -> str:
+    """A server config for tests: the admin token, a database next to it, the repository's reference files, ingest
+    in the server process; `server` adds lines to [server], `tables` adds tables after [reference]."""
+    return (f'[server]\nadmin_token = "{ADMIN_TOKEN}"\ndatabase = "county.sqlite3"\ningest_workers = 0\n{server}'
+            f'[reference]\norg_units = "{REPO / "config" / "org_units.csv"}"\n'
+            f'catalog = "{REPO / "config" / "catalog.csv"}"\n{tables}')
+
+
 @dataclass
 class TownshipAgent:
     """Builds wire events as a township PC would: gap-free seq, uuid ids, +08:00 times."""
