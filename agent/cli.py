@@ -55,7 +55,7 @@ def _local(config: AgentConfig, method: str, path: str, timeout_s: float = 10) -
     async def go() -> dict:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as s:
             # A change goes as JSON: the agent refuses anything else that is not a GET (agent/http/guard.py).
-            body = {} if method != "GET" else None
+            body: dict[str, object] | None = {} if method != "GET" else None
             async with s.request(method, config.local_url + path, json=body) as resp:
                 return await resp.json()
 

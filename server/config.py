@@ -84,7 +84,8 @@ SETTINGS = [
     Setting("quotas", "bytes_per_day", INT, 512 * 1024 * 1024, "Request bytes (after decompression) one PC may "
             "send per day: 512 MiB.", low=1, attr="quota_bytes_per_day"),
     Setting("quotas", "orphan_events", INT, 20_000, "Events of one PC stored while the acceptance (受理) of their "
-            "case has not arrived; beyond it the PC's pushes wait.", low=1, attr="quota_orphan_events"),
+            "case has not arrived; beyond it the PC's pushes wait until the PC that accepted those cases has uploaded.",
+            low=1, attr="quota_orphan_events"),
     Setting("metrics", "token", TOKEN, "", "Bearer token that GET /metrics on the main address requires; empty: "
             "/metrics is not served there (401).", attr="metrics_token"),
     Setting("metrics", "host", STR, "127.0.0.1", "Address of the metrics listener; keep it on loopback.",

@@ -20,6 +20,7 @@ from server.http.common import REFERENCE, STORE
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token-0123456789"
+METRICS_TOKEN = "test-metrics-token-0123456789"  # [metrics] token of the tests' server config
 QIAOWA = "513422100"  # 乔瓦镇
 WACHANG = "513422101"  # 瓦厂镇
 
