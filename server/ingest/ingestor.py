@@ -331,6 +331,8 @@ class Ingestor:
                     history[cid][e.order_key] = e
         folds = {cid: [c.fold for c in evs] for cid, evs in case_events.items()}
         saves, deltas, skipped = self._fold(folds, loaded, history)
+        # New cases whose events had been waiting for their `accepted`: those stop counting as orphans.
+        adopted = [cid for cid in saves if cid not in loaded and history.get(cid)]
 
         new_consultations: list[Consultation] = []
         if consultations:
@@ -353,7 +355,7 @@ class Ingestor:
             agent_id=agent_id, received_at=now_iso(),
             events=[c.stored for c in fresh],
             refusals=refusals, consultations=new_consultations, cases=list(saves.values()), deltas=deltas,
-            software_version=request.software_version, pending=request.pending)
+            software_version=request.software_version, pending=request.pending, adopted_case_ids=adopted)
         for r in refusals:
             if r.code != "seq_reused":  # a refused event owns its seq too
                 owners.setdefault(r.seq, r.event_id)

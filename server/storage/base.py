@@ -87,6 +87,7 @@ class BatchWrite(msgspec.Struct):
     pending: int | None = None
     received_events: int = 0  # events in the request, for the agent's daily usage
     received_bytes: int = 0  # the request body after decompression
+    adopted_case_ids: list[str] = []  # cases saved for the first time that had stored events waiting (orphans)
 
 
 class BatchNotWritten(Exception):

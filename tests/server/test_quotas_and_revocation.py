@@ -166,3 +166,16 @@ async def test_revoking_an_unknown_pc_says_so(county_server, config_file):
 
 async def _cli(*args: str) -> Result:
     return await asyncio.to_thread(CliRunner().invoke, main, list(args))
+
+
+async def test_orphans_are_adopted_when_their_case_arrives_in_a_batch_right_behind_them(serve):
+    """The case's `accepted` may be folded while the batch that stored its orphans is still being written."""
+    server = await serve()
+    pc1, pc2 = await server.add_agent(QIAOWA, "窗口1"), await server.add_agent(QIAOWA, "窗口2")
+    cases = [pc1.accepted() for _ in range(20)]
+    orphans = [pc2.completed(c["case_id"]) for c in cases]
+    answers = await asyncio.gather(_push(server, pc2, orphans), _push(server, pc1, cases))
+    assert [a[0] for a in answers] == [200, 200]
+    with sqlite3.connect(server.config.database) as db:
+        assert db.execute("SELECT count(*) FROM orphan_events").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM cases WHERE state = 'completed'").fetchone() == (20,)

@@ -243,14 +243,15 @@ def batch_statements(batch: BatchWrite) -> list[Statement]:
     if batch.consultations:
         out += CONSULTATIONS.statements([astuple(c) for c in batch.consultations])
     out += CASES.statements([case_row(r, at) for r in batch.cases])
-    # Events of a case that has no row yet wait for its `accepted` (the orphan quota counts them).
+    # Events of a case that has no row yet wait for its `accepted` (the orphan quota counts them); a new case's
+    # waiting events are adopted. Most batches have neither.
     saved = {r.case.case_id for r in batch.cases}
     orphans = [(e.event_id, e.agent_id, e.case_id) for e in batch.events if e.case_id not in saved
                and e.kind != "consulted"]
     if orphans:
         out += ORPHANS.statements(orphans)
-    if saved:
-        out.append((ADOPT_SQL, [_json_ids.encode(list(saved)).decode()]))
+    if batch.adopted_case_ids:
+        out.append((ADOPT_SQL, [_json_ids.encode(batch.adopted_case_ids).decode()]))
     out.append((USAGE_SQL, [batch.agent_id, china_day(at), batch.received_events, batch.received_bytes]))
     for insert, rows in zip(GRAIN_INSERTS, rollup_rows(batch.deltas), strict=True):
         out += insert.statements(rows)
