@@ -16,10 +16,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from aiohttp.test_utils import TestServer
 
+from protocol.codes import message_of
 from protocol.lifecycle import CHINA_TZ
 from protocol.messages import MAX_OFFSET_MS
 from server.app import build_app
 from server.config import load_config
+from server.model.fold import EVENT_TIME_FUTURE, EVENT_TIME_PAST
 from tests.server.attacks import gzip_bomb, post_head, raw_request
 from tests.server.helpers import ADMIN_TOKEN, CountyServer, TownshipAgent, config_text
 
@@ -226,3 +228,8 @@ async def test_half_sent_headers_and_bodies_are_cut(tmp_path):
         assert head_status == 0  # closed, never answered
         assert body_status == 408 and b'"body_timeout"' in body_data
         assert took < 6
+
+
+def test_the_refusal_message_states_the_window_the_checks_apply():
+    assert f"from {round(EVENT_TIME_PAST.days / 365.25)} years before" in message_of("implausible_time")
+    assert f"to {EVENT_TIME_FUTURE.days} day after" in message_of("implausible_time")
