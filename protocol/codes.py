@@ -24,7 +24,7 @@ _CODES = [
     Code("forbidden", 403, "This token may not do that."),
     Code("not_found", 404, "No such resource."),
     Code("method_not_allowed", 405, "This resource does not accept that HTTP method; see /api/v1/openapi.json."),
-    Code("too_large", 413, "The batch is too large; send fewer events per request."),
+    Code("too_large", 413, "The request body is too large (a push: send fewer events per request)."),
     Code("unsupported_encoding", 415, "The body's Content-Encoding is not supported: send it as gzip, deflate or "
          "uncompressed."),
     Code("json_required", 415, "请求内容须为 JSON。Send the body as JSON, with `Content-Type: application/json`."),
