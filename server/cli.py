@@ -273,7 +273,8 @@ def users_list(config_path: str) -> None:
     """List dashboard accounts."""
     config = _load(config_path)
     for record in _with_accounts(config, lambda accounts: accounts.list()):
-        click.echo(f"{record.name}  created_at={record.created_at}{'  disabled' if record.is_disabled else ''}")
+        click.echo(f"{record.name}  role={record.role}  created_at={record.created_at}"
+                   f"{'  disabled' if record.is_disabled else ''}")
 
 
 

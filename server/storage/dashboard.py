@@ -71,6 +71,7 @@ class AccountRecord(msgspec.Struct, frozen=True):
     password_hash: str
     created_at: str
     is_disabled: bool = False
+    role: str = "county_admin"  # the only role so far: sees the whole county
 
 
 class SessionRecord(msgspec.Struct, frozen=True):

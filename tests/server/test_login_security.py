@@ -137,7 +137,8 @@ async def test_disabling_an_account_ends_its_sessions_at_once_and_enabling_lets_
         async with s.get(f"{county.url}/api/v1/overview") as r:
             assert r.status == 401 and (await r.json())["code"] == "login_required"
     assert (await _login(county, "zhangsan", PASSWORD))[0] == 401
-    assert "disabled" in (await _cli("users", "list", "--config", str(config_file))).output
+    listed = (await _cli("users", "list", "--config", str(config_file))).output
+    assert "disabled" in listed and "role=county_admin" in listed
     assert (await _cli("users", "enable", "zhangsan", "--config", str(config_file))).exit_code == 0
     assert (await _login(county, "zhangsan", PASSWORD))[0] == 200
     unknown = await _cli("users", "disable", "nobody", "--config", str(config_file))

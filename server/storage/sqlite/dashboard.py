@@ -160,8 +160,9 @@ class SqliteDashboardStore:
 
     async def add_account(self, account: AccountRecord) -> None:
         try:
-            await self._write("INSERT INTO accounts (name, password_hash, created_at, is_disabled) VALUES (?, ?, ?, ?)",
-                              (account.name, account.password_hash, account.created_at, int(account.is_disabled)))
+            await self._write("INSERT INTO accounts (name, password_hash, created_at, is_disabled, role) "
+                              "VALUES (?, ?, ?, ?, ?)", (account.name, account.password_hash, account.created_at,
+                                                         int(account.is_disabled), account.role))
         except sqlite3.IntegrityError:
             raise ValueError(f"account {account.name!r} already exists") from None
 
@@ -175,13 +176,13 @@ class SqliteDashboardStore:
 
     async def account(self, name: str) -> AccountRecord | None:
         rows = await self._read.execute_fetchall(
-            "SELECT name, password_hash, created_at, is_disabled FROM accounts WHERE name = ?", (name,))
-        return AccountRecord(*rows[0][:3], is_disabled=bool(rows[0][3])) if rows else None
+            "SELECT name, password_hash, created_at, is_disabled, role FROM accounts WHERE name = ?", (name,))
+        return AccountRecord(*rows[0][:3], is_disabled=bool(rows[0][3]), role=rows[0][4]) if rows else None
 
     async def list_accounts(self) -> list[AccountRecord]:
         rows = await self._read.execute_fetchall(
-            "SELECT name, password_hash, created_at, is_disabled FROM accounts ORDER BY name")
-        return [AccountRecord(*r[:3], is_disabled=bool(r[3])) for r in rows]
+            "SELECT name, password_hash, created_at, is_disabled, role FROM accounts ORDER BY name")
+        return [AccountRecord(*r[:3], is_disabled=bool(r[3]), role=r[4]) for r in rows]
 
     async def add_session(self, session: SessionRecord) -> None:
         await self._write("INSERT INTO sessions (token_sha256, account, created_at, last_seen_at) VALUES (?, ?, ?, ?)",

@@ -1,5 +1,5 @@
 -- Security (issue 11): per-agent usage for the daily quotas, the events waiting for their case's acceptance (the
--- orphan quota), and revoked agents.
+-- orphan quota), revoked agents, and the role of a dashboard account.
 
 -- What each agent sent per day (China time): events received (stored, duplicate or refused) and request bytes after
 -- decompression. One row per agent and day, added to in each push's transaction.
@@ -26,3 +26,7 @@ INSERT INTO orphan_events (event_id, agent_id, case_id)
 
 -- `county-server agents revoke`: the token stops working at once; `agents rotate-token` re-admits the PC.
 ALTER TABLE agents ADD COLUMN revoked_at TEXT;
+
+-- What a dashboard account may see and do. Every account is a county admin for now (the whole county); the
+-- township viewer and the auditor come with roles.
+ALTER TABLE accounts ADD COLUMN role TEXT NOT NULL DEFAULT 'county_admin';
