@@ -6,8 +6,8 @@ import logging
 
 from aiohttp import web
 
-from agent.config import AgentConfig
-from agent.http import api, page, staff
+from agent.config import AgentConfig, is_loopback
+from agent.http import api, guard, page, staff
 from agent.http.health import routes as health_routes
 from agent.service import CaseService
 from agent.store import AgentStore
@@ -27,7 +27,9 @@ SYNC_STOP_S = 10.0
 
 def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Application:
     """The agent's aiohttp app. With `run_schedule=False` nothing syncs by itself (tests call `sync_once`)."""
-    app = web.Application(middlewares=[api.errors_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[guard.guard_middleware(config.host, config.port), api.errors_middleware],
+                          client_max_size=1024 * 1024)
+    app.on_response_prepare.append(guard.security_headers)
     app.add_routes(api.routes)
     app.add_routes(staff.routes)
     app.add_routes(page.routes)
@@ -62,6 +64,9 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         await service.fill_due_dates()  # a calendar pulled before a crash may not have been applied yet
         log.info("agent started agent_id=%s listen=%s county=%s", config.agent_id, config.local_url,
                  config.county_url)
+        if not is_loopback(config.host):
+            log.warning("agent listening beyond loopback host=%s: anyone on that network can reach the staff page "
+                        "and its API ([agent] allow_non_loopback = true)", config.host)
         yield
         if run_schedule:
             schedule.shutdown()

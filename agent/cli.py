@@ -54,7 +54,9 @@ def _local(config: AgentConfig, method: str, path: str, timeout_s: float = 10) -
 
     async def go() -> dict:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as s:
-            async with s.request(method, config.local_url + path) as resp:
+            # A change goes as JSON: the agent refuses anything else that is not a GET (agent/http/guard.py).
+            body: dict[str, object] | None = {} if method != "GET" else None
+            async with s.request(method, config.local_url + path, json=body) as resp:
                 return await resp.json()
 
     try:

@@ -5,17 +5,20 @@ keeps the two equal).
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops.settings import FLOAT, INT, LEVEL, PATH, POSITIVE, REQUIRED, STR, Schema, Setting
+from ops.settings import BOOL, FLOAT, INT, LEVEL, PATH, POSITIVE, REQUIRED, STR, Schema, Setting
 
-__all__ = ["REQUIRED", "SETTINGS", "AgentConfig", "config_from_dict", "load_config"]
+__all__ = ["REQUIRED", "SETTINGS", "AgentConfig", "config_from_dict", "is_loopback", "load_config"]
 
 SETTINGS = [
     Setting("agent", "host", STR, "127.0.0.1", "Address of the local web page and API. Keep it on loopback."),
+    Setting("agent", "allow_non_loopback", BOOL, False, "Allow a host other than 127.0.0.1, ::1 or localhost: anyone "
+            "on that network then reaches the staff page and its API (logged as a warning at start)."),
     Setting("agent", "port", INT, 8700, "Port of the local web page and API.", low=1, high=65535),
     Setting("agent", "database", PATH, "agent.sqlite3", "SQLite file; relative paths are next to this config file."),
     Setting("agent", "pc_no", INT, 1, "This PC's number within the township (1-99); part of every case number.",
@@ -39,6 +42,7 @@ SETTINGS = [
 @dataclass(frozen=True)
 class AgentConfig:
     host: str
+    allow_non_loopback: bool
     port: int
     database: Path
     pc_no: int
@@ -69,7 +73,20 @@ class AgentConfig:
         return f"http://{self.host}:{self.port}"
 
 
+def is_loopback(host: str) -> bool:
+    """True for `localhost` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _check(v: dict[str, Any]) -> Iterator[str]:
+    if not v["allow_non_loopback"] and not is_loopback(v["host"]):
+        yield (f"[agent] host = {v['host']!r} is not a loopback address: any PC of the network could then use the "
+               "staff page and its API; keep 127.0.0.1, or set [agent] allow_non_loopback = true")
     if not v["county_url"].startswith(("http://", "https://")):
         yield f"[county] url = {v['county_url']!r}: expected an http:// or https:// URL"
     token = v["token"]

@@ -12,9 +12,15 @@ import msgspec
 
 from protocol.vocabulary import Channel, EventKind, Result
 
-# Bounds that keep a push small enough to hold in memory and quick to commit.
+# Bounds that keep a push small enough to hold in memory and quick to commit. Every string and number the server
+# decodes has a bound: what is stored is shown to every dashboard reader, and SQLite holds 64-bit integers only.
 MAX_BATCH_EVENTS = 5000
 MAX_TEXT = 2000
+MAX_SEQ = 2**63 - 1  # SQLite's INTEGER
+# The PC clock minus the server clock: 317 years either way covers any clock a PC can be set to (a dead CMOS battery
+# gives 1970 or 2000); the corrected time must then still fall in the server's plausibility window.
+MAX_OFFSET_MS = 10**13
+MAX_PENDING = 10**9
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -127,7 +133,7 @@ def decode_event_data(kind: EventKind, data: dict[str, Any]) -> Strict:
 
 Uuid = msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 Instant = msgspec.Meta(
-    pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?[+-]\d{2}:\d{2}$",
+    pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}:\d{2}$",
     description="ISO 8601 local time with offset, e.g. 2026-11-23T09:15:02+08:00",
 )
 
@@ -143,12 +149,12 @@ class Event(Strict, Generic[D]):
     """
 
     event_id: Annotated[str, Uuid]
-    seq: Annotated[int, msgspec.Meta(ge=1)]
+    seq: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
     case_id: Annotated[str, Uuid]
     kind: EventKind
     at: Annotated[str, Instant]
     data: D
-    offset_ms: int = 0
+    offset_ms: Annotated[int, msgspec.Meta(ge=-MAX_OFFSET_MS, le=MAX_OFFSET_MS)] = 0
 
 
 class PushRequest(Strict, Generic[E]):
@@ -160,8 +166,9 @@ class PushRequest(Strict, Generic[E]):
 
     agent_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
     events: Annotated[list[E], msgspec.Meta(max_length=MAX_BATCH_EVENTS)]
-    software_version: str | None = None
-    pending: int | None = None  # events the agent still has waiting, for the county's agent list
+    software_version: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # Events the agent still has waiting, for the county's agent list.
+    pending: Annotated[int, msgspec.Meta(ge=0, le=MAX_PENDING)] | None = None
 
 
 class Refusal(Lenient):

@@ -94,6 +94,9 @@ class Cluster:
     base: Path
     server_port: int = field(default_factory=free_port)
     admin_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    metrics_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    server_section: str = ""  # more lines of the [server] table, e.g. "body_timeout_s = 2\n"
+    server_settings: str = ""  # more tables after [metrics], e.g. "[quotas]\nevents_per_day = 10\n"
     server: Process | None = None
     agents: dict[str, Process] = field(default_factory=dict)
     agent_ports: dict[str, int] = field(default_factory=dict)
@@ -104,9 +107,10 @@ class Cluster:
         self.server_config.write_text(
             "[server]\n"
             f'host = "127.0.0.1"\nport = {self.server_port}\ndatabase = "county.sqlite3"\n'
-            f'admin_token = "{self.admin_token}"\n'
+            f'admin_token = "{self.admin_token}"\n{self.server_section}'
             "[reference]\n"
-            f'org_units = "{ROOT / "config" / "org_units.csv"}"\ncatalog = "{ROOT / "config" / "catalog.csv"}"\n',
+            f'org_units = "{ROOT / "config" / "org_units.csv"}"\ncatalog = "{ROOT / "config" / "catalog.csv"}"\n'
+            f'[metrics]\ntoken = "{self.metrics_token}"\n{self.server_settings}',
             encoding="utf-8",
         )
         self.server = Process("county-server", [str(BIN / "county-server"), "serve", "--config",

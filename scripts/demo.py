@@ -51,7 +51,7 @@ def main() -> None:
         shutil.rmtree(base)
     cluster = Cluster(base, server_port=8600)
     cluster.server.start()
-    password = secrets.token_urlsafe(9)
+    password = secrets.token_urlsafe(12)
     subprocess.run([str(BIN / "county-server"), "users", "add", "--name", "admin", "--password-stdin", "--config",
                     str(cluster.server_config)], input=password, text=True, check=True, capture_output=True)
     agent = cluster.add_agent("qiaowa-01", port=8700, interval_s=30)

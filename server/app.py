@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from ops.runlock import RunLock
 from ops.serve import PROBE
 from protocol.workdays import WorkCalendar
 from server.accounts.agents import Authenticator
+from server.accounts.throttle import Limits, LoginThrottle
 from server.accounts.users import Accounts
 from server.config import ServerConfig
 from server.errors import ConfigError
@@ -25,10 +27,12 @@ from server.http.common import (
     CONFIG,
     INGEST,
     INGEST_STATS,
+    QUOTA_REFUSALS,
     REFERENCE,
     REFERENCE_CACHE,
     STORE,
     error_middleware,
+    handler_args,
     stamp_server_time,
 )
 from server.ingest.ingestor import Ingestor, IngestStats
@@ -56,14 +60,17 @@ async def build_app(config: ServerConfig) -> web.Application:
         calendar = await asyncio.to_thread(county_calendar, config.regional_holidays, config.extra_workdays)
     except ValueError as exc:
         raise ConfigError(f"{config.source}: [calendar] regional_holidays / extra_workdays: {exc}") from None
-    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware])
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware],
+                          handler_args=handler_args(config))
     app[CONFIG] = config
     app[REFERENCE] = reference
     app[CALENDAR] = calendar
     app[REFERENCE_CACHE] = {}
+    app[QUOTA_REFUSALS] = Counter()
     app.on_response_prepare.append(stamp_server_time)
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_dashboard)
+    app.cleanup_ctx.append(_metrics_listener)
     app.add_routes(sync.routes)
     app.add_routes(stats.routes)
     app.add_routes(admin.routes)
@@ -114,10 +121,28 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
         app[dashboard.OVERVIEW] = Overview(store, reference, definitions)
         app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
                                              config.agent_silent_hours)
-        app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes)
+        throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
+                                        config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
+        app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle)
         yield
     finally:
         await store.close()
+
+
+async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
+    """`[metrics] port`: /metrics without a token on an address of its own (loopback by default)."""
+    config = app[CONFIG]
+    if not config.metrics_port:
+        yield
+        return
+    runner = web.AppRunner(health.metrics_app(app), access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, config.metrics_host, config.metrics_port).start()
+        log.info("metrics listening listen=%s:%d", config.metrics_host, config.metrics_port)
+        yield
+    finally:
+        await runner.cleanup()
 
 
 async def open_store(config: ServerConfig) -> tuple[SqliteStore, Reference]:

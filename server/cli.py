@@ -128,6 +128,20 @@ def agents_rotate_token(agent_id: str, config_path: str) -> None:
     click.echo(token)
 
 
+@agents.command("revoke")
+@click.argument("agent_id")
+@config_option
+def agents_revoke(agent_id: str, config_path: str) -> None:
+    """Revoke a PC (stolen, retired): its token is refused from its next request on; its events stay. Re-admit it
+    with `agents rotate-token`."""
+    from server.accounts.agents import revoke_agent
+
+    if not _run(_load(config_path), lambda store, reference: revoke_agent(store, agent_id)):
+        _fail(f"no agent {agent_id}; see `county-server agents list`")
+    click.echo(f"Agent {agent_id} revoked: its uploads are refused (agent_revoked). To let it upload again: "
+               f"county-server agents rotate-token --agent {agent_id}")
+
+
 @agents.command("list")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per agent.")
 @config_option
@@ -143,10 +157,12 @@ def agents_list(as_json: bool, config_path: str) -> None:
         if as_json:
             click.echo(json.dumps({"agent_id": r.agent_id, "township_code": r.township_code, "name": r.name,
                                    "created_at": r.created_at, "acked_seq": r.acked_seq,
-                                   "last_push_at": r.last_push_at, "pending": r.pending}, ensure_ascii=False))
+                                   "last_push_at": r.last_push_at, "pending": r.pending,
+                                   "revoked_at": r.revoked_at}, ensure_ascii=False))
         else:
             click.echo(f"{r.agent_id}  {r.name}  acked_seq={r.acked_seq}  last_push_at={r.last_push_at or '-'}  "
-                       f"pending={'-' if r.pending is None else r.pending}")
+                       f"pending={'-' if r.pending is None else r.pending}"
+                       + (f"  revoked_at={r.revoked_at}" if r.revoked_at else ""))
     if not records and not as_json:
         click.echo("no agents; add one with `county-server agents add --township CODE --name NAME`")
 
@@ -233,13 +249,32 @@ def users_password(name: str, password_stdin: bool, config_path: str) -> None:
     click.echo(f"Password of {name} changed.")
 
 
+@users.command("disable")
+@click.argument("name")
+@config_option
+def users_disable(name: str, config_path: str) -> None:
+    """Disable an account: its open sessions end at once and it cannot log in until enabled again."""
+    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, True))
+    click.echo(f"Account {name} disabled; its sessions have ended.")
+
+
+@users.command("enable")
+@click.argument("name")
+@config_option
+def users_enable(name: str, config_path: str) -> None:
+    """Enable a disabled account again."""
+    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, False))
+    click.echo(f"Account {name} enabled.")
+
+
 @users.command("list")
 @config_option
 def users_list(config_path: str) -> None:
     """List dashboard accounts."""
     config = _load(config_path)
     for record in _with_accounts(config, lambda accounts: accounts.list()):
-        click.echo(f"{record.name}  created_at={record.created_at}{'  disabled' if record.is_disabled else ''}")
+        click.echo(f"{record.name}  role={record.role}  created_at={record.created_at}"
+                   f"{'  disabled' if record.is_disabled else ''}")
 
 
 

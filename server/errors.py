@@ -11,11 +11,12 @@ from protocol.codes import CODES, message_of
 class ApiError(Exception):
     """A whole-request error answered with `ErrorBody`; `code` is a key of `protocol.codes.CODES`."""
 
-    def __init__(self, code: str, detail: str | None = None) -> None:
+    def __init__(self, code: str, detail: str | None = None, *, retry_after_s: int | None = None) -> None:
         assert code in CODES, code
         super().__init__(f"{code}: {detail or message_of(code)}")
         self.code = code
         self.detail = detail
+        self.retry_after_s = retry_after_s  # sent as Retry-After (429: a quota or a login lock)
 
 
 class UnknownTownship(ValueError):

@@ -27,8 +27,9 @@ INFO = web.AppKey("info", dict)
 routes = web.RouteTableDef()
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None) -> web.Response:
-    body = msgspec.json.encode(ErrorBody(code=code, message=message, fields=fields or None))
+def error_response(status: int, code: str, message: str, fields: dict[str, str] | None = None, *,
+                   detail: str | None = None) -> web.Response:
+    body = msgspec.json.encode(ErrorBody(code=code, message=message, detail=detail, fields=fields or None))
     return web.Response(status=status, body=body, content_type="application/json")
 
 
@@ -58,6 +59,8 @@ async def json_body(request: web.Request) -> dict[str, Any]:
         body = await request.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise InvalidInput("请求内容不是有效的 JSON") from None
+    except RecursionError:
+        raise InvalidInput("请求内容嵌套过深") from None
     if not isinstance(body, dict):
         raise InvalidInput("请求内容应为 JSON 对象")
     return body

@@ -13,8 +13,10 @@ from aiohttp import web
 WEB = Path(__file__).resolve().parent.parent / "web"
 LANGUAGES = ("zh-CN", "en")  # the first is the default
 
-# 'self' only: no CDN, no inline script. Inline styles stay off too; print sizes live in print.css.
-CSP = "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'"
+# 'self' only: no CDN, no inline script. Inline styles stay off too; print sizes live in print.css. No page of another
+# origin may frame it (clickjacking).
+CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+       "frame-ancestors 'none'")
 
 routes = web.RouteTableDef()
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 
 from server.clock import now_iso
 from server.errors import UnknownTownship
 from server.model.reference import Reference
 from server.storage.base import AgentRecord, Store
+
+# A token is 80 characters or less; a longer bearer value is not hashed, just refused.
+MAX_TOKEN_CHARS = 200
 
 
 def hash_token(token: str) -> str:
@@ -54,37 +56,31 @@ async def register_agent(store: Store, reference: Reference, township: str, name
 
 
 async def rotate_token(store: Store, agent_id: str) -> str | None:
-    """A new token for `agent_id` (same identity, same seqs); the old one stops working within
-    `Authenticator.KNOWN_FOR_S`. Returns None when there is no such agent."""
+    """A new token for `agent_id` (same identity, same seqs); the old one stops working at once. It also re-admits
+    a revoked agent. Returns None when there is no such agent."""
     token = f"{agent_id}.{secrets.token_urlsafe(32)}"
     return token if await store.replace_agent_token(agent_id, hash_token(token)) else None
 
 
-class Authenticator:
-    """Maps bearer tokens to agents, with a cache of known tokens (agents are added by the CLI, another process, so
-    an unknown token is always looked up again, and a known one again after KNOWN_FOR_S: a rotated token stops
-    working without a restart)."""
+async def revoke_agent(store: Store, agent_id: str) -> bool:
+    """Revoke `agent_id`: its token is refused from the next request on (`agent_revoked`), its events stay. False
+    when there is no such agent."""
+    return await store.revoke_agent(agent_id, now_iso())
 
-    KNOWN_FOR_S = 60.0
+
+class Authenticator:
+    """Maps bearer tokens to agents. Every request looks its token up (one indexed read): agents are added, rotated
+    and revoked by the CLI, another process, and a revoked token must stop working at once."""
 
     def __init__(self, store: Store, admin_token: str) -> None:
         self._store = store
         self._admin_token = admin_token
-        self._known: dict[str, tuple[AgentRecord, float]] = {}
 
     async def agent(self, token: str | None) -> AgentRecord | None:
-        if not token:
+        """The agent of `token`, revoked ones included (the caller refuses those with `agent_revoked`)."""
+        if not token or len(token) > MAX_TOKEN_CHARS:
             return None
-        digest = hash_token(token)
-        known = self._known.get(digest)
-        if known is not None and time.monotonic() - known[1] < self.KNOWN_FOR_S:
-            return known[0]
-        agent = await self._store.agent_by_token_sha256(digest)
-        if agent is not None:
-            self._known[digest] = (agent, time.monotonic())
-        else:
-            self._known.pop(digest, None)
-        return agent
+        return await self._store.agent_by_token_sha256(hash_token(token))
 
     def is_admin(self, token: str | None) -> bool:
         return token is not None and hmac.compare_digest(token.encode(), self._admin_token.encode())

@@ -5,7 +5,17 @@ scrypt (`hashlib.scrypt`, RFC 7914) is memory-hard like argon2 and needs no depe
 plain sha256 in `server.accounts.agents`), passwords are chosen by people and need the slow hash.
 
 A session token is 256 random bits sent as an HttpOnly cookie; only its sha256 is stored. A session not used for
-`[dashboard] session_idle_minutes` ends; its last use is written at most once a minute.
+`[dashboard] session_idle_minutes` ends, and any session `[dashboard] session_max_hours` after its login; its last
+use is written at most once a minute.
+
+A new password has at least `MIN_PASSWORD_CHARS` characters and must not be guessable: zxcvbn (the password
+strength estimator Dropbox wrote, maintained as a Python package) scores it against its lists of the 30,000 most
+common passwords, English words and names, keyboard runs, dates and repeats, with l33t and reversed forms, plus the
+account's own name; a score below `MIN_PASSWORD_SCORE` is refused with zxcvbn's reason. A fixed deny-list would
+take `password` and `12345678` but let `Password2026!` through.
+
+Failed logins are throttled per name and per address (`server.accounts.throttle`); a disabled account cannot log
+in and has no session.
 """
 
 from __future__ import annotations
@@ -16,18 +26,24 @@ import hashlib
 import hmac
 import logging
 import secrets
+import time
 from datetime import UTC, datetime, timedelta
 
+from server.accounts.throttle import LoginThrottle
 from server.clock import now_iso
+from server.errors import ApiError
 from server.storage.dashboard import AccountRecord, DashboardStore, SessionRecord
 
 log = logging.getLogger(__name__)
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_BYTES = 2**14, 8, 1, 32
 SCRYPT_MAXMEM = 64 * 1024 * 1024
-MIN_PASSWORD_CHARS = 8
+MIN_PASSWORD_CHARS = 12  # OWASP ASVS 4.0 2.1.1
+MAX_PASSWORD_CHARS = 128  # ASVS 2.1.2 asks for at least 64; the login body allows longer so that nothing is cut
+MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 = "safely unguessable", about 10^8 guesses or more
+_ZXCVBN_CHARS = 72  # zxcvbn refuses longer input (its matching is quadratic); the rest only adds strength
 TOUCH_EVERY_S = 60  # a session's last use is written at most this often: one write per minute, not per request
-_NAME_CHARS = 64
+NAME_CHARS = 64
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
@@ -60,10 +76,24 @@ def session_digest(token: str) -> str:
 
 def check_new_account(name: str, password: str) -> str | None:
     """What is wrong with this name and password for a new account, or None."""
-    if not name.strip() or len(name) > _NAME_CHARS or name != name.strip():
-        return f"the name must be 1 to {_NAME_CHARS} characters without leading or trailing spaces"
+    if not name.strip() or len(name) > NAME_CHARS or name != name.strip():
+        return f"the name must be 1 to {NAME_CHARS} characters without leading or trailing spaces"
+    return password_problem(name, password)
+
+
+def password_problem(name: str, password: str) -> str | None:
+    """Why `password` may not be the password of account `name`, or None (see the module docstring)."""
     if len(password) < MIN_PASSWORD_CHARS:
         return f"the password must have at least {MIN_PASSWORD_CHARS} characters"
+    if len(password) > MAX_PASSWORD_CHARS:
+        return f"the password must have at most {MAX_PASSWORD_CHARS} characters"
+    from zxcvbn import zxcvbn  # its word lists take a while to load: only where passwords are set
+
+    verdict = zxcvbn(password[:_ZXCVBN_CHARS], user_inputs=[name])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        reason = verdict["feedback"]["warning"] or "it is built from common words or patterns"
+        return (f"the password is too easy to guess: {reason[0].lower()}{reason[1:].rstrip('.')}. Use a longer "
+                "phrase of unrelated words")
     return None
 
 
@@ -72,9 +102,12 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16), n=SCRYPT_N)
 
 
 class Accounts:
-    def __init__(self, store: DashboardStore, idle_minutes: int) -> None:
+    def __init__(self, store: DashboardStore, idle_minutes: int, max_hours: int = 12,
+                 throttle: LoginThrottle | None = None) -> None:
         self._store = store
         self.idle = timedelta(minutes=idle_minutes)
+        self.max_age = timedelta(hours=max_hours)
+        self.throttle = throttle
 
     async def add(self, name: str, password: str) -> AccountRecord:
         """Create an account. Raises ValueError saying what is wrong (bad name or password, name taken)."""
@@ -97,18 +130,40 @@ class Accounts:
         if not await self._store.set_password(name, await asyncio.to_thread(hash_password, password)):
             raise ValueError(f"no account named {name!r}")
 
-    async def login(self, name: str, password: str) -> str | None:
-        """A new session token for a right name and password, else None (after the same work either way)."""
+    async def set_disabled(self, name: str, is_disabled: bool) -> None:
+        """Disable an account (its sessions end at once, it cannot log in) or enable it again. Raises ValueError
+        when there is no such account."""
+        if not await self._store.set_disabled(name, is_disabled):
+            raise ValueError(f"no account named {name!r}")
+        log.info("account %s name=%s", "disabled" if is_disabled else "enabled", name)
+
+    async def login(self, name: str, password: str, address: str = "local") -> str | None:
+        """A new session token for a right name and password, else None (after the same work either way). Raises
+        ApiError(login_throttled) while the name or the address is locked, before any password is checked."""
+        throttle = self.throttle
+        if throttle is not None:
+            wait_s = throttle.retry_after_s(name, address, time.monotonic())
+            if wait_s is not None:
+                raise ApiError("login_throttled", f"try again in {wait_s} s", retry_after_s=wait_s)
         account = await self._store.account(name)
         stored = account.password_hash if account is not None else _DUMMY_HASH
         is_right = await asyncio.to_thread(verify_password, password, stored)
         if account is None or account.is_disabled or not is_right:
-            log.warning("login refused name_known=%s", account is not None)
+            known = account is not None
+            log.warning("login refused name_known=%s address=%s", known, address)
+            if throttle is not None:
+                for what in throttle.failed(name, address, time.monotonic()):
+                    # A made-up name may be a password typed in the wrong field: only known names are logged.
+                    log.warning("login locked %s=%s lock_s=%d", what,
+                                address if what == "address" else (name if known else "[unknown]"),
+                                throttle.limits.lock_s)
             return None
+        if throttle is not None:
+            throttle.succeeded(name)
         token = secrets.token_urlsafe(32)
         now = now_iso()
         await self._store.add_session(SessionRecord(session_digest(token), name, now, now))
-        log.info("login name=%s", name)
+        log.info("login name=%s address=%s", name, address)
         return token
 
     async def account_of(self, token: str | None, now: datetime | None = None) -> str | None:
@@ -121,7 +176,7 @@ class Accounts:
             return None
         now = now or datetime.now(UTC)
         idle_for = now - datetime.fromisoformat(session.last_seen_at)
-        if idle_for > self.idle:
+        if idle_for > self.idle or now - datetime.fromisoformat(session.created_at) > self.max_age:
             await self._store.end_sessions(token_sha256=digest)
             return None
         if idle_for.total_seconds() > TOUCH_EVERY_S:
@@ -133,5 +188,8 @@ class Accounts:
             await self._store.end_sessions(token_sha256=session_digest(token))
 
     async def end_idle_sessions(self, now: datetime | None = None) -> int:
-        before = (now or datetime.now(UTC)) - self.idle
-        return await self._store.end_sessions(idle_before=before.isoformat(timespec="milliseconds"))
+        """End the sessions idle too long or opened too long ago; returns how many."""
+        now = now or datetime.now(UTC)
+        return await self._store.end_sessions(
+            idle_before=(now - self.idle).isoformat(timespec="milliseconds"),
+            created_before=(now - self.max_age).isoformat(timespec="milliseconds"))

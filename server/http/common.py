@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from typing import Any
 
 import msgspec
@@ -28,10 +29,25 @@ AUTH = web.AppKey("auth", Authenticator)
 INGEST = web.AppKey("ingest", PushIngest)
 INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
 REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> ReferenceResponse
+QUOTA_REFUSALS = web.AppKey("quota_refusals", Counter)  # quota (events, bytes, orphans) -> pushes refused since start
 
 # aiohttp's own HTTP errors (router, body size) mapped to our codes, so every non-2xx answer is an ErrorBody.
 _HTTP_CODES = {400: "bad_json", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
                413: "too_large"}
+
+
+# After an answer to a request whose body was not read whole, aiohttp reads (and drops) the rest for this long before
+# it closes the connection, so that the client sees the answer rather than a reset.
+LINGER_S = 2.0
+
+
+def handler_args(config: ServerConfig) -> dict[str, Any]:
+    """How the server's connections are handled (`web.Application(handler_args=...)`, whatever runs the app):
+    - no decompression by aiohttp: `server.http.body` decompresses what a route reads, within bounds;
+    - a connection gets `header_timeout_s` to send a whole request head after it opened or after its previous answer
+      (aiohttp's keep-alive timer, which closes a connection still waiting for a complete request head).
+    """
+    return {"auto_decompress": False, "keepalive_timeout": float(config.header_timeout_s), "lingering_time": LINGER_S}
 
 
 def json_response(obj: Any, status: int = 200) -> web.Response:
@@ -42,12 +58,24 @@ def error_response(code: str, detail: str | None = None) -> web.Response:
     return json_response(ErrorBody(code=code, message=message_of(code), detail=detail), status=CODES[code].status)
 
 
+# Errors raised before the body was read whole: the connection closes after the answer, so the rest of a big or
+# slow body is not waited for (aiohttp reads what is left for a moment, without decompressing it, then closes).
+_CLOSING = frozenset({"too_large", "body_timeout", "unsupported_encoding", "json_required"})
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     try:
+        if "%00" in request.raw_path:  # a NUL in a path or a query value: no file, code or date has one
+            raise ApiError("bad_request", "the address contains a NUL character (%00)")
         return await handler(request)
     except ApiError as exc:
-        return error_response(exc.code, exc.detail)
+        response = error_response(exc.code, exc.detail)
+        if exc.retry_after_s is not None:
+            response.headers["Retry-After"] = str(exc.retry_after_s)
+        if exc.code in _CLOSING:
+            response.force_close()
+        return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -63,10 +91,18 @@ async def stamp_server_time(request: web.Request, response: web.StreamResponse) 
     response.headers["X-Server-Time-Ms"] = str(now_ms())
 
 
+def client_address(request: web.Request) -> str:
+    """Where a request comes from, for login throttling and logs: the peer's address. Behind a reverse proxy that is
+    the proxy's (a trusted proxy's X-Forwarded-For is not read yet)."""
+    return request.remote or "unknown"
+
+
 async def require_agent(request: web.Request) -> AgentRecord:
     agent = await request.app[AUTH].agent(bearer_token(request.headers.get("Authorization")))
     if agent is None:
         raise ApiError("unauthorized")
+    if agent.revoked_at is not None:
+        raise ApiError("agent_revoked", f"{agent.agent_id} was revoked at {agent.revoked_at}")
     return agent
 
 
@@ -88,3 +124,5 @@ def decode(body: bytes, kind: type) -> Any:
         raise ApiError("bad_request", str(exc)) from None
     except msgspec.DecodeError as exc:
         raise ApiError("bad_json", str(exc)) from None
+    except RecursionError:
+        raise ApiError("bad_json", "the JSON is nested too deeply") from None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import mimetypes
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Annotated
 from urllib.parse import quote
 
 import msgspec
@@ -18,9 +19,10 @@ from prometheus_client.context_managers import Timer
 from ops.metrics import route_of
 from protocol import API_PREFIX
 from protocol.vocabulary import Level
-from server.accounts.users import Accounts
+from server.accounts.users import NAME_CHARS, Accounts
 from server.errors import ApiError
-from server.http.common import AUTH, REFERENCE, decode, json_response
+from server.http.body import read_body
+from server.http.common import AUTH, CONFIG, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
 from server.reports.overview import Overview
@@ -42,9 +44,13 @@ FIGURE_LABELS = {
     "overdue_open": "超期未办结", "due_soon": "即将到期"}
 
 
+# A login body holds a name and a password: nothing near this size.
+LOGIN_BODY_BYTES = 4096
+
+
 class Login(msgspec.Struct, forbid_unknown_fields=True):
-    name: str
-    password: str
+    name: Annotated[str, msgspec.Meta(max_length=NAME_CHARS)]
+    password: Annotated[str, msgspec.Meta(max_length=1024)]  # longer than any password set, so none is cut
 
 
 class SessionInfo(msgspec.Struct, omit_defaults=False):
@@ -52,6 +58,7 @@ class SessionInfo(msgspec.Struct, omit_defaults=False):
     idle_minutes: int
     county: str
     county_code: str
+    max_hours: int = 12  # the session ends this long after the login however busy
 
 
 async def require_reader(request: web.Request) -> str:
@@ -91,8 +98,12 @@ def _level(request: web.Request) -> Level:
 
 @routes.post(f"{API_PREFIX}/session")
 async def login(request: web.Request) -> web.Response:
-    body = decode(await request.read(), Login)
-    token = await request.app[ACCOUNTS].login(body.name, body.password)
+    # JSON only: a form or text/plain body is what another site's page can send without asking (CSRF).
+    if request.content_type != "application/json":
+        raise ApiError("json_required", f"Content-Type: {request.content_type}")
+    config = request.app[CONFIG]
+    body = decode(await read_body(request, LOGIN_BODY_BYTES, config.body_timeout_s), Login)
+    token = await request.app[ACCOUNTS].login(body.name, body.password, client_address(request))
     if token is None:
         raise ApiError("login_failed")
     response = json_response(_session_info(request, body.name))
@@ -115,8 +126,9 @@ async def logout(request: web.Request) -> web.Response:
 
 def _session_info(request: web.Request, account: str) -> SessionInfo:
     county = request.app[REFERENCE].county
-    idle = int(request.app[ACCOUNTS].idle.total_seconds() // 60)
-    return SessionInfo(account=account, idle_minutes=idle, county=county.name, county_code=county.code)
+    accounts = request.app[ACCOUNTS]
+    return SessionInfo(account=account, idle_minutes=int(accounts.idle.total_seconds() // 60), county=county.name,
+                       county_code=county.code, max_hours=int(accounts.max_age.total_seconds() // 3600))
 
 
 # ---- figures and lists ---------------------------------------------------------------------------------------
@@ -228,9 +240,12 @@ async def root(request: web.Request) -> web.Response:
 async def page(request: web.Request) -> web.StreamResponse:
     """The dashboard's HTML, scripts, styles and message catalogs: all local, nothing from the internet."""
     relative = request.match_info["path"] or "index.html"
-    path = (WEB / relative).resolve()
-    if not path.is_relative_to(WEB) or not path.is_file():
-        raise ApiError("not_found", f"/dashboard/{relative}")
+    try:
+        path = (WEB / relative).resolve()
+        if not path.is_relative_to(WEB) or not path.is_file():
+            raise ApiError("not_found", f"/dashboard/{relative[:200]}")
+    except (OSError, ValueError):  # a name too long for the file system, a NUL
+        raise ApiError("not_found", f"/dashboard/{relative[:200]}") from None
     content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
     if path.suffix == ".js":
         content_type = "text/javascript"

@@ -4,6 +4,7 @@ instruments. `/healthz` is in `admin`."""
 
 from __future__ import annotations
 
+import hmac
 import time
 from datetime import datetime
 
@@ -13,7 +14,9 @@ from prometheus_client import CollectorRegistry, Histogram
 from ops import metrics
 from ops.metrics import Metric, counter, gauge
 from ops.readiness import check_ready
-from server.http.common import CONFIG, INGEST, INGEST_STATS, STORE, json_response
+from server.accounts.agents import bearer_token
+from server.errors import ApiError
+from server.http.common import CONFIG, INGEST, INGEST_STATS, QUOTA_REFUSALS, STORE, handler_args, json_response
 from server.ingest.pool import IngestPool
 from server.storage.base import AgentRecord
 from server.storage.sqlite.store import MIGRATIONS_DIR
@@ -55,7 +58,11 @@ def shipped_migrations() -> set[int]:
 
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
-    problem, schema = await check_ready(request.app[STORE], shipped_migrations())
+    return await _readyz(request.app)
+
+
+async def _readyz(app: web.Application) -> web.Response:
+    problem, schema = await check_ready(app[STORE], shipped_migrations())
     if problem is not None:
         return _not_ready(problem)
     return json_response({"status": "ready", "schema": schema})
@@ -67,11 +74,43 @@ def _not_ready(detail: str) -> web.Response:
 
 @routes.get("/metrics")
 async def metrics_page(request: web.Request) -> web.Response:
-    agents = await request.app[STORE].list_agents()
-    return metrics.response(request.app[metrics.METRICS].registry, families(request.app, agents, time.time()))
+    """Every agent id and township is in there: only with `[metrics] token`, or on the metrics listener."""
+    token = request.app[CONFIG].metrics_token
+    sent = bearer_token(request.headers.get("Authorization"))
+    if not token or sent is None or not hmac.compare_digest(sent.encode(), token.encode()):
+        raise ApiError("metrics_token_required", None if token else "no [metrics] token is set: /metrics is served "
+                                                                    "on the metrics listener only ([metrics] port)")
+    return await _metrics_response(request.app)
 
 
-def families(app: web.Application, agents: list[AgentRecord], now: float) -> list[Metric]:
+async def _metrics_response(app: web.Application) -> web.Response:
+    store = app[STORE]
+    agents = await store.list_agents()
+    return metrics.response(app[metrics.METRICS].registry,
+                            families(app, agents, time.time(), await store.orphan_event_count()))
+
+
+def metrics_app(main: web.Application) -> web.Application:
+    """The metrics listener (`[metrics] host` and `port`): /metrics without a token, /healthz and /readyz, on an
+    address of its own that a reverse proxy in front of the main one does not reach."""
+
+    async def metrics_route(request: web.Request) -> web.Response:
+        return await _metrics_response(main)
+
+    async def readyz_route(request: web.Request) -> web.Response:
+        return await _readyz(main)
+
+    async def healthz_route(request: web.Request) -> web.Response:
+        return json_response({"status": "ok"})
+
+    app = web.Application(handler_args=handler_args(main[CONFIG]))
+    app.router.add_get("/metrics", metrics_route)
+    app.router.add_get("/readyz", readyz_route)
+    app.router.add_get("/healthz", healthz_route)
+    return app
+
+
+def families(app: web.Application, agents: list[AgentRecord], now: float, orphans: int) -> list[Metric]:
     """The server's figures as of now, from the ingest counts and the agents table, read at each scrape."""
     ingest = app[INGEST_STATS]
     events = counter("county_server_ingest_events_total", "Pushed events since start, by result.", labels=["result"])
@@ -89,10 +128,14 @@ def families(app: web.Application, agents: list[AgentRecord], now: float) -> lis
     for a in agents:
         age = now - _timestamp(a.last_push_at) if a.last_push_at else float("inf")
         ages.add_metric([a.agent_id, a.township_code], age)
-        silent += age > silent_after_s
+        silent += age > silent_after_s and a.revoked_at is None
     silent_agents = gauge("county_server_agents_silent", "Registered PCs that have not pushed for longer than "
-                          "threshold_s.", labels=["threshold_s"])
+                          "threshold_s (revoked ones left out).", labels=["threshold_s"])
     silent_agents.add_metric([str(silent_after_s)], silent)
+    quota_refusals = counter("county_server_quota_refusals_total", "Pushes refused since start because the PC "
+                             "reached a quota ([quotas]): events or bytes per day, or orphan events.", labels=["quota"])
+    for quota in ("events", "bytes", "orphans"):
+        quota_refusals.add_metric([quota], app[QUOTA_REFUSALS][quota])
     pool = app[INGEST]
     return [
         counter("county_server_ingest_batches_total", "Push batches committed since start.", ingest.batches),
@@ -108,10 +151,15 @@ def families(app: web.Application, agents: list[AgentRecord], now: float) -> lis
         gauge("county_server_ingest_workers_alive", "Ingest worker processes running; one that died starts again at "
               "the next push of its townships.", pool.alive if isinstance(pool, IngestPool) else 0),
         gauge("county_server_agents", "Registered township PCs.", len(agents)),
+        gauge("county_server_agents_revoked", "Registered PCs revoked by `county-server agents revoke`.",
+              sum(a.revoked_at is not None for a in agents)),
         silent_agents,
         ages,
         gauge("county_server_agent_pending_events", "Events the PCs reported still waiting at their last push (sum).",
               sum(a.pending or 0 for a in agents)),
+        quota_refusals,
+        gauge("county_server_orphan_events", "Stored events waiting for the acceptance (受理) of their case, all PCs.",
+              orphans),
     ]
 
 

@@ -61,12 +61,14 @@ def build_openapi() -> dict[str, Any]:
                                 "schema": {"type": "string", "enum": ["gzip", "deflate", "identity"]}}],
                 "requestBody": {"required": True, "content": _json(PushRequest)},
                 "responses": {"200": {**ok, "content": _json(PushResponse)},
-                              **_errors("bad_json", "bad_request", "unauthorized", "agent_mismatch", "too_large",
-                                        "internal")}}},
+                              **_errors("bad_json", "bad_request", "unauthorized", "agent_mismatch", "agent_revoked",
+                                        "too_large", "unsupported_encoding", "body_timeout", "quota_exceeded",
+                                        "orphan_quota", "internal")}}},
             f"{API_PREFIX}/reference": {"get": {
                 "summary": "Reference data for the token's township: org units, catalog, calendar",
                 "security": [{"agentToken": []}],
-                "responses": {"200": {**ok, "content": _json(ReferenceResponse)}, **_errors("unauthorized")}}},
+                "responses": {"200": {**ok, "content": _json(ReferenceResponse)},
+                              **_errors("unauthorized", "agent_revoked")}}},
             f"{API_PREFIX}/stats": {"get": {
                 "summary": "Figures per org unit of a level for a period, including units with zero figures",
                 "security": [{"adminToken": []}],
@@ -87,8 +89,11 @@ def build_openapi() -> dict[str, Any]:
                 "summary": "Readiness: the database answers a writer and every migration is applied",
                 "responses": {"200": ok, "503": {"description": "Not ready; `detail` says why"}}}},
             "/metrics": {"get": {
-                "summary": "Prometheus text exposition (requests, ingest, refusals, agents silent)",
-                "responses": {"200": {**ok, "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+                "summary": "Prometheus text exposition (requests, ingest, refusals, quotas, agents silent); with the "
+                           "[metrics] token, or without one on the metrics listener ([metrics] port)",
+                "security": [{"metricsToken": []}],
+                "responses": {"200": {**ok, "content": {"text/plain": {"schema": {"type": "string"}}}},
+                              **_errors("metrics_token_required")}}},
             f"{API_PREFIX}/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok}}},
             **openapi_dashboard.dashboard_paths(ok, _errors, _json),
         },
@@ -102,6 +107,8 @@ def build_openapi() -> dict[str, Any]:
                                "description": "Per-agent token printed once by `county-server agents add`"},
                 "adminToken": {"type": "http", "scheme": "bearer",
                                "description": "[server] admin_token of the server config"},
+                "metricsToken": {"type": "http", "scheme": "bearer",
+                                 "description": "[metrics] token of the server config"},
                 **openapi_dashboard.SECURITY_SCHEMES},
         },
     }

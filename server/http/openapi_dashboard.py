@@ -53,9 +53,10 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
                  {"name": "table", "in": "path", "required": True, "schema": {"type": "string", "enum": list(TABLES)}},
                  *SCOPE, level, _q("figure", "for table=cases", {"type": "string", "enum": list(CASE_FIGURES)}),
                  _q("format", "xlsx (default) or csv", {"type": "string", "enum": ["xlsx", "csv"]}), content=files)
-    session_body = {"application/json": {"schema": {"type": "object", "required": ["name", "password"],
-                                                    "properties": {"name": {"type": "string"},
-                                                                   "password": {"type": "string"}}}}}
+    session_body = {"application/json": {"schema": {
+        "type": "object", "required": ["name", "password"], "additionalProperties": False,
+        "properties": {"name": {"type": "string", "maxLength": 64},
+                       "password": {"type": "string", "maxLength": 1024}}}}}
     return {
         f"{API_PREFIX}/overview": get("One unit for a period: headline figures, categories, channels, monthly trend, "
                                       "the units one level down, catalogue item figures, the definitions used",
@@ -73,7 +74,8 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
         f"{API_PREFIX}/session": {
             "post": {"summary": "Log in: sets the HttpOnly session cookie", "requestBody": {
                 "required": True, "content": session_body},
-                "responses": {"200": ok, **errors("bad_json", "bad_request", "login_failed")}},
+                "responses": {"200": ok, **errors("bad_json", "bad_request", "login_failed", "login_throttled",
+                                                  "json_required", "too_large", "body_timeout")}},
             "get": {"summary": "The logged-in account", "security": _READER,
                     "responses": {"200": ok, **errors("login_required")}},
             "delete": {"summary": "Log out", "responses": {"200": ok}}},
@@ -87,4 +89,5 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
 
 SECURITY_SCHEMES = {"dashboardSession": {"type": "apiKey", "in": "cookie", "name": "county_session",
                                          "description": "Set by POST /api/v1/session; ends after "
-                                                        "[dashboard] session_idle_minutes without use"}}
+                                                        "[dashboard] session_idle_minutes without use, and "
+                                                        "session_max_hours after the login"}}

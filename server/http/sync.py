@@ -3,57 +3,66 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
-import zlib
+from datetime import UTC, datetime
 
 import msgspec
 from aiohttp import web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestPayloadError
 
 from protocol import API_PREFIX
 from protocol.messages import ReferenceResponse
+from server.accounts.quotas import Quotas, quota_refusal
 from server.clock import now_ms
+from server.config import ServerConfig
 from server.errors import ApiError
+from server.http.body import read_body
 from server.http.common import (
     CALENDAR,
     CONFIG,
     INGEST,
     INGEST_STATS,
+    QUOTA_REFUSALS,
     REFERENCE,
     REFERENCE_CACHE,
+    STORE,
     json_response,
     require_agent,
 )
 from server.http.health import INSTRUMENTS
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
-
-
-async def read_body(request: web.Request) -> bytes:
-    """The request body, decompressed by aiohttp per Content-Encoding, at most `max_body_bytes` after
-    decompression (aiohttp's client_max_size counts decompressed bytes, so a gzip bomb stops at the limit)."""
-    limit = request.app[CONFIG].max_body_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise ApiError("too_large", f"Content-Length {request.content_length} exceeds {limit} bytes")
-    try:
-        return await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise ApiError("too_large", f"the body exceeds {limit} bytes after decompression") from None
-    except (RequestPayloadError, HttpProcessingError, zlib.error) as exc:
-        raise ApiError("bad_json", f"the body could not be decompressed: {exc}") from None
+# (agent_id, quota, day) already logged as refused: one warning per agent, quota and day, however often it retries.
+_LOGGED: set[tuple[str, str, str]] = set()
 
 
 @routes.post(f"{API_PREFIX}/sync/push")
 async def push(request: web.Request) -> web.Response:
     agent = await require_agent(request)
-    body = await read_body(request)
+    app = request.app
+    config = app[CONFIG]
+    refusal = await quota_refusal(app[STORE], agent.agent_id, quotas_of(config), datetime.now(UTC))
+    if refusal is not None:
+        app[QUOTA_REFUSALS][refusal.quota] += 1
+        key = (agent.agent_id, refusal.quota, datetime.now(UTC).date().isoformat())
+        if key not in _LOGGED:
+            if len(_LOGGED) > 10_000:
+                _LOGGED.clear()
+            _LOGGED.add(key)
+            log.warning("push refused quota=%s agent_id=%s detail=%s", refusal.quota, agent.agent_id, refusal.detail)
+        raise ApiError(refusal.code, refusal.detail, retry_after_s=refusal.retry_after_s)
+    body = await read_body(request, config.max_body_bytes, config.body_timeout_s)
     started = time.perf_counter()
-    response = await request.app[INGEST].push_body(agent, body)  # in a worker process when there are workers
-    request.app[INGEST_STATS].count(response)
+    response = await app[INGEST].push_body(agent, body)  # in a worker process when there are workers
+    app[INGEST_STATS].count(response)
     answer = json_response(response)
-    request.app[INSTRUMENTS].push_seconds.observe(time.perf_counter() - started)
+    app[INSTRUMENTS].push_seconds.observe(time.perf_counter() - started)
     return answer
+
+
+def quotas_of(config: ServerConfig) -> Quotas:
+    return Quotas(config.quota_events_per_day, config.quota_bytes_per_day, config.quota_orphan_events)
 
 
 @routes.get(f"{API_PREFIX}/reference")

@@ -26,6 +26,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
@@ -34,6 +35,7 @@ from protocol.codes import message_of
 from protocol.lifecycle import Case
 from protocol.messages import (
     DATA_TYPES,
+    MAX_SEQ,
     ConsultedData,
     Event,
     PushRequest,
@@ -45,7 +47,7 @@ from protocol.vocabulary import EventKind, Level
 from server.clock import now_iso, now_ms
 from server.errors import ApiError
 from server.ingest.pending import Folded, Pending, PendingView
-from server.model.fold import FoldEvent, fold_case, order_key
+from server.model.fold import FoldEvent, fold_case, order_key, time_window
 from server.model.reference import Reference
 from server.model.rollups import Contribution, add_case, add_into, consultation_contribution
 from server.storage.base import (
@@ -128,7 +130,7 @@ class Ingestor:
         agent's; a malformed event only gets that event refused."""
         try:
             batch = _fast_push.decode(body)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             # A malformed event somewhere (or bad JSON): decode loosely, so that just that event is refused.
             try:
                 batch = msgspec.json.decode(body, type=PushRequest[dict[str, Any]])
@@ -136,11 +138,13 @@ class Ingestor:
                 raise ApiError("bad_request", str(exc)) from None
             except msgspec.DecodeError as exc:
                 raise ApiError("bad_json", str(exc)) from None
+            except RecursionError:
+                raise ApiError("bad_json", "the JSON is nested too deeply") from None
         if batch.agent_id != agent.agent_id:
             raise ApiError("agent_mismatch", f"the batch names {batch.agent_id!r}; the token is {agent.agent_id!r}")
-        return await self.push(agent, batch)
+        return await self.push(agent, batch, body_bytes=len(body))
 
-    async def push(self, agent: AgentRecord, request: PushRequest) -> PushResponse:
+    async def push(self, agent: AgentRecord, request: PushRequest, *, body_bytes: int = 0) -> PushResponse:
         """Apply one batch from `agent` (already authenticated; `request.agent_id` already checked).
 
         Idempotent: events already stored count as duplicates and change nothing. Raises only on storage failure
@@ -157,6 +161,7 @@ class Ingestor:
                     agent, candidates, refused, request, self._pending.view())
                 if generation != self._generation:
                     raise BatchNotWritten("a batch folded before this one failed to be written")
+                batch.received_events, batch.received_bytes = len(request.events), body_bytes  # the quotas count them
                 prepared = self._store.prepare_batch(batch)
                 self._pending.add(folded)
                 written = self._store.submit_batch(prepared, generation)
@@ -190,6 +195,7 @@ class Ingestor:
         refused: list[_Refused] = []
         agent_id, township = agent.agent_id, agent.township_code
         max_offset = 0
+        earliest, latest = time_window(datetime.now(UTC))
         for raw in raws:  # once per event: kept lean
             if isinstance(raw, Event):  # the whole batch decoded in one pass; data still raw JSON
                 ev, data_json = raw, raw.data
@@ -200,7 +206,8 @@ class Ingestor:
                     event_id = raw.get("event_id") if isinstance(raw, dict) else None
                     seq = raw.get("seq") if isinstance(raw, dict) else None
                     refused.append(_Refused(event_id if isinstance(event_id, str) else None,
-                                            seq if type(seq) is int and seq >= 1 else None, "invalid_event",
+                                            seq if type(seq) is int and 1 <= seq <= MAX_SEQ else None,
+                                            "invalid_event",
                                             str(exc), raw))
                     continue
                 data_json = msgspec.Raw(_encode(ev.data))
@@ -211,8 +218,12 @@ class Ingestor:
             except msgspec.ValidationError as exc:
                 refused.append(_Refused(ev.event_id, ev.seq, "invalid_event", f"{exc} (in `data` of {kind})", raw))
                 continue
-            except ValueError as exc:
+            except (ValueError, OverflowError) as exc:  # OverflowError: the offset moves it past year 1 or 9999
                 refused.append(_Refused(ev.event_id, ev.seq, "invalid_event", f"`at` is not a valid time: {exc}", raw))
+                continue
+            if not earliest <= key[:29] <= latest:
+                refused.append(_Refused(ev.event_id, ev.seq, "implausible_time", f"the corrected time {key[:29]} is "
+                                        f"outside {earliest} .. {latest}", raw))
                 continue
             if kind in _SCOPED_KINDS:
                 problem = self._check_scope(township, data)
@@ -320,6 +331,8 @@ class Ingestor:
                     history[cid][e.order_key] = e
         folds = {cid: [c.fold for c in evs] for cid, evs in case_events.items()}
         saves, deltas, skipped = self._fold(folds, loaded, history)
+        # New cases whose events had been waiting for their `accepted`: those stop counting as orphans.
+        adopted = [cid for cid in saves if cid not in loaded and history.get(cid)]
 
         new_consultations: list[Consultation] = []
         if consultations:
@@ -342,7 +355,7 @@ class Ingestor:
             agent_id=agent_id, received_at=now_iso(),
             events=[c.stored for c in fresh],
             refusals=refusals, consultations=new_consultations, cases=list(saves.values()), deltas=deltas,
-            software_version=request.software_version, pending=request.pending)
+            software_version=request.software_version, pending=request.pending, adopted_case_ids=adopted)
         for r in refusals:
             if r.code != "seq_reused":  # a refused event owns its seq too
                 owners.setdefault(r.seq, r.event_id)

@@ -137,11 +137,34 @@ class Period(msgspec.Struct, frozen=True, omit_defaults=False):
 
 
 _QUARTERS = "一二三四"
+# The years a figure's period may lie in: wide enough for any real question, narrow enough that every day and month
+# arithmetic on them stays inside what `datetime.date` holds (year 1 to 9999).
+FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
 def parse_period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
-    """`period` is YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD; otherwise `date_from` and `date_to` (YYYY-MM-DD, inclusive).
-    Raises ValueError with a message saying what to send."""
+    """`period` is YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD; otherwise `date_from` and `date_to` (YYYY-MM-DD, inclusive),
+    within the years FIRST_YEAR to LAST_YEAR. Raises ValueError with a message saying what to send."""
+    parsed = _parse_period(period, date_from, date_to)
+    if not FIRST_YEAR <= int(parsed.date_from[:4]) <= int(parsed.date_to[:4]) <= LAST_YEAR:
+        raise ValueError(f"{parsed.date_from} .. {parsed.date_to}: figures cover the years {FIRST_YEAR} to "
+                         f"{LAST_YEAR}")
+    return parsed
+
+
+def check_day(name: str, value: str) -> str:
+    """`value` if it is a day YYYY-MM-DD within FIRST_YEAR to LAST_YEAR; else ValueError naming `name`."""
+    try:
+        day = date.fromisoformat(value)
+        if len(value) != 10 or not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{name}={value[:40]!r}: expected a date YYYY-MM-DD from {FIRST_YEAR} to "
+                         f"{LAST_YEAR}") from None
+    return value
+
+
+def _parse_period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
     if period:
         if date_from or date_to:
             raise ValueError("give either period or from/to, not both")

@@ -15,7 +15,7 @@ Two choices make the fold robust to PC clocks:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
 from protocol.lifecycle import Case, IllegalTransition, apply_event, corrected_at
@@ -44,6 +44,21 @@ def order_key(at: str, offset_ms: int, agent_id: str, seq: int) -> tuple[str, st
 
 _CHINA = "+08:00"
 _offsets: dict[int, timedelta] = {}
+
+# The plausibility window of an event's corrected time (`order_key`), around the server's clock. Earlier: a PC that
+# stayed offline for years is still within it, a clock at 1970 or 2000 is not (its offset corrects it back, unless
+# the clock moved after the offset was measured). Later: a day covers a clock moved forward since the last measure;
+# beyond that a case would count on days that have not come. Outside it an event is refused (`implausible_time`).
+EVENT_TIME_PAST = timedelta(days=3653)  # 10 years
+EVENT_TIME_FUTURE = timedelta(days=1)
+
+
+def time_window(now: datetime) -> tuple[str, str]:
+    """(earliest, latest) corrected event time accepted at `now` (aware), as the text `china_millis` makes: the
+    first 29 characters of an `order_key` compare with them as strings."""
+    china = now.astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
+    return ((china - EVENT_TIME_PAST).isoformat(timespec="milliseconds") + _CHINA,
+            (china + EVENT_TIME_FUTURE).isoformat(timespec="milliseconds") + _CHINA)
 
 
 def china_millis(at: str, offset_ms: int) -> str:

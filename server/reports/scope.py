@@ -11,7 +11,7 @@ import msgspec
 from protocol.messages import OrgUnit
 from protocol.vocabulary import LEVEL_PREFIX_LEN, Level
 from server.errors import ApiError
-from server.model.figures import Period, parse_period
+from server.model.figures import Period, check_day, parse_period
 from server.model.reference import Reference
 
 
@@ -53,13 +53,10 @@ def parse_scope(params: Mapping[str, str], reference: Reference, today: date) ->
             period = parse_period(params.get("period"), params.get("from"), params.get("to"))
     except ValueError as exc:
         raise ApiError("bad_request", str(exc)) from None
-    as_of = params.get("as_of", today.isoformat())
     try:
-        date.fromisoformat(as_of)
-        if len(as_of) != 10:
-            raise ValueError
-    except ValueError:
-        raise ApiError("bad_request", f"as_of={as_of!r}: expected a date YYYY-MM-DD") from None
+        as_of = check_day("as_of", params.get("as_of", today.isoformat()))
+    except ValueError as exc:
+        raise ApiError("bad_request", str(exc)) from None
     is_centre = org is not None and len(org) == 12 and unit.level == Level.TOWNSHIP
     prefix = unit.code if is_centre else unit.code[:LEVEL_PREFIX_LEN[Level(unit.level)]]
     return Scope(unit, prefix, period, as_of)

@@ -106,11 +106,11 @@ def _china_time(iso: str | None) -> str:
 
 def agents_table(r: AgentsResponse) -> Table:
     cols = [Column("乡镇"), Column("终端名称"), Column("终端编号", "code"), Column("最近上传(北京时间)", "date"),
-            Column("距今(小时)", "text"), Column("待上传事件", "int"), Column("时钟偏差(秒)", "text"),
+            Column("距今(小时)", "decimal"), Column("待上传事件", "int"), Column("时钟偏差(秒)", "decimal"),
             Column("软件版本"), Column("状态")]
     body = [[a.township_name, a.name, a.agent_id, _china_time(a.last_push_at),
-             "" if a.hours_since_push is None else f"{a.hours_since_push:.1f}", a.pending,
-             "" if a.clock_offset_ms is None else f"{a.clock_offset_ms / 1000:.1f}", a.software_version,
-             "长时间未同步" if a.is_silent else "正常"] for a in r.rows]
+             None if a.hours_since_push is None else round(a.hours_since_push, 1), a.pending,
+             None if a.clock_offset_ms is None else round(a.clock_offset_ms / 1000, 1), a.software_version,
+             "已停用" if a.is_revoked else "长时间未同步" if a.is_silent else "正常"] for a in r.rows]
     hint = f"超过 {r.silent_after_hours} 小时未上传的终端标为长时间未同步"
     return Table("终端同步状态", cols, body, [("提示", hint)])

@@ -85,7 +85,12 @@ class AgentItem(msgspec.Struct, omit_defaults=False):
     acked_seq: int
     clock_offset_ms: int | None
     software_version: str | None
-    is_silent: bool  # never pushed, or not for longer than [dashboard] agent_silent_hours
+    is_silent: bool  # never pushed, or not for longer than [dashboard] agent_silent_hours; never when revoked
+    revoked_at: str | None = None  # `county-server agents revoke`
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
 
 
 class AgentsResponse(msgspec.Struct, omit_defaults=False):
@@ -175,7 +180,8 @@ class Worklists:
                 township_name=township.name if township else a.township_code, created_at=a.created_at,
                 last_push_at=a.last_push_at, hours_since_push=hours, pending=a.pending, acked_seq=a.acked_seq,
                 clock_offset_ms=status.last_offset_ms, software_version=a.software_version,
-                is_silent=hours is None or hours > self._silent_hours))
+                is_silent=a.revoked_at is None and (hours is None or hours > self._silent_hours),
+                revoked_at=a.revoked_at))
         return AgentsResponse(silent_after_hours=self._silent_hours, rows=rows)
 
 

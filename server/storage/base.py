@@ -26,6 +26,15 @@ class AgentRecord(msgspec.Struct, frozen=True):
     last_push_at: str | None = None
     software_version: str | None = None
     pending: int | None = None
+    revoked_at: str | None = None  # `agents revoke`: its token opens nothing any more
+
+
+class AgentUsage(msgspec.Struct, frozen=True):
+    """What an agent sent on one day (China time), and its events waiting for their case: for the quotas."""
+
+    events: int = 0  # events received: stored, duplicate or refused
+    bytes: int = 0  # request bytes after decompression
+    orphans: int = 0  # stored events whose case has no `accepted` yet (any day)
 
 
 class StoredEvent(msgspec.Struct, frozen=True):
@@ -76,6 +85,9 @@ class BatchWrite(msgspec.Struct):
     deltas: Contribution  # daily rollup deltas (the store adds every grain of them)
     software_version: str | None = None
     pending: int | None = None
+    received_events: int = 0  # events in the request, for the agent's daily usage
+    received_bytes: int = 0  # the request body after decompression
+    adopted_case_ids: list[str] = []  # cases saved for the first time that had stored events waiting (orphans)
 
 
 class BatchNotWritten(Exception):
@@ -167,7 +179,21 @@ class Store(Protocol):
     async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None: ...
 
     async def replace_agent_token(self, agent_id: str, token_sha256: str) -> bool:
-        """Give `agent_id` a new token hash; the old token stops working. False when there is no such agent."""
+        """Give `agent_id` a new token hash (and end a revocation); the old token stops working. False when there
+        is no such agent."""
+        ...
+
+    async def revoke_agent(self, agent_id: str, revoked_at: str) -> bool:
+        """Mark `agent_id` revoked: `agent_by_token_sha256` still finds it, with `revoked_at` set. Idempotent (the
+        first time is kept). False when there is no such agent."""
+        ...
+
+    async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:
+        """What `agent_id` sent on `day` (YYYY-MM-DD, China time) and its orphan events now; zeros when nothing."""
+        ...
+
+    async def orphan_event_count(self) -> int:
+        """Stored events of every agent still waiting for their case's `accepted`."""
         ...
 
     async def list_agents(self) -> list[AgentRecord]: ...

@@ -71,6 +71,7 @@ class AccountRecord(msgspec.Struct, frozen=True):
     password_hash: str
     created_at: str
     is_disabled: bool = False
+    role: str = "county_admin"  # the only role so far: sees the whole county
 
 
 class SessionRecord(msgspec.Struct, frozen=True):
@@ -121,10 +122,19 @@ class DashboardStore(Protocol):
 
     async def add_session(self, session: SessionRecord) -> None: ...
 
-    async def session(self, token_sha256: str) -> SessionRecord | None: ...
+    async def session(self, token_sha256: str) -> SessionRecord | None:
+        """The session, unless there is none or its account is disabled."""
+        ...
 
     async def touch_session(self, token_sha256: str, seen_at: str) -> None: ...
 
-    async def end_sessions(self, *, token_sha256: str | None = None, idle_before: str | None = None) -> int:
-        """Delete one session, or every session last seen before `idle_before`; returns how many."""
+    async def end_sessions(self, *, token_sha256: str | None = None, idle_before: str | None = None,
+                           created_before: str | None = None) -> int:
+        """Delete one session, or every session last seen before `idle_before` or opened before `created_before`;
+        returns how many."""
+        ...
+
+    async def set_disabled(self, name: str, is_disabled: bool) -> bool:
+        """Mark the account disabled (deleting its sessions in the same transaction) or enabled; False if there is
+        no such account."""
         ...

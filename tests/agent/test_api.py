@@ -72,7 +72,7 @@ async def test_unknown_case_is_404_with_the_error_shape(agent_client):
 
 async def test_sync_with_the_county_unreachable_reports_the_error_and_keeps_events(agent_client):
     await agent_client.post("/api/cases", json=accept_form())
-    summary = await (await agent_client.post("/api/sync")).json()
+    summary = await (await agent_client.post("/api/sync", json={})).json()
     assert summary["ok"] is False
     status = await (await agent_client.get("/api/status")).json()
     assert status["pending"] == 1

@@ -62,7 +62,7 @@ async def test_the_next_calendar_fills_in_due_dates_with_updated_events(tmp_path
             paused = await (await client.post("/api/cases", json=accept_form(item_code="LONG-300"))).json()
             await client.post(f"/api/cases/{paused['case_id']}/events",
                               json={"kind": "supplement_requested", "data": {"missing": ["户口簿"]}})
-            summary = await (await client.post("/api/sync")).json()
+            summary = await (await client.post("/api/sync", json={})).json()
             filled = await (await client.get(f"/api/cases/{long['case_id']}")).json()
             still_paused = await (await client.get(f"/api/cases/{paused['case_id']}")).json()
             again = await service_of(client).fill_due_dates()

@@ -96,9 +96,9 @@ async def test_resending_or_dismissing_an_event_not_in_quarantine_is_404(tmp_pat
         event_id = outbox(client)[0][1]
         resend = await client.post(f"/api/quarantine/{event_id}/resend", json={"data": {}})
         resend_body = await resend.json()
-        dismiss = await client.post(f"/api/quarantine/{event_id}/dismiss")
+        dismiss = await client.post(f"/api/quarantine/{event_id}/dismiss", json={})
         await refuse(client, 1)
-        dismissed = await client.post(f"/api/quarantine/{event_id}/dismiss")
+        dismissed = await client.post(f"/api/quarantine/{event_id}/dismiss", json={})
         again = await client.post(f"/api/quarantine/{event_id}/resend", json={"data": {}})
         rows = outbox(client)
     assert (resend.status, dismiss.status) == (404, 404)

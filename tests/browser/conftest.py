@@ -143,13 +143,13 @@ def offline_agent(tmp_path: Path) -> Iterator[AgentProcess]:
     agent.stop()
 
 
-def launch_chromium(playwright):
+def launch_chromium(playwright, extra_args: list[str] | None = None):
     if not CHROMIUM.exists():
         message = f"{CHROMIUM} is missing: install Debian's chromium package"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    return playwright.chromium.launch(executable_path=str(CHROMIUM), args=[*CHROMIUM_ARGS, *(extra_args or [])])
 
 
 @pytest.fixture

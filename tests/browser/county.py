@@ -13,7 +13,7 @@ from typing import Any
 from scripts.cluster import BIN, ROOT, Cluster, http_json
 from tests.server.helpers import QIAOWA, TownshipAgent
 
-ACCOUNT, PASSWORD = "admin", "县里的密码-2026"
+ACCOUNT, PASSWORD = "admin", "县里的看板密码-2026"
 
 
 class ProcessCounty:

@@ -43,7 +43,7 @@ async def test_the_agent_serves_writes_and_syncs_under_mdwe(agent_under_mdwe):
     async with aiohttp.ClientSession() as s:
         for _ in range(5):
             assert (await s.post(agent.url + "/api/cases", json=accept_form())).status == 201
-        assert (await s.post(agent.url + "/api/sync")).status == 200  # HTTP client, gzip, retries
+        assert (await s.post(agent.url + "/api/sync", json={})).status == 200  # HTTP client, gzip, retries
         assert (await s.get(agent.url + "/metrics")).status == 200
         assert (await s.get(agent.url + "/")).status in (200, 302)
     assert agent.terminate() < 30
@@ -73,7 +73,8 @@ async def test_the_county_server_ingests_and_answers_under_mdwe(mdwe_available, 
                 assert (await resp.json())["stored"] == 50
             async with s.get(f"{server.url}/api/v1/reference", headers=headers) as resp:  # calendar, argon2 auth
                 assert resp.status == 200
-            async with s.get(f"{server.url}/metrics") as resp:
+            async with s.get(f"{server.url}/metrics",
+                             headers={"Authorization": f"Bearer {cluster.metrics_token}"}) as resp:
                 assert resp.status == 200
         assert server.terminate() < 30
         assert server.proc.returncode == 0, server.output()

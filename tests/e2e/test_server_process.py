@@ -68,7 +68,8 @@ async def test_ready_watchdog_readyz_and_metrics(county):
         assert await push(s, server.url, agents[0], [bad]) == 200
         async with s.get(server.url + "/readyz") as resp:
             assert resp.status == 200
-        async with s.get(server.url + "/metrics") as resp:
+        metrics_auth = {"Authorization": f"Bearer {cluster.metrics_token}"}
+        async with s.get(server.url + "/metrics", headers=metrics_auth) as resp:
             values = parse(await resp.text())
     assert values['county_server_ingest_events_total{result="stored"}'] == 20
     assert values['county_server_refused_events_total{code="seq_reused"}'] == 1

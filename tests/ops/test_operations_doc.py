@@ -22,10 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
 
 
+METRICS_TOKEN = "metrics-token-0123456789"  # the server's /metrics needs it; the agent's ignores it
+
+
 async def _scrape(app_factory) -> str:
     async with TestClient(TestServer(await app_factory(), host="127.0.0.1")) as client:
         assert (await client.get("/readyz")).status == 200
-        resp = await client.get("/metrics")
+        resp = await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
         assert resp.status == 200
         return await resp.text()
 
@@ -41,7 +44,8 @@ def exported_metrics(base: Path) -> dict[str, set[str]]:
         return await build_server(server_config(
             {"server": {"admin_token": "0123456789abcdef", "ingest_workers": 0},
              "reference": {"org_units": str(ROOT / "config" / "org_units.csv"),
-                           "catalog": str(ROOT / "config" / "catalog.csv")}}, base / "server.toml"))
+                           "catalog": str(ROOT / "config" / "catalog.csv")},
+             "metrics": {"token": METRICS_TOKEN}}, base / "server.toml"))
 
     async def both() -> dict[str, set[str]]:
         return {name: set(re.findall(r"^# TYPE (\S+) ", await _scrape(factory), re.M))

@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from server.app import build_app
 from server.config import ServerConfig, load_config
-from tests.server.helpers import ADMIN_TOKEN, QIAOWA, REPO, CountyServer, TownshipAgent
+from tests.server.helpers import ADMIN_TOKEN, METRICS_TOKEN, QIAOWA, REPO, CountyServer, TownshipAgent
 
 
 @pytest.fixture
@@ -33,7 +33,8 @@ def config_file(tmp_path: Path, ingest_workers: int) -> Path:
         f"ingest_workers = {ingest_workers}\n"
         "[reference]\n"
         f'org_units = "{REPO / "config" / "org_units.csv"}"\n'
-        f'catalog = "{REPO / "config" / "catalog.csv"}"\n',
+        f'catalog = "{REPO / "config" / "catalog.csv"}"\n'
+        f'[metrics]\ntoken = "{METRICS_TOKEN}"\n',
         encoding="utf-8")
     return path
 

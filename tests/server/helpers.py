@@ -20,10 +20,19 @@ from server.http.common import REFERENCE, STORE
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token-0123456789"
+METRICS_TOKEN = "test-metrics-token-0123456789"  # [metrics] token of the tests' server config
 QIAOWA = "513422100"  # 乔瓦镇
 WACHANG = "513422101"  # 瓦厂镇
 
 _case_numbers = itertools.count(1)
+
+
+def config_text(server: str = "", tables: str = "") -> str:
+    """A server config for tests: the admin token, a database next to it, the repository's reference files, ingest
+    in the server process; `server` adds lines to [server], `tables` adds tables after [reference]."""
+    return (f'[server]\nadmin_token = "{ADMIN_TOKEN}"\ndatabase = "county.sqlite3"\ningest_workers = 0\n{server}'
+            f'[reference]\norg_units = "{REPO / "config" / "org_units.csv"}"\n'
+            f'catalog = "{REPO / "config" / "catalog.csv"}"\n{tables}')
 
 
 @dataclass

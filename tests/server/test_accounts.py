@@ -16,7 +16,7 @@ from server.cli import main
 from server.http.dashboard import ACCOUNTS
 from tests.server.helpers import CountyServer
 
-PASSWORD = "县政务服务 2026!"
+PASSWORD = "县政务服务看板 2026!"
 
 
 async def _cli(*args: str, stdin: str | None = None) -> Result:
@@ -100,7 +100,7 @@ async def test_a_new_password_ends_open_sessions_and_bad_input_is_explained(coun
     assert await accounts.login("zhaoliu", "another long password") is not None
     short = await _cli("users", "add", "--name", "x", "--password-stdin", "--config", str(config_file),
                        stdin="short\n")
-    assert short.exit_code == 2 and "at least 8 characters" in short.output
+    assert short.exit_code == 2 and "at least 12 characters" in short.output
     taken = await _cli("users", "add", "--name", "zhaoliu", "--password-stdin", "--config", str(config_file),
                        stdin=PASSWORD + "\n")
     assert taken.exit_code == 2 and "already exists" in taken.output

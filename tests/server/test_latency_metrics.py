@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ops.metrics import parse
-from tests.server.helpers import ADMIN_TOKEN, CountyServer
+from tests.server.helpers import ADMIN_TOKEN, METRICS_TOKEN, CountyServer
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
@@ -17,7 +17,8 @@ def ingest_workers() -> int:
 
 
 async def _metrics(server: CountyServer) -> dict[str, float]:
-    async with server.session.get(f"{server.url}/metrics") as resp:
+    auth = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+    async with server.session.get(f"{server.url}/metrics", headers=auth) as resp:
         assert resp.status == 200
         return parse(await resp.text())
 

@@ -103,6 +103,7 @@ def _back_to_0001(path: Path) -> None:
     """Undo 0002 and later on a database that has data: what a county that ran the first release holds."""
     with sqlite3.connect(path) as db:
         db.executescript(
+            "DROP TABLE agent_usage; DROP TABLE orphan_events; ALTER TABLE agents DROP COLUMN revoked_at; "
             "DROP TABLE rollups_month; DROP TABLE rollups_month_channel; DROP TABLE sessions; DROP TABLE accounts; "
             "DROP INDEX rollups_day; DROP INDEX cases_bad_pending; DROP INDEX cases_open_due; "
             "CREATE INDEX cases_open_due ON cases (due_on) WHERE state IN ('in_progress', 'suspended'); "

@@ -27,11 +27,12 @@ export function fromTemplate(name) {
 }
 
 // The local JSON API. Resolves to {ok, status, body}; a dead agent resolves with status 0 and a message.
+// Every change is sent as JSON, with a body or not: the agent refuses any other change (see agent/http/guard.py).
 export async function api(method, path, body) {
   const init = { method, headers: {} };
-  if (body !== undefined) {
+  if (method !== "GET") {
     init.headers["Content-Type"] = "application/json";
-    init.body = JSON.stringify(body);
+    init.body = JSON.stringify(body === undefined ? {} : body);
   }
   try {
     const resp = await fetch(path, init);

@@ -149,9 +149,9 @@ class SqliteDashboardStore:
     async def agent_statuses(self) -> list[AgentStatus]:
         rows = await self._read.execute_fetchall(
             "SELECT agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending, "
-            "(SELECT offset_ms FROM events e WHERE e.agent_id = a.agent_id ORDER BY seq DESC LIMIT 1) "
+            "revoked_at, (SELECT offset_ms FROM events e WHERE e.agent_id = a.agent_id ORDER BY seq DESC LIMIT 1) "
             "FROM agents a ORDER BY township_code, agent_id")
-        return [AgentStatus(AgentRecord(*r[:8]), r[8]) for r in rows]
+        return [AgentStatus(AgentRecord(*r[:9]), r[9]) for r in rows]
 
     # ---- accounts and sessions ------------------------------------------------------------------------------
 
@@ -160,8 +160,9 @@ class SqliteDashboardStore:
 
     async def add_account(self, account: AccountRecord) -> None:
         try:
-            await self._write("INSERT INTO accounts (name, password_hash, created_at, is_disabled) VALUES (?, ?, ?, ?)",
-                              (account.name, account.password_hash, account.created_at, int(account.is_disabled)))
+            await self._write("INSERT INTO accounts (name, password_hash, created_at, is_disabled, role) "
+                              "VALUES (?, ?, ?, ?, ?)", (account.name, account.password_hash, account.created_at,
+                                                         int(account.is_disabled), account.role))
         except sqlite3.IntegrityError:
             raise ValueError(f"account {account.name!r} already exists") from None
 
@@ -175,13 +176,13 @@ class SqliteDashboardStore:
 
     async def account(self, name: str) -> AccountRecord | None:
         rows = await self._read.execute_fetchall(
-            "SELECT name, password_hash, created_at, is_disabled FROM accounts WHERE name = ?", (name,))
-        return AccountRecord(*rows[0][:3], is_disabled=bool(rows[0][3])) if rows else None
+            "SELECT name, password_hash, created_at, is_disabled, role FROM accounts WHERE name = ?", (name,))
+        return AccountRecord(*rows[0][:3], is_disabled=bool(rows[0][3]), role=rows[0][4]) if rows else None
 
     async def list_accounts(self) -> list[AccountRecord]:
         rows = await self._read.execute_fetchall(
-            "SELECT name, password_hash, created_at, is_disabled FROM accounts ORDER BY name")
-        return [AccountRecord(*r[:3], is_disabled=bool(r[3])) for r in rows]
+            "SELECT name, password_hash, created_at, is_disabled, role FROM accounts ORDER BY name")
+        return [AccountRecord(*r[:3], is_disabled=bool(r[3]), role=r[4]) for r in rows]
 
     async def add_session(self, session: SessionRecord) -> None:
         await self._write("INSERT INTO sessions (token_sha256, account, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
@@ -189,17 +190,28 @@ class SqliteDashboardStore:
 
     async def session(self, token_sha256: str) -> SessionRecord | None:
         rows = await self._read.execute_fetchall(
-            "SELECT token_sha256, account, created_at, last_seen_at FROM sessions WHERE token_sha256 = ?",
-            (token_sha256,))
+            "SELECT token_sha256, account, s.created_at, last_seen_at FROM sessions s JOIN accounts a ON a.name = "
+            "s.account WHERE token_sha256 = ? AND NOT a.is_disabled", (token_sha256,))
         return SessionRecord(*rows[0]) if rows else None
 
     async def touch_session(self, token_sha256: str, seen_at: str) -> None:
         await self._write("UPDATE sessions SET last_seen_at = ? WHERE token_sha256 = ?", (seen_at, token_sha256))
 
-    async def end_sessions(self, *, token_sha256: str | None = None, idle_before: str | None = None) -> int:
+    async def end_sessions(self, *, token_sha256: str | None = None, idle_before: str | None = None,
+                           created_before: str | None = None) -> int:
         if token_sha256 is not None:
             return await self._write("DELETE FROM sessions WHERE token_sha256 = ?", (token_sha256,))
-        return await self._write("DELETE FROM sessions WHERE last_seen_at < ?", (idle_before,))
+        return await self._write("DELETE FROM sessions WHERE last_seen_at < ? OR created_at < ?",
+                                 (idle_before or "", created_before or ""))
+
+    async def set_disabled(self, name: str, is_disabled: bool) -> bool:
+        def change(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute("UPDATE accounts SET is_disabled = ? WHERE name = ?", (int(is_disabled), name))
+            if is_disabled:
+                conn.execute("DELETE FROM sessions WHERE account = ?", (name,))
+            return cursor.rowcount == 1
+
+        return await self._store.transaction(change)
 
 
 def _case_where(f: CaseFilter) -> tuple[str, list[Any]]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import sqlite3
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from itertools import chain, islice
 from typing import NamedTuple
 
@@ -22,7 +23,7 @@ import aiosqlite
 import msgspec
 from msgspec.structs import astuple
 
-from protocol.lifecycle import Case
+from protocol.lifecycle import CHINA_TZ, Case
 from server.model.rollups import GRAINS, rollup_rows
 from server.storage.base import BatchWrite, CaseRecord, StoredEvent
 
@@ -77,6 +78,10 @@ CASES = Insert.of("cases", CASE_COLUMNS, " ON CONFLICT (case_id) DO UPDATE SET "
 # A refusal sent again keeps the first record.
 REFUSALS = Insert.of("refused_events", REFUSAL_COLUMNS, " ON CONFLICT (event_id) DO NOTHING", json_columns=("body",))
 CONSULTATIONS = Insert.of("consultations", CONSULTATION_COLUMNS, json_columns=("body",))
+ORPHANS = Insert.of("orphan_events", ("event_id", "agent_id", "case_id"))
+ADOPT_SQL = "DELETE FROM orphan_events WHERE case_id IN (SELECT value FROM json_each(?))"
+USAGE_SQL = ("INSERT INTO agent_usage (agent_id, day, events, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (agent_id, day) "
+             "DO UPDATE SET events = events + excluded.events, bytes = bytes + excluded.bytes")
 GRAIN_INSERTS = tuple(Insert(g.insert_head, f"({', '.join('?' * g.width)})", g.upsert_tail) for g in GRAINS)
 
 # SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
@@ -238,10 +243,25 @@ def batch_statements(batch: BatchWrite) -> list[Statement]:
     if batch.consultations:
         out += CONSULTATIONS.statements([astuple(c) for c in batch.consultations])
     out += CASES.statements([case_row(r, at) for r in batch.cases])
+    # Events of a case that has no row yet wait for its `accepted` (the orphan quota counts them); a new case's
+    # waiting events are adopted. Most batches have neither.
+    saved = {r.case.case_id for r in batch.cases}
+    orphans = [(e.event_id, e.agent_id, e.case_id) for e in batch.events if e.case_id not in saved
+               and e.kind != "consulted"]
+    if orphans:
+        out += ORPHANS.statements(orphans)
+    if batch.adopted_case_ids:
+        out.append((ADOPT_SQL, [_json_ids.encode(batch.adopted_case_ids).decode()]))
+    out.append((USAGE_SQL, [batch.agent_id, china_day(at), batch.received_events, batch.received_bytes]))
     for insert, rows in zip(GRAIN_INSERTS, rollup_rows(batch.deltas), strict=True):
         out += insert.statements(rows)
     out.append((ACK_SQL, [batch.agent_id, at, batch.software_version, batch.pending, ACK_WINDOW]))
     return out
+
+
+def china_day(utc_iso: str) -> str:
+    """The day in China time of an instant such as `received_at`: the day a quota counts on."""
+    return datetime.fromisoformat(utc_iso).astimezone(CHINA_TZ).date().isoformat()
 
 
 def run_statements(conn: sqlite3.Connection, statements: Sequence[Statement]) -> int:

@@ -23,7 +23,7 @@ from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
 from server.model.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, add_into, rollup_statements
-from server.storage.base import AgentRecord, BatchNotWritten, BatchWrite, CaseRecord, Consultation
+from server.storage.base import AgentRecord, AgentUsage, BatchNotWritten, BatchWrite, CaseRecord, Consultation
 from server.storage.sqlite.ingest import (
     CaseCache,
     IngestReads,
@@ -218,9 +218,27 @@ class SqliteStore:
 
     async def replace_agent_token(self, agent_id: str, token_sha256: str) -> bool:
         return await self.transaction(lambda conn: conn.execute(
-            "UPDATE agents SET token_sha256 = ? WHERE agent_id = ?", (token_sha256, agent_id)).rowcount == 1)
+            "UPDATE agents SET token_sha256 = ?, revoked_at = NULL WHERE agent_id = ?",
+            (token_sha256, agent_id)).rowcount == 1)
 
-    _AGENT_COLUMNS = "agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending"
+    async def revoke_agent(self, agent_id: str, revoked_at: str) -> bool:
+        return await self.transaction(lambda conn: conn.execute(
+            "UPDATE agents SET revoked_at = coalesce(revoked_at, ?) WHERE agent_id = ?",
+            (revoked_at, agent_id)).rowcount == 1)
+
+    async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:
+        [row] = await self._read.execute_fetchall(
+            "SELECT (SELECT events FROM agent_usage WHERE agent_id = ?1 AND day = ?2), "
+            "(SELECT bytes FROM agent_usage WHERE agent_id = ?1 AND day = ?2), "
+            "(SELECT count(*) FROM orphan_events WHERE agent_id = ?1)", (agent_id, day))
+        return AgentUsage(row[0] or 0, row[1] or 0, row[2])
+
+    async def orphan_event_count(self) -> int:
+        [(n,)] = await self._read.execute_fetchall("SELECT count(*) FROM orphan_events")
+        return n
+
+    _AGENT_COLUMNS = ("agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending, "
+                      "revoked_at")
 
     async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
         rows = await self._read.execute_fetchall(

@@ -41,7 +41,7 @@ export async function api(method, path, body) {
     if (resp.status === 401 && !path.endsWith("/session")) {
       location.hash = "#/login";
     }
-    return { ok: resp.ok, status: resp.status, body: data };
+    return { ok: resp.ok, status: resp.status, body: data, retryAfter: Number(resp.headers.get("Retry-After")) || 0 };
   } catch (err) {
     return { ok: false, status: 0, body: { message: t("error.network") } };
   }

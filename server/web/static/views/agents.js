@@ -26,7 +26,7 @@ export async function renderAgents(view) {
     { key: "pending", label: t("agents.pending"), num: true, render: (a) => num(a.pending) },
     { key: "clock_offset_ms", label: t("agents.offset"), num: true, render: (a) => offset(a.clock_offset_ms) },
     { key: "software_version", label: t("agents.version") },
-    { key: "is_silent", label: t("agents.state"), render: (a) => (a.is_silent ? h("span", { class: "badge flag-overdue" }, t("agents.silent")) : h("span", { class: "badge state-completed" }, t("agents.ok"))) },
+    { key: "is_silent", label: t("agents.state"), render: (a) => (a.revoked_at ? h("span", { class: "badge" }, t("agents.revoked")) : a.is_silent ? h("span", { class: "badge flag-overdue" }, t("agents.silent")) : h("span", { class: "badge state-completed" }, t("agents.ok"))) },
   ];
   const draw = () => holder.replaceChildren(sortableTable(columns, sortRows(r.rows, sort, order), {
     sort, order, onSort: (k, o) => { sort = k; order = o; draw(); }, rowClass: (a) => (a.is_silent ? "row-overdue" : null) }));

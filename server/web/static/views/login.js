@@ -17,7 +17,7 @@ export async function renderLogin(view, { onLogin }) {
     event.preventDefault();
     const resp = await api("POST", "/api/v1/session", { name: name.value.trim(), password: password.value });
     if (!resp.ok) {
-      message.replaceChildren(banner(resp.status === 401 ? t("login.failed") : resp.body.message || t("error.network")));
+      message.replaceChildren(banner(loginError(resp)));
       password.select();
       return;
     }
@@ -25,4 +25,10 @@ export async function renderLogin(view, { onLogin }) {
   });
   view.append(form);
   name.focus();
+}
+
+function loginError(resp) {
+  if (resp.status === 401) return t("login.failed");
+  if (resp.status === 429) return t("login.throttled", { minutes: Math.max(1, Math.ceil(resp.retryAfter / 60)) });
+  return resp.body.message || t("error.network");
 }
