@@ -87,7 +87,14 @@ function setupItemPicker(form) {
       code.textContent = m.code;
       const limit = document.createElement("small");
       limit.textContent = limitText(m);
-      li.append(code, " ", m.name, " ", limit);
+      li.append(code, " ", m.name, " ");
+      if (m.alias) {
+        const alias = document.createElement("span");
+        alias.className = "alias";
+        alias.textContent = t("new.item_alias", { alias: m.alias });
+        li.append(alias, " ");
+      }
+      li.append(limit);
       li.addEventListener("mousedown", (event) => {
         event.preventDefault();
         pick(m);
