@@ -106,17 +106,24 @@ class AgentStore:
 
     # ---- staff actions -----------------------------------------------------------------------------------
 
-    async def next_case_number(self, day: str) -> int:
-        """The next daily sequence for case numbers of `day` (YYYY-MM-DD). Call under `write()`."""
-        if day not in self._case_counters:
-            prefix = day.replace("-", "")
-            async with self._db.execute(
-                "SELECT max(substr(case_no, -4)) FROM cases WHERE substr(case_no, -12, 8) = ?", (prefix,)
+    async def next_case_number(self, prefix: str) -> int:
+        """The next daily sequence after `prefix` (township, PC number and date: `protocol.ids.case_number` without
+        its last 4 digits). Call under `write()`.
+
+        Only a stored case takes its number (`_in_transaction` counts it on commit): an entry refused for a bad
+        field asks again and gets the same number, so refused submissions leave no gaps in the day's numbers."""
+        if prefix not in self._case_counters:
+            async with self._db.execute(  # a range on the unique index of case_no; other PCs' cases do not count
+                "SELECT max(case_no) FROM cases WHERE case_no BETWEEN ? AND ?", (prefix + "0000", prefix + "9999")
             ) as cur:
                 row = await cur.fetchone()
-            self._case_counters[day] = int(row[0]) if row and row[0] else 0
-        self._case_counters[day] += 1
-        return self._case_counters[day]
+            self._case_counters[prefix] = int(row[0][-4:]) if row and row[0] else 0
+        return self._case_counters[prefix] + 1
+
+    def _count_case_number(self, case_no: str) -> None:
+        prefix, n = case_no[:-4], case_no[-4:]
+        if prefix in self._case_counters and n.isdigit():
+            self._case_counters[prefix] = max(self._case_counters[prefix], int(n))
 
     def write(self) -> asyncio.Lock:
         """The write lock: hold it across reading state and `save_action`, so two actions never interleave."""
@@ -151,9 +158,9 @@ class AgentStore:
             self._committed()
         except BaseException:
             await db.execute("ROLLBACK")
-            # A failed transaction may have taken case numbers; recount from the table next time.
-            self._case_counters.clear()
             raise
+        if case is not None and event.kind == "accepted":
+            self._count_case_number(case.case_no)
         assert seq is not None
         return seq
 

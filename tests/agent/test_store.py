@@ -68,17 +68,22 @@ async def test_marking_an_acknowledgement_quarantines_refusals_and_is_idempotent
     assert [(q.seq, q.code) for q in quarantined] == [(2, "unknown_item")]
 
 
-async def test_case_numbers_continue_after_a_restart(tmp_path):
+async def test_case_numbers_continue_after_a_restart_and_only_a_stored_case_takes_one(tmp_path):
+    today, other_pc = "5134221000120261123", "5134221000220261123"
     store = await AgentStore.open(tmp_path / "a.sqlite3")
     async with store.write():
-        assert await store.next_case_number("2026-11-23") == 1
-        await store.save_action(make_case(1).__class__(**{**msgspec.structs.asdict(make_case(1)),
-                                                          "case_no": "51342210001202611230001"}), make_event(1))
+        assert await store.next_case_number(today) == 1
+        assert await store.next_case_number(today) == 1  # asked again before anything was stored: the same number
+        await store.save_action(msgspec.structs.replace(make_case(1), case_no=today + "0001"), make_event(1))
+        assert await store.next_case_number(today) == 2
+        # A case of another PC of the township (pulled from the county) does not move this PC's numbers.
+        await store.save_action(msgspec.structs.replace(make_case(2), case_no=other_pc + "0007"), make_event(2))
+        assert await store.next_case_number(today) == 2
     await store.close()
     store = await AgentStore.open(tmp_path / "a.sqlite3")
     async with store.write():
-        assert await store.next_case_number("2026-11-23") == 2
-        assert await store.next_case_number("2026-11-24") == 1
+        assert await store.next_case_number(today) == 2
+        assert await store.next_case_number("5134221000120261124") == 1
     await store.close()
 
 

@@ -66,7 +66,7 @@ async def seed(database: Path) -> None:
     async def accept(item: str, on: date, hour: int, village: str = "201"):
         name, cert = next(person)
         stamp = cases.Stamp(new_uuid7(), datetime.combine(on, time(hour, 12), CHINA_TZ), 0)
-        n = await store.next_case_number(on.isoformat())
+        n = await store.next_case_number(case_number(TOWNSHIP, 1, on.isoformat(), 0)[:-4])
         form = {"item_code": item, "applicant_name": name, "cert_type": "resident_id", "cert_no": fix_id(cert),
                 "phone": "13908140000", "village_code": f"{TOWNSHIP}{village}", "staff": "李梅"}
         case, event = cases.accept(form, ref, case_id=new_uuid7(), stamp=stamp,
