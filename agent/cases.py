@@ -90,7 +90,7 @@ def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str,
         fields["cert_no" if cert_type in certificates.CERT_TYPES else "cert_type"] = problem
     phone = text.get("phone") or None
     if phone is not None:
-        phone = phone.replace(" ", "")
+        phone = certificates.normalise_phone(phone)
         problem = certificates.check_phone(phone)
         if problem:
             fields["phone"] = problem

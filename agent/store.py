@@ -17,6 +17,7 @@ import aiosqlite
 import msgspec
 
 from agent.records import Consultation, OutboxEvent, Quarantined, StoredEvent
+from agent.search import case_query
 from protocol.lifecycle import Case
 from protocol.messages import Event, Refusal
 
@@ -208,9 +209,17 @@ class AgentStore:
         where = []
         if open_only:
             where.append("state IN ('in_progress', 'suspended')")
-        if query:
-            where.append("(case_no = ? OR applicant_name LIKE ? OR cert_no = ?)")
-            args += [query, f"%{query}%", query.upper()]
+        found = case_query(query or "")
+        if found is not None:
+            terms = ["case_no = ?", "applicant_name LIKE ?", "cert_no = ?"]
+            args += [found.text, f"%{found.text}%", found.cert]
+            if found.last4:
+                terms.append("substr(cert_no, -4) = ?")
+                args.append(found.last4)
+            if found.phone:
+                terms.append("replace(json_extract(body, '$.phone'), '-', '') LIKE ?")
+                args.append(f"%{found.phone}")
+            where.append(f"({' OR '.join(terms)})")
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY due_on IS NULL, due_on, accepted_on DESC" if open_only else " ORDER BY case_no DESC"
