@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from agent.errors import InvalidInput
+from agent.explain import invalid_input
 from agent.records import OutboxEvent
 from agent.reference import Reference
 from protocol import certificates
@@ -141,7 +142,7 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
     try:
         data = decode_event_data(event_kind, body)
     except msgspec.ValidationError as e:
-        raise InvalidInput(f"字段无效: {e}") from None
+        raise invalid_input(e) from None
     try:
         new_case = apply_event(case, case.case_id, event_kind, data, stamp.corrected)
     except IllegalTransition as e:

@@ -107,7 +107,9 @@ class Uplink:
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
-            raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}") from e
+            timed_out = isinstance(e, TimeoutError | aiohttp.ServerTimeoutError)
+            code = "county_timeout" if timed_out else "county_unreachable"
+            raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}", code=code) from e
         if status < 300:
             return raw
         try:
@@ -117,7 +119,7 @@ class Uplink:
             code, message = "http_error", raw[:200].decode("utf-8", "replace")
         if status == 429 or status >= 500:
             raise TransientUplinkError(f"{method} {url}: HTTP {status} {code}: {message}",
-                                       _seconds(retry_after))
+                                       _seconds(retry_after), "county_busy" if status == 429 else "county_unavailable")
         raise RefusedRequestError(status, code, message)
 
     def _measure_offset(self, header: str | None, sent: float, received: float) -> None:
