@@ -20,7 +20,7 @@ from ops.metrics import route_of
 from protocol import API_PREFIX
 from protocol.vocabulary import Level
 from server.accounts.users import NAME_CHARS, Accounts
-from server.errors import ApiError
+from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
 from server.http.common import AUTH, CONFIG, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
@@ -91,7 +91,8 @@ def _level(request: web.Request) -> Level:
     try:
         return Level(value)
     except ValueError:
-        raise ApiError("bad_request", f"level={value!r}: expected county, township or village") from None
+        raise invalid_filter("level", f"层级「{value}」无效：应为 county（县）、township（乡镇）"
+                                      "或 village（村）") from None
 
 
 # ---- session -------------------------------------------------------------------------------------------------
