@@ -55,7 +55,11 @@ async def history(request: web.Request) -> web.Response:
     flag = flag_of(case, service.today(), ref.calendar if ref else None)
     events = await store.case_events(case.case_id)
     return web.json_response({
-        "case": case_json(case) | {"flag": flag, "cert_no_masked": mask_certificate(case.cert_no)},
+        "case": case_json(case) | {
+            "flag": flag, "cert_no_masked": mask_certificate(case.cert_no),
+            "supplement_deadline": ref.supplement_deadline(case) if ref else None,
+            "centre_phone": ref.phone_of(case.org_code) if ref else None,
+        },
         "events": [{"seq": e.seq, "event_id": e.event_id, "kind": e.kind, "at": e.at, "status": e.status,
                     "data": e.data} for e in events],
     })

@@ -16,6 +16,7 @@ import msgspec
 from aiohttp import web
 from prometheus_client.context_managers import Timer
 
+from ops.fonts import font_response
 from ops.metrics import route_of
 from protocol import API_PREFIX
 from protocol.vocabulary import Level
@@ -235,6 +236,15 @@ async def _table(request: web.Request, name: str) -> Table:
 @routes.get("/")
 async def root(request: web.Request) -> web.Response:
     raise web.HTTPFound("/dashboard/")
+
+
+@routes.get("/dashboard/fonts/{name}")
+async def font(request: web.Request) -> web.StreamResponse:
+    """The fonts for Tibetan script and emoji, shared with the township page (ops/fonts); fetched only when shown."""
+    response = font_response(request.match_info["name"])
+    if response is None:
+        raise ApiError("not_found", f"/dashboard/fonts/{request.match_info['name']}")
+    return response
 
 
 @routes.get("/dashboard/{path:.*}")

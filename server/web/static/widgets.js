@@ -55,6 +55,12 @@ export function periodPicker(query, onChange, fields = {}) {
     h("span", { class: "period-label" }, t("period.label")), yearSel, partSel, range, error);
 }
 
+// A name as a table cell shows it: one line, an ellipsis when long, the whole text as its tooltip, so that a long
+// name never pushes the other columns away.
+export function clipped(text) {
+  return h("span", { class: "clip", title: text }, text);
+}
+
 // Links that download a table as XLSX and CSV, with the view's own query.
 export function exportLinks(table, query) {
   const link = (format) => h("a", { class: "button secondary", href: `/api/v1/export/${table}?${apiQuery({ ...query, format })}`,
