@@ -4,6 +4,13 @@ import { t } from "./i18n.js";
 
 const thisYear = new Date().getFullYear();
 
+const PICKER_FIELDS = ["from", "to", "period", "as_of"];
+
+// Whether the period picker shows the server's message for these `fields` itself (no banner needed then).
+export function onPicker(fields) {
+  return PICKER_FIELDS.some((k) => fields?.[k]);
+}
+
 // A period form: year, then 全年 / a quarter / a month, or a custom range. Calls onChange(query) with
 // {period} or {from, to}. A range the server could not use is not sent: the picker says on the dates what is wrong.
 // `fields` are the server's per-filter messages (an address typed by hand), shown the same way.
@@ -29,7 +36,7 @@ export function periodPicker(query, onChange, fields = {}) {
     error.textContent = message || "";
     for (const el of [yearSel, partSel, from, to]) el.setAttribute("aria-invalid", String(inputs.includes(el)));
   };
-  const serverField = ["from", "to", "period", "as_of"].find((k) => fields[k]);
+  const serverField = PICKER_FIELDS.find((k) => fields[k]);
   if (serverField) showError(fields[serverField], { from: [from], to: [to], period: [partSel] }[serverField] || []);
   const apply = () => {
     if (partSel.value === "range") {

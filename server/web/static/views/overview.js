@@ -2,7 +2,7 @@
 // categories and channels, the units one level down (click to drill down), catalogue item figures.
 import { h, api, num, pct, routeQuery, routeTo, banner } from "../dom.js";
 import { t } from "../i18n.js";
-import { periodPicker, exportLinks, cards, sortableTable, figureColumns, sortRows, definitionsNote } from "../widgets.js";
+import { onPicker, periodPicker, exportLinks, cards, sortableTable, figureColumns, sortRows, definitionsNote } from "../widgets.js";
 import { trendChart, chartLegend } from "../chart.js";
 
 function periodOf(query) {
@@ -18,7 +18,7 @@ export async function renderOverview(view) {
     // A filter the server cannot use (an address typed or edited by hand): say what is wrong, keep the picker.
     view.append(h("div", { class: "view-head" }, h("h1", {}, t("nav.overview"))),
       resp.body.fields ? periodPicker(query, (p) => go(p), resp.body.fields) : null,
-      banner(resp.body.detail || resp.body.message));
+      onPicker(resp.body.fields) ? null : banner(resp.body.detail || resp.body.message));
     return;
   }
   const o = resp.body;

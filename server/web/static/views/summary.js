@@ -1,7 +1,7 @@
 // 年度综述: the sentence a county yearbook prints, written from the data, and the table behind it.
 import { h, api, num, pct, routeQuery, routeTo, banner } from "../dom.js";
 import { t } from "../i18n.js";
-import { periodPicker, exportLinks, sortableTable, definitionsNote } from "../widgets.js";
+import { onPicker, periodPicker, exportLinks, sortableTable, definitionsNote } from "../widgets.js";
 
 export async function renderSummary(view) {
   const query = routeQuery();
@@ -10,7 +10,7 @@ export async function renderSummary(view) {
   if (!resp.ok) {
     view.append(h("div", { class: "view-head" }, h("h1", {}, t("nav.summary"))),
       resp.body.fields ? periodPicker(query, (p) => { location.hash = routeTo("summary", { org: query.org, ...p }); }, resp.body.fields) : null,
-      banner(resp.body.detail || resp.body.message));
+      onPicker(resp.body.fields) ? null : banner(resp.body.detail || resp.body.message));
     return;
   }
   const r = resp.body;
