@@ -16,9 +16,9 @@ export async function renderOverview(view) {
   const go = (changes) => { location.hash = routeTo("overview", { ...scope, ...changes, ...(changes.period ? { from: "", to: "" } : {}), ...(changes.from ? { period: "" } : {}) }); };
   if (!resp.ok) {
     // A filter the server cannot use (an address typed or edited by hand): say what is wrong, keep the picker.
-    view.append(h("div", { class: "view-head" }, h("h1", {}, t("nav.overview"))),
+    view.append(...[h("div", { class: "view-head" }, h("h1", {}, t("nav.overview"))),
       resp.body.fields ? periodPicker(query, (p) => go(p), resp.body.fields) : null,
-      onPicker(resp.body.fields) ? null : banner(resp.body.detail || resp.body.message));
+      onPicker(resp.body.fields) ? null : banner(resp.body.detail || resp.body.message)].filter(Boolean));
     return;
   }
   const o = resp.body;

@@ -8,9 +8,9 @@ export async function renderSummary(view) {
   const scope = Object.fromEntries(Object.entries({ org: query.org, period: query.period || (query.from ? "" : String(new Date().getFullYear())), from: query.from, to: query.to }).filter(([, v]) => v));
   const resp = await api("GET", `/api/v1/summary?${new URLSearchParams(scope)}`);
   if (!resp.ok) {
-    view.append(h("div", { class: "view-head" }, h("h1", {}, t("nav.summary"))),
+    view.append(...[h("div", { class: "view-head" }, h("h1", {}, t("nav.summary"))),
       resp.body.fields ? periodPicker(query, (p) => { location.hash = routeTo("summary", { org: query.org, ...p }); }, resp.body.fields) : null,
-      onPicker(resp.body.fields) ? null : banner(resp.body.detail || resp.body.message));
+      onPicker(resp.body.fields) ? null : banner(resp.body.detail || resp.body.message)].filter(Boolean));
     return;
   }
   const r = resp.body;
