@@ -80,3 +80,11 @@ async def test_a_sync_with_the_county_down_says_why_in_chinese_and_keeps_the_tec
     assert status["last_error_code"] == "county_unreachable"
     assert status["last_error_message"] == CODES["county_unreachable"].message
     assert "ClientConnectorError" in status["last_error"]
+
+
+async def test_a_body_too_large_is_refused_in_chinese_and_stores_nothing(agent_client):
+    resp = await agent_client.post("/api/cases", data=b"{" + b" " * 3_000_000 + b"}",
+                                   headers={"Content-Type": "application/json"})
+    body = await resp.json()
+    assert (resp.status, body["code"], body["message"]) == (413, "too_large", "请求内容太大，没有保存")
+    assert (await (await agent_client.get("/api/status")).json())["pending"] == 0
