@@ -3,6 +3,8 @@ routing errors, a failed sync, and the county's refusals; the technical text sta
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from agent.explain import explain_validation, refusal_reason
@@ -83,7 +85,7 @@ async def test_a_sync_with_the_county_down_says_why_in_chinese_and_keeps_the_tec
 
 
 async def test_a_body_too_large_is_refused_in_chinese_and_stores_nothing(agent_client):
-    resp = await agent_client.post("/api/cases", data=b"{" + b" " * 3_000_000 + b"}",
+    resp = await agent_client.post("/api/cases", data=io.BytesIO(b"{" + b" " * 3_000_000 + b"}"),
                                    headers={"Content-Type": "application/json"})
     body = await resp.json()
     assert (resp.status, body["code"], body["message"]) == (413, "too_large", "请求内容太大，没有保存")
