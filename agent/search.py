@@ -19,7 +19,7 @@ _PHONE = re.compile(r"(?:\+86)?(\d{7,})")
 @dataclass(frozen=True)
 class CaseQuery:
     """`text`: a case number (whole) or part of a name; `cert`: a certificate number (whole); `last4`: the last 4
-    characters of a certificate number; `phone`: the end of a phone number without hyphens (13800000000 also finds
+    characters of a certificate number; `phone`: a whole phone number without hyphens and +86 (13800000000 also finds
     +8613800000000, 08341234567 finds 0834-1234567)."""
 
     text: str

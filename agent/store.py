@@ -24,6 +24,8 @@ from protocol.messages import Event, Refusal
 log = logging.getLogger(__name__)
 
 _case_json = msgspec.json.Encoder()
+# A case's phone as the search compares it, hyphens and +86 aside: the expression of index cases_by_phone (0040).
+PHONE_KEY = "replace(replace(json_extract(body, '$.phone'), '-', ''), '+86', '')"
 _case_decode = msgspec.json.Decoder(Case)
 
 
@@ -211,15 +213,17 @@ class AgentStore:
             where.append("state IN ('in_progress', 'suspended')")
         found = case_query(query or "")
         if found is not None:
-            terms = ["case_no = ?", "applicant_name LIKE ?", "cert_no = ?"]
-            args += [found.text, f"%{found.text}%", found.cert]
+            # One indexed lookup per meaning of what was typed; only the part of a name needs to read every row.
+            branches = ["applicant_name LIKE ?", "case_no = ?", "cert_no = ?"]
+            args += [f"%{found.text}%", found.text, found.cert]
             if found.last4:
-                terms.append("substr(cert_no, -4) = ?")
+                branches.append("substr(cert_no, -4) = ?")
                 args.append(found.last4)
             if found.phone:
-                terms.append("replace(json_extract(body, '$.phone'), '-', '') LIKE ?")
-                args.append(f"%{found.phone}")
-            where.append(f"({' OR '.join(terms)})")
+                branches.append(f"{PHONE_KEY} = ?")
+                args.append(found.phone)
+            lookups = " UNION ".join(f"SELECT case_id FROM cases WHERE {b}" for b in branches)
+            where.append(f"case_id IN ({lookups})")
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY due_on IS NULL, due_on, accepted_on DESC" if open_only else " ORDER BY case_no DESC"

@@ -7,7 +7,7 @@ import sqlite3
 import msgspec
 
 from agent.records import OutboxEvent
-from agent.store import AgentStore, migrations
+from agent.store import PHONE_KEY, AgentStore, migrations
 from protocol.lifecycle import Case
 from protocol.messages import Refusal
 
@@ -99,3 +99,15 @@ async def test_a_dismissed_event_refused_again_after_a_resend_stays_dismissed(ag
     await agent_store.mark_pushed(3, [refusal])
     assert await agent_store.quarantined() == []
     assert await agent_store.count_pending() == 0
+
+
+async def test_the_searches_by_phone_and_by_the_tail_of_a_certificate_number_use_their_indexes(agent_store):
+    db = sqlite3.connect(agent_store.path)
+    try:
+        plans = {name: " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN SELECT case_id FROM cases WHERE {w}",
+                                                              ("x",)))
+                 for name, w in (("phone", f"{PHONE_KEY} = ?"), ("tail", "substr(cert_no, -4) = ?"))}
+    finally:
+        db.close()
+    assert "USING INDEX cases_by_phone" in plans["phone"], plans
+    assert "USING INDEX cases_by_cert_tail" in plans["tail"], plans
