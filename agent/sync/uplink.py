@@ -21,6 +21,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from agent import __version__
 from agent.errors import RefusedRequestError, TransientUplinkError
 from protocol import API_PREFIX
+from protocol.codes import CODES
 from protocol.messages import ErrorBody, Event, PushRequest, PushResponse, ReferenceResponse
 
 log = logging.getLogger(__name__)
@@ -118,8 +119,11 @@ class Uplink:
         except msgspec.DecodeError:
             code, message = "http_error", raw[:200].decode("utf-8", "replace")
         if status == 429 or status >= 500:
-            raise TransientUplinkError(f"{method} {url}: HTTP {status} {code}: {message}",
-                                       _seconds(retry_after), "county_busy" if status == 429 else "county_unavailable")
+            # Staff read why: the county's own code when it has words for them (a quota), else busy or unavailable.
+            reason = code if code in CODES and CODES[code].staff else "county_busy" if status == 429 \
+                else "county_unavailable"
+            raise TransientUplinkError(f"{method} {url}: HTTP {status} {code}: {message}", _seconds(retry_after),
+                                       reason)
         raise RefusedRequestError(status, code, message)
 
     def _measure_offset(self, header: str | None, sent: float, received: float) -> None:
