@@ -12,6 +12,7 @@ from typing import Any
 import msgspec
 
 from agent.errors import InvalidInput
+from agent.explain import invalid_input
 from agent.records import OutboxEvent
 from agent.reference import Reference
 from protocol import certificates
@@ -90,7 +91,7 @@ def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str,
         fields["cert_no" if cert_type in certificates.CERT_TYPES else "cert_type"] = problem
     phone = text.get("phone") or None
     if phone is not None:
-        phone = phone.replace(" ", "")
+        phone = certificates.normalise_phone(phone)
         problem = certificates.check_phone(phone)
         if problem:
             fields["phone"] = problem
@@ -141,7 +142,7 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
     try:
         data = decode_event_data(event_kind, body)
     except msgspec.ValidationError as e:
-        raise InvalidInput(f"字段无效: {e}") from None
+        raise invalid_input(e) from None
     try:
         new_case = apply_event(case, case.case_id, event_kind, data, stamp.corrected)
     except IllegalTransition as e:

@@ -19,6 +19,7 @@ import msgspec
 
 from agent import cases, consultations
 from agent.errors import InvalidInput
+from agent.explain import invalid_input
 from agent.records import Consultation, OutboxEvent, StoredEvent
 from agent.reference import Reference
 from protocol.lifecycle import Case, IllegalTransition, apply_event, china_seconds, corrected_at
@@ -63,7 +64,7 @@ def corrected(old: StoredEvent, changes: dict[str, Any], ref: Reference,
     try:
         data = decode_event_data(kind, merged)
     except msgspec.ValidationError as e:
-        raise InvalidInput(f"字段无效: {e}") from None
+        raise invalid_input(e) from None
     return cases.event_for(old.case_id, kind, data, stamp), None
 
 

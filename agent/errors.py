@@ -8,12 +8,14 @@ from ops.settings import ConfigError as ConfigError
 
 
 class InvalidInput(Exception):
-    """A staff entry that cannot be stored. `fields` maps a form field to a message in plain Chinese."""
+    """A staff entry that cannot be stored. `fields` maps a form field to a message in plain Chinese; `detail` is the
+    technical text behind it (a library's message), for ops."""
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
+    def __init__(self, message: str, fields: dict[str, str] | None = None, detail: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
+        self.detail = detail
 
 
 class CaseNotFound(Exception):
@@ -31,11 +33,13 @@ class EventNotQuarantined(Exception):
 
 
 class TransientUplinkError(Exception):
-    """The county could not be reached or answered 429/5xx: retry later. `retry_after_s` honours Retry-After."""
+    """The county could not be reached or answered 429/5xx: retry later. `retry_after_s` honours Retry-After.
+    `code` (of `protocol.codes`) says which, in words staff can read; the message is the technical text."""
 
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(self, message: str, retry_after_s: float | None = None, code: str = "county_unreachable") -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
+        self.code = code
 
 
 class RefusedRequestError(Exception):

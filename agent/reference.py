@@ -8,6 +8,7 @@ from datetime import date
 
 import msgspec
 
+from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem
 from protocol.workdays import CalendarMissing, WorkCalendar, due_date_or_none
 
@@ -51,3 +52,17 @@ class Reference:
         except CalendarMissing:
             return None
         return due.isoformat() if due else None
+
+    def supplement_deadline(self, case: Case) -> str | None:
+        """补正期限 of the latest one-time notice: the item's `supplement_days`-th working day after the day it was
+        given, as the county's calendar counts them. None when the catalog gives the item no such limit, or the
+        calendar cannot say."""
+        item = self.items.get(case.item_code)
+        if not case.supplements or item is None or not item.supplement_days:
+            return None
+        return self.due_on(str(case.supplements[-1][0]), item.supplement_days)
+
+    def phone_of(self, org_code: str) -> str | None:
+        """The phone residents call about a case handled at `org_code`: the station's own, else the centre's."""
+        unit = self.org_units.get(org_code)
+        return (unit.phone if unit else None) or self.township.phone

@@ -44,7 +44,7 @@ class CaseService:
         async with self.store.write():
             stamp = self._stamp()
             day = stamp.when.date().isoformat()
-            n = await self.store.next_case_number(day)
+            n = await self.store.next_case_number(case_number(self.township_code, self.pc_no, day, 0)[:-4])
             case, event = cases.accept(form, ref, case_id=new_uuid7(), stamp=stamp,
                                        case_no=case_number(self.township_code, self.pc_no, day, n))
             await self.store.save_action(case, event)

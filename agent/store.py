@@ -17,12 +17,15 @@ import aiosqlite
 import msgspec
 
 from agent.records import Consultation, OutboxEvent, Quarantined, StoredEvent
+from agent.search import case_query
 from protocol.lifecycle import Case
 from protocol.messages import Event, Refusal
 
 log = logging.getLogger(__name__)
 
 _case_json = msgspec.json.Encoder()
+# A case's phone as the search compares it, hyphens and +86 aside: the expression of index cases_by_phone (0040).
+PHONE_KEY = "replace(replace(json_extract(body, '$.phone'), '-', ''), '+86', '')"
 _case_decode = msgspec.json.Decoder(Case)
 
 
@@ -106,17 +109,24 @@ class AgentStore:
 
     # ---- staff actions -----------------------------------------------------------------------------------
 
-    async def next_case_number(self, day: str) -> int:
-        """The next daily sequence for case numbers of `day` (YYYY-MM-DD). Call under `write()`."""
-        if day not in self._case_counters:
-            prefix = day.replace("-", "")
-            async with self._db.execute(
-                "SELECT max(substr(case_no, -4)) FROM cases WHERE substr(case_no, -12, 8) = ?", (prefix,)
+    async def next_case_number(self, prefix: str) -> int:
+        """The next daily sequence after `prefix` (township, PC number and date: `protocol.ids.case_number` without
+        its last 4 digits). Call under `write()`.
+
+        Only a stored case takes its number (`_in_transaction` counts it on commit): an entry refused for a bad
+        field asks again and gets the same number, so refused submissions leave no gaps in the day's numbers."""
+        if prefix not in self._case_counters:
+            async with self._db.execute(  # a range on the unique index of case_no; other PCs' cases do not count
+                "SELECT max(case_no) FROM cases WHERE case_no BETWEEN ? AND ?", (prefix + "0000", prefix + "9999")
             ) as cur:
                 row = await cur.fetchone()
-            self._case_counters[day] = int(row[0]) if row and row[0] else 0
-        self._case_counters[day] += 1
-        return self._case_counters[day]
+            self._case_counters[prefix] = int(row[0][-4:]) if row and row[0] else 0
+        return self._case_counters[prefix] + 1
+
+    def _count_case_number(self, case_no: str) -> None:
+        prefix, n = case_no[:-4], case_no[-4:]
+        if prefix in self._case_counters and n.isdigit():
+            self._case_counters[prefix] = max(self._case_counters[prefix], int(n))
 
     def write(self) -> asyncio.Lock:
         """The write lock: hold it across reading state and `save_action`, so two actions never interleave."""
@@ -151,9 +161,9 @@ class AgentStore:
             self._committed()
         except BaseException:
             await db.execute("ROLLBACK")
-            # A failed transaction may have taken case numbers; recount from the table next time.
-            self._case_counters.clear()
             raise
+        if case is not None and event.kind == "accepted":
+            self._count_case_number(case.case_no)
         assert seq is not None
         return seq
 
@@ -201,9 +211,19 @@ class AgentStore:
         where = []
         if open_only:
             where.append("state IN ('in_progress', 'suspended')")
-        if query:
-            where.append("(case_no = ? OR applicant_name LIKE ? OR cert_no = ?)")
-            args += [query, f"%{query}%", query.upper()]
+        found = case_query(query or "")
+        if found is not None:
+            # One indexed lookup per meaning of what was typed; only the part of a name needs to read every row.
+            branches = ["applicant_name LIKE ?", "case_no = ?", "cert_no = ?"]
+            args += [f"%{found.text}%", found.text, found.cert]
+            if found.last4:
+                branches.append("substr(cert_no, -4) = ?")
+                args.append(found.last4)
+            if found.phone:
+                branches.append(f"{PHONE_KEY} = ?")
+                args.append(found.phone)
+            lookups = " UNION ".join(f"SELECT case_id FROM cases WHERE {b}" for b in branches)
+            where.append(f"case_id IN ({lookups})")
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY due_on IS NULL, due_on, accepted_on DESC" if open_only else " ORDER BY case_no DESC"

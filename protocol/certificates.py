@@ -128,9 +128,14 @@ def check_credit_code(s: str) -> str | None:
     return None
 
 
+def normalise_phone(s: str) -> str:
+    """The stored form: NFKC (full-width digits of an input method as ASCII), whitespace removed."""
+    return _WHITESPACE.sub("", _fold(s))
+
+
 def check_phone(s: str) -> str | None:
     """Mainland mobile 1[3-9] + 9 digits (optional +86), or landline with area code and optional extension."""
-    s = _WHITESPACE.sub("", _fold(s))
+    s = normalise_phone(s)
     if _MOBILE.fullmatch(s) or _LANDLINE.fullmatch(s):
         return None
     return MESSAGES["phone.format"]

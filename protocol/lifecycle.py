@@ -48,6 +48,7 @@ class Case(msgspec.Struct):
     due_on: str | None = None  # None: the calendar does not reach the due date yet ("calendar missing")
     supplements: list[list[str | None]] = []  # [requested_on, received_on or None] per 补正
     missing: list[str] = []  # the last one-time notice's list
+    supplement_note: str | None = None  # the last one-time notice's note
     trips: int = 1
     completed_at: str | None = None
     completed_on: str | None = None
@@ -138,7 +139,7 @@ def _supplement_requested(case: Case, data: m.Strict, last_at: str, at: str, day
     assert isinstance(data, m.SupplementRequestedData)
     _require(case.state == _IN_PROGRESS, "not_in_progress", "只有办理中的办件可以要求补正")
     return msgspec.structs.replace(case, last_at=last_at, state=_SUSPENDED, missing=list(data.missing),
-                                   supplements=[*case.supplements, [day, None]])
+                                   supplement_note=data.note, supplements=[*case.supplements, [day, None]])
 
 
 def _supplement_received(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:

@@ -207,6 +207,7 @@ class OrgUnit(Lenient):
     level: str
     parent: str | None = None
     kind: str | None = None  # e.g. centre (便民服务中心), station (便民服务站)
+    phone: str | None = None  # the centre's or station's phone, printed on what residents take home
 
 
 class ServiceItem(Lenient):
@@ -217,6 +218,11 @@ class ServiceItem(Lenient):
     legal_days: int | None = None
     is_online: bool = False  # 全程网办
     is_one_trip: bool = False  # 最多跑一次
+    supplement_days: int | None = None  # 补正期限: working days the applicant has to bring missing materials
+    aliases: list[str] = []  # other names staff know the item by, e.g. 低保 for 最低生活保障申请
+    # Pinyin initials of the name, then of each alias, one each (zdshbzsq, db): computed by the county for the page's
+    # item search, so that PCs need no pinyin dictionary.
+    initials: list[str] = []
 
 
 class ReferenceResponse(Lenient):

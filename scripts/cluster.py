@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
@@ -89,7 +90,10 @@ class Process:
 
 @dataclass
 class Cluster:
-    """A county server plus agents under `base`. Reference data comes from config/ unless given."""
+    """A county server plus agents under `base`. Reference data comes from config/ unless given.
+
+    With `keep`, a cluster made before under `base` is taken up again as it was (its configs, tokens, databases):
+    the demo keeps its data from one run to the next."""
 
     base: Path
     server_port: int = field(default_factory=free_port)
@@ -100,10 +104,16 @@ class Cluster:
     server: Process | None = None
     agents: dict[str, Process] = field(default_factory=dict)
     agent_ports: dict[str, int] = field(default_factory=dict)
+    keep: bool = False
 
     def __post_init__(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
         self.server_config = self.base / "server.toml"
+        if self.keep and self.server_config.exists():
+            kept = tomllib.loads(self.server_config.read_text(encoding="utf-8"))["server"]
+            self.server_port, self.admin_token = kept["port"], kept["admin_token"]
+            self._server_process()
+            return
         self.server_config.write_text(
             "[server]\n"
             f'host = "127.0.0.1"\nport = {self.server_port}\ndatabase = "county.sqlite3"\n'
@@ -113,6 +123,9 @@ class Cluster:
             f'[metrics]\ntoken = "{self.metrics_token}"\n{self.server_settings}',
             encoding="utf-8",
         )
+        self._server_process()
+
+    def _server_process(self) -> None:
         self.server = Process("county-server", [str(BIN / "county-server"), "serve", "--config",
                                                 str(self.server_config)],
                               f"{self.server_url}/healthz", self.base / "server.log")
@@ -130,11 +143,15 @@ class Cluster:
     def add_agent(self, name: str, township: str = "513422100", pc_no: int = 1, *, port: int | None = None,
                   county_url: str | None = None, interval_s: float = 2, early_delay_s: float = 0.2,
                   batch_size: int = 500) -> Process:
-        """Register a PC with the county (creates the database if needed) and prepare its agent process."""
+        """Register a PC with the county (creates the database if needed) and prepare its agent process. With
+        `keep`, a PC of that name registered before is taken up again, with its port and token."""
+        config = self.base / f"agent-{name}.toml"
+        if self.keep and config.exists():
+            kept = tomllib.loads(config.read_text(encoding="utf-8"))["agent"]
+            return self._agent_process(name, config, kept["port"])
         out = self.county("agents", "add", "--township", township, "--name", name)
         token = next(w for line in out.splitlines() for w in line.split() if w.startswith(f"{township}-") and "." in w)
         port = port or free_port()
-        config = self.base / f"agent-{name}.toml"
         config.write_text(
             "[agent]\n"
             f'port = {port}\ndatabase = "agent-{name}.sqlite3"\npc_no = {pc_no}\n'
@@ -145,6 +162,9 @@ class Cluster:
             "attempts = 2\nbackoff_initial_s = 0.2\nbackoff_max_s = 1.0\nreference_interval_s = 3600.0\n",
             encoding="utf-8",
         )
+        return self._agent_process(name, config, port)
+
+    def _agent_process(self, name: str, config: Path, port: int) -> Process:
         agent = Process(f"agent-{name}", [str(BIN / "township-agent"), "run", "--config", str(config)],
                         f"http://127.0.0.1:{port}/healthz", self.base / f"agent-{name}.log")
         agent.config = config  # type: ignore[attr-defined]

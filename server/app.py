@@ -60,6 +60,9 @@ async def build_app(config: ServerConfig) -> web.Application:
         calendar = await asyncio.to_thread(county_calendar, config.regional_holidays, config.extra_workdays)
     except ValueError as exc:
         raise ConfigError(f"{config.source}: [calendar] regional_holidays / extra_workdays: {exc}") from None
+    # The catalog as PCs get it, with pinyin initials: pypinyin loads its dictionaries once, here (about 0.3 s),
+    # before anything listens, rather than stalling the event loop in the first PC's reference pull.
+    await asyncio.to_thread(lambda: reference.items_for_agents)
     app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware],
                           handler_args=handler_args(config))
     app[CONFIG] = config

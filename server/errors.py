@@ -9,14 +9,22 @@ from protocol.codes import CODES, message_of
 
 
 class ApiError(Exception):
-    """A whole-request error answered with `ErrorBody`; `code` is a key of `protocol.codes.CODES`."""
+    """A whole-request error answered with `ErrorBody`; `code` is a key of `protocol.codes.CODES`. `fields` maps a
+    parameter to what is wrong with it, for the page to show on that control."""
 
-    def __init__(self, code: str, detail: str | None = None, *, retry_after_s: int | None = None) -> None:
+    def __init__(self, code: str, detail: str | None = None, fields: dict[str, str] | None = None, *,
+                 retry_after_s: int | None = None) -> None:
         assert code in CODES, code
         super().__init__(f"{code}: {detail or message_of(code)}")
         self.code = code
         self.detail = detail
+        self.fields = fields
         self.retry_after_s = retry_after_s  # sent as Retry-After (429: a quota or a login lock)
+
+
+def invalid_filter(field: str, message: str) -> ApiError:
+    """A dashboard filter the server cannot use; `message` (Chinese) says what to fix and is shown on the filter."""
+    return ApiError("invalid_filter", message, {field: message})
 
 
 class UnknownTownship(ValueError):

@@ -14,6 +14,7 @@ from agent.errors import CaseNotFound, InvalidInput
 from agent.service import CaseService
 from agent.store import AgentStore
 from agent.sync.syncer import Syncer
+from protocol.codes import staff_message, status_of
 from protocol.lifecycle import Case
 from protocol.messages import ErrorBody
 
@@ -33,18 +34,37 @@ def error_response(status: int, code: str, message: str, fields: dict[str, str] 
     return web.Response(status=status, body=body, content_type="application/json")
 
 
+def code_response(code: str, detail: str | None = None) -> web.Response:
+    """The answer for `code` of protocol.codes, with its Chinese message."""
+    return error_response(status_of(code), code, staff_message(code), detail=detail)
+
+
+# aiohttp's own HTTP errors (router, body size) as codes with a Chinese message, like every other answer.
+_HTTP_CODES = {400: "bad_json", 404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except InvalidInput as e:
-        return error_response(422, "invalid_input", e.message, e.fields)
+        return error_response(422, "invalid_input", e.message, e.fields, detail=e.detail)
     except CaseNotFound as e:
-        return error_response(404, "not_found", f"没有找到办件 {e.case_id}")
+        return error_response(404, "case_not_found", f"没有找到办件 {e.case_id}")
     except web.HTTPException as e:
         if e.status >= 400 and request.path.startswith("/api/"):
-            return error_response(e.status, "http_error", e.reason)
+            code = _HTTP_CODES.get(e.status)
+            if code == "too_large":
+                return error_response(413, code, "请求内容太大，没有保存", detail=f"{e.status} {e.reason}")
+            if code is not None:
+                return code_response(code, f"{e.status} {e.reason}: {request.method} {request.path}")
+            return error_response(e.status, "bad_request", "请求无效", detail=f"{e.status} {e.reason}")
         raise
+    except Exception as e:
+        log.exception("request failed method=%s path=%s", request.method, request.path)
+        if not request.path.startswith("/api/"):
+            raise
+        return code_response("agent_failed", f"{type(e).__name__}: {e}")
 
 
 def case_json(case: Case) -> dict[str, Any]:
@@ -88,9 +108,9 @@ async def add_event(request: web.Request) -> web.Response:
 @routes.get("/api/cases")
 async def list_cases(request: web.Request) -> web.Response:
     try:
-        limit = min(int(request.query.get("limit", "200")), 1000)
+        limit = max(1, min(int(request.query.get("limit", "200")), 1000))
     except ValueError:
-        raise InvalidInput("limit 应为整数") from None
+        raise InvalidInput("limit 应为整数", {"limit": "应为整数"}) from None
     found = await request.app[STORE].list_cases(
         open_only=request.query.get("open") in ("1", "true"), query=request.query.get("q") or None, limit=limit
     )
@@ -126,7 +146,9 @@ async def status_body(app: web.Application) -> dict[str, Any]:
         ],
         "last_sync_at": meta.get("last_sync_at") or None,
         "last_attempt_at": meta.get("last_attempt_at") or None,
-        "last_error": meta.get("last_error") or None,
+        "last_error": meta.get("last_error") or None,  # the technical text, for ops
+        "last_error_code": meta.get("last_error_code") or None,
+        "last_error_message": staff_message(meta["last_error_code"]) if meta.get("last_error_code") else None,
         "clock_offset_ms": int(offset) if offset else None,
         "reference_version": syncer.reference.version if syncer.reference else None,
         "county_url": app[INFO]["county_url"],
@@ -136,15 +158,18 @@ async def status_body(app: web.Application) -> dict[str, Any]:
 @routes.post("/api/sync")
 async def sync_now(request: web.Request) -> web.Response:
     max_batches = request.query.get("max_batches")
+    if max_batches is not None and not max_batches.isdigit():
+        raise InvalidInput("max_batches 应为正整数", {"max_batches": "应为正整数"})
     summary = await request.app[SYNCER].sync_once(max_batches=int(max_batches) if max_batches else None)
-    return web.json_response(msgspec.to_builtins(summary) | {"ok": summary.is_ok})
+    reason = staff_message(summary.error_code) if summary.error_code else None
+    return web.json_response(msgspec.to_builtins(summary) | {"ok": summary.is_ok, "error_message": reason})
 
 
 @routes.get("/api/reference")
 async def reference(request: web.Request) -> web.Response:
     ref = request.app[SYNCER].reference
     if ref is None:
-        return error_response(503, "no_reference", "尚未从县服务器取得事项目录,请先联网同步一次")
+        return code_response("no_reference")
     return web.json_response({
         "version": ref.version,
         "township": msgspec.to_builtins(ref.township),

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from ops.fonts import font_response
+
 WEB = Path(__file__).resolve().parent.parent / "web"
 LANGUAGES = ("zh-CN", "en")  # the first is the default
 
@@ -32,10 +34,20 @@ async def index(request: web.Request) -> web.FileResponse:
     return _html("index.html")
 
 
-@routes.get(r"/print/{kind:receipt|notice}/{case_id}")
+@routes.get(r"/print/{kind:receipt|notice|result}/{case_id}")
 async def printable(request: web.Request) -> web.FileResponse:
-    """A4 acceptance receipt (受理回执) or one-time notice (一次性告知书) of one case."""
+    """A4 acceptance receipt (受理回执), one-time notice (一次性告知书) or result slip (办结通知书) of one case."""
     return _html("print.html")
+
+
+@routes.get("/fonts/{name}")
+async def font(request: web.Request) -> web.Response:
+    """Tibetan and emoji fonts, shared with the county's dashboard (ops/fonts); fetched only when a page shows such
+    text."""
+    response = font_response(request.match_info["name"])
+    if response is None:
+        raise web.HTTPNotFound()
+    return response
 
 
 routes.static("/static", WEB / "static")

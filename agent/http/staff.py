@@ -10,7 +10,8 @@ from aiohttp import web
 
 from agent.corrections import editable_fields
 from agent.errors import CaseNotFound, EventNotQuarantined, InvalidInput
-from agent.http.api import SERVICE, STORE, SYNCER, case_json, error_response, json_body
+from agent.explain import refusal_reason
+from agent.http.api import SERVICE, STORE, SYNCER, case_json, code_response, json_body
 from agent.today import counts, flag_of, worklist
 from protocol.certificates import mask_certificate
 from protocol.vocabulary import EventKind
@@ -21,7 +22,7 @@ OPEN_CASES_MAX = 1000  # a township centre has tens to hundreds open; the page l
 
 
 def _not_quarantined(e: EventNotQuarantined) -> web.Response:
-    return error_response(404, "not_quarantined", f"事件 {e.event_id} 不在隔离区(可能已重发或已忽略)")
+    return code_response("not_quarantined", e.event_id)
 
 
 @routes.get("/api/today")
@@ -54,7 +55,11 @@ async def history(request: web.Request) -> web.Response:
     flag = flag_of(case, service.today(), ref.calendar if ref else None)
     events = await store.case_events(case.case_id)
     return web.json_response({
-        "case": case_json(case) | {"flag": flag, "cert_no_masked": mask_certificate(case.cert_no)},
+        "case": case_json(case) | {
+            "flag": flag, "cert_no_masked": mask_certificate(case.cert_no),
+            "supplement_deadline": ref.supplement_deadline(case) if ref else None,
+            "centre_phone": ref.phone_of(case.org_code) if ref else None,
+        },
         "events": [{"seq": e.seq, "event_id": e.event_id, "kind": e.kind, "at": e.at, "status": e.status,
                     "data": e.data} for e in events],
     })
@@ -78,7 +83,8 @@ async def quarantine(request: web.Request) -> web.Response:
     """Refused events with the county's reason and the fields staff may correct before resending."""
     return web.json_response({"events": [
         {"seq": q.seq, "event_id": q.event_id, "case_id": q.case_id, "kind": q.kind, "code": q.code,
-         "message": q.message, "data": q.data, "editable": list(editable_fields(EventKind(q.kind)))}
+         "message": q.message, "reason": refusal_reason(q.code, q.message), "data": q.data,
+         "editable": list(editable_fields(EventKind(q.kind)))}
         for q in await request.app[STORE].quarantined()
     ]})
 

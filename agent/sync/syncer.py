@@ -19,6 +19,7 @@ from agent.reference import Reference
 from agent.store import AgentStore
 from agent.sync.identity import Identity, retire
 from agent.sync.uplink import Uplink
+from protocol.codes import CODES
 from protocol.lifecycle import CHINA_TZ
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ class SyncSummary:
     batches: int = 0
     pending: int = 0
     reference_version: str | None = None
-    error: str | None = None
+    error: str | None = None  # the technical text, for ops
+    error_code: str | None = None  # why, as a code of protocol.codes with a message staff can read
     refusals: list[str] = field(default_factory=list)
 
     @property
@@ -80,8 +82,10 @@ class Syncer:
                     raise RefusedRequestError(0, "identity_retired", self.identity.hint())
                 await self._refresh_reference(summary)
                 await self._push(summary, max_batches)
-            except (TransientUplinkError, RefusedRequestError) as e:
-                summary.error = str(e)
+            except TransientUplinkError as e:
+                summary.error, summary.error_code = str(e), e.code
+            except RefusedRequestError as e:
+                summary.error, summary.error_code = str(e), e.code if e.code in CODES else "county_refused"
             finally:
                 self._task = None
             self.rounds += 1
@@ -142,7 +146,7 @@ class Syncer:
             if self.identity is not None and any(r.code == "seq_reused" for r in response.refused):
                 self.identity = await retire(self.store, self.identity, "the county already has other events "
                                              "with these seqs (seq_reused): the database was reset or restored")
-                summary.error = self.identity.hint()
+                summary.error, summary.error_code = self.identity.hint(), "identity_retired"
                 return
             if response.acked_seq < events[0].seq - 1 and not response.refused:
                 # The county holds less than it acknowledged before: it was restored from a backup. Send again
@@ -155,6 +159,7 @@ class Syncer:
             if response.acked_seq < events[-1].seq:
                 # The server holds a gap before this batch (events it never got): nothing more to gain now.
                 summary.error = f"server acknowledged only up to seq {response.acked_seq}"
+                summary.error_code = "county_gap"
                 return
 
     async def stop(self, timeout_s: float) -> None:
@@ -175,7 +180,8 @@ class Syncer:
 
     async def _record(self, summary: SyncSummary) -> None:
         now = datetime.now(CHINA_TZ).isoformat(timespec="seconds")
-        values: dict[str, str | int | None] = {"last_attempt_at": now, "last_error": summary.error}
+        values: dict[str, str | int | None] = {"last_attempt_at": now, "last_error": summary.error,
+                                                "last_error_code": summary.error_code}
         if summary.is_ok:
             values["last_sync_at"] = now
         if self.uplink.offset_ms is not None:

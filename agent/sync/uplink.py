@@ -21,6 +21,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt,
 from agent import __version__
 from agent.errors import RefusedRequestError, TransientUplinkError
 from protocol import API_PREFIX
+from protocol.codes import CODES
 from protocol.messages import ErrorBody, Event, PushRequest, PushResponse, ReferenceResponse
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,9 @@ class Uplink:
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
-            raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}") from e
+            timed_out = isinstance(e, TimeoutError | aiohttp.ServerTimeoutError)
+            code = "county_timeout" if timed_out else "county_unreachable"
+            raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}", code=code) from e
         if status < 300:
             return raw
         try:
@@ -116,8 +119,11 @@ class Uplink:
         except msgspec.DecodeError:
             code, message = "http_error", raw[:200].decode("utf-8", "replace")
         if status == 429 or status >= 500:
-            raise TransientUplinkError(f"{method} {url}: HTTP {status} {code}: {message}",
-                                       _seconds(retry_after))
+            # Staff read why: the county's own code when it has words for them (a quota), else busy or unavailable.
+            reason = code if code in CODES and CODES[code].staff else "county_busy" if status == 429 \
+                else "county_unavailable"
+            raise TransientUplinkError(f"{method} {url}: HTTP {status} {code}: {message}", _seconds(retry_after),
+                                       reason)
         raise RefusedRequestError(status, code, message)
 
     def _measure_offset(self, header: str | None, sent: float, received: float) -> None:

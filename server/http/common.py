@@ -54,8 +54,9 @@ def json_response(obj: Any, status: int = 200) -> web.Response:
     return web.Response(body=encoder.encode(obj), status=status, content_type="application/json")
 
 
-def error_response(code: str, detail: str | None = None) -> web.Response:
-    return json_response(ErrorBody(code=code, message=message_of(code), detail=detail), status=CODES[code].status)
+def error_response(code: str, detail: str | None = None, fields: dict[str, str] | None = None) -> web.Response:
+    return json_response(ErrorBody(code=code, message=message_of(code), detail=detail, fields=fields),
+                         status=CODES[code].status)
 
 
 # Errors raised before the body was read whole: the connection closes after the answer, so the rest of a big or
@@ -70,7 +71,7 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
             raise ApiError("bad_request", "the address contains a NUL character (%00)")
         return await handler(request)
     except ApiError as exc:
-        response = error_response(exc.code, exc.detail)
+        response = error_response(exc.code, exc.detail, exc.fields)
         if exc.retry_after_s is not None:
             response.headers["Retry-After"] = str(exc.retry_after_s)
         if exc.code in _CLOSING:

@@ -16,11 +16,12 @@ import msgspec
 from aiohttp import web
 from prometheus_client.context_managers import Timer
 
+from ops.fonts import font_response
 from ops.metrics import route_of
 from protocol import API_PREFIX
 from protocol.vocabulary import Level
 from server.accounts.users import NAME_CHARS, Accounts
-from server.errors import ApiError
+from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
 from server.http.common import AUTH, CONFIG, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
@@ -91,7 +92,8 @@ def _level(request: web.Request) -> Level:
     try:
         return Level(value)
     except ValueError:
-        raise ApiError("bad_request", f"level={value!r}: expected county, township or village") from None
+        raise invalid_filter("level", f"层级「{value}」无效：应为 county（县）、township（乡镇）"
+                                      "或 village（村）") from None
 
 
 # ---- session -------------------------------------------------------------------------------------------------
@@ -234,6 +236,15 @@ async def _table(request: web.Request, name: str) -> Table:
 @routes.get("/")
 async def root(request: web.Request) -> web.Response:
     raise web.HTTPFound("/dashboard/")
+
+
+@routes.get("/dashboard/fonts/{name}")
+async def font(request: web.Request) -> web.StreamResponse:
+    """The fonts for Tibetan script and emoji, shared with the township page (ops/fonts); fetched only when shown."""
+    response = font_response(request.match_info["name"])
+    if response is None:
+        raise ApiError("not_found", f"/dashboard/fonts/{request.match_info['name']}")
+    return response
 
 
 @routes.get("/dashboard/{path:.*}")

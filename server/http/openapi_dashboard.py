@@ -37,7 +37,8 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
             ) -> dict[str, Any]:
         body = json(answer) if answer is not None else content
         return {"get": {"summary": summary, "security": _READER, "parameters": list(params),
-                        "responses": {"200": {**ok, "content": body}, **errors("bad_request", "login_required")}}}
+                        "responses": {"200": {**ok, "content": body},
+                                      **errors("bad_request", "invalid_filter", "login_required")}}}
 
     level = _q("level", "the level of the rows", {"type": "string", "enum": ["county", "township", "village"]})
     case_params = [
@@ -80,6 +81,10 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
                     "responses": {"200": ok, **errors("login_required")}},
             "delete": {"summary": "Log out", "responses": {"200": ok}}},
         "/": {"get": {"summary": "Redirects to the dashboard", "responses": {"302": {"description": "/dashboard/"}}}},
+        "/dashboard/fonts/{name}": {"get": {
+            "summary": "Fonts for Tibetan script and emoji (fonts.css and WOFF2 files), shared with the township page",
+            "parameters": [{"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "the file"}, **errors("not_found")}}},
         "/dashboard/{path}": {"get": {
             "summary": "The dashboard page and its local assets (no CDN)",
             "parameters": [{"name": "path", "in": "path", "required": True, "schema": {"type": "string"}}],

@@ -80,7 +80,7 @@ def build_reference(app: web.Application, township_code: str) -> ReferenceRespon
     township = ref.township(township_code)
     assert township is not None, township_code  # agents are only created for known townships
     units = [u for u in ref.units_under(township_code) if u.code != township.code]
-    items = sorted(ref.items.values(), key=lambda i: i.code)
+    items = ref.items_for_agents
     calendar = app[CALENDAR]
     version = hashlib.sha256(msgspec.json.encode([township, units, items, calendar])).hexdigest()[:16]
     return ReferenceResponse(version=version, township=township, org_units=units, items=items, calendar=calendar)

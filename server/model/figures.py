@@ -33,6 +33,7 @@ GOOD_RATING_CHOICES = {
 CHANNEL_LABELS = {Channel.WINDOW.value: "窗口", Channel.ONLINE.value: "网上", Channel.PROXY.value: "代办帮办",
                   Channel.HOME_VISIT.value: "上门", Channel.SELF_SERVICE.value: "自助"}
 CATEGORY_LABELS = {"行政许可": "行政许可", "公共服务": "公共服务", "其他": "其他服务"}
+RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}  # the national 好差评 scale
 
 
 @dataclass(frozen=True)
@@ -142,32 +143,46 @@ _QUARTERS = "一二三四"
 FIRST_YEAR, LAST_YEAR = 1900, 2999
 
 
+class PeriodError(ValueError):
+    """A period the dashboard cannot use: `field` is the filter at fault (period, from, to), `message` says in
+    Chinese what to fix; the dashboard shows it on that filter."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+_DATE_NAMES = {"from": "开始日期", "to": "结束日期"}
+
+
 def parse_period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
     """`period` is YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD; otherwise `date_from` and `date_to` (YYYY-MM-DD, inclusive),
-    within the years FIRST_YEAR to LAST_YEAR. Raises ValueError with a message saying what to send."""
+    within the years FIRST_YEAR to LAST_YEAR. Raises PeriodError saying, in Chinese, what to send."""
     parsed = _parse_period(period, date_from, date_to)
     if not FIRST_YEAR <= int(parsed.date_from[:4]) <= int(parsed.date_to[:4]) <= LAST_YEAR:
-        raise ValueError(f"{parsed.date_from} .. {parsed.date_to}: figures cover the years {FIRST_YEAR} to "
-                         f"{LAST_YEAR}")
+        raise PeriodError("period" if period else "from", f"统计期间 {parsed.date_from} 至 {parsed.date_to} 超出范围："
+                                                          f"只能查 {FIRST_YEAR} 至 {LAST_YEAR} 年")
     return parsed
 
 
 def check_day(name: str, value: str) -> str:
-    """`value` if it is a day YYYY-MM-DD within FIRST_YEAR to LAST_YEAR; else ValueError naming `name`."""
+    """`value` if it is a day YYYY-MM-DD within FIRST_YEAR to LAST_YEAR; else PeriodError naming `name`."""
     try:
         day = date.fromisoformat(value)
         if len(value) != 10 or not FIRST_YEAR <= day.year <= LAST_YEAR:
             raise ValueError
     except ValueError:
-        raise ValueError(f"{name}={value[:40]!r}: expected a date YYYY-MM-DD from {FIRST_YEAR} to "
-                         f"{LAST_YEAR}") from None
+        label = _DATE_NAMES.get(name, "判断日期" if name == "as_of" else name)
+        raise PeriodError(name, f"{label}「{value[:40]}」不是有效的日期，应为 {FIRST_YEAR} 至 {LAST_YEAR} 年间的"
+                                "年-月-日（2026-03-05）") from None
     return value
 
 
 def _parse_period(period: str | None, date_from: str | None, date_to: str | None) -> Period:
     if period:
         if date_from or date_to:
-            raise ValueError("give either period or from/to, not both")
+            raise PeriodError("period", "统计期间和起止日期只能选一种")
         p = period.strip()
         try:
             if len(p) == 4 and p.isdigit():
@@ -186,19 +201,22 @@ def _parse_period(period: str | None, date_from: str | None, date_to: str | None
                 return Period(p, p, f"{day.year}年{day.month}月{day.day}日")
         except ValueError:
             pass
-        raise ValueError(f"period={period!r}: expected YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD")
+        raise PeriodError("period", f"统计期间「{period}」无法识别：应为年（2026）、季度（2026-Q1）、月（2026-03）"
+                                    "或日（2026-03-05）")
     days = []
     for name, value in (("from", date_from), ("to", date_to)):
+        if not value:
+            raise PeriodError(name, f"请填写{_DATE_NAMES[name]}（自定义期间需要开始和结束两个日期）")
         try:
-            if value is None or len(value) != 10:
+            if len(value) != 10:
                 raise ValueError
             days.append(date.fromisoformat(value))
         except ValueError:
-            raise ValueError(f"{name}={value!r}: expected a date YYYY-MM-DD (or give period=YYYY, YYYY-Qn, "
-                             "YYYY-MM or YYYY-MM-DD)") from None
+            raise PeriodError(name, f"{_DATE_NAMES[name]}「{value}」不是有效的日期，"
+                                    "应为 年-月-日（2026-03-05）") from None
     first, last = days
     if first > last:
-        raise ValueError(f"from={first} is after to={last}")
+        raise PeriodError("from", f"开始日期 {first} 晚于结束日期 {last}：请把开始日期改早，或把结束日期改晚")
     is_year = first.month == 1 and first.day == 1 and last == date(first.year, 12, 31)
     if is_year:
         return Period(first.isoformat(), last.isoformat(), f"{first.year}年", is_year=True)

@@ -10,16 +10,21 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import msgspec
 
+from protocol.certificates import check_phone
 from protocol.messages import OrgUnit, ServiceItem
 from protocol.vocabulary import Level, level_of
 from server.errors import ConfigError
+from server.model.pinyin import initials_of
 
 ORG_COLUMNS = ["code", "name", "level", "parent", "kind"]
+ORG_OPTIONAL = ["phone"]
 ITEM_COLUMNS = ["code", "name", "category", "promised_days", "legal_days", "is_online", "is_one_trip"]
+ITEM_OPTIONAL = ["supplement_days", "aliases"]  # columns a catalog may add after the required ones, in any order
 # Report groups of the glossary (licence / public service / other). Finer 事项类型 go under 其他 in the catalog.
 CATEGORIES = ("行政许可", "公共服务", "其他")
 _BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "": False}
@@ -46,6 +51,13 @@ class Reference:
         return sorted((u for u in self.org_units.values()
                        if u.code.startswith(prefix) and (level is None or u.level == level)), key=lambda u: u.code)
 
+    @cached_property
+    def items_for_agents(self) -> list[ServiceItem]:
+        """The catalog as PCs get it, by code, with the pinyin initials of names and aliases for the item search.
+        Computed here, on the county, once, for PCs to keep offline (see `server.model.pinyin`)."""
+        return [msgspec.structs.replace(i, initials=initials_of([i.name, *i.aliases]))
+                for i in sorted(self.items.values(), key=lambda i: i.code)]
+
     def digest(self) -> str:
         blob = msgspec.json.encode([sorted(self.org_units.items()), sorted(self.items.items())])
         return hashlib.sha256(blob).hexdigest()[:16]
@@ -55,7 +67,8 @@ def load_reference(org_units_path: Path, catalog_path: Path) -> Reference:
     return Reference(load_org_units(org_units_path), load_catalog(catalog_path))
 
 
-def _rows(path: Path, columns: list[str]) -> list[tuple[int, dict[str, str]]]:
+def _rows(path: Path, columns: list[str], optional: list[str]) -> list[tuple[int, dict[str, str]]]:
+    """The rows as dicts with every required and optional column (an optional one the file lacks is empty)."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -63,19 +76,23 @@ def _rows(path: Path, columns: list[str]) -> list[tuple[int, dict[str, str]]]:
     numbered = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip() and not line.startswith("#")]
     reader = csv.reader(io.StringIO("\n".join(line for _, line in numbered)))
     rows = list(reader)
-    if not rows or rows[0] != columns:
-        raise ConfigError(f"{path}: the header must be {','.join(columns)}")
+    header = rows[0] if rows else []
+    extra = header[len(columns):]
+    if header[:len(columns)] != columns or not set(extra) <= set(optional) or len(set(extra)) != len(extra):
+        raise ConfigError(f"{path}: the header must be {','.join(columns)}"
+                          + (f", then any of {','.join(optional)}" if optional else ""))
     out = []
     for (lineno, _), row in zip(numbered[1:], rows[1:], strict=True):
-        if len(row) != len(columns):
-            raise ConfigError(f"{path}:{lineno}: expected {len(columns)} columns ({','.join(columns)}), got {len(row)}")
-        out.append((lineno, dict(zip(columns, (c.strip() for c in row), strict=True))))
+        if len(row) != len(header):
+            raise ConfigError(f"{path}:{lineno}: expected {len(header)} columns ({','.join(header)}), got {len(row)}")
+        values = dict.fromkeys(optional, "") | dict(zip(header, (c.strip() for c in row), strict=True))
+        out.append((lineno, values))
     return out
 
 
 def load_org_units(path: Path) -> dict[str, OrgUnit]:
     units: dict[str, OrgUnit] = {}
-    for lineno, row in _rows(path, ORG_COLUMNS):
+    for lineno, row in _rows(path, ORG_COLUMNS, ORG_OPTIONAL):
         code = row["code"]
         if not (len(code) == 12 and code.isdigit()):
             raise ConfigError(f"{path}:{lineno}: code {code!r}: expected a 12-digit division code")
@@ -84,8 +101,11 @@ def load_org_units(path: Path) -> dict[str, OrgUnit]:
                               f"(expected {level_of(code).value})")
         if code in units:
             raise ConfigError(f"{path}:{lineno}: code {code} appears twice")
+        if row["phone"] and check_phone(row["phone"]):
+            raise ConfigError(f"{path}:{lineno}: phone {row['phone']!r}: expected a mobile number (11 digits) or a "
+                              "landline with its area code, e.g. 0834-6601001")
         units[code] = OrgUnit(code=code, name=row["name"], level=row["level"], parent=row["parent"] or None,
-                              kind=row["kind"] or None)
+                              kind=row["kind"] or None, phone=row["phone"] or None)
     counties = [u for u in units.values() if u.level == Level.COUNTY]
     if len(counties) != 1:
         raise ConfigError(f"{path}: expected exactly one county row, found {len(counties)}")
@@ -101,15 +121,20 @@ def load_org_units(path: Path) -> dict[str, OrgUnit]:
 
 def load_catalog(path: Path) -> dict[str, ServiceItem]:
     items: dict[str, ServiceItem] = {}
-    for lineno, row in _rows(path, ITEM_COLUMNS):
+    for lineno, row in _rows(path, ITEM_COLUMNS, ITEM_OPTIONAL):
         where = f"{path}:{lineno}"
         if row["category"] not in CATEGORIES:
             raise ConfigError(f"{where}: category {row['category']!r}: expected one of {', '.join(CATEGORIES)}")
         try:
             promised = int(row["promised_days"])
             legal = int(row["legal_days"]) if row["legal_days"] else None
+            supplement = int(row["supplement_days"]) if row["supplement_days"] else None
         except ValueError:
-            raise ConfigError(f"{where}: promised_days and legal_days must be whole working days") from None
+            raise ConfigError(f"{where}: promised_days, legal_days and supplement_days must be whole working "
+                              "days") from None
+        if supplement is not None and not 1 <= supplement <= 365:
+            raise ConfigError(f"{where}: supplement_days must be 1 to 365 working days, or empty")
+        aliases = [a.strip() for a in row["aliases"].split("|") if a.strip()]
         flags = {}
         for key in ("is_online", "is_one_trip"):
             if row[key].lower() not in _BOOLS:
@@ -120,7 +145,8 @@ def load_catalog(path: Path) -> dict[str, ServiceItem]:
         if promised < 0 or (legal is not None and legal < promised):
             raise ConfigError(f"{where}: promised_days must be >= 0 and not longer than legal_days")
         items[row["code"]] = ServiceItem(code=row["code"], name=row["name"], category=row["category"],
-                                         promised_days=promised, legal_days=legal, **flags)
+                                         promised_days=promised, legal_days=legal, supplement_days=supplement,
+                                         aliases=aliases, **flags)
     if not items:
         raise ConfigError(f"{path}: the catalog has no items")
     return items

@@ -9,7 +9,7 @@ import msgspec
 
 from protocol.messages import OrgUnit
 from protocol.vocabulary import LEVEL_PREFIX_LEN, Level, level_of
-from server.errors import ApiError
+from server.errors import invalid_filter
 from server.model.figures import (
     CATEGORY_LABELS,
     CHANNEL_LABELS,
@@ -166,7 +166,7 @@ class Overview:
     async def units(self, scope: Scope, level: Level) -> UnitsResponse:
         unit = scope.unit
         if LEVEL_PREFIX_LEN[level] < len(scope.prefix):
-            raise ApiError("bad_request", f"level={level.value} is above org={unit.code}: ask for a deeper level")
+            raise invalid_filter("level", f"层级 {level.value} 不在 {unit.name} 之下：请选更下一级")
         units = self._reference.units_under(scope.prefix, level)
         if level is Level.VILLAGE and level_of(unit.code) is Level.TOWNSHIP:
             units = [unit, *units]

@@ -90,7 +90,7 @@ def cases_table(r: CaseListResponse, label: str) -> Table:
             Column("经办人"), Column("评价"), Column("回访日期", "date")]
     body = [[c.case_no, c.township_name, c.org_name, c.item_name, c.category, c.channel_label, c.state_label,
              c.accepted_on, c.due_on, c.completed_on or c.closed_on, c.days_overdue, c.applicant_name,
-             c.cert_no_masked, c.staff, c.rating, c.followed_up_on] for c in r.rows]
+             c.cert_no_masked, c.staff, c.rating_label, c.followed_up_on] for c in r.rows]
     period = f"{r.date_from} 至 {r.date_to}" if r.date_from else "不限"
     notes = [("清单", label), ("单位代码", r.org), ("期间", period), ("截至", r.as_of),
              ("条数", f"共 {r.total} 件,本表 {len(r.rows)} 件(从第 {r.offset + 1} 件起)")]
@@ -104,13 +104,20 @@ def _china_time(iso: str | None) -> str:
     return datetime.fromisoformat(iso).astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def offset_seconds(ms: int) -> float:
+    """A clock offset in seconds to one decimal, halves away from zero (as the dashboard's `secondsText`); one that
+    rounds to nothing is 0.0, never -0.0 (which a sheet and a CSV would show as "-0.0")."""
+    tenths = int(abs(ms) / 100 + 0.5) * (1 if ms > 0 else -1)
+    return tenths / 10
+
+
 def agents_table(r: AgentsResponse) -> Table:
     cols = [Column("乡镇"), Column("终端名称"), Column("终端编号", "code"), Column("最近上传(北京时间)", "date"),
             Column("距今(小时)", "decimal"), Column("待上传事件", "int"), Column("时钟偏差(秒)", "decimal"),
             Column("软件版本"), Column("状态")]
     body = [[a.township_name, a.name, a.agent_id, _china_time(a.last_push_at),
              None if a.hours_since_push is None else round(a.hours_since_push, 1), a.pending,
-             None if a.clock_offset_ms is None else round(a.clock_offset_ms / 1000, 1), a.software_version,
+             None if a.clock_offset_ms is None else offset_seconds(a.clock_offset_ms), a.software_version,
              "已停用" if a.is_revoked else "长时间未同步" if a.is_silent else "正常"] for a in r.rows]
     hint = f"超过 {r.silent_after_hours} 小时未上传的终端标为长时间未同步"
     return Table("终端同步状态", cols, body, [("提示", hint)])

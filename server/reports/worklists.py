@@ -13,8 +13,8 @@ import msgspec
 
 from protocol.certificates import mask_certificate
 from protocol.workdays import CalendarMissing, WorkCalendar, due_date
-from server.errors import ApiError
-from server.model.figures import CHANNEL_LABELS, Definitions
+from server.errors import invalid_filter
+from server.model.figures import CHANNEL_LABELS, RATING_LABELS, Definitions
 from server.model.reference import Reference
 from server.reports.scope import Scope
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS, CaseFilter, DashboardStore
@@ -46,6 +46,7 @@ class CaseItem(msgspec.Struct, omit_defaults=False):
     closed_on: str | None
     is_on_time: bool | None
     rating: int | None
+    rating_label: str | None  # 非常满意 … 非常不满意
     rated_on: str | None
     followed_up_on: str | None
     applicant_name: str
@@ -122,17 +123,18 @@ class Worklists:
     async def cases(self, scope: Scope, params: Mapping[str, str], *, has_period: bool) -> CaseListResponse:
         figure = params.get("figure", "accepted")
         if figure not in CASE_FIGURES:
-            raise ApiError("bad_request", f"figure={figure!r}: expected one of {', '.join(CASE_FIGURES)}")
+            raise invalid_filter("figure", f"没有「{figure}」这个指标的办件清单")
         default_sort = "due_on" if figure in OPEN_FIGURES else "rated_on" if figure == "bad_pending" else "accepted_on"
         sort = params.get("sort", default_sort)
         order = params.get("order", "desc" if default_sort == "accepted_on" else "asc")
-        if sort not in CASE_SORTS or order not in ("asc", "desc"):
-            raise ApiError("bad_request", f"sort={sort!r} order={order!r}: expected sort one of "
-                                          f"{', '.join(CASE_SORTS)} and order asc or desc")
+        if sort not in CASE_SORTS:
+            raise invalid_filter("sort", f"不能按「{sort}」排序：可按 {'、'.join(CASE_SORTS)} 排序")
+        if order not in ("asc", "desc"):
+            raise invalid_filter("order", f"排序方向「{order}」无效：应为 asc（升序）或 desc（降序）")
         limit, offset = _int(params, "limit", 100, 1, MAX_PAGE), _int(params, "offset", 0, 0, 10**9)
         category, channel = params.get("category"), params.get("channel")
         if channel is not None and channel not in CHANNEL_LABELS:
-            raise ApiError("bad_request", f"channel={channel!r}: expected one of {', '.join(CHANNEL_LABELS)}")
+            raise invalid_filter("channel", f"没有「{channel}」这种受理渠道：应为 {'、'.join(CHANNEL_LABELS)} 之一")
         dated = has_period and figure not in OPEN_FIGURES
         due_until = self.due_until(scope.as_of) if figure == "due_soon" else None
         where = CaseFilter(prefix=scope.prefix, figure=figure,
@@ -163,7 +165,8 @@ class Worklists:
             category=r.category, channel=r.channel, channel_label=CHANNEL_LABELS.get(r.channel, r.channel),
             state=r.state, state_label=STATE_LABELS.get(r.state, r.state), accepted_on=r.accepted_on,
             due_on=r.due_on, completed_on=r.completed_on, closed_on=r.closed_on, is_on_time=r.is_on_time,
-            rating=r.rating, rated_on=r.rated_on, followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
+            rating=r.rating, rating_label=RATING_LABELS.get(r.rating) if r.rating else None, rated_on=r.rated_on,
+            followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
             cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue)
 
     async def agents(self, now: datetime | None = None) -> AgentsResponse:
@@ -194,6 +197,6 @@ def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int
         if not low <= value <= high:
             raise ValueError
     except ValueError:
-        raise ApiError("bad_request", f"{name}={raw!r}: expected an integer from {low} to {high}") from None
+        raise invalid_filter(name, f"{name}「{raw}」应为 {low} 到 {high} 之间的整数") from None
     return value
 

@@ -17,6 +17,7 @@ from protocol.workdays import WorkCalendar
 
 TOWNSHIP = "513422100"
 TOKEN = f"{TOWNSHIP}-abc123.secret-secret-secret"
+CENTRE_PHONE, STATION_PHONE = "0834-6601001", "13900000202"
 
 
 def sample_reference() -> ReferenceResponse:
@@ -27,10 +28,13 @@ def sample_reference() -> ReferenceResponse:
     )
     return ReferenceResponse(
         version="ref-1",
-        township=OrgUnit(code=f"{TOWNSHIP}000", name="乔瓦镇", level="township", parent="513422000000"),
+        township=OrgUnit(code=f"{TOWNSHIP}000", name="乔瓦镇", level="township", parent="513422000000",
+                         phone=CENTRE_PHONE),
         org_units=[OrgUnit(code=f"{TOWNSHIP}201", name="大坝村", level="village", parent=f"{TOWNSHIP}000"),
-                   OrgUnit(code=f"{TOWNSHIP}202", name="八科村", level="village", parent=f"{TOWNSHIP}000")],
-        items=[ServiceItem(code="GG-001", name="城乡居民基本养老保险参保登记", category="公共服务", promised_days=3),
+                   OrgUnit(code=f"{TOWNSHIP}202", name="八科村", level="village", parent=f"{TOWNSHIP}000",
+                           phone=STATION_PHONE)],
+        items=[ServiceItem(code="GG-001", name="城乡居民基本养老保险参保登记", category="公共服务", promised_days=3,
+                           supplement_days=5),
                ServiceItem(code="XK-001", name="农村宅基地批准", category="行政许可", promised_days=10),
                ServiceItem(code="QT-001", name="证明开具", category="其他", promised_days=0)],
         calendar=calendar.to_json(),

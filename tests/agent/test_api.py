@@ -29,6 +29,14 @@ async def test_a_wrong_check_digit_is_refused_with_a_field_message_and_nothing_i
     assert (await (await agent_client.get("/api/status")).json())["pending"] == 0
 
 
+async def test_refused_entries_use_up_no_case_number(agent_client):
+    first = await (await agent_client.post("/api/cases", json=accept_form())).json()
+    for bad in (accept_form(cert_no="110105194912310021"), accept_form(item_code="NOPE"), accept_form(phone="12")):
+        assert (await agent_client.post("/api/cases", json=bad)).status == 422
+    second = await (await agent_client.post("/api/cases", json=accept_form())).json()
+    assert (first["case_no"][-4:], second["case_no"][-4:]) == ("0001", "0002")
+
+
 async def test_unknown_item_and_foreign_village_are_named_per_field(agent_client):
     resp = await agent_client.post("/api/cases", json=accept_form(item_code="NOPE", village_code="513422101201"))
     body = await resp.json()

@@ -8,6 +8,7 @@ import re
 from agent.cases import ACTIONS
 from agent.http.page import LANGUAGES, WEB
 from agent.today import Flag
+from ops.fonts import FONTS_DIR
 from protocol.certificates import CERT_TYPES, MESSAGES
 from protocol.vocabulary import CaseState, Channel, EventKind, Result
 from tests.agent.desk import running_agent
@@ -90,3 +91,19 @@ async def test_the_page_and_its_assets_are_served_with_a_strict_content_security
                for name in module_imports), module_imports
     assert set(catalogs.values()) == {200}
     assert receipt.status == 200 and other.status == 404
+
+
+async def test_the_fonts_for_tibetan_and_emoji_come_with_the_agent_with_their_licence(tmp_path):
+    css = (FONTS_DIR / "fonts.css").read_text(encoding="utf-8")
+    files = re.findall(r"url\(([^)]+)\)", css)
+    assert "noto-serif-tibetan.woff2" in files and len(files) == 12
+    # Each face covers its own script only: no digit or Latin letter is ever drawn in them.
+    assert all(int(r.split("-")[0], 16) >= 0x0F00 for r in re.findall(r"U\+([0-9a-fA-F-]+)", css))
+    assert "SIL Open Font License" in (FONTS_DIR / "OFL.txt").read_text(encoding="utf-8")
+    async with running_agent(tmp_path) as client:
+        sheet = await client.get("/fonts/fonts.css")
+        served = {name: await client.get(f"/fonts/{name}") for name in files}
+        print_page = await (await client.get("/print/result/00000000-0000-7000-8000-000000000000")).text()
+    assert sheet.status == 200 and sheet.headers["Content-Type"].startswith("text/css")
+    assert {(r.status, r.headers["Content-Type"]) for r in served.values()} == {(200, "font/woff2")}
+    assert '<link rel="stylesheet" href="/fonts/fonts.css">' in print_page

@@ -7,7 +7,7 @@ import sqlite3
 import msgspec
 
 from agent.records import OutboxEvent
-from agent.store import AgentStore, migrations
+from agent.store import PHONE_KEY, AgentStore, migrations
 from protocol.lifecycle import Case
 from protocol.messages import Refusal
 
@@ -68,17 +68,22 @@ async def test_marking_an_acknowledgement_quarantines_refusals_and_is_idempotent
     assert [(q.seq, q.code) for q in quarantined] == [(2, "unknown_item")]
 
 
-async def test_case_numbers_continue_after_a_restart(tmp_path):
+async def test_case_numbers_continue_after_a_restart_and_only_a_stored_case_takes_one(tmp_path):
+    today, other_pc = "5134221000120261123", "5134221000220261123"
     store = await AgentStore.open(tmp_path / "a.sqlite3")
     async with store.write():
-        assert await store.next_case_number("2026-11-23") == 1
-        await store.save_action(make_case(1).__class__(**{**msgspec.structs.asdict(make_case(1)),
-                                                          "case_no": "51342210001202611230001"}), make_event(1))
+        assert await store.next_case_number(today) == 1
+        assert await store.next_case_number(today) == 1  # asked again before anything was stored: the same number
+        await store.save_action(msgspec.structs.replace(make_case(1), case_no=today + "0001"), make_event(1))
+        assert await store.next_case_number(today) == 2
+        # A case of another PC of the township (pulled from the county) does not move this PC's numbers.
+        await store.save_action(msgspec.structs.replace(make_case(2), case_no=other_pc + "0007"), make_event(2))
+        assert await store.next_case_number(today) == 2
     await store.close()
     store = await AgentStore.open(tmp_path / "a.sqlite3")
     async with store.write():
-        assert await store.next_case_number("2026-11-23") == 2
-        assert await store.next_case_number("2026-11-24") == 1
+        assert await store.next_case_number(today) == 2
+        assert await store.next_case_number("5134221000120261124") == 1
     await store.close()
 
 
@@ -94,3 +99,15 @@ async def test_a_dismissed_event_refused_again_after_a_resend_stays_dismissed(ag
     await agent_store.mark_pushed(3, [refusal])
     assert await agent_store.quarantined() == []
     assert await agent_store.count_pending() == 0
+
+
+async def test_the_searches_by_phone_and_by_the_tail_of_a_certificate_number_use_their_indexes(agent_store):
+    db = sqlite3.connect(agent_store.path)
+    try:
+        plans = {name: " ".join(row[3] for row in db.execute(f"EXPLAIN QUERY PLAN SELECT case_id FROM cases WHERE {w}",
+                                                              ("x",)))
+                 for name, w in (("phone", f"{PHONE_KEY} = ?"), ("tail", "substr(cert_no, -4) = ?"))}
+    finally:
+        db.close()
+    assert "USING INDEX cases_by_phone" in plans["phone"], plans
+    assert "USING INDEX cases_by_cert_tail" in plans["tail"], plans

@@ -22,6 +22,8 @@ import pytest
 from agent.store import AgentStore
 from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem
 from server.model.calendar import package_calendar
+from server.model.pinyin import initials_of
+from server.model.reference import load_catalog
 from tests.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -51,14 +53,22 @@ _ITEMS = [  # a few township items as the county catalog lists them: (code, name
 _VILLAGES = [("001", "城北社区"), ("002", "城南社区"), ("201", "锄头湾村"), ("202", "项脚村")]
 
 
+CENTRE_PHONE = "0834-6601001"
+
+
 def sample_reference() -> ReferenceResponse:
-    """乔瓦镇 of 木里藏族自治县 with the national working calendar as `chinesecalendar` knows it."""
+    """乔瓦镇 of 木里藏族自治县 with the national working calendar as `chinesecalendar` knows it; the items' aliases and
+    supplement days from the sample catalog, with their pinyin initials as the county sends them."""
+    catalog = load_catalog(Path(__file__).resolve().parents[2] / "config" / "catalog.csv")
     return ReferenceResponse(
         version="browser-1",
-        township=OrgUnit(code=f"{TOWNSHIP}000", name="乔瓦镇", level="township", parent="513422000000", kind="centre"),
+        township=OrgUnit(code=f"{TOWNSHIP}000", name="乔瓦镇", level="township", parent="513422000000", kind="centre",
+                         phone=CENTRE_PHONE),
         org_units=[OrgUnit(code=f"{TOWNSHIP}{n}", name=name, level="village", parent=f"{TOWNSHIP}000", kind="station")
                    for n, name in _VILLAGES],
-        items=[ServiceItem(code=c, name=n, category=cat, promised_days=d) for c, n, cat, d in _ITEMS],
+        items=[ServiceItem(code=c, name=n, category=cat, promised_days=d, aliases=catalog[c].aliases,
+                           supplement_days=catalog[c].supplement_days, initials=initials_of([n, *catalog[c].aliases]))
+               for c, n, cat, d in _ITEMS],
         calendar=package_calendar().to_json(),
     )
 

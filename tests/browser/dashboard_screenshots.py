@@ -27,7 +27,8 @@ from server.model.reference import load_catalog
 from tests.browser.conftest import launch_chromium
 from tests.browser.county import ProcessCounty, log_in, start_county, visit
 
-NAMES = ["扎西卓玛", "李建华", "次仁多吉", "王秀英", "阿西木呷", "张德明", "格桑拉姆", "刘国强", "泽仁措", "杨丽"]
+NAMES = ["扎西卓玛", "李建华", "次仁多吉", "王秀英", "阿西木呷", "张德明", "格桑拉姆", "刘国强", "泽仁措", "杨丽",
+         "བཀྲ་ཤིས་སྒྲོལ་མ", "木里县乔瓦镇锄头湾村生态农业专业合作社（林下种植、养殖及农副产品加工销售）"]
 STAFF = ["李梅", "王芳", "张磊", "杨静", "泽让", "达瓦"]
 
 
@@ -97,7 +98,7 @@ def seeder(n_cases: int, today: date):
                 events.append(agent.consulted(rng.choice(workdays).isoformat(),
                                               channel="window" if rng.random() < 0.7 else "online"))
             events.sort(key=lambda e: e["seq"])  # each PC's seq order, as an agent sends them
-            events[-1]["offset_ms"] = rng.choice([0, 0, 350, -1200, 2300, 95_000])  # the PC's measured clock offset
+            events[-1]["offset_ms"] = rng.choice([0, -40, 350, -1200, 2300, 95_000])  # the PC's measured clock offset
             await county.push(agent, events, pending=rng.choice([0, 0, 0, 2, 7]))
         await county.add_agent("513422104", "窗口2")  # a second PC that has never synced
 
@@ -128,6 +129,8 @@ def take(out: Path, n_cases: int) -> None:
                 page.screenshot(path=out / "dashboard-summary.png", full_page=True)
                 visit(page, url, "#/agents")
                 page.screenshot(path=out / "dashboard-agents.png", full_page=True)
+                visit(page, url, f"#/overview?from={year}-03-31&to={year}-03-01")  # a range typed the wrong way round
+                page.screenshot(path=out / "dashboard-filter-error.png")
                 page.context.clear_cookies()
                 visit(page, url, "")
                 page.wait_for_selector("#login-form")

@@ -38,9 +38,10 @@ from tests.browser.conftest import (
 )
 from tests.conftest import free_port
 
-PEOPLE = [("扎西卓玛", "51342219850312002X"), ("李建华", "513422197706150016"), ("次仁多吉", "513422199201230037"),
+PEOPLE = [("扎西卓玛", "51342219850312002X"), ("李建华", "513422197706150016"), ("བཀྲ་ཤིས་སྒྲོལ་མ", "513422199201230037"),
           ("王秀英", "513422196508080024"), ("阿西木呷", "513422198811110013"), ("张德明", "513422195403020019"),
-          ("格桑拉姆", "513422200102140025"), ("刘国强", "513422198009090038")]
+          ("木里县乔瓦镇锄头湾村生态农业专业合作社（林下种植、养殖及农副产品加工销售）", "513422200102140025"),
+          ("刘国强", "513422198009090038")]
 
 
 def fix_id(number: str) -> str:
@@ -66,7 +67,7 @@ async def seed(database: Path) -> None:
     async def accept(item: str, on: date, hour: int, village: str = "201"):
         name, cert = next(person)
         stamp = cases.Stamp(new_uuid7(), datetime.combine(on, time(hour, 12), CHINA_TZ), 0)
-        n = await store.next_case_number(on.isoformat())
+        n = await store.next_case_number(case_number(TOWNSHIP, 1, on.isoformat(), 0)[:-4])
         form = {"item_code": item, "applicant_name": name, "cert_type": "resident_id", "cert_no": fix_id(cert),
                 "phone": "13908140000", "village_code": f"{TOWNSHIP}{village}", "staff": "李梅"}
         case, event = cases.accept(form, ref, case_id=new_uuid7(), stamp=stamp,
@@ -113,7 +114,7 @@ def take(out: Path) -> None:
         agent.start()
         try:
             for topic, channel in (("城乡居民医保缴费标准", "window"), ("高龄津贴申请条件", "window"),
-                                   ("宅基地审批需要哪些材料", "online")):
+                                   ("宅基地审批需要哪些材料 🏠", "online")):
                 post(f"{agent.url}/api/consultations", {"topic": topic, "channel": channel})
             with sync_playwright() as playwright:
                 browser = launch_chromium(playwright)
@@ -128,6 +129,10 @@ def take(out: Path) -> None:
                 page.screenshot(path=out / "today.png", full_page=True)
 
                 visit("/#/new")
+                page.keyboard.type("db")  # the pinyin initials of 低保, an alias of 最低生活保障申请
+                page.wait_for_selector("#f-item-list li[aria-selected=true] .alias")
+                page.screenshot(path=out / "new-case-item-search.png")
+                page.fill("#f-item", "")
                 page.keyboard.type("养老")
                 page.wait_for_selector("#f-item-list li[aria-selected=true]")
                 page.screenshot(path=out / "new-case-item-picker.png")
@@ -150,16 +155,33 @@ def take(out: Path) -> None:
                 page.click("[data-action=completed]")
                 page.wait_for_selector("form[data-kind=completed]")
                 page.screenshot(path=out / "case-detail.png", full_page=True)
+                page.fill("form[data-kind=completed] [name=note]", "材料齐全，准予办理。" * 201)
+                page.click("form[data-kind=completed] button[type=submit]")
+                page.wait_for_selector("[data-field=note].invalid")
+                page.locator("[data-field=note]").scroll_into_view_if_needed()
+                page.screenshot(path=out / "case-field-error.png")
+                page.click("#sync-indicator")
+                page.wait_for_selector("#sync-panel:not([hidden])")
+                page.click("#sync-error-tech summary")
+                page.evaluate("window.scrollTo(0, 0)")
+                page.screenshot(path=out / "sync-panel.png")
 
                 visit(f"/print/receipt/{case_id}")
                 page.screenshot(path=out / "receipt.png", full_page=True)
 
                 found = post(f"{agent.url}/api/cases", {"item_code": "GG-0004", "applicant_name": "王秀英",
                                                           "cert_type": "resident_id", "cert_no": VALID_ID})
-                post(f"{agent.url}/api/cases/{found['case_id']}/events", {"kind": "supplement_requested", "data": {
-                    "missing": ["户口簿复印件", "家庭成员收入证明(近6个月)", "残疾人证复印件"]}})
+                events = f"{agent.url}/api/cases/{found['case_id']}/events"
+                post(events, {"kind": "supplement_requested", "data": {
+                    "missing": ["户口簿复印件", "家庭成员收入证明(近6个月)", "残疾人证复印件"],
+                    "note": "复印件请本人签字并注明“与原件一致”；收入证明由村委会出具并盖章。"}})
                 visit(f"/print/notice/{found['case_id']}")
                 page.screenshot(path=out / "one-time-notice.png", full_page=True)
+                post(events, {"kind": "supplement_received", "data": {}})
+                post(events, {"kind": "completed", "data": {
+                    "result": "approved", "note": "经审核符合条件，自下月起按月发放最低生活保障金。"}})
+                visit(f"/print/result/{found['case_id']}")
+                page.screenshot(path=out / "result-slip.png", full_page=True)
 
                 visit("/?lang=en#/today")
                 page.screenshot(path=out / "today-en.png", full_page=True)

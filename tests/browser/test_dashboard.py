@@ -8,6 +8,7 @@ import openpyxl
 import pytest
 from playwright.sync_api import expect
 
+from server.reports.tables import offset_seconds
 from tests.browser.county import log_in, start_county, visit
 from tests.server.helpers import QIAOWA
 from tests.server.test_figures import load_data_set
@@ -109,3 +110,35 @@ def test_a_wrong_password_is_refused_and_logout_ends_the_session(county, page):
     page.wait_for_selector("#login-form")
     visit(page, url, "#/overview?period=2026")
     page.wait_for_selector("#login-form")
+
+
+def test_a_reversed_range_says_what_is_wrong_in_chinese_instead_of_emptying_the_page(county, page):
+    url = county.server_url
+    log_in(page, url)
+    # An address typed or edited by hand: the page keeps its period picker and says, on the dates, what to fix.
+    visit(page, url, "#/overview?from=2026-03-05&to=2026-03-01")
+    expect(page.locator("#p-error")).to_have_text(
+        "开始日期 2026-03-05 晚于结束日期 2026-03-01：请把开始日期改早，或把结束日期改晚")
+    assert page.get_attribute("#p-from", "aria-invalid") == "true"
+    expect(page.locator("#p-from")).to_be_visible()
+    expect(page.locator("h1")).to_have_text("总览")
+    assert "null" not in page.locator("#view").inner_text()
+    # Mending it in the picker shows the figures; reversing it there again is caught before anything is asked.
+    page.fill("#p-from", "2026-01-01")
+    page.dispatch_event("#p-from", "change")
+    page.wait_for_url("**from=2026-01-01**")
+    page.wait_for_selector(".cards")
+    expect(card(page, "accepted")).to_have_text("3")  # 1 January to 1 March
+    page.fill("#p-to", "2025-12-31")
+    page.dispatch_event("#p-to", "change")
+    expect(page.locator("#p-error")).to_contain_text("开始日期 2026-01-01 晚于结束日期 2025-12-31")
+    assert "to=2025-12-31" not in page.url
+    expect(card(page, "accepted")).to_have_text("3")  # the figures stay on the page
+
+
+def test_clock_offsets_read_as_the_export_writes_them_never_minus_zero(county, page):
+    log_in(page, county.server_url)
+    offsets = [-40, 40, 0, -49, -50, 50, 1234, -61000]
+    shown = page.evaluate("(ms) => import('/dashboard/static/dom.js').then((m) => ms.map(m.secondsText))", offsets)
+    assert shown == ["0.0", "0.0", "0.0", "0.0", "-0.1", "+0.1", "+1.2", "-61.0"]
+    assert [float(text) for text in shown] == [offset_seconds(ms) for ms in offsets]  # what the export writes

@@ -58,6 +58,8 @@ CASES = {
     "nul in the path": ("GET", "/dashboard/%00", None, None, {}, 422, "bad_request"),
     "unknown path": ("GET", "/api/v1/nothing-here", None, None, {}, 404, "not_found"),
     "wrong method": ("GET", PUSH, "agent", None, {}, 405, "method_not_allowed"),
+    "reversed dashboard range": ("GET", "/api/v1/overview?from=2026-03-05&to=2026-03-01", "admin", None, {}, 422,
+                                 "invalid_filter"),
 }
 
 
@@ -71,7 +73,7 @@ async def test_every_error_path_answers_the_one_error_shape(county_server: Count
                                                     body=body(qiaowa) if body else None, headers=headers)
     assert got_status == status, raw
     error = msgspec.json.decode(raw, type=ErrorBody)
-    assert set(msgspec.json.decode(raw)) <= {"code", "message", "detail"}
+    assert set(msgspec.json.decode(raw)) <= {"code", "message", "detail", "fields"}
     assert error.code == code
     assert CODES[code].status == status
     assert error.message == CODES[code].message

@@ -8,7 +8,7 @@ import io
 import openpyxl
 import pytest
 
-from server.reports.tables import TABLES
+from server.reports.tables import TABLES, offset_seconds
 from tests.server.helpers import ADMIN_TOKEN, QIAOWA, CountyServer
 from tests.server.test_figures import Q1, load_data_set
 
@@ -70,3 +70,18 @@ async def test_an_unknown_table_or_format_is_a_bad_request(data_set: CountyServe
     assert status == 422
     status, _, _ = await _download(data_set, "/api/v1/export/units?format=pdf")
     assert status == 422
+
+
+async def test_the_case_list_export_names_ratings_in_words(data_set: CountyServer) -> None:
+    status, _, body = await _download(data_set, f"/api/v1/export/cases?{Q1}&format=xlsx&figure=evaluations")
+    assert status == 200
+    ws = openpyxl.load_workbook(io.BytesIO(body)).worksheets[0]
+    column = [c.value for c in ws[1]].index("评价")
+    ratings = {row[column] for row in ws.iter_rows(min_row=2, values_only=True)}
+    assert ratings and ratings <= {"非常满意", "满意", "基本满意", "不满意", "非常不满意"}, ratings
+
+
+def test_a_clock_offset_that_rounds_to_nothing_is_zero_never_minus_zero() -> None:
+    got = [offset_seconds(ms) for ms in (-40, 40, 0, -49, -50, 50, 1234, -61000)]
+    assert got == [0.0, 0.0, 0.0, 0.0, -0.1, 0.1, 1.2, -61.0]
+    assert [f"{x:.1f}" for x in got[:4]] == ["0.0"] * 4  # as the CSV writes it

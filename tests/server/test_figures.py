@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
+from protocol.codes import CODES
 from protocol.workdays import due_date
 from server.admin import rollups as maintenance
 from server.app import build_app
@@ -245,16 +246,28 @@ async def test_the_definitions_are_named_and_a_county_can_choose_others(data_set
         assert "基本满意不计为好评" in next(d["text"] for d in o["definitions"] if d["figure"] == "good_rating_rate")
 
 
-@pytest.mark.parametrize(("query", "expected"), [
-    ("period=2026-13", "period='2026-13': expected YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD"),
-    ("from=2026-03-05&to=2026-03-01", "from=2026-03-05 is after to=2026-03-01"),
-    ("period=2026&org=513423", "org='513423'"),
-    ("period=2026&as_of=tomorrow", "as_of='tomorrow'"),
+@pytest.mark.parametrize(("query", "field", "expected"), [
+    ("period=2026-13", "period", "统计期间「2026-13」无法识别"),
+    ("from=2026-03-05&to=2026-03-01", "from", "开始日期 2026-03-05 晚于结束日期 2026-03-01"),
+    ("from=2026-03-05", "to", "请填写结束日期"),
+    ("from=2026-02-30&to=2026-03-01", "from", "开始日期「2026-02-30」不是有效的日期"),
+    ("period=2026&from=2026-01-01&to=2026-02-01", "period", "只能选一种"),
+    ("period=2026&org=513423", "org", "单位代码「513423」不是木里藏族自治县的单位"),
+    ("period=2026&as_of=tomorrow", "as_of", "判断日期「tomorrow」不是有效的日期"),
 ])
-async def test_bad_parameters_say_what_to_fix(county_server: CountyServer, query: str, expected: str) -> None:
+async def test_bad_filters_say_in_chinese_what_to_fix_and_name_the_filter(county_server: CountyServer, query: str,
+                                                                           field: str, expected: str) -> None:
     status, body = await county_server.get(f"/api/v1/overview?{query}")
-    assert status == 422 and body["code"] == "bad_request"
-    assert expected in body["detail"]
+    assert status == 422 and body["code"] == "invalid_filter"
+    assert expected in body["detail"] and list(body["fields"]) == [field] and body["fields"][field] == body["detail"]
+    assert body["message"] == CODES["invalid_filter"].message
+
+
+async def test_the_case_list_checks_its_own_filters_too(county_server: CountyServer) -> None:
+    for query, field in (("figure=nope", "figure"), ("sort=nope", "sort"), ("order=up", "order"),
+                         ("limit=0", "limit"), ("channel=fax", "channel")):
+        status, body = await county_server.get(f"/api/v1/cases?period=2026&{query}")
+        assert (status, body["code"], list(body["fields"])) == (422, "invalid_filter", [field]), query
 
 
 async def test_figures_need_a_session_or_the_admin_token(county_server: CountyServer) -> None:

@@ -1,6 +1,6 @@
 // The staff page: loads messages and reference data, then shows one view per route after the "#".
 import { translate, switchLanguage, loadMessages, t } from "./i18n.js";
-import { h } from "./dom.js";
+import { CHANGED_KEY, h, hasUnsavedInput } from "./dom.js";
 import { centreName, loadReference } from "./reference.js";
 import { setupSync, refreshSync } from "./sync.js";
 import { renderToday } from "./views/today.js";
@@ -41,6 +41,43 @@ async function route() {
   main.replaceChildren(h("p", { class: "empty" }, t("error.not_found")));
 }
 
+// The view on screen shows the agent's state when it was drawn. Another tab of this page saves an action (a storage
+// event), or the page comes back into view (another PC of the township, or `curl`, may have acted): draw it again,
+// keeping the scroll position, unless the staff member has unsaved input in it; then say so and let them choose.
+const REFRESH_DELAY_MS = 150; // a burst of actions saved in another tab (complete, then rate) makes one redraw
+let refreshTimer = null;
+
+function refreshSoon() {
+  clearTimeout(refreshTimer);
+  refreshTimer = setTimeout(refreshView, REFRESH_DELAY_MS);
+}
+
+async function refreshView() {
+  refreshSync();
+  const current = document.querySelector("#view .view");
+  if (!current) return;
+  if (hasUnsavedInput(current)) {
+    if (!current.querySelector(".stale")) {
+      current.prepend(h("p", { class: "banner warn stale", role: "status" }, t("app.stale"), " ",
+        h("button", { type: "button", class: "secondary", onclick: () => route() }, t("app.stale_refresh"))));
+    }
+    return;
+  }
+  const y = window.scrollY;
+  await route();
+  window.scrollTo(0, y);
+}
+
+function setupFreshness() {
+  window.addEventListener("storage", (event) => {
+    if (event.key === CHANGED_KEY) refreshSoon();
+  });
+  // Not on window focus: a click that focuses the window would land on a view being replaced under it.
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "visible") refreshSoon();
+  });
+}
+
 function isTyping(target) {
   return target.closest("input, textarea, select, [contenteditable]") !== null;
 }
@@ -74,6 +111,7 @@ async function start() {
   document.querySelector("#lang-switch").addEventListener("click", switchLanguage);
   setupKeys();
   setupSync();
+  setupFreshness();
   window.addEventListener("hashchange", route);
   document.addEventListener("reference-loaded", (event) => {
     document.querySelector("#centre-name").textContent = centreName();

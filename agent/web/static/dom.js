@@ -37,10 +37,35 @@ export async function api(method, path, body) {
   try {
     const resp = await fetch(path, init);
     const data = await resp.json().catch(() => ({}));
+    if (resp.ok && method !== "GET") announceChange(path);
     return { ok: resp.ok, status: resp.status, body: data };
   } catch (err) {
     return { ok: false, status: 0, body: { code: "network", message: t("error.network") } };
   }
+}
+
+// Other tabs of the page hear of every saved action through a storage event and show the current state (app.js).
+export const CHANGED_KEY = "desk-changed";
+
+function announceChange(path) {
+  try {
+    localStorage.setItem(CHANGED_KEY, JSON.stringify({ path, at: Date.now(), nonce: Math.random() }));
+  } catch {
+    // storage full or disabled: the other tabs still catch up when they are looked at again
+  }
+}
+
+// Whether a staff member has typed into a form below `root` and not saved it: such a view is not redrawn under them.
+export function hasUnsavedInput(root) {
+  return [...root.querySelectorAll("input, textarea, select")].some((el) => {
+    if (el.type === "hidden" || el.type === "search") return false;
+    if (el.type === "radio" || el.type === "checkbox") return el.checked !== el.defaultChecked;
+    if (el.tagName === "SELECT") {
+      const initial = [...el.options].findIndex((o) => o.defaultSelected);
+      return el.selectedIndex !== Math.max(initial, 0);
+    }
+    return el.value !== el.defaultValue;
+  });
 }
 
 export function dateTime(iso) {

@@ -49,7 +49,15 @@ export async function refreshSync() {
   quarantined.hidden = body.quarantined.length === 0;
   quarantined.textContent = t("sync.quarantined", { n: body.quarantined.length });
   document.querySelector("#sync-county").textContent = body.county_url || "";
-  document.querySelector("#sync-error").textContent = body.last_error || "-";
+  // Staff read why in Chinese; the technical text (aiohttp's, the county's) stays one click away for ops.
+  const reason = body.last_error ? body.last_error_message || t("sync.failed_unknown") : null;
+  document.querySelector("#sync-error").textContent = reason || "-";
+  document.querySelector("#sync-error-tech").hidden = !body.last_error;
+  document.querySelector("#sync-error-detail").textContent = body.last_error || "";
+  const bar = document.querySelector("#sync-reason");
+  bar.textContent = reason || "";
+  bar.hidden = !reason;
+  document.querySelector("#sync-note").hidden = Boolean(reason);
 }
 
 function shortTime(iso) {
@@ -108,7 +116,8 @@ function quarantineCard(event) {
     : h("a", { href: `#/case/${event.case_id}` }, t("sync.open_case"));
   const card = h("article", { class: "quarantine-card" },
     h("h4", {}, `${kindLabel(event.kind)} · #${event.seq} `, caseLink),
-    h("p", {}, h("strong", {}, `${t("sync.reason")}: `), `${event.code}: ${event.message}`),
+    h("p", {}, h("strong", {}, `${t("sync.reason")}: `), event.reason),
+    h("details", { class: "tech" }, h("summary", {}, t("sync.technical")), h("code", {}, `${event.code}: ${event.message}`)),
     error, form);
   return card;
 }
@@ -150,7 +159,7 @@ export function setupSync() {
     result.textContent = t("sync.running");
     const { ok, body } = await api("POST", "/api/sync");
     result.textContent = ok && body.ok ? t("sync.done", { n: body.synced })
-      : t("sync.failed", { error: body.error || body.message || "" });
+      : t("sync.failed", { error: body.error_message || body.message || t("sync.failed_unknown") });
     await refreshSync();
     renderQuarantine();
   });

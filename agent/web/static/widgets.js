@@ -15,6 +15,12 @@ export function itemName(code) {
   return item(code)?.name || code;
 }
 
+// A name or title as a table shows it: on one line, cut with an ellipsis when long, the whole text as its tooltip
+// (and on the case's page), so that a long name never pushes the columns off the table.
+export function clipped(text) {
+  return h("span", { class: "clip", title: text }, text);
+}
+
 // The due date, or a dash while the clock is stopped or the calendar does not reach it (the flag says which).
 export function dueText(c) {
   const stopped = c.state === "suspended" && c.flag !== "overdue";
@@ -33,8 +39,8 @@ export function caseTable(cases, { withFlag = false } = {}) {
     withFlag ? h("th", { scope: "col" }, t("col.flag")) : null);
   const rows = cases.map((c) => h("tr", { class: c.flag ? `row-${c.flag}` : null, dataset: { caseId: c.case_id } },
     h("td", {}, h("a", { href: `#/case/${c.case_id}`, class: "mono" }, c.case_no)),
-    h("td", {}, itemName(c.item_code)),
-    h("td", {}, c.applicant_name),
+    h("td", {}, clipped(itemName(c.item_code))),
+    h("td", {}, clipped(c.applicant_name)),
     h("td", {}, c.accepted_on),
     h("td", { class: "nowrap" }, dueText(c)),
     h("td", {}, stateBadge(c.state)),
@@ -49,7 +55,7 @@ export function followUpTable(cases) {
       h("th", { scope: "col" }, t(key))))),
     h("tbody", {}, cases.map((c) => h("tr", { dataset: { caseId: c.case_id } },
       h("td", {}, h("a", { href: `#/case/${c.case_id}`, class: "mono" }, c.case_no)),
-      h("td", { class: "nowrap" }, c.applicant_name),
+      h("td", {}, clipped(c.applicant_name)),
       h("td", { class: "nowrap" }, h("span", { class: "badge flag-overdue" }, t(`rating.${c.rating}`))),
       h("td", { class: "nowrap" }, c.rated_on)))));
 }

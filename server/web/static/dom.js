@@ -53,6 +53,13 @@ export function num(n) {
   return n === null || n === undefined ? "—" : integer.format(n);
 }
 
+// Milliseconds as signed seconds to one decimal: 1234 -> "+1.2", -40 -> "0.0" (an offset that rounds to nothing is
+// never "-0.0"), as the agents export writes it.
+export function secondsText(ms) {
+  const tenths = Math.sign(ms) * Math.floor(Math.abs(ms) / 100 + 0.5); // halves away from zero, as the export
+  return tenths === 0 ? "0.0" : `${tenths > 0 ? "+" : "-"}${(Math.abs(tenths) / 10).toFixed(1)}`;
+}
+
 // 0.8567 -> "85.67%", 1 -> "100.00%"; null -> "—"
 export function pct(rate) {
   if (rate === null || rate === undefined) return "—";

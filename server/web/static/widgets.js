@@ -4,9 +4,17 @@ import { t } from "./i18n.js";
 
 const thisYear = new Date().getFullYear();
 
+const PICKER_FIELDS = ["from", "to", "period", "as_of"];
+
+// Whether the period picker shows the server's message for these `fields` itself (no banner needed then).
+export function onPicker(fields) {
+  return PICKER_FIELDS.some((k) => fields?.[k]);
+}
+
 // A period form: year, then 全年 / a quarter / a month, or a custom range. Calls onChange(query) with
-// {period} or {from, to}.
-export function periodPicker(query, onChange) {
+// {period} or {from, to}. A range the server could not use is not sent: the picker says on the dates what is wrong.
+// `fields` are the server's per-filter messages (an address typed by hand), shown the same way.
+export function periodPicker(query, onChange, fields = {}) {
   const period = query.period || (query.from ? "" : String(thisYear));
   const year = period ? period.slice(0, 4) : (query.from || String(thisYear)).slice(0, 4);
   const part = period.length > 4 ? period.slice(5) : "";
@@ -17,22 +25,47 @@ export function periodPicker(query, onChange) {
     ...Array.from({ length: 12 }, (_, i) => [String(i + 1).padStart(2, "0"), t("period.month_n", { m: i + 1 })]),
     ["range", t("period.range")]];
   const partSel = h("select", { id: "p-part", "aria-label": t("period.part") },
-    ...parts.map(([v, label]) => h("option", { value: v, selected: v === (query.from ? "range" : part) }, label)));
-  const from = h("input", { type: "date", id: "p-from", value: query.from || `${year}-01-01`, "aria-label": t("period.from") });
-  const to = h("input", { type: "date", id: "p-to", value: query.to || `${year}-12-31`, "aria-label": t("period.to") });
+    ...parts.map(([v, label]) => h("option", { value: v, selected: v === (query.from || query.to ? "range" : part) }, label)));
+  const from = h("input", { type: "date", id: "p-from", value: query.from || `${year}-01-01`, "aria-label": t("period.from"),
+    "aria-describedby": "p-error" });
+  const to = h("input", { type: "date", id: "p-to", value: query.to || `${year}-12-31`, "aria-label": t("period.to"),
+    "aria-describedby": "p-error" });
   const range = h("span", { class: "range", hidden: partSel.value !== "range" }, from, h("span", {}, t("period.to_sep")), to);
+  const error = h("p", { class: "field-error", id: "p-error", role: "alert" });
+  const showError = (message, inputs = []) => {
+    error.textContent = message || "";
+    for (const el of [yearSel, partSel, from, to]) el.setAttribute("aria-invalid", String(inputs.includes(el)));
+  };
+  const serverField = PICKER_FIELDS.find((k) => fields[k]);
+  if (serverField) showError(fields[serverField], { from: [from], to: [to], period: [partSel] }[serverField] || []);
   const apply = () => {
     if (partSel.value === "range") {
       range.hidden = false;
-      if (from.value && to.value) onChange({ from: from.value, to: to.value });
+      if (!from.value || !to.value) {
+        showError(t(from.value ? "period.to_missing" : "period.from_missing"), [from.value ? to : from]);
+        return;
+      }
+      if (from.value > to.value) {
+        showError(t("period.reversed", { from: from.value, to: to.value }), [from, to]);
+        return;
+      }
+      showError(null);
+      onChange({ from: from.value, to: to.value });
       return;
     }
     range.hidden = true;
+    showError(null);
     onChange({ period: partSel.value ? `${yearSel.value}-${partSel.value}` : yearSel.value });
   };
   for (const el of [yearSel, partSel, from, to]) el.addEventListener("change", apply);
   return h("form", { class: "period", onsubmit: (e) => e.preventDefault() },
-    h("span", { class: "period-label" }, t("period.label")), yearSel, partSel, range);
+    h("span", { class: "period-label" }, t("period.label")), yearSel, partSel, range, error);
+}
+
+// A name as a table cell shows it: one line, an ellipsis when long, the whole text as its tooltip, so that a long
+// name never pushes the other columns away.
+export function clipped(text) {
+  return h("span", { class: "clip", title: text }, text);
 }
 
 // Links that download a table as XLSX and CSV, with the view's own query.

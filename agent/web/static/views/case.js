@@ -2,7 +2,7 @@
 // print links, and the history with each event's upload status.
 import { api, dateTime, flash, fromTemplate, h, setFieldError, showBanner, submitOnCtrlEnter, takeFlash } from "../dom.js";
 import { t } from "../i18n.js";
-import { orgName } from "../reference.js";
+import { item, orgName } from "../reference.js";
 import { flagBadge, itemName, stateBadge } from "../widgets.js";
 
 const OPEN = (c) => c.state === "in_progress" || c.state === "suspended";
@@ -55,6 +55,8 @@ export async function renderCase(main, caseId) {
   slots["print-receipt"].href = `/print/receipt/${c.case_id}`;
   slots["print-notice"].href = `/print/notice/${c.case_id}`;
   slots["print-notice"].hidden = c.missing.length === 0;
+  slots["print-result"].href = `/print/result/${c.case_id}`;
+  slots["print-result"].hidden = c.state !== "completed";
   slots.facts.replaceChildren(...facts(c));
   const allowed = Object.entries(ACTIONS).filter(([, action]) => action.allowed(c));
   slots["action-buttons"].replaceChildren(...(allowed.length ? allowed.map(([kind]) => h("button", {
@@ -90,6 +92,11 @@ function facts(c) {
         : t("case.supplement_open", { requested }))))));
   }
   if (c.missing.length) rows.push(row("case.missing", h("ol", {}, c.missing.map((m) => h("li", {}, m)))));
+  if (c.supplement_note) rows.push(row("case.supplement_note", c.supplement_note));
+  if (c.state === "suspended" && c.supplement_deadline) {
+    rows.push(row("case.supplement_deadline", t("case.supplement_deadline_value",
+      { date: c.supplement_deadline, n: item(c.item_code)?.supplement_days })));
+  }
   if (c.state === "completed") {
     rows.push(row("case.result", t(`result.${c.result}`), c.note ? ` · ${c.note}` : ""));
     rows.push(row("case.completed_at", dateTime(c.completed_at)));

@@ -1,6 +1,7 @@
 // Consultations (咨询): a quick counter entry without a case, counted in the county's figures.
 import { api, clearFieldErrors, fromTemplate, h, optionsFor, showBanner, showFieldErrors, time } from "../dom.js";
 import { t } from "../i18n.js";
+import { clipped } from "../widgets.js";
 
 export const CHANNELS = ["window", "online", "proxy", "home_visit", "self_service"];
 
@@ -41,5 +42,5 @@ async function renderList(slot) {
   slot.replaceChildren(h("table", { class: "cases" },
     h("thead", {}, h("tr", {}, h("th", {}, t("col.time")), h("th", {}, t("col.topic")), h("th", {}, t("col.channel")))),
     h("tbody", {}, body.consultations.slice().reverse().map((c) => h("tr", {},
-      h("td", {}, time(c.at)), h("td", {}, c.topic), h("td", {}, t(`channel.${c.channel}`)))))));
+      h("td", {}, time(c.at)), h("td", {}, clipped(c.topic)), h("td", {}, t(`channel.${c.channel}`)))))));
 }

@@ -24,7 +24,7 @@ export async function renderNewCase(main) {
   const r = ref();
   optionsFor(form.org_code, [[r.township.code, centreName()],
     ...villages().map((v) => [v.code, v.name])], r.township.code);
-  form.staff.value = localStorage.getItem(STAFF_KEY) || "";
+  form.staff.defaultValue = localStorage.getItem(STAFF_KEY) || ""; // remembered, so not an unsaved entry
   setupItemPicker(form);
   setupLiveChecks(form);
   form.addEventListener("keydown", (event) => {
@@ -37,7 +37,7 @@ export async function renderNewCase(main) {
     setTimeout(() => {
       clearFieldErrors(form);
       form.querySelector("#f-item-hint").textContent = "";
-      form.staff.value = localStorage.getItem(STAFF_KEY) || "";
+      form.staff.defaultValue = form.staff.value = localStorage.getItem(STAFF_KEY) || "";
       form.querySelector("#f-item").focus();
     });
   });
@@ -87,7 +87,14 @@ function setupItemPicker(form) {
       code.textContent = m.code;
       const limit = document.createElement("small");
       limit.textContent = limitText(m);
-      li.append(code, " ", m.name, " ", limit);
+      li.append(code, " ", m.name, " ");
+      if (m.alias) {
+        const alias = document.createElement("span");
+        alias.className = "alias";
+        alias.textContent = t("new.item_alias", { alias: m.alias });
+        li.append(alias, " ");
+      }
+      li.append(limit);
       li.addEventListener("mousedown", (event) => {
         event.preventDefault();
         pick(m);

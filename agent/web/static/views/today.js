@@ -2,7 +2,7 @@
 // up, and today's consultations.
 import { api, fromTemplate, h, time } from "../dom.js";
 import { t } from "../i18n.js";
-import { caseTable, followUpTable } from "../widgets.js";
+import { caseTable, clipped, followUpTable } from "../widgets.js";
 
 const COUNTERS = ["overdue", "due_today", "due_soon", "paused", "calendar_missing"];
 
@@ -27,6 +27,6 @@ export async function renderToday(main) {
     : h("p", { class: "empty" }, t("today.follow_ups_empty")));
   slots.consultations.textContent = t("today.consultations_count", { n: body.consultations.length });
   slots["consultation-list"].replaceChildren(...body.consultations.slice(-5).reverse().map((c) =>
-    h("li", {}, h("span", { class: "mono muted" }, time(c.at)), " ", c.topic)));
+    h("li", {}, h("span", { class: "mono muted" }, time(c.at)), " ", clipped(c.topic))));
   main.replaceChildren(fragment);
 }

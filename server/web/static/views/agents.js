@@ -1,6 +1,6 @@
 // 终端状态: every registered township PC with its last contact, pending events, clock offset and version; PCs
 // silent longer than the configured time are marked.
-import { h, api, num, banner } from "../dom.js";
+import { h, api, num, banner, secondsText } from "../dom.js";
 import { t } from "../i18n.js";
 import { exportLinks, sortableTable, sortRows } from "../widgets.js";
 
@@ -44,6 +44,6 @@ function chinaTime(iso) {
 
 function offset(ms) {
   if (ms === null || ms === undefined) return "—";
-  const text = `${ms > 0 ? "+" : ""}${(ms / 1000).toFixed(1)} s`;
+  const text = `${secondsText(ms)} s`;
   return Math.abs(ms) > 60000 ? h("strong", { class: "late" }, text) : text;
 }

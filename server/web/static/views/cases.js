@@ -2,7 +2,7 @@
 // Certificate numbers arrive masked from the server.
 import { h, api, num, routeQuery, routeTo, banner } from "../dom.js";
 import { t, has } from "../i18n.js";
-import { exportLinks, sortableTable } from "../widgets.js";
+import { clipped, exportLinks, sortableTable } from "../widgets.js";
 
 const PAGE = 100;
 
@@ -10,19 +10,19 @@ export function caseColumns(figure) {
   const open = figure === "overdue_open" || figure === "due_soon";
   return [
     { key: "case_no", label: t("col.case_no"), render: (c) => h("span", { class: "mono" }, c.case_no) },
-    { key: "org_code", label: t("col.township"), render: (c) => c.township_name },
-    { key: "org_name", label: t("col.handled_at"), sortable: false },
-    { key: "item_name", label: t("col.item"), sortable: false },
+    { key: "org_code", label: t("col.township"), render: (c) => clipped(c.township_name) },
+    { key: "org_name", label: t("col.handled_at"), sortable: false, render: (c) => clipped(c.org_name) },
+    { key: "item_name", label: t("col.item"), sortable: false, render: (c) => clipped(c.item_name) },
     { key: "channel_label", label: t("col.channel"), sortable: false },
     { key: "state_label", label: t("col.state"), sortable: false, render: (c) => h("span", { class: `badge state-${c.state}` }, c.state_label) },
     { key: "accepted_on", label: t("col.accepted_on") },
     { key: "due_on", label: t("col.due_on") },
     open ? { key: "days_overdue", label: t("col.days_overdue"), num: true, sortable: false, render: (c) => (c.days_overdue ? h("strong", { class: "late" }, c.days_overdue) : "—") }
       : { key: "completed_on", label: t("col.completed_on"), render: (c) => c.completed_on || c.closed_on || "—" },
-    { key: "applicant_name", label: t("col.applicant"), sortable: false },
+    { key: "applicant_name", label: t("col.applicant"), sortable: false, render: (c) => clipped(c.applicant_name) },
     { key: "cert_no_masked", label: t("col.cert_no"), sortable: false, render: (c) => h("span", { class: "mono" }, c.cert_no_masked) },
-    { key: "staff", label: t("col.staff") },
-    open ? null : { key: "rated_on", label: t("col.rating"), render: (c) => (c.rating ? h("span", { class: c.rating <= 2 ? "bad-rating" : null }, t(`rating.${c.rating}`)) : "—") },
+    { key: "staff", label: t("col.staff"), render: (c) => (c.staff ? clipped(c.staff) : "—") },
+    open ? null : { key: "rated_on", label: t("col.rating"), render: (c) => (c.rating ? h("span", { class: c.rating <= 2 ? "bad-rating" : null }, c.rating_label || t(`rating.${c.rating}`)) : "—") },
   ].filter(Boolean);
 }
 

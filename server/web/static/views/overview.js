@@ -2,7 +2,7 @@
 // categories and channels, the units one level down (click to drill down), catalogue item figures.
 import { h, api, num, pct, routeQuery, routeTo, banner } from "../dom.js";
 import { t } from "../i18n.js";
-import { periodPicker, exportLinks, cards, sortableTable, figureColumns, sortRows, definitionsNote } from "../widgets.js";
+import { onPicker, periodPicker, exportLinks, cards, sortableTable, figureColumns, sortRows, definitionsNote } from "../widgets.js";
 import { trendChart, chartLegend } from "../chart.js";
 
 function periodOf(query) {
@@ -13,13 +13,16 @@ export async function renderOverview(view) {
   const query = routeQuery();
   const scope = { org: query.org, ...periodOf(query) };
   const resp = await api("GET", `/api/v1/overview?${new URLSearchParams(Object.entries(scope).filter(([, v]) => v))}`);
+  const go = (changes) => { location.hash = routeTo("overview", { ...scope, ...changes, ...(changes.period ? { from: "", to: "" } : {}), ...(changes.from ? { period: "" } : {}) }); };
   if (!resp.ok) {
-    view.append(banner(resp.body.detail || resp.body.message));
+    // A filter the server cannot use (an address typed or edited by hand): say what is wrong, keep the picker.
+    view.append(...[h("div", { class: "view-head" }, h("h1", {}, t("nav.overview"))),
+      resp.body.fields ? periodPicker(query, (p) => go(p), resp.body.fields) : null,
+      onPicker(resp.body.fields) ? null : banner(resp.body.detail || resp.body.message)].filter(Boolean));
     return;
   }
   const o = resp.body;
   const f = o.figures;
-  const go = (changes) => { location.hash = routeTo("overview", { ...scope, ...changes, ...(changes.period ? { from: "", to: "" } : {}), ...(changes.from ? { period: "" } : {}) }); };
   const crumbs = h("nav", { class: "crumbs", "aria-label": t("overview.path") }, ...o.path.flatMap((p, i) => [
     i ? h("span", { class: "sep", "aria-hidden": "true" }, "›") : null,
     i === o.path.length - 1 ? h("strong", {}, p.name) : h("a", { href: routeTo("overview", { ...periodOf(query), org: p.code.slice(0, { county: 6, township: 9 }[p.level] || 12) }) }, p.name)]));

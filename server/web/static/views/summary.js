@@ -1,14 +1,16 @@
 // 年度综述: the sentence a county yearbook prints, written from the data, and the table behind it.
 import { h, api, num, pct, routeQuery, routeTo, banner } from "../dom.js";
 import { t } from "../i18n.js";
-import { periodPicker, exportLinks, sortableTable, definitionsNote } from "../widgets.js";
+import { onPicker, periodPicker, exportLinks, sortableTable, definitionsNote } from "../widgets.js";
 
 export async function renderSummary(view) {
   const query = routeQuery();
   const scope = Object.fromEntries(Object.entries({ org: query.org, period: query.period || (query.from ? "" : String(new Date().getFullYear())), from: query.from, to: query.to }).filter(([, v]) => v));
   const resp = await api("GET", `/api/v1/summary?${new URLSearchParams(scope)}`);
   if (!resp.ok) {
-    view.append(banner(resp.body.detail || resp.body.message));
+    view.append(...[h("div", { class: "view-head" }, h("h1", {}, t("nav.summary"))),
+      resp.body.fields ? periodPicker(query, (p) => { location.hash = routeTo("summary", { org: query.org, ...p }); }, resp.body.fields) : null,
+      onPicker(resp.body.fields) ? null : banner(resp.body.detail || resp.body.message)].filter(Boolean));
     return;
   }
   const r = resp.body;
