@@ -1,5 +1,6 @@
-"""Ingest folds a batch while the batch before it is still being written (server/ingest/pending.py): what the
-later batch sees of the pending one, and what happens to it when the pending one fails.
+"""Ingest folds a batch while the batch before it is still being written (server/ingest/pipeline.py, through the
+overlay of server/ingest/pending.py): what the later batch sees of the pending one, and what happens to it when the
+pending one fails.
 
 Real HTTP and a real SQLite file. A gate holds the writer thread in front of one batch's statements, so that the
 next batch is folded, prepared and queued behind it before it commits (or fails).
@@ -65,18 +66,18 @@ async def _hold(server: CountyServer, monkeypatch: pytest.MonkeyPatch, gate: Gat
     """Install `gate`; the returned event is set once `queued` batches were handed to the writer."""
     monkeypatch.setattr(sqlite_store, "run_statements", gate.wrap(sqlite_store.run_statements))
     store = server.app[STORE]
-    submit = store.submit_batch
+    queue = store.queue_batch_write
     submitted = asyncio.Event()
     count = 0
 
-    def counting(prepared: Any, generation: int) -> asyncio.Future[int]:
+    def counting(batch: Any, turn: Any) -> asyncio.Future[int]:
         nonlocal count
         count += 1
         if count >= queued:
             submitted.set()
-        return submit(prepared, generation)
+        return queue(batch, turn)
 
-    monkeypatch.setattr(store, "submit_batch", counting)
+    monkeypatch.setattr(store, "queue_batch_write", counting)
     return submitted
 
 

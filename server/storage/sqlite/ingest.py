@@ -128,11 +128,6 @@ def chunks(n: int, width: int) -> list[tuple[int, int]]:
     return out
 
 
-class PreparedStatements(NamedTuple):
-    batch: BatchWrite
-    statements: list[Statement]  # `batch_statements(batch)`
-
-
 def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
     c = record.case
     completed_on, due_on = c.completed_on, c.due_on
@@ -169,7 +164,7 @@ class CaseCache:
                 del entries[case_id]
 
 
-class IngestReads:
+class CommittedReads:
     """What the fold needs of the committed state, on a connection of its own (a stats query never delays it)."""
 
     def __init__(self, db: aiosqlite.Connection, cache: CaseCache) -> None:

@@ -23,14 +23,8 @@ from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
 from server.model.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, add_into, rollup_statements
-from server.storage.base import AgentRecord, AgentUsage, BatchNotWritten, BatchWrite, CaseRecord, Consultation
-from server.storage.sqlite.ingest import (
-    CaseCache,
-    IngestReads,
-    PreparedStatements,
-    batch_statements,
-    run_statements,
-)
+from server.storage.base import AgentRecord, AgentUsage, BatchWrite, CaseRecord, Consultation, WriteTurn
+from server.storage.sqlite.ingest import CaseCache, CommittedReads, Statement, batch_statements, run_statements
 from server.storage.sqlite.writer import SqliteWriter, T
 
 log = logging.getLogger(__name__)
@@ -75,12 +69,11 @@ class SqliteStore:
         self._writer = SqliteWriter(path, WRITE_PRAGMAS, queue_with_others=serving)
         self._reader: aiosqlite.Connection | None = None
         self._ingest_reader: aiosqlite.Connection | None = None
-        self._ingest_reads: IngestReads | None = None
+        self._ingest_reads: CommittedReads | None = None
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._last_checkpoint_s = 0.0
         self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
-        self._failed_generation = -1  # the latest generation of ingest batches with a failed write (writer thread)
 
     # ---- life cycle -----------------------------------------------------------------------------------------
 
@@ -90,7 +83,7 @@ class SqliteStore:
         await self._writer.call(_migrate)
         self._reader = await self._connect_reader()
         self._ingest_reader = await self._connect_reader()
-        self._ingest_reads = IngestReads(self._ingest_reader, self._cases)
+        self._ingest_reads = CommittedReads(self._ingest_reader, self._cases)
         self._checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
         await self._checkpointer.execute("PRAGMA busy_timeout=10000")
 
@@ -159,32 +152,35 @@ class SqliteStore:
     # ---- ingest ---------------------------------------------------------------------------------------------
 
     @property
-    def ingest_reads(self) -> IngestReads:
+    def ingest_writes(self) -> SqliteStore:
+        return self
+
+    @property
+    def committed_reads(self) -> CommittedReads:
         if self._ingest_reads is None:
             raise RuntimeError("store is not open")
         return self._ingest_reads
 
-    def prepare_batch(self, batch: BatchWrite) -> PreparedStatements:
-        return PreparedStatements(batch, batch_statements(batch))
-
-    def submit_batch(self, prepared: PreparedStatements, generation: int) -> asyncio.Future[int]:
-        written = self._writer.submit(functools.partial(self._write_batch, prepared, generation))
-        written.add_done_callback(functools.partial(self._batch_written, prepared))  # before the caller's callbacks
+    def queue_batch_write(self, batch: BatchWrite, turn: WriteTurn) -> asyncio.Future[int]:
+        statements = batch_statements(batch)  # here, on the event loop's thread: the writer thread only writes
+        written = self._writer.submit(functools.partial(self._write_batch, statements, turn))
+        written.add_done_callback(functools.partial(self._batch_written, batch))  # before the caller's callbacks
         return written
 
-    def _write_batch(self, prepared: PreparedStatements, generation: int, conn: sqlite3.Connection) -> int:
+    def _write_batch(self, statements: list[Statement], turn: WriteTurn, conn: sqlite3.Connection) -> int:
         """On the writer thread."""
-        if generation <= self._failed_generation:
-            raise BatchNotWritten(f"a batch of generation {generation} before this one failed to be written")
+        turn.begin()
         try:
-            return self._writer.in_transaction(conn, lambda c: run_statements(c, prepared.statements))
+            acked = self._writer.in_transaction(conn, lambda c: run_statements(c, statements))
         except BaseException:
-            self._failed_generation = max(self._failed_generation, generation)
+            turn.end(False)
             raise
+        turn.end(True)
+        return acked
 
-    def _batch_written(self, prepared: PreparedStatements, written: asyncio.Future[int]) -> None:
+    def _batch_written(self, batch: BatchWrite, written: asyncio.Future[int]) -> None:
         if not written.cancelled() and written.exception() is None:
-            self._cases.put_all(prepared.batch.cases)  # committed
+            self._cases.put_all(batch.cases)  # committed
             self._checkpoint_soon()
 
     # ---- reference and agents -------------------------------------------------------------------------------
