@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import msgspec
 
+from protocol.lifecycle import Case
 from protocol.messages import ConsultedData, ServiceItem
 from protocol.vocabulary import EventKind
 from server.ingest.checks import Candidate, CheckedPush, Refused, fold_event_of
@@ -118,41 +119,59 @@ def _refuse_other_townships(township: str, case_events: dict[str, list[Candidate
 async def _fold_cases(reads: IngestReads, case_events: dict[str, list[Candidate]], loaded: dict[str, CaseRecord],
                       items: Mapping[str, ServiceItem]) -> tuple[list[CaseRecord], list[str], Contribution, int]:
     """Every case with new events folded: (the case rows to save, the new cases among them whose events had been
-    waiting for their `accepted` (they stop counting as orphans), the rollup deltas, events skipped by the fold).
-
-    Fast path: when all new events of a stored case sort after everything folded so far, they are applied to the
-    stored state. Otherwise (a new case, or an event that belongs earlier) the case is refolded from all its events.
-    """
-    refold = [cid for cid, evs in case_events.items()
-              if cid not in loaded or min(c.fold.order_key for c in evs) <= loaded[cid].last_key]
-    history: dict[str, list[FoldEvent]] = defaultdict(list)
-    for s in await reads.events_of_cases(refold):
-        history[s.case_id].append(fold_event_of(s))
+    waiting for their `accepted` (they stop counting as orphans), the rollup deltas, events skipped by the fold)."""
+    history = await _histories(reads, case_events, loaded)
     saves: list[CaseRecord] = []
     adopted: list[str] = []
     deltas: Contribution = {}
     skipped = 0
     for case_id, new_events in case_events.items():
         old = loaded.get(case_id)
-        if case_id in history or old is None:
-            ordered = sorted([*history.get(case_id, ()), *(c.fold for c in new_events)])
-            case, n = fold_case(None, ordered)
-        else:
-            ordered = sorted(c.fold for c in new_events)
-            case, n = fold_case(old.case, ordered)
+        case, last_key, n = _fold_case(old, history.get(case_id), [c.fold for c in new_events])
         skipped += n
         if case is None:
             continue  # no `accepted` yet: the events wait in storage
-        item = items.get(case.item_code)
-        # An item since removed from the catalog keeps the case's former group.
-        category = item.category if item is not None else old.category if old is not None else "其他"
-        saves.append(CaseRecord(case, category, ordered[-1].order_key))
+        category = _category(case.item_code, items, old)
+        saves.append(CaseRecord(case, category, last_key))
         add_case(deltas, case, category)
         if old is not None:
             add_case(deltas, old.case, old.category, -1)
         elif history.get(case_id):
             adopted.append(case_id)
     return saves, adopted, deltas, skipped
+
+
+async def _histories(reads: IngestReads, case_events: dict[str, list[Candidate]], loaded: dict[str, CaseRecord]
+                     ) -> dict[str, list[FoldEvent]]:
+    """The stored events of the cases that must be refolded from all their events: new cases, and cases with a new
+    event that sorts before their stored state. (When all new events of a stored case sort after everything folded
+    so far, they are applied to the stored state instead.)"""
+    refold = [cid for cid, evs in case_events.items()
+              if cid not in loaded or min(c.fold.order_key for c in evs) <= loaded[cid].last_key]
+    history: dict[str, list[FoldEvent]] = defaultdict(list)
+    for s in await reads.events_of_cases(refold):
+        history[s.case_id].append(fold_event_of(s))
+    return history
+
+
+def _fold_case(old: CaseRecord | None, history: list[FoldEvent] | None, new: list[FoldEvent]
+               ) -> tuple[Case | None, str, int]:
+    """(the case folded, its last order_key, events skipped)."""
+    if history is not None or old is None:
+        ordered = sorted([*(history or ()), *new])
+        case, skipped = fold_case(None, ordered)
+    else:
+        ordered = sorted(new)
+        case, skipped = fold_case(old.case, ordered)
+    return case, ordered[-1].order_key, skipped
+
+
+def _category(item_code: str, items: Mapping[str, ServiceItem], old: CaseRecord | None) -> str:
+    """The report group of a case's item; an item since removed from the catalog keeps the case's former group."""
+    item = items.get(item_code)
+    if item is not None:
+        return item.category
+    return old.category if old is not None else "其他"
 
 
 async def _new_consultations(reads: IngestReads, consulted: list[Candidate], deltas: Contribution
