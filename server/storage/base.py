@@ -1,7 +1,16 @@
-"""The storage interface of the county server: what ingest, stats and the CLI need, named for intent.
+"""The storage interface of the county server: what ingest, the CLI and the admin commands need, named for intent.
 
-Implementations (`sqlite.SqliteStore`, later PostgreSQL) have the same shape and pass the same contract tests. The
-domain (fold, rollups) is not here: a transaction stores and loads rows; `server.ingest.ingestor` decides what they are.
+Implementations (`sqlite.SqliteStore`, later PostgreSQL) have the same shape and pass the same contract tests
+(tests/server/storage/test_contract.py); the dashboard's reads are `server.storage.dashboard.DashboardStore`. The
+domain (fold, rollups) is not here: a transaction stores and loads rows; `server.ingest.batch` decides what they are.
+
+Ingest comes in one of two shapes, as the backend can (`Store.ingest_writes`):
+- `SerialIngest`: one process writes a township (SQLite: the server's ingest worker of that township). The fold runs
+  outside the write transaction, on committed reads with the batches still queued laid over them, and writes queue
+  in order: Python and the database work at the same time.
+- `TransactionalIngest`: several processes write at once (PostgreSQL behind a load balancer). Each batch is one
+  transaction that locks its township and folds inside, through a reader bound to the transaction.
+Both run the same fold (`server.ingest.batch.fold_batch`) through `IngestReads`.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import msgspec
 
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
-from server.model.rollups import Contribution
+from server.model.rollups import Contribution, GrainRows
 
 
 class AgentRecord(msgspec.Struct, frozen=True):
@@ -71,6 +80,10 @@ class Consultation(msgspec.Struct, frozen=True):
     channel: str
     consulted_on: str
     body: bytes  # the event's data, JSON
+
+
+# Every daily rollup row that cases and consultations make (admin: `server.admin.rollups.recompute_rollups`).
+Recompute = Callable[[list[CaseRecord], list[Consultation]], Contribution]
 
 
 class BatchWrite(msgspec.Struct):
@@ -200,19 +213,22 @@ class Store(Protocol):
         ...
 
     async def upsert_reference(self, org_units: Iterable[OrgUnit], items: Iterable[ServiceItem]) -> None:
-        """Insert or update org units and catalog items by code (rows no longer in the files are kept: old cases
-        still name them)."""
+        """Insert or update org units and catalog items by code, in one transaction; idempotent. Rows no longer in
+        the files are kept: old cases still name them."""
         ...
 
     async def add_agent(self, agent: AgentRecord, token_sha256: str) -> None:
-        """Register an agent. Raises ValueError if the agent_id or token hash exists."""
+        """Register an agent (acknowledged seq 0). Raises ValueError if the agent_id or the token hash exists
+        already, and changes nothing then."""
         ...
 
-    async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None: ...
+    async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
+        """The agent whose token has this hash, as last written (its acknowledged seq and last push), or None."""
+        ...
 
     async def replace_agent_token(self, agent_id: str, token_sha256: str) -> bool:
-        """Give `agent_id` a new token hash (and end a revocation); the old token stops working. False when there
-        is no such agent."""
+        """Give `agent_id` a new token hash (and end a revocation); the old token stops working at once. False when
+        there is no such agent. Raises ValueError when another agent has that hash."""
         ...
 
     async def revoke_agent(self, agent_id: str, revoked_at: str) -> bool:
@@ -228,7 +244,9 @@ class Store(Protocol):
         """Stored events of every agent still waiting for their case's `accepted`."""
         ...
 
-    async def list_agents(self) -> list[AgentRecord]: ...
+    async def list_agents(self) -> list[AgentRecord]:
+        """Every agent, by agent_id."""
+        ...
 
     async def rollup_sums(self, prefix_len: int, prefix: str, date_from: str, date_to: str
                           ) -> dict[str, dict[str, int]]:
@@ -236,15 +254,14 @@ class Store(Protocol):
         [date_from, date_to], grouped by the first `prefix_len` digits of org_code."""
         ...
 
-    async def snapshot_for_verify(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-                                  ) -> tuple[Contribution, dict[str, Contribution]]:
-        """From one consistent snapshot: `recompute` applied to all cases and consultations (a part at a time and
-        summed: it must be additive), and the rows of every rollup table (`rollups.ROLLUP_TABLES`, by name)."""
+    async def snapshot_for_verify(self, recompute: Recompute) -> tuple[Contribution, dict[str, GrainRows]]:
+        """From one consistent snapshot, while ingest goes on: `recompute` applied to every case and consultation
+        (a part at a time and summed: it must be additive), and the non-zero rows of every rollup grain
+        (`server.model.rollups.GRAINS`, by name). Only reads."""
         ...
 
-    async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-                              ) -> int:
-        """In one write transaction: read all cases and consultations, replace the rows of every rollup table with
-        those of `rollups.rollup_statements(recompute(cases, consultations))`. Returns the number of rows written.
-        Safe beside a running server."""
+    async def rebuild_rollups(self, recompute: Recompute) -> int:
+        """In one write transaction: replace the rows of every rollup grain by those of `recompute` over every
+        case and consultation; returns the number of rows written. Ingest waits for it (or it for ingest), so no
+        batch is counted twice or lost; idempotent on true rollups."""
         ...

@@ -13,8 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from server.model.figures import split_period
-from server.model.rollups import METRICS, MONTH, MONTH_CHANNEL
+from server.model.rollups import METRICS
 from server.storage.base import AgentRecord
 from server.storage.dashboard import (
     CASE_FIGURES,
@@ -27,6 +26,7 @@ from server.storage.dashboard import (
     SessionRecord,
     Sums,
 )
+from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE, split_period
 from server.storage.sqlite.store import READ_PRAGMAS, SqliteStore
 
 # Every metric, plus `online_accepted`: the accepted counter of the online channel, so that the online share of
@@ -84,7 +84,7 @@ class SqliteDashboardStore:
         if months is not None:
             cols = list(by)
             # Without a category in the grouping, the month rows with the categories summed do (5x fewer rows).
-            table = MONTH_CHANNEL.table if "category" not in by else MONTH.table
+            table = MONTH_CHANNEL_TABLE.name if "category" not in by else MONTH_TABLE.name
             if units is not None:
                 where, params = f"unit IN ({_marks(len(units))})", list(units)
             elif unit_len == len(prefix):

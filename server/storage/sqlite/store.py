@@ -22,9 +22,17 @@ import msgspec
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
-from server.model.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, add_into, rollup_statements
-from server.storage.base import AgentRecord, AgentUsage, BatchWrite, CaseRecord, Consultation, WriteTurn
-from server.storage.sqlite.ingest import CaseCache, CommittedReads, Statement, batch_statements, run_statements
+from server.model.rollups import METRICS, Contribution, GrainRows, add_into
+from server.storage.base import AgentRecord, AgentUsage, BatchWrite, CaseRecord, Consultation, Recompute, WriteTurn
+from server.storage.rollup_tables import ROLLUP_TABLES, table_rows
+from server.storage.sqlite.ingest import (
+    CaseCache,
+    CommittedReads,
+    Statement,
+    batch_statements,
+    rollup_upserts,
+    run_statements,
+)
 from server.storage.sqlite.writer import SqliteWriter, T
 
 log = logging.getLogger(__name__)
@@ -258,47 +266,34 @@ class SqliteStore:
             (prefix_len, prefix, upper, date_from, date_to))
         return {r[0]: dict(zip(METRICS, r[1:], strict=True)) for r in rows}
 
-    async def snapshot_for_verify(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-                                  ) -> tuple[Contribution, dict[str, Contribution]]:
-        def snapshot() -> tuple[Contribution, dict[str, list[tuple[object, ...]]]]:
+    async def snapshot_for_verify(self, recompute: Recompute) -> tuple[Contribution, dict[str, GrainRows]]:
+        def snapshot() -> tuple[Contribution, dict[str, GrainRows]]:
             conn = sqlite3.connect(self.path, isolation_level=None)
             try:
                 for pragma in READ_PRAGMAS:
                     conn.execute(pragma)
                 conn.execute("BEGIN")  # one read snapshot (WAL) for all the selects
                 expected = _recompute(conn, recompute)
-                return expected, {g.table: conn.execute(g.select_all_sql).fetchall() for g in GRAINS}
+                return expected, {t.name: table_rows(t, conn.execute(t.select_all_sql)) for t in ROLLUP_TABLES}
             finally:
                 conn.close()
 
         # A thread and a connection of its own: minutes at prefecture scale, and the ingest keeps going beside it.
-        expected, tables = await asyncio.to_thread(snapshot)
-        out: dict[str, Contribution] = {}
-        for grain in GRAINS:
-            n = len(grain.key_columns)
-            rollups: Contribution = {}
-            out[grain.table] = rollups
-            for r in tables[grain.table]:
-                metrics = {m: v for m, v in zip(METRICS, r[n:], strict=True) if v}
-                if metrics:
-                    rollups[tuple(r[:n])] = metrics  # type: ignore[index]
-        return expected, out
+        return await asyncio.to_thread(snapshot)
 
-    async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-                              ) -> int:
+    async def rebuild_rollups(self, recompute: Recompute) -> int:
         def rebuild(conn: sqlite3.Connection) -> int:
-            statements = rollup_statements(_recompute(conn, recompute))
+            upserts = rollup_upserts(_recompute(conn, recompute))
             for table in ROLLUP_TABLES:
-                conn.execute(f"DELETE FROM {table}")
-            for sql, rows in statements:
+                conn.execute(f"DELETE FROM {table.name}")
+            for sql, rows in upserts:
                 conn.executemany(sql, rows)
-            return sum(len(rows) for _, rows in statements)
+            return sum(len(rows) for _, rows in upserts)
 
         return await self.transaction(rebuild)
 
 
-def _recompute(conn: sqlite3.Connection, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-               ) -> Contribution:
+def _recompute(conn: sqlite3.Connection, recompute: Recompute) -> Contribution:
     """`recompute` over the cases a chunk at a time, then the consultations. It is additive (the sum over the chunks
     is the whole), so memory holds the rollups, never every case: all 3.5 M cases of the prefecture benchmark at
     once took more than 18 GB."""
