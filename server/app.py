@@ -27,6 +27,7 @@ from server.http.common import (
     CONFIG,
     INGEST,
     INGEST_STATS,
+    OVERVIEW,
     QUOTA_REFUSALS,
     REFERENCE,
     REFERENCE_CACHE,
@@ -121,7 +122,7 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     try:
         definitions = Definitions(config.active_evaluation_rate, config.good_includes_basic)
         calendar = WorkCalendar.from_json(app[CALENDAR]) if app[CALENDAR] else None
-        app[dashboard.OVERVIEW] = Overview(store, reference, definitions)
+        app[OVERVIEW] = Overview(store, reference, definitions)
         app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
                                              config.agent_silent_hours)
         throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,

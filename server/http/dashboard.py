@@ -23,16 +23,14 @@ from protocol.vocabulary import Level
 from server.accounts.users import NAME_CHARS, Accounts
 from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
-from server.http.common import AUTH, CONFIG, REFERENCE, client_address, decode, json_response
+from server.http.common import AUTH, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
-from server.reports.overview import Overview
 from server.reports.scope import Scope, parse_scope
 from server.reports.tables import TABLES, agents_table, breakdown_table, cases_table, summary_table, units_table
 from server.reports.worklists import Worklists
 
 routes = web.RouteTableDef()
-OVERVIEW = web.AppKey("overview", Overview)
 WORKLISTS = web.AppKey("worklists", Worklists)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 COOKIE = "county_session"

@@ -248,12 +248,6 @@ class Store(Protocol):
         """Every agent, by agent_id."""
         ...
 
-    async def rollup_sums(self, prefix_len: int, prefix: str, date_from: str, date_to: str
-                          ) -> dict[str, dict[str, int]]:
-        """Sums of every metric over rollup rows whose org_code starts with `prefix` and whose day is within
-        [date_from, date_to], grouped by the first `prefix_len` digits of org_code."""
-        ...
-
     async def snapshot_for_verify(self, recompute: Recompute) -> tuple[Contribution, dict[str, GrainRows]]:
         """From one consistent snapshot, while ingest goes on: `recompute` applied to every case and consultation
         (a part at a time and summed: it must be additive), and the non-zero rows of every rollup grain

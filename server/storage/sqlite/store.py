@@ -22,7 +22,7 @@ import msgspec
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
-from server.model.rollups import METRICS, Contribution, GrainRows, add_into
+from server.model.rollups import Contribution, GrainRows, add_into
 from server.storage.base import AgentRecord, AgentUsage, BatchWrite, CaseRecord, Consultation, Recompute, WriteTurn
 from server.storage.rollup_tables import ROLLUP_TABLES, table_rows
 from server.storage.sqlite.ingest import (
@@ -62,8 +62,6 @@ READ_PRAGMAS = ("PRAGMA query_only=ON", "PRAGMA cache_size=-16384", "PRAGMA busy
 
 _case_decoder = msgspec.json.Decoder(Case)
 
-# Stats and verify sum every metric.
-_SUMS = ", ".join(f"SUM({m})" for m in METRICS)
 # Cases decoded per step when the rollups are recomputed (verify, rebuild).
 _RECOMPUTE_CHUNK = 20_000
 
@@ -253,18 +251,7 @@ class SqliteStore:
         rows = await self._read.execute_fetchall(f"SELECT {self._AGENT_COLUMNS} FROM agents ORDER BY agent_id")
         return [AgentRecord(*r) for r in rows]
 
-    # ---- figures --------------------------------------------------------------------------------------------
-
-    async def rollup_sums(self, prefix_len: int, prefix: str, date_from: str, date_to: str
-                          ) -> dict[str, dict[str, int]]:
-        # A range on the primary key instead of LIKE: uses the index on every backend. Codes are digits, so the
-        # prefix with its last digit incremented (9 -> ':') is the exclusive upper bound.
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = await self._read.execute_fetchall(
-            f"SELECT substr(org_code, 1, ?) AS unit, {_SUMS} FROM rollups "
-            "WHERE org_code >= ? AND org_code < ? AND day >= ? AND day <= ? GROUP BY unit",
-            (prefix_len, prefix, upper, date_from, date_to))
-        return {r[0]: dict(zip(METRICS, r[1:], strict=True)) for r in rows}
+    # ---- rollups --------------------------------------------------------------------------------------------
 
     async def snapshot_for_verify(self, recompute: Recompute) -> tuple[Contribution, dict[str, GrainRows]]:
         def snapshot() -> tuple[Contribution, dict[str, GrainRows]]:
