@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 CONFIG = web.AppKey("config", ServerConfig)
 REFERENCE = web.AppKey("reference", Reference)
-CALENDAR = web.AppKey("calendar", object)  # dict from WorkCalendar.to_json(), or None
+CALENDAR: web.AppKey[dict[str, Any] | None] = web.AppKey("calendar")  # WorkCalendar.to_json(), or None
 STORE = web.AppKey("store", Store)
 AUTH = web.AppKey("auth", Authenticator)
 INGEST = web.AppKey("ingest", PushIngest)

@@ -182,12 +182,12 @@ async def org_units(request: web.Request) -> web.Response:
     await require_reader(request)
     reference = request.app[REFERENCE]
     county = reference.county
+    townships = sorted(reference.townships(), key=lambda t: t.code)
     tree = {"code": county.code, "name": county.name, "level": county.level, "children": [
         {"code": t.code, "name": t.name, "level": t.level, "children": [
             {"code": v.code, "name": v.name, "level": v.level, "kind": v.kind}
             for v in reference.units_under(t.code[:9], Level.VILLAGE)]}
-        for t in reference.townships()]}
-    tree["children"].sort(key=lambda t: t["code"])
+        for t in townships]}
     return json_response(tree)
 
 

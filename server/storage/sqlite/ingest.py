@@ -180,8 +180,8 @@ class CommittedReads:
         self._cache = cache
 
     async def _json(self, sql: str, keys: Sequence[object], *params: object) -> bytes:
-        rows = await self._db.execute_fetchall(sql, (_json_ids.encode(keys), *params))
-        return (rows[0][0] or "[]").encode()
+        [(doc,)] = await self._db.execute_fetchall(sql, (_json_ids.encode(keys), *params))  # always one row
+        return (doc or "[]").encode()
 
     async def stored_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         if not event_ids:

@@ -243,8 +243,8 @@ class SqliteStore:
                       "revoked_at")
 
     async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
-        rows = await self._read.execute_fetchall(
-            f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,))
+        rows = list(await self._read.execute_fetchall(
+            f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,)))
         return AgentRecord(*rows[0]) if rows else None
 
     async def list_agents(self) -> list[AgentRecord]:
@@ -290,7 +290,8 @@ def _recompute(conn: sqlite3.Connection, recompute: Recompute) -> Contribution:
         add_into(total, recompute([CaseRecord(_case_decoder.decode(b), cat, key) for b, cat, key in rows], []))
     consult_rows = conn.execute(
         "SELECT consultation_id, event_id, org_code, channel, consulted_on, body FROM consultations").fetchall()
-    add_into(total, recompute([], [Consultation(*r[:5], body=r[5].encode()) for r in consult_rows]))
+    add_into(total, recompute([], [Consultation(consultation_id, event_id, org_code, channel, day, body.encode())
+                                   for consultation_id, event_id, org_code, channel, day, body in consult_rows]))
     return total
 
 
