@@ -9,17 +9,28 @@ next batch is folded, prepared and queued behind it before it commits (or fails)
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from server.admin.rollups import verify_rollups
+from server.clock import now_iso
 from server.http.common import STORE
+from server.ingest.batch import fold_batch
+from server.ingest.checks import check_push, decode_push
+from server.ingest.ingestor import Ingestor
+from server.ingest.pending import Pending
+from server.model.reference import load_reference
+from server.storage.base import AgentRecord, IngestReads
 from server.storage.sqlite import store as sqlite_store
-from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
+from server.storage.sqlite.store import SqliteStore
+from tests.server.helpers import QIAOWA, REPO, CountyServer, TownshipAgent
+from tests.server.storage.backends import AnyTurn
 
 
 class Gate:
@@ -159,3 +170,47 @@ async def test_a_failed_write_fails_the_batches_folded_behind_it_and_the_next_fo
     township = (await county_server.stats("township"))[QIAOWA + "000"]
     assert (township["accepted"], township["completed"]) == (2, 2)
     assert await verify_rollups(county_server.app[STORE]) == []
+
+
+async def test_the_overlay_of_a_pending_batch_answers_as_the_store_does_once_it_committed(tmp_path: Path) -> None:
+    """`Pending.over` is the same read interface as the committed state: every read through the overlay of a
+    folded batch equals the same read of the store after that batch is written."""
+    reference = load_reference(REPO / "config" / "org_units.csv", REPO / "config" / "catalog.csv")
+    store = SqliteStore(tmp_path / "county.sqlite3")
+    await store.open()
+    try:
+        await store.upsert_reference(reference.org_units.values(), reference.items.values())
+        record = AgentRecord(QIAOWA + "-00000a", QIAOWA, "窗口1", now_iso())
+        await store.add_agent(record, "token-hash")
+        pc = TownshipAgent(record.agent_id, "token", QIAOWA)
+        a, b = pc.accepted("2026-03-02"), pc.accepted("2026-03-02")
+        await Ingestor(store, reference).push_body(record, _body(record, [a, pc.completed(a["case_id"])]))
+        late = pc.event("supplement_requested", a["case_id"], "2026-03-03", {"missing": ["户口簿复印件"]})
+        second = [b, pc.evaluated(a["case_id"]), late, pc.consulted(), {**pc.accepted(), "seq": 1},
+                  pc.accepted(item_code="NO-SUCH-ITEM")]
+        request = decode_push(record, _body(record, second))
+        folded = await fold_batch(store.committed_reads, check_push(record, request, reference), reference.items,
+                                  now_iso())
+        assert [r.code for r in folded.refused] == ["unknown_item", "seq_reused"]
+        pending = Pending()
+        pending.add(folded.write)
+        overlay = pending.over(store.committed_reads)
+        keys = ([e["event_id"] for e in second], [a["case_id"], b["case_id"]], [second[3]["case_id"]])
+        before = await _read_all(overlay, record.agent_id, *keys)
+        await store.queue_batch_write(folded.write, AnyTurn())
+        assert await _read_all(store.committed_reads, record.agent_id, *keys) == before
+        assert all(before) and len(before[0]) == 4  # b, the rating, the supplement, the consultation
+    finally:
+        await store.close()
+
+
+def _body(record: AgentRecord, events: list[dict[str, Any]]) -> bytes:
+    return json.dumps({"agent_id": record.agent_id, "events": events}).encode()
+
+
+async def _read_all(reads: IngestReads, agent_id: str, event_ids: list[str], case_ids: list[str],
+                    consultation_ids: list[str]) -> tuple[Any, ...]:
+    return (await reads.stored_events(event_ids), await reads.seq_owners(agent_id, list(range(1, 10))),
+            {k: (v.case, v.category, v.last_key) for k, v in (await reads.load_cases(case_ids)).items()},
+            sorted((e.event_id, e.order_key) for e in await reads.events_of_cases(case_ids)),
+            await reads.stored_consultations(consultation_ids))
