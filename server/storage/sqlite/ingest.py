@@ -1,7 +1,7 @@
 """The ingest's SQL on SQLite: reads of committed state, and one push's rows written in one transaction.
 
 Both are shaped so that a thread running them rarely needs the GIL. The event loop's thread folds the next batch
-while the writer thread (`sqlite_writer`) runs this one's SQL; a thread that wants the GIL back after each SQLite
+while the writer thread (`writer.py`) runs this one's SQL; a thread that wants the GIL back after each SQLite
 step (`executemany` does, once per row) waits up to a switch interval every time, and a batch took seconds that way
 (bench/ingest_bench.py). So:
 - writes are multi-row `INSERT ... VALUES (...), (...)` statements: one step per up to a thousand rows. Their SQL

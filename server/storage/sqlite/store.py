@@ -1,9 +1,13 @@
 """SQLite storage (aiosqlite): the embedded default, one county on one box.
 
-One write connection on a thread of its own (`sqlite_writer`: a write transaction is one function run there, and
+One write connection on a thread of its own (`writer.py`: a write transaction is one function run there, and
 writers queue in-process, so SQLite never answers SQLITE_BUSY to this process); read-only aiosqlite connections,
-which WAL lets run beside a write: one for stats and token look-ups, one for ingest's reads (`sqlite_ingest`). Each
-await is a thread hop in aiosqlite, so reads come whole: one statement per call.
+which WAL lets run beside a write: one for token look-ups and the CLI's reads, one for ingest's reads (`ingest.py`);
+the dashboard's reads have their own (`dashboard.py`). Each await is a thread hop in aiosqlite, so reads come whole:
+one statement per call.
+
+Ingest is a `SerialIngest` (`server.storage.base`): the process that ingests a township is its only writer, so the
+fold reads committed state outside the write transaction and batch writes queue on the writer thread.
 """
 
 from __future__ import annotations
@@ -69,7 +73,7 @@ _RECOMPUTE_CHUNK = 20_000
 class SqliteStore:
     def __init__(self, path: Path, case_cache_entries: int = 20_000, *, serving: bool = False) -> None:
         """`serving`: a store of the server or of its ingest workers, whose writes queue with each other's
-        (`sqlite_writer`)."""
+        (`writer.py`)."""
         self.path = path
         self._cases = CaseCache(case_cache_entries)
         self._writer = SqliteWriter(path, WRITE_PRAGMAS, queue_with_others=serving)
@@ -150,7 +154,7 @@ class SqliteStore:
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn(connection)` in one write transaction on the writer thread, queued behind the writes before it;
-        for this store's sibling modules too (`sqlite_dashboard`: accounts and sessions)."""
+        for this store's sibling modules too (`dashboard.py`: accounts and sessions)."""
         result = await self._writer.transaction(fn)
         self._checkpoint_soon()
         return result
