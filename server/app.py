@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -96,7 +96,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         await store.open()
         await dashboard_store.open()
         app[DASHBOARD_STORE] = dashboard_store
-        app[PROBE] = functools.partial(store.ping, PROBE_TIMEOUT_S)
+        probe: Callable[[], Awaitable[object]] = functools.partial(store.ping, PROBE_TIMEOUT_S)
+        app[PROBE] = probe
         reference = app[REFERENCE]
         await store.upsert_reference(reference.org_units.values(), reference.items.values())
         app[STORE] = store
