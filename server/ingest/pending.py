@@ -10,6 +10,7 @@ counting it twice.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from server.storage.base import BatchWrite, CaseRecord, IngestReads, StoredEvent
@@ -21,21 +22,16 @@ class Layer:
     __slots__ = ("agent_id", "cases", "consultations", "event_seqs", "events_by_case", "seq_owners")
 
     def __init__(self, batch: BatchWrite) -> None:
+        events = batch.events
         self.agent_id = batch.agent_id
-        self.event_seqs: dict[str, int] = {}
-        self.seq_owners: dict[int, str] = {}
-        self.events_by_case: dict[str, list[StoredEvent]] = {}
-        for e in batch.events:
-            self.event_seqs[e.event_id] = e.seq
-            self.seq_owners[e.seq] = e.event_id
-            by_case = self.events_by_case.get(e.case_id)
-            if by_case is None:
-                self.events_by_case[e.case_id] = [e]
-            else:
-                by_case.append(e)
+        self.event_seqs = {e.event_id: e.seq for e in events}
+        self.seq_owners = {e.seq: e.event_id for e in events}
         for r in batch.refusals:
             if r.code != "seq_reused":  # a refused event owns its seq too, as `IngestReads.seq_owners` says
                 self.seq_owners.setdefault(r.seq, r.event_id)
+        self.events_by_case: defaultdict[str, list[StoredEvent]] = defaultdict(list)
+        for e in events:
+            self.events_by_case[e.case_id].append(e)
         self.cases = {r.case.case_id: r for r in batch.cases}
         self.consultations = {c.consultation_id for c in batch.consultations}
 
