@@ -162,9 +162,10 @@ class SerialIngest(Protocol):
         every seq 1..N is stored or refused, and records its last push. The future gives N (never lower than
         before) after the commit; a request that stops waiting does not stop the write.
 
-        Not idempotent: the fold took out what is stored already. An event_id or (agent_id, seq) stored already
-        raises the backend's integrity error (a bug upstream, never silently ignored), and nothing of the batch is
-        kept; so does a failure of the database, or `turn.begin` raising. The CPU work of making rows and
+        Not idempotent for events: the fold took out what is stored already. An event_id or (agent_id, seq) stored
+        already raises the backend's integrity error (a bug upstream, never silently ignored), and nothing of the
+        batch is kept; so does a failure of the database, or `turn.begin` raising. A refusal stored already keeps
+        its first record (an agent may send a refused event again). The CPU work of making rows and
         parameters happens here, before the batch queues, so that the writer only writes."""
         ...
 
