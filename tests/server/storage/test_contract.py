@@ -8,19 +8,20 @@ reach under the interface (an old schema, deliberate damage), through the backen
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
 import pytest
 
+from protocol.lifecycle import CHINA_TZ
 from server.accounts.agents import hash_token
 from server.admin.rollups import rebuild_rollups, verify_rollups
 from server.clock import now_iso
 from server.ingest.checks import check_push, decode_push
 from server.ingest.pipeline import BatchNotWritten
 from server.model.rollups import GRAINS, METRICS
-from server.storage.base import AgentRecord, BatchWrite, Store, TransactionalIngest
+from server.storage.base import AgentRecord, AgentUsage, BatchWrite, Store, TransactionalIngest
 from server.storage.dashboard import CASE_FIGURES, AccountRecord, CaseFilter, SessionRecord
 from tests.server.storage.backends import AnyTurn, Backend
 
@@ -316,6 +317,38 @@ async def test_agents_are_registered_once_found_by_token_and_given_new_tokens(st
     assert (await store.agent_by_token_sha256(hash_token("token-3"))) == record
     assert await store.replace_agent_token("513422100-ffffff", hash_token("token-4")) is False
     assert [a.agent_id for a in await store.list_agents()] == [record.agent_id]
+
+
+async def test_a_revoked_agent_is_still_found_with_its_revocation_until_a_new_token(store: Store) -> None:
+    record = AgentRecord("513422100-0000cc", QIAOWA, "窗口1", now_iso())
+    await store.add_agent(record, hash_token("token-1"))
+    assert await store.revoke_agent(record.agent_id, "2026-03-01T00:00:00Z") is True
+    assert await store.revoke_agent(record.agent_id, "2026-03-02T00:00:00Z") is True  # the first time is kept
+    found = await store.agent_by_token_sha256(hash_token("token-1"))
+    assert found is not None and found.revoked_at == "2026-03-01T00:00:00Z"
+    assert await store.replace_agent_token(record.agent_id, hash_token("token-2")) is True
+    found = await store.agent_by_token_sha256(hash_token("token-2"))
+    assert found is not None and found.revoked_at is None
+    assert await store.revoke_agent("513422100-ffffff", now_iso()) is False
+
+
+async def test_usage_counts_what_an_agent_sent_today_and_its_events_waiting_for_their_case(backend: Backend) -> None:
+    rec, pc = await backend.add_agent(QIAOWA)
+    accepted = pc.accepted()
+    early = pc.completed(accepted["case_id"])  # sorts after its `accepted`, but arrives first
+    await backend.push(rec, [early, pc.accepted(item_code="NO-SUCH-ITEM")])
+    [agent] = [a for a in await backend.store.list_agents() if a.agent_id == rec.agent_id]
+    assert agent.last_push_at is not None
+    today = datetime.fromisoformat(agent.last_push_at).astimezone(CHINA_TZ).date().isoformat()  # the push's day
+    usage = await backend.store.agent_usage(rec.agent_id, today)
+    assert (usage.events, usage.orphans) == (2, 1) and usage.bytes > 0
+    assert await backend.store.orphan_event_count() == 1
+    await backend.push(rec, [accepted])  # the case is saved: its waiting event is adopted
+    usage = await backend.store.agent_usage(rec.agent_id, today)
+    assert (usage.events, usage.orphans) == (3, 0)
+    assert await backend.store.orphan_event_count() == 0
+    assert (await backend.reads().load_cases([accepted["case_id"]]))[accepted["case_id"]].case.state == "completed"
+    assert await backend.store.agent_usage(rec.agent_id, "2000-01-01") == AgentUsage(0, 0, 0)
 
 
 async def test_reference_data_upserts_are_idempotent(backend: Backend) -> None:
