@@ -7,7 +7,7 @@ Writes, under --out: org_units.csv (one "county" row holding 13 counties' worth 
 the real schema (migrations applied by `SqliteStore`), then loads:
 - cases made as the agents would have folded them (`protocol.lifecycle.Case`), inserted with `executemany` in the
   server's own row shape (`server.storage.sqlite.ingest.case_row`);
-- the rollups computed by the same pure functions ingest uses (`rollups.contributions`, `rollup_statements`), so
+- the rollups computed by the same pure functions ingest uses (`rollups.contributions`, `rollup_upserts`), so
   the monthly grain comes from the same hook; `county-server rollups verify` finds no difference;
 - consultations, and one or two agents per township with their last contact, pending events and clock offset.
 
@@ -35,9 +35,9 @@ from protocol.lifecycle import Case
 from protocol.workdays import due_date
 from server.model.calendar import package_calendar
 from server.model.reference import load_catalog
-from server.model.rollups import Contribution, add_into, consultation_contribution, contributions, rollup_statements
+from server.model.rollups import Contribution, add_into, consultation_contribution, contributions
 from server.storage.base import CaseRecord
-from server.storage.sqlite.ingest import CASES, case_row
+from server.storage.sqlite.ingest import CASES, case_row, rollup_upserts
 from server.storage.sqlite.store import SqliteStore
 
 REPO = Path(__file__).resolve().parent.parent
@@ -203,7 +203,7 @@ def generate(out: Path, cases: int, year: int, seed: int, consultations: int) ->
     def flush() -> None:
         db.execute("BEGIN")
         db.executemany(insert_case, chunk)
-        for sql, rows in rollup_statements(deltas):
+        for sql, rows in rollup_upserts(deltas):
             db.executemany(sql, rows)
         db.execute("COMMIT")
         chunk.clear()
@@ -232,7 +232,7 @@ def generate(out: Path, cases: int, year: int, seed: int, consultations: int) ->
     db.execute("BEGIN")
     db.executemany("INSERT INTO consultations (consultation_id, event_id, org_code, channel, consulted_on, body) "
                    "VALUES (?, ?, ?, ?, ?, ?)", rows)
-    for sql, statement_rows in rollup_statements(deltas):
+    for sql, statement_rows in rollup_upserts(deltas):
         db.executemany(sql, statement_rows)
     # agents: one or two PCs per township; a few silent for days; their latest event carries the clock offset
     agent_rows, event_rows = [], []

@@ -48,13 +48,15 @@ sys.path.insert(0, str(REPO))
 
 from protocol.ids import new_uuid7  # noqa: E402
 from server.model.reference import load_reference  # noqa: E402
-from server.model.rollups import MONTH_CHANNEL, MONTH_TABLE, UNIT_LENGTHS, UPSERT_MONTH_SQL, UPSERT_SQL  # noqa: E402
-from server.storage.sqlite.ingest import CASES, EVENTS  # noqa: E402
+from server.model.rollups import UNIT_LENGTHS  # noqa: E402
+from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE  # noqa: E402
+from server.storage.sqlite.ingest import CASES, EVENTS, ROLLUP_UPSERTS  # noqa: E402
 from server.storage.sqlite.store import MIGRATIONS_DIR, WRITE_PRAGMAS  # noqa: E402
 
 # The single-row forms of the server's statements, for executemany.
 INSERT_EVENTS_SQL = EVENTS.sql(1)
 SAVE_CASES_SQL = CASES.sql(1)
+UPSERT_SQL, UPSERT_MONTH_SQL, UPSERT_MONTH_CHANNEL_SQL = (u.sql(1) for u in ROLLUP_UPSERTS)
 
 CHINA = timezone(timedelta(hours=8))
 PLAIN_RUNS = 3
@@ -160,8 +162,8 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[
             "accepted_on, due_on, completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, last_key, "
             "body, updated_at FROM cases")}
         rollups = {r[:4]: r for r in db.execute("SELECT * FROM rollups")}
-        months = {r[:4]: r for r in db.execute(f"SELECT * FROM {MONTH_TABLE}")}
-        month_channels = {r[:3]: r for r in db.execute(f"SELECT * FROM {MONTH_CHANNEL.table}")}
+        months = {r[:4]: r for r in db.execute(f"SELECT * FROM {MONTH_TABLE.name}")}
+        month_channels = {r[:3]: r for r in db.execute(f"SELECT * FROM {MONTH_CHANNEL_TABLE.name}")}
     out = []
     for load in loads:
         for i in range(0, len(load.events), batch):
@@ -194,7 +196,7 @@ def plain_write(path: Path, batches: list[tuple[list, list, list, list, list]]) 
         db.executemany(SAVE_CASES_SQL, case_rows)
         db.executemany(UPSERT_SQL, rollup_rows)
         db.executemany(UPSERT_MONTH_SQL, month_rows)
-        db.executemany(MONTH_CHANNEL.upsert_sql, channel_rows)
+        db.executemany(UPSERT_MONTH_CHANNEL_SQL, channel_rows)
         db.execute("COMMIT")
     took = time.perf_counter() - started
     db.close()

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -27,6 +27,7 @@ from server.http.common import (
     CONFIG,
     INGEST,
     INGEST_STATS,
+    OVERVIEW,
     QUOTA_REFUSALS,
     REFERENCE,
     REFERENCE_CACHE,
@@ -42,6 +43,7 @@ from server.model.figures import Definitions
 from server.model.reference import Reference, load_reference
 from server.reports.overview import Overview
 from server.reports.worklists import Worklists
+from server.storage.dashboard import DashboardStore
 from server.storage.sqlite.dashboard import SqliteDashboardStore
 from server.storage.sqlite.store import SqliteStore
 
@@ -50,6 +52,7 @@ log = logging.getLogger(__name__)
 # The watchdog's database probe (BEGIN IMMEDIATE on the write connection) must answer within this; an ingest batch
 # holds the write lock for well under a second even at 5000 events.
 PROBE_TIMEOUT_S = 10.0
+DASHBOARD_STORE = web.AppKey("dashboard_store", DashboardStore)
 
 
 async def build_app(config: ServerConfig) -> web.Application:
@@ -88,9 +91,13 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     # One server per database, and `restore` cannot replace it under us (ops/runlock.py).
     run_lock = RunLock(config.database).acquire("county-server serve")
     store = SqliteStore(config.database, serving=True)
+    dashboard_store = SqliteDashboardStore(store)  # reads beside the store; writes through its transactions
     try:
         await store.open()
-        app[PROBE] = functools.partial(store.ping, PROBE_TIMEOUT_S)
+        await dashboard_store.open()
+        app[DASHBOARD_STORE] = dashboard_store
+        probe: Callable[[], Awaitable[object]] = functools.partial(store.ping, PROBE_TIMEOUT_S)
+        app[PROBE] = probe
         reference = app[REFERENCE]
         await store.upsert_reference(reference.org_units.values(), reference.items.values())
         app[STORE] = store
@@ -108,28 +115,25 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
             if pool is not None:
                 await pool.close()  # the workers answer what they were given, then close their databases
     finally:
+        await dashboard_store.close()
         await store.close()  # waits for the batch in flight: it commits or rolls back whole
         run_lock.release()
         log.info("server stopped")
 
 
 async def _dashboard(app: web.Application) -> AsyncIterator[None]:
-    """The dashboard's reads, accounts and sessions, on the store `_storage` opened."""
-    config, reference = app[CONFIG], app[REFERENCE]
-    store = SqliteDashboardStore(app[STORE])
-    await store.open()
-    try:
-        definitions = Definitions(config.active_evaluation_rate, config.good_includes_basic)
-        calendar = WorkCalendar.from_json(app[CALENDAR]) if app[CALENDAR] else None
-        app[dashboard.OVERVIEW] = Overview(store, reference, definitions)
-        app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
-                                             config.agent_silent_hours)
-        throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
-                                        config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
-        app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle)
-        yield
-    finally:
-        await store.close()
+    """The figures, work lists, accounts and sessions, on the dashboard store `_storage` opened."""
+    config, reference, store = app[CONFIG], app[REFERENCE], app[DASHBOARD_STORE]
+    definitions = Definitions(config.active_evaluation_rate, config.good_includes_basic)
+    calendar_json = app[CALENDAR]
+    calendar = WorkCalendar.from_json(calendar_json) if calendar_json else None
+    app[OVERVIEW] = Overview(store, reference, definitions)
+    app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
+                                         config.agent_silent_hours)
+    throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
+                                    config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
+    app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle)
+    yield
 
 
 async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:

@@ -8,7 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -36,7 +36,7 @@ def _load(config_path: str) -> ServerConfig:
         _fail(str(exc))
 
 
-def _fail(message: str) -> Any:
+def _fail(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     sys.exit(2)
 
@@ -55,7 +55,6 @@ def _run(config: ServerConfig, work: Callable[..., Awaitable[T]]) -> T:
         return asyncio.run(main())
     except ConfigError as exc:
         _fail(str(exc))
-        raise  # unreachable
 
 
 @click.group()
@@ -222,7 +221,6 @@ def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> 
         return _run(config, work)
     except ValueError as exc:
         _fail(str(exc))
-        raise  # unreachable
 
 
 @users.command("add")

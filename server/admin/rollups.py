@@ -9,7 +9,7 @@ from server.model.rollups import (
     add_into,
     consultation_contribution,
     contributions,
-    recomputed_tables,
+    grain_rows,
     total_of,
 )
 from server.storage.base import CaseRecord, Consultation, Store
@@ -17,7 +17,7 @@ from server.storage.base import CaseRecord, Consultation, Store
 
 class Difference(NamedTuple):
     table: str
-    key: tuple[str, str, str, str]
+    key: tuple[str, ...]  # the grain's key columns
     metric: str
     stored: int
     expected: int
@@ -25,7 +25,7 @@ class Difference(NamedTuple):
 
 def recompute_rollups(cases: list[CaseRecord], consultations: list[Consultation]) -> Contribution:
     """Every daily rollup row as the pure functions define it, from the cases and consultations alone (the coarser
-    tables follow from it: `rollups.recomputed_tables`)."""
+    grains follow from it: `rollups.grain_rows`)."""
     # Accumulated one case at a time: a list of every case's contribution first would hold millions of dicts at
     # prefecture scale.
     total: Contribution = {}
@@ -41,7 +41,7 @@ async def verify_rollups(store: Store) -> list[Difference]:
     true."""
     daily, stored_tables = await store.snapshot_for_verify(recompute_rollups)
     out = []
-    for table, expected in recomputed_tables(daily).items():
+    for table, expected in grain_rows(daily).items():
         stored = stored_tables[table]
         for key in sorted(stored.keys() | expected.keys()):
             s, e = stored.get(key, {}), expected.get(key, {})

@@ -17,19 +17,21 @@ from server.config import ServerConfig
 from server.errors import ApiError
 from server.ingest.ingestor import IngestStats, PushIngest
 from server.model.reference import Reference
+from server.reports.overview import Overview
 from server.storage.base import AgentRecord, Store
 
 log = logging.getLogger(__name__)
 
 CONFIG = web.AppKey("config", ServerConfig)
 REFERENCE = web.AppKey("reference", Reference)
-CALENDAR = web.AppKey("calendar", object)  # dict from WorkCalendar.to_json(), or None
+CALENDAR: web.AppKey[dict[str, Any] | None] = web.AppKey("calendar")  # WorkCalendar.to_json(), or None
 STORE = web.AppKey("store", Store)
 AUTH = web.AppKey("auth", Authenticator)
 INGEST = web.AppKey("ingest", PushIngest)
 INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
 REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> ReferenceResponse
 QUOTA_REFUSALS = web.AppKey("quota_refusals", Counter)  # quota (events, bytes, orphans) -> pushes refused since start
+OVERVIEW = web.AppKey("overview", Overview)  # every figure: the dashboard's and the stats API's
 
 # aiohttp's own HTTP errors (router, body size) mapped to our codes, so every non-2xx answer is an ErrorBody.
 _HTTP_CODES = {400: "bad_json", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

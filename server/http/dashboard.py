@@ -23,16 +23,14 @@ from protocol.vocabulary import Level
 from server.accounts.users import NAME_CHARS, Accounts
 from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
-from server.http.common import AUTH, CONFIG, REFERENCE, client_address, decode, json_response
+from server.http.common import AUTH, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
-from server.reports.overview import Overview
 from server.reports.scope import Scope, parse_scope
 from server.reports.tables import TABLES, agents_table, breakdown_table, cases_table, summary_table, units_table
 from server.reports.worklists import Worklists
 
 routes = web.RouteTableDef()
-OVERVIEW = web.AppKey("overview", Overview)
 WORKLISTS = web.AppKey("worklists", Worklists)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 COOKIE = "county_session"
@@ -184,12 +182,12 @@ async def org_units(request: web.Request) -> web.Response:
     await require_reader(request)
     reference = request.app[REFERENCE]
     county = reference.county
+    townships = sorted(reference.townships(), key=lambda t: t.code)
     tree = {"code": county.code, "name": county.name, "level": county.level, "children": [
         {"code": t.code, "name": t.name, "level": t.level, "children": [
             {"code": v.code, "name": v.name, "level": v.level, "kind": v.kind}
             for v in reference.units_under(t.code[:9], Level.VILLAGE)]}
-        for t in reference.townships()]}
-    tree["children"].sort(key=lambda t: t["code"])
+        for t in townships]}
     return json_response(tree)
 
 

@@ -12,7 +12,7 @@ from server.reports.worklists import AgentsResponse, CaseListResponse
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
 
 TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse]
-_READER = [{"dashboardSession": []}, {"adminToken": []}]
+_READER: list[dict[str, list[str]]] = [{"dashboardSession": []}, {"adminToken": []}]
 
 
 def _q(name: str, description: str, schema: dict[str, Any], required: bool = False) -> dict[str, Any]:

@@ -1,88 +1,115 @@
-"""Batches folded but not yet committed: what the next batch's fold must see as if it were stored.
+"""Batches folded and not yet committed, as a reader: the committed state with those batches laid over it.
 
-Ingest folds batch N+1 while batch N is still being written (`server.ingest.ingestor`). N's new events, the seqs
-it used, the cases it changed and its consultations are kept here until N commits, and the fold of N+1 reads them
-on top of the committed state. A fold takes a `view()` before its reads: a batch that commits during those reads
-is then in both the view and the database, with the same content, so every look-up here merges without double counting.
+The SQLite pipeline (`server.ingest.pipeline`) folds batch N+1 while batch N is still being written. `Pending` keeps
+what N stores until N commits or fails; `Pending.over(committed)` is an `IngestReads` that answers as if every
+pending batch were stored, so the fold of one batch (`server.ingest.batch`) reads through it and needs no notion of
+pipelining. An overlay takes its layers when it is made, before its reads: a batch that commits during those
+reads is then in both the layers and the database, with the same content, and every read below merges without
+counting it twice.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import NamedTuple
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
-from server.model.fold import FoldEvent
-from server.storage.base import CaseRecord
-
-
-class Folded(NamedTuple):
-    agent_id: str  # who pushed the batch
-    events: dict[str, int]  # event_id -> seq of the batch's new events
-    seqs: dict[int, str]  # seq -> event_id: new events, refusals that own their seq (and what was stored before)
-    cases: dict[str, CaseRecord]  # each case the batch changed, in its new state
-    fold_events: dict[str, list[FoldEvent]]  # case_id -> the batch's new events of that case
-    consultations: set[str]  # new consultation ids
+from server.storage.base import BatchWrite, CaseRecord, IngestReads, StoredEvent
 
 
-class PendingView:
-    """The batches pending when a fold began, oldest first."""
+class Layer:
+    """One pending batch, indexed the way the reads look it up."""
 
-    def __init__(self, batches: Sequence[Folded]) -> None:
-        self._batches = tuple(batches)
+    __slots__ = ("agent_id", "cases", "consultations", "event_seqs", "events_by_case", "seq_owners")
 
-    def __bool__(self) -> bool:
-        return bool(self._batches)
+    def __init__(self, batch: BatchWrite) -> None:
+        events = batch.events
+        self.agent_id = batch.agent_id
+        self.event_seqs = {e.event_id: e.seq for e in events}
+        self.seq_owners = {e.seq: e.event_id for e in events}
+        for r in batch.refusals:
+            if r.code != "seq_reused":  # a refused event owns its seq too, as `IngestReads.seq_owners` says
+                self.seq_owners.setdefault(r.seq, r.event_id)
+        self.events_by_case: defaultdict[str, list[StoredEvent]] = defaultdict(list)
+        for e in events:
+            self.events_by_case[e.case_id].append(e)
+        self.cases = {r.case.case_id: r for r in batch.cases}
+        self.consultations = {c.consultation_id for c in batch.consultations}
 
-    def stored_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        out: dict[str, tuple[str, int]] = {}
-        for batch in self._batches:
-            events, agent_id = batch.events, batch.agent_id
-            out.update((e, (agent_id, events[e])) for e in event_ids if e in events)
+
+class Overlay:
+    """`IngestReads` of the committed state with pending batches laid over it, oldest first."""
+
+    def __init__(self, committed: IngestReads, layers: Sequence[Layer]) -> None:
+        self._committed = committed
+        self._layers = tuple(layers)
+
+    async def stored_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
+        out = await self._committed.stored_events(event_ids)
+        for layer in self._layers:
+            seqs, agent_id = layer.event_seqs, layer.agent_id
+            out.update((e, (agent_id, seqs[e])) for e in event_ids if e in seqs)
         return out
 
-    def seq_owners(self, agent_id: str, seqs: Sequence[int]) -> dict[int, str]:
-        out: dict[int, str] = {}
-        for batch in self._batches:
-            if batch.agent_id == agent_id:
-                owners = batch.seqs
+    async def seq_owners(self, agent_id: str, seqs: Sequence[int]) -> dict[int, str]:
+        out = await self._committed.seq_owners(agent_id, seqs)
+        for layer in self._layers:
+            if layer.agent_id == agent_id:
+                owners = layer.seq_owners
                 out.update((s, owners[s]) for s in seqs if s in owners)
         return out
 
-    def cases(self, case_ids: Sequence[str]) -> dict[str, CaseRecord]:
-        out: dict[str, CaseRecord] = {}
-        for batch in self._batches:  # oldest first: a later batch's state of a case replaces an earlier one
-            cases = batch.cases
-            out.update((c, cases[c]) for c in case_ids if c in cases)
+    async def load_cases(self, case_ids: Iterable[str]) -> dict[str, CaseRecord]:
+        ids = list(case_ids)
+        pending: dict[str, CaseRecord] = {}
+        for layer in self._layers:  # oldest first: a later batch's state of a case replaces an earlier one
+            cases = layer.cases
+            pending.update((c, cases[c]) for c in ids if c in cases)
+        out = await self._committed.load_cases([c for c in ids if c not in pending])
+        out.update(pending)
         return out
 
-    def fold_events(self, case_id: str) -> list[FoldEvent]:
-        return [e for batch in self._batches for e in batch.fold_events.get(case_id, ())]
+    async def events_of_cases(self, case_ids: Sequence[str]) -> list[StoredEvent]:
+        out = await self._committed.events_of_cases(case_ids)
+        if not self._layers:
+            return out
+        seen = {e.event_id for e in out}
+        for layer in self._layers:
+            by_case = layer.events_by_case
+            for case_id in case_ids:
+                out.extend(e for e in by_case.get(case_id, ()) if e.event_id not in seen)
+        return out
 
-    def consultations(self) -> set[str]:
-        return set().union(*(batch.consultations for batch in self._batches))
+    async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
+        out = await self._committed.stored_consultations(consultation_ids)
+        for layer in self._layers:
+            out.update(c for c in consultation_ids if c in layer.consultations)
+        return out
 
 
 class Pending:
-    """The batches folded and handed to the writer, not yet committed, oldest first."""
+    """The batches folded and queued for the writer, not yet committed, oldest first."""
 
     def __init__(self) -> None:
-        self._batches: list[Folded] = []
+        self._layers: list[Layer] = []
 
     def __len__(self) -> int:
-        return len(self._batches)
+        return len(self._layers)
 
-    def view(self) -> PendingView:
-        return PendingView(self._batches)
+    def over(self, committed: IngestReads) -> IngestReads:
+        """A reader of `committed` with the batches pending now laid over it (later additions are not seen)."""
+        return Overlay(committed, self._layers) if self._layers else committed
 
-    def add(self, folded: Folded) -> None:
-        self._batches.append(folded)
+    def add(self, batch: BatchWrite) -> Layer:
+        layer = Layer(batch)
+        self._layers.append(layer)
+        return layer
 
-    def discard(self, folded: Folded) -> None:
+    def discard(self, layer: Layer) -> None:
         """Forget a batch once it committed (the database has it) or failed (it never happened)."""
-        for i, batch in enumerate(self._batches):
-            if batch is folded:
-                del self._batches[i]
+        for i, pending in enumerate(self._layers):
+            if pending is layer:
+                del self._layers[i]
                 return
 
     def clear(self) -> None:
-        self._batches.clear()
+        self._layers.clear()

@@ -223,22 +223,6 @@ def _parse_period(period: str | None, date_from: str | None, date_to: str | None
     return Period(first.isoformat(), last.isoformat(), f"{first.isoformat()} 至 {last.isoformat()}")
 
 
-def split_period(date_from: str, date_to: str) -> tuple[tuple[str, str] | None, list[tuple[str, str]]]:
-    """The whole months inside [date_from, date_to] as (first month, last month) or None, and the leftover day
-    ranges at either end: the store reads months from the monthly grain and the rest from the days."""
-    first, last = date.fromisoformat(date_from), date.fromisoformat(date_to)
-    start = first if first.day == 1 else _next_month(first)
-    end_next = _next_month(last) if last.day == calendar.monthrange(last.year, last.month)[1] else last.replace(day=1)
-    if start >= end_next:  # no whole month inside
-        return None, [(date_from, date_to)]
-    days = []
-    if first < start:
-        days.append((date_from, _day_before(start)))
-    if end_next <= last:
-        days.append((end_next.isoformat(), date_to))
-    return (start.isoformat()[:7], _day_before(end_next)[:7]), days
-
-
 def months_of(date_from: str, date_to: str) -> list[str]:
     """Every YYYY-MM touched by the period, in order."""
     out, day, last = [], date.fromisoformat(date_from).replace(day=1), date.fromisoformat(date_to)
@@ -250,10 +234,6 @@ def months_of(date_from: str, date_to: str) -> list[str]:
 
 def _next_month(day: date) -> date:
     return date(day.year + day.month // 12, day.month % 12 + 1, 1)
-
-
-def _day_before(day: date) -> str:
-    return date.fromordinal(day.toordinal() - 1).isoformat()
 
 
 # ---- item figures (the catalog, not cases) -------------------------------------------------------------------

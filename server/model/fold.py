@@ -88,12 +88,11 @@ def fold_case(prev: Case | None, events_sorted: Sequence[FoldEvent]) -> tuple[Ca
     case = prev
     rest: Sequence[FoldEvent] = events_sorted
     if case is None:
-        if events_sorted and events_sorted[0].kind is EventKind.ACCEPTED:  # the usual order
-            first = 0
-        else:
+        first: int | None = 0  # the usual order
+        if not events_sorted or events_sorted[0].kind is not EventKind.ACCEPTED:
             first = next((i for i, e in enumerate(events_sorted) if e.kind is EventKind.ACCEPTED), None)
-            if first is None:
-                return None, 0
+        if first is None:
+            return None, 0
         e = events_sorted[first]
         case = apply_event(None, e.case_id, e.kind, e.data, e.at)
         rest = [*events_sorted[:first], *events_sorted[first + 1:]]

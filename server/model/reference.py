@@ -135,7 +135,7 @@ def load_catalog(path: Path) -> dict[str, ServiceItem]:
         if supplement is not None and not 1 <= supplement <= 365:
             raise ConfigError(f"{where}: supplement_days must be 1 to 365 working days, or empty")
         aliases = [a.strip() for a in row["aliases"].split("|") if a.strip()]
-        flags = {}
+        flags: dict[str, bool] = {}
         for key in ("is_online", "is_one_trip"):
             if row[key].lower() not in _BOOLS:
                 raise ConfigError(f"{where}: {key} {row[key]!r}: expected 1/0, true/false or yes/no")
@@ -146,7 +146,8 @@ def load_catalog(path: Path) -> dict[str, ServiceItem]:
             raise ConfigError(f"{where}: promised_days must be >= 0 and not longer than legal_days")
         items[row["code"]] = ServiceItem(code=row["code"], name=row["name"], category=row["category"],
                                          promised_days=promised, legal_days=legal, supplement_days=supplement,
-                                         aliases=aliases, **flags)
+                                         aliases=aliases, is_online=flags["is_online"],
+                                         is_one_trip=flags["is_one_trip"])
     if not items:
         raise ConfigError(f"{path}: the catalog has no items")
     return items

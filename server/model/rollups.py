@@ -13,10 +13,10 @@ Definition choices, kept here in one place (see `shared/domain/glossary.md`):
 - in_progress counts on the acceptance day the cases still open now; bad_pending on the rating day the bad ratings
   not yet followed up: both leave their day when the case moves on, like every other counter.
 
-Coarser tables ("grains", `GRAINS`) are kept by the same deltas in the same transaction: `rollup_statements(deltas)`
-is the one hook a store calls. `rollups_month` sums the days of a month per unit at three depths (county 6, township
-9, handled-at unit 12 digits), `rollups_month_channel` the same without the category, so a year's county or township
-figures read a few thousand rows, not millions.
+Coarser grains (`GRAINS`) are kept by the same deltas in the same transaction: `grain_rows(deltas)` says what each
+adds (a store writes them: `server.storage.rollup_tables`). `rollups_month` sums the days of a month per unit at
+three depths (county 6, township 9, handled-at unit 12 digits), `rollups_month_channel` the same without the
+category, so a year's county or township figures read a few thousand rows, not millions. No SQL here.
 """
 
 from __future__ import annotations
@@ -54,26 +54,6 @@ _OPEN = frozenset(s.value for s in OPEN_STATES)
 
 Key = tuple[str, str, str, str]  # (org_code, day YYYY-MM-DD, category, channel)
 Contribution = dict[Key, dict[str, int]]
-
-# SQL generated from METRICS so a metric is declared once. Portable: PostgreSQL has the same ON CONFLICT form.
-def _insert_head(table: str, key_columns: tuple[str, ...]) -> str:
-    return f"INSERT INTO {table} ({', '.join(key_columns + METRICS)}) VALUES "
-
-
-def _upsert_tail(table: str, key_columns: tuple[str, ...]) -> str:
-    return (f" ON CONFLICT ({', '.join(key_columns)}) DO UPDATE SET "
-            + ", ".join(f"{m} = {table}.{m} + excluded.{m}" for m in METRICS))
-
-
-def _upsert_sql(table: str, key_columns: tuple[str, ...]) -> str:
-    """The single-row upsert, for executemany."""
-    marks = ", ".join("?" for _ in key_columns + METRICS)
-    return f"{_insert_head(table, key_columns)}({marks}){_upsert_tail(table, key_columns)}"
-
-
-UPSERT_SQL = _upsert_sql("rollups", KEY_COLUMNS)
-SELECT_ALL_SQL = f"SELECT {', '.join(KEY_COLUMNS + METRICS)} FROM rollups"  # = DAILY.select_all_sql
-
 
 def add_case(total: Contribution, case: Case | None, category: str, sign: int = 1) -> None:
     """Add `sign` to every counter this case counts in, keyed by where it was handled (case.org_code), day,
@@ -139,22 +119,6 @@ def total_of(parts: Iterable[Contribution]) -> Contribution:
     return without_zeros(total)
 
 
-_COLUMN = {m: i for i, m in enumerate(METRICS)}
-
-
-def upsert_rows(deltas: Contribution) -> list[tuple[object, ...]]:
-    """Parameter rows for `UPSERT_SQL`, in key order (stable lock order for a future multi-writer backend)."""
-    rows: list[tuple[object, ...]] = []
-    zeros = [0] * len(METRICS)
-    for key, metrics in sorted(deltas.items()):
-        if metrics:
-            values = zeros.copy()
-            for metric, n in metrics.items():
-                values[_COLUMN[metric]] = n
-            rows.append((*key, *values))
-    return rows
-
-
 def without_zeros(c: Contribution) -> Contribution:
     """The same counters with zeros, and keys left with none, dropped."""
     out: Contribution = {}
@@ -168,39 +132,22 @@ def without_zeros(c: Contribution) -> Contribution:
 # ---- coarser grains ------------------------------------------------------------------------------------------
 
 class Grain(NamedTuple):
-    """One rollup table: its key columns, then one column per metric of METRICS. The upsert comes whole (one row,
-    for executemany) and as head and tail around the VALUES rows of a multi-row statement."""
+    """One rollup grain: its name (a store keeps it as a table of that name) and its key fields; every metric of
+    METRICS is counted per key."""
 
-    table: str
+    name: str
     key_columns: tuple[str, ...]
-    upsert_sql: str
-    select_all_sql: str
-    insert_head: str
-    upsert_tail: str
-
-    @property
-    def width(self) -> int:
-        return len(self.key_columns) + len(METRICS)
-
-
-def _grain(table: str, key_columns: tuple[str, ...]) -> Grain:
-    return Grain(table, key_columns, _upsert_sql(table, key_columns),
-                 f"SELECT {', '.join(key_columns + METRICS)} FROM {table}", _insert_head(table, key_columns),
-                 _upsert_tail(table, key_columns))
 
 
 # A month row exists per unit prefix: the county (6 digits), the township = centre + villages (9), and the unit
 # where the case was handled (12: a village station, or the centre itself as <township>000).
 UNIT_LENGTHS: tuple[int, ...] = (6, 9, 12)
-DAILY = _grain("rollups", KEY_COLUMNS)
-MONTH = _grain("rollups_month", ("unit", "month", "category", "channel"))
+DAILY = Grain("rollups", KEY_COLUMNS)
+MONTH = Grain("rollups_month", ("unit", "month", "category", "channel"))
 # The month rows again with the categories summed: a table of 174 townships for a year reads ~10,000 rows of this
 # instead of ~36,000 of rollups_month (bench/dashboard_bench.py).
-MONTH_CHANNEL = _grain("rollups_month_channel", ("unit", "month", "channel"))
-GRAINS: tuple[Grain, ...] = (DAILY, MONTH, MONTH_CHANNEL)
-ROLLUP_TABLES: tuple[str, ...] = tuple(g.table for g in GRAINS)
-MONTH_TABLE, MONTH_KEY_COLUMNS = MONTH.table, MONTH.key_columns
-UPSERT_MONTH_SQL, SELECT_ALL_MONTH_SQL = MONTH.upsert_sql, MONTH.select_all_sql
+MONTH_CHANNEL = Grain("rollups_month_channel", ("unit", "month", "channel"))
+GRAINS: tuple[Grain, ...] = (DAILY, MONTH, MONTH_CHANNEL)  # the one place a new grain is added
 
 GrainRows = dict[tuple[str, ...], dict[str, int]]
 
@@ -226,20 +173,10 @@ def _channel_rows(month: Contribution) -> GrainRows:
     return {k: kept for k, m in out.items() if (kept := {x: n for x, n in m.items() if n})}
 
 
-def recomputed_tables(daily: Contribution) -> dict[str, GrainRows]:
-    """What every rollup table holds (or, for a delta, must add), given daily contributions."""
+def grain_rows(daily: Contribution) -> dict[str, GrainRows]:
+    """What every grain holds (or, for a delta, must add), by grain name, given daily contributions."""
     daily = without_zeros(daily)
     month = month_deltas(daily)
-    return {DAILY.table: daily, MONTH.table: month, MONTH_CHANNEL.table: _channel_rows(month)}
-
-
-def rollup_rows(deltas: Contribution) -> list[list[tuple[object, ...]]]:
-    """The upsert parameter rows of every grain (in GRAINS order) for these daily deltas; a store adds them inside
-    the transaction that stores the change. The one place a new grain is added: GRAINS."""
-    tables = recomputed_tables(deltas)
-    return [upsert_rows(tables[g.table]) for g in GRAINS]  # type: ignore[arg-type]
-
-
-def rollup_statements(deltas: Contribution) -> list[tuple[str, list[tuple[object, ...]]]]:
-    """`rollup_rows` with each grain's single-row upsert, for executemany."""
-    return [(g.upsert_sql, rows) for g, rows in zip(GRAINS, rollup_rows(deltas), strict=True)]
+    # Comprehensions, not dict(): a grain's rows have keys of any length, the daily ones of four.
+    return {DAILY.name: {k: m for k, m in daily.items()}, MONTH.name: {k: m for k, m in month.items()},
+            MONTH_CHANNEL.name: _channel_rows(month)}

@@ -49,7 +49,7 @@ class Column:
 class Table:
     name: str  # the sheet's name and the file name's stem, e.g. 乡镇办件统计
     columns: list[Column]
-    rows: list[Sequence[Any]]
+    rows: Sequence[Sequence[Any]]
     notes: list[tuple[str, str]] = field(default_factory=list)  # (label, text) for the 说明 sheet
 
 

@@ -5,6 +5,8 @@ months, days at the edges), open-overdue counts from the open cases, every figur
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
 
 from protocol.messages import OrgUnit
@@ -183,16 +185,22 @@ class Overview:
                              definitions=definitions_named(self.definitions),
                              total=figures_from(total, self.definitions, overdue_open=overdue), rows=rows)
 
-    async def _unit_rows(self, scope: Scope, level: Level, units: list[OrgUnit]) -> list[UnitFigures]:
-        """One row per unit; at village level a township's centre is its own row (its 12-digit code)."""
+    async def unit_figures(self, prefix: str, date_from: str, date_to: str, level: Level, units: Sequence[OrgUnit],
+                           as_of: str | None = None) -> list[UnitFigures]:
+        """The figures of each of `units` (all under `prefix`, at `level`) for [date_from, date_to], in the order
+        given; open cases overdue on `as_of` too, when it is given. At village level a township's centre may be one
+        of the units (its 12-digit code): the cases handled at the centre itself."""
         n = LEVEL_PREFIX_LEN[level]
         keys = [u.code[:n] for u in units]
-        p = scope.period
-        sums = await self._store.figure_sums(n, scope.prefix, p.date_from, p.date_to, ("unit",), units=keys)
-        overdue = await self._store.open_overdue_counts(n, scope.prefix, scope.as_of)
+        sums = await self._store.figure_sums(n, prefix, date_from, date_to, ("unit",), units=keys)
+        overdue = {} if as_of is None else await self._store.open_overdue_counts(n, prefix, as_of)
         return [UnitFigures(org_ref(u), figures_from(sums.get((k,), {}), self.definitions,
                                                      overdue_open=overdue.get(k, 0)))
                 for u, k in zip(units, keys, strict=True)]
+
+    async def _unit_rows(self, scope: Scope, level: Level, units: list[OrgUnit]) -> list[UnitFigures]:
+        p = scope.period
+        return await self.unit_figures(scope.prefix, p.date_from, p.date_to, level, units, scope.as_of)
 
     async def summary(self, scope: Scope) -> SummaryResponse:
         o = await self.overview(scope)

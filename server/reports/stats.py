@@ -1,7 +1,8 @@
-"""Figures per org unit and period, summed from the rollups (a prefix and a date range: milliseconds at millions of
-cases). Rates are computed here, once: on_time_rate = completed_on_time / completed, good_rating_rate =
-good ratings / evaluations, the good levels as the county's `[figures] good_includes_basic` says (default
-`rollups.GOOD_RATINGS`, the same as the dashboard's); None when the denominator is 0."""
+"""`GET /api/v1/stats`: figures per org unit of a level for a date range, in the API's fixed row shape.
+
+The figures are the dashboard's (`server.reports.overview.Overview.unit_figures`, every figure from
+`server.model.figures`): one path and one rounding for both, the good rating levels as the county's `[figures]`
+settings say. This module only checks the query and maps `Figures` to `StatsRow`."""
 
 from __future__ import annotations
 
@@ -13,11 +14,9 @@ from protocol.messages import StatsResponse, StatsRow
 from protocol.vocabulary import LEVEL_PREFIX_LEN, Level, level_of
 from server.errors import ApiError
 from server.model.reference import Reference
-from server.model.rollups import GOOD_RATINGS
-from server.storage.base import Store
+from server.reports.overview import Overview, UnitFigures
 
 PARAMS = ("level", "from", "to", "org")
-RATE_DIGITS = 4
 
 
 class StatsQuery(NamedTuple):
@@ -64,24 +63,18 @@ def parse_stats_query(params: Mapping[str, str], reference: Reference) -> StatsQ
     return StatsQuery(level, days["from"], days["to"], org, prefix)
 
 
-async def compute_stats(store: Store, reference: Reference, query: StatsQuery,
-                        good_ratings: tuple[int, ...] = GOOD_RATINGS) -> StatsResponse:
-    """One row per org unit of the level under the prefix, including units with zero figures, in code order."""
-    n = LEVEL_PREFIX_LEN[query.level]
-    sums = await store.rollup_sums(n, query.prefix, query.date_from, query.date_to)
-    rows = []
-    for unit in reference.units_under(query.prefix, query.level):
-        s = sums.get(unit.code[:n], {})
-        completed, on_time, rated = s.get("completed", 0), s.get("completed_on_time", 0), s.get("rated", 0)
-        good = sum(s.get(f"rated_{r}", 0) for r in good_ratings)
-        rows.append(StatsRow(
-            code=unit.code, name=unit.name, level=unit.level, accepted=s.get("accepted", 0), completed=completed,
-            completed_on_time=on_time, on_time_rate=_rate(on_time, completed), rejected=s.get("rejected", 0),
-            withdrawn=s.get("withdrawn", 0), evaluations=rated, good_ratings=good,
-            good_rating_rate=_rate(good, rated)))
+async def compute_stats(overview: Overview, reference: Reference, query: StatsQuery) -> StatsResponse:
+    """One row per org unit of the level under the prefix, including units with zero figures, in code order: the
+    dashboard's figures of those units (`Overview.unit_figures`), in the API's shape."""
+    units = reference.units_under(query.prefix, query.level)
+    rows = await overview.unit_figures(query.prefix, query.date_from, query.date_to, query.level, units)
     return StatsResponse(level=query.level.value, date_from=query.date_from, date_to=query.date_to, org=query.org,
-                         rows=rows)
+                         rows=[_row(r) for r in rows])
 
 
-def _rate(part: int, whole: int) -> float | None:
-    return round(part / whole, RATE_DIGITS) if whole else None
+def _row(unit: UnitFigures) -> StatsRow:
+    f = unit.figures
+    return StatsRow(code=unit.org.code, name=unit.org.name, level=unit.org.level, accepted=f.accepted,
+                    completed=f.completed, completed_on_time=f.completed_on_time, on_time_rate=f.on_time_rate,
+                    rejected=f.rejected, withdrawn=f.withdrawn, evaluations=f.evaluations,
+                    good_ratings=f.good_ratings, good_rating_rate=f.good_rating_rate)

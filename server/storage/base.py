@@ -1,20 +1,29 @@
-"""The storage interface of the county server: what ingest, stats and the CLI need, named for intent.
+"""The storage interface of the county server: what ingest, the CLI and the admin commands need, named for intent.
 
-Implementations (`sqlite.SqliteStore`, later PostgreSQL) have the same shape and pass the same contract tests. The
-domain (fold, rollups) is not here: a transaction stores and loads rows; `server.ingest.ingestor` decides what they are.
+Implementations (`sqlite.SqliteStore`, later PostgreSQL) have the same shape and pass the same contract tests
+(tests/server/storage/test_contract.py); the dashboard's reads are `server.storage.dashboard.DashboardStore`. The
+domain (fold, rollups) is not here: a transaction stores and loads rows; `server.ingest.batch` decides what they are.
+
+Ingest comes in one of two shapes, as the backend can (`Store.ingest_writes`):
+- `SerialIngest`: one process writes a township (SQLite: the server's ingest worker of that township). The fold runs
+  outside the write transaction, on committed reads with the batches still queued laid over them, and writes queue
+  in order: Python and the database work at the same time.
+- `TransactionalIngest`: several processes write at once (PostgreSQL behind a load balancer). Each batch is one
+  transaction that locks its township and folds inside, through a reader bound to the transaction.
+Both run the same fold (`server.ingest.batch.fold_batch`) through `IngestReads`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
-from server.model.rollups import Contribution
+from server.model.rollups import Contribution, GrainRows
 
 
 class AgentRecord(msgspec.Struct, frozen=True):
@@ -73,8 +82,12 @@ class Consultation(msgspec.Struct, frozen=True):
     body: bytes  # the event's data, JSON
 
 
+# Every daily rollup row that cases and consultations make (admin: `server.admin.rollups.recompute_rollups`).
+Recompute = Callable[[list[CaseRecord], list[Consultation]], Contribution]
+
+
 class BatchWrite(msgspec.Struct):
-    """Everything one push stores, decided before the write: `Store.submit_batch` writes it in one transaction."""
+    """Everything one push stores, decided by the fold before the write; stored in ONE transaction."""
 
     agent_id: str
     received_at: str
@@ -90,23 +103,13 @@ class BatchWrite(msgspec.Struct):
     adopted_case_ids: list[str] = []  # cases saved for the first time that had stored events waiting (orphans)
 
 
-class BatchNotWritten(Exception):
-    """The batch was folded on the state of an earlier batch that failed to be written; nothing of it was kept."""
-
-
-class PreparedBatch(Protocol):
-    """A `BatchWrite` as `Store.prepare_batch` made it ready to write."""
-
-    @property
-    def batch(self) -> BatchWrite: ...
-
-
 class IngestReads(Protocol):
-    """What ingest reads of the committed state (nothing of a transaction in progress). Methods take and return
-    whole batches."""
+    """What the fold of a batch reads: the committed state (`SerialIngest.committed_reads`, which never waits for a
+    write in progress), or the state inside the write transaction (`TransactionalIngest.fold_and_write`). Methods
+    take and return whole batches; they only read, so they may be called in any order and again."""
 
     async def stored_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
-        """event_id -> (agent_id, seq) for those of `event_ids` stored in `events`."""
+        """event_id -> (agent_id, seq) for those of `event_ids` stored as events (refusals are not events)."""
         ...
 
     async def seq_owners(self, agent_id: str, seqs: Sequence[int]) -> dict[int, str]:
@@ -119,7 +122,7 @@ class IngestReads(Protocol):
         ...
 
     async def events_of_cases(self, case_ids: Sequence[str]) -> list[StoredEvent]:
-        """Every stored event of these cases, any order (the caller sorts by `order_key`)."""
+        """Every stored event of these cases, each once, in any order (the fold sorts by `order_key`)."""
         ...
 
     async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
@@ -127,9 +130,69 @@ class IngestReads(Protocol):
         ...
 
 
+class WriteTurn(Protocol):
+    """The caller's part in one queued batch write (`SerialIngest.queue_batch_write`), called on the writer's
+    side (not the event loop), one queued write at a time, in queue order."""
+
+    def begin(self) -> None:
+        """Just before the batch's transaction. Raising fails the batch with that exception; nothing of it is
+        written, and `end` is not called."""
+        ...
+
+    def end(self, committed: bool) -> None:
+        """Right after the transaction committed (True) or rolled back (False), before the next queued write
+        begins."""
+        ...
+
+
+class SerialIngest(Protocol):
+    """Ingest on a backend where one process writes each township's events and cases (SQLite): the fold runs
+    outside the write transaction, on `committed_reads` plus the batches it folded and queued before
+    (`server.ingest.pipeline.Pipeline`), and writes queue in order."""
+
+    @property
+    def committed_reads(self) -> IngestReads:
+        """Reads of the committed state. Raises RuntimeError when the store is not open."""
+        ...
+
+    def queue_batch_write(self, batch: BatchWrite, turn: WriteTurn) -> asyncio.Future[int]:
+        """Queue the write transaction of `batch` behind the store's other writes, in call order; the writer goes
+        from one to the next without waiting for the event loop. The transaction stores every row of the batch,
+        adds its rollup deltas to every grain, then moves the agent's acknowledged seq to the highest N such that
+        every seq 1..N is stored or refused, and records its last push. The future gives N (never lower than
+        before) after the commit; a request that stops waiting does not stop the write.
+
+        Not idempotent for events: the fold took out what is stored already. An event_id or (agent_id, seq) stored
+        already raises the backend's integrity error (a bug upstream, never silently ignored), and nothing of the
+        batch is kept; so does a failure of the database, or `turn.begin` raising. A refusal stored already keeps
+        its first record (an agent may send a refused event again). The CPU work of making rows and
+        parameters happens here, before the batch queues, so that the writer only writes."""
+        ...
+
+
+@runtime_checkable
+class TransactionalIngest(Protocol):
+    """Ingest on a backend that several processes write at once (PostgreSQL): each batch is one transaction that
+    locks its township first and folds inside (`server.ingest.pipeline.InTransaction`)."""
+
+    async def fold_and_write(self, township_code: str, fold: Callable[[IngestReads], Awaitable[BatchWrite]]
+                             ) -> int:
+        """In one write transaction: take the township's lock (pushes of one township queue there, others run
+        beside them), call `fold` with a reader bound to the transaction, store what it returns as
+        `SerialIngest.queue_batch_write` does, and commit; returns the agent's acknowledged seq. Rollup rows are
+        updated in key order, so that two townships sharing a county's rows never deadlock. A transaction the
+        database aborts (serialization, deadlock) may be retried whole, calling `fold` again; nothing of a batch
+        that raises is kept."""
+        ...
+
+
 class Store(Protocol):
+    """What ingest, the CLI and the admin commands need of a backend. Every method may raise the backend's own
+    error when the database fails; a write that raises kept nothing."""
+
     async def open(self) -> None:
-        """Connect and apply pending migrations (each in its own transaction, recorded in schema_migrations)."""
+        """Connect and apply pending migrations in number order (each in its own transaction, recorded in
+        schema_migrations). Idempotent across restarts: an applied migration is never applied again."""
         ...
 
     async def close(self) -> None:
@@ -146,41 +209,27 @@ class Store(Protocol):
         ...
 
     @property
-    def ingest_reads(self) -> IngestReads:
-        """Reads of the committed state for ingest; they never wait for a write in progress."""
-        ...
-
-    def prepare_batch(self, batch: BatchWrite) -> PreparedBatch:
-        """`batch` in the store's own form (rows, parameters): CPU work, done before the batch queues for the
-        writer, so that the writer only writes."""
-        ...
-
-    def submit_batch(self, prepared: PreparedBatch, generation: int) -> asyncio.Future[int]:
-        """Queue one write transaction (with the store's other writes, in submission order; the writer goes from
-        one to the next without waiting for the event loop): store every row of the batch, add its rollup deltas to
-        every grain, then move the agent's acknowledged seq to the highest N such that every seq 1..N is stored or
-        refused, and record when it was last seen. The future gives N (never lower than before) after the commit.
-
-        Not idempotent: the caller has taken out what is stored already. An event_id or (agent_id, seq) that is
-        stored already raises the backend's integrity error (a bug upstream, never silently ignored), and nothing
-        of the batch is kept. `generation` is the caller's: when a batch fails, every batch of the same or an
-        earlier generation still queued fails with `BatchNotWritten` (it was folded on the failed one's state)."""
+    def ingest_writes(self) -> SerialIngest | TransactionalIngest:
+        """How this backend takes push batches (`server.ingest.pipeline.ingest_path` picks the path for it)."""
         ...
 
     async def upsert_reference(self, org_units: Iterable[OrgUnit], items: Iterable[ServiceItem]) -> None:
-        """Insert or update org units and catalog items by code (rows no longer in the files are kept: old cases
-        still name them)."""
+        """Insert or update org units and catalog items by code, in one transaction; idempotent. Rows no longer in
+        the files are kept: old cases still name them."""
         ...
 
     async def add_agent(self, agent: AgentRecord, token_sha256: str) -> None:
-        """Register an agent. Raises ValueError if the agent_id or token hash exists."""
+        """Register an agent (acknowledged seq 0). Raises ValueError if the agent_id or the token hash exists
+        already, and changes nothing then."""
         ...
 
-    async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None: ...
+    async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
+        """The agent whose token has this hash, as last written (its acknowledged seq and last push), or None."""
+        ...
 
     async def replace_agent_token(self, agent_id: str, token_sha256: str) -> bool:
-        """Give `agent_id` a new token hash (and end a revocation); the old token stops working. False when there
-        is no such agent."""
+        """Give `agent_id` a new token hash (and end a revocation); the old token stops working at once. False when
+        there is no such agent. Raises ValueError when another agent has that hash."""
         ...
 
     async def revoke_agent(self, agent_id: str, revoked_at: str) -> bool:
@@ -196,23 +245,18 @@ class Store(Protocol):
         """Stored events of every agent still waiting for their case's `accepted`."""
         ...
 
-    async def list_agents(self) -> list[AgentRecord]: ...
-
-    async def rollup_sums(self, prefix_len: int, prefix: str, date_from: str, date_to: str
-                          ) -> dict[str, dict[str, int]]:
-        """Sums of every metric over rollup rows whose org_code starts with `prefix` and whose day is within
-        [date_from, date_to], grouped by the first `prefix_len` digits of org_code."""
+    async def list_agents(self) -> list[AgentRecord]:
+        """Every agent, by agent_id."""
         ...
 
-    async def snapshot_for_verify(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-                                  ) -> tuple[Contribution, dict[str, Contribution]]:
-        """From one consistent snapshot: `recompute` applied to all cases and consultations (a part at a time and
-        summed: it must be additive), and the rows of every rollup table (`rollups.ROLLUP_TABLES`, by name)."""
+    async def snapshot_for_verify(self, recompute: Recompute) -> tuple[Contribution, dict[str, GrainRows]]:
+        """From one consistent snapshot, while ingest goes on: `recompute` applied to every case and consultation
+        (a part at a time and summed: it must be additive), and the non-zero rows of every rollup grain
+        (`server.model.rollups.GRAINS`, by name). Only reads."""
         ...
 
-    async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-                              ) -> int:
-        """In one write transaction: read all cases and consultations, replace the rows of every rollup table with
-        those of `rollups.rollup_statements(recompute(cases, consultations))`. Returns the number of rows written.
-        Safe beside a running server."""
+    async def rebuild_rollups(self, recompute: Recompute) -> int:
+        """In one write transaction: replace the rows of every rollup grain by those of `recompute` over every
+        case and consultation; returns the number of rows written. Ingest waits for it (or it for ingest), so no
+        batch is counted twice or lost; idempotent on true rollups."""
         ...

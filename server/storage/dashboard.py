@@ -1,7 +1,7 @@
 """The storage interface of the county dashboard: summed figures, work lists, agents, accounts and sessions.
 
 Read-mostly and separate from `base.Store` (what ingest needs), so the ingest path stays small. Implementations:
-`sqlite_dashboard.SqliteDashboardStore`, beside `sqlite.SqliteStore` and sharing its write lock.
+`sqlite.dashboard.SqliteDashboardStore`, beside `sqlite.store.SqliteStore` and writing through its transactions.
 """
 
 from __future__ import annotations

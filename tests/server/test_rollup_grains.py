@@ -1,25 +1,16 @@
 """Rollups never drift: a late event, a correction of item or handling unit, and a duplicate delivery each leave
-every rollup table (daily and monthly) equal to a recomputation from the cases; a database at schema 0001 with data
-migrates to figures that are already true."""
+every rollup table (daily and monthly) equal to a recomputation from the cases. (Migrating a database of the first
+schema with data in place is part of the storage contract: tests/server/storage/test_contract.py.)"""
 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
-
-import aiohttp
-from aiohttp.test_utils import TestServer
 
 from server.admin import rollups as maintenance
-from server.app import build_app
-from server.config import ServerConfig
 from server.http.common import STORE
-from server.model.rollups import METRICS
-from server.storage.sqlite import store as sqlite_storage
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
 
 CENTRE, VILLAGE = QIAOWA + "000", QIAOWA + "201"
-ROLLUP_0001_METRICS = [m for m in METRICS if m not in ("in_progress", "bad_pending")]
 
 
 async def _assert_true(server: CountyServer) -> None:
@@ -97,51 +88,3 @@ async def test_verify_names_the_table_of_a_drifted_month_row_and_rebuild_repairs
         "rollups_month", QIAOWA, "accepted", 7, 1)
     assert await maintenance.rebuild_rollups(county_server.app[STORE]) > 0
     await _assert_true(county_server)
-
-
-def _back_to_0001(path: Path) -> None:
-    """Undo 0002 and later on a database that has data: what a county that ran the first release holds."""
-    with sqlite3.connect(path) as db:
-        db.executescript(
-            "DROP TABLE agent_usage; DROP TABLE orphan_events; ALTER TABLE agents DROP COLUMN revoked_at; "
-            "DROP TABLE rollups_month; DROP TABLE rollups_month_channel; DROP TABLE sessions; DROP TABLE accounts; "
-            "DROP INDEX rollups_day; DROP INDEX cases_bad_pending; DROP INDEX cases_open_due; "
-            "CREATE INDEX cases_open_due ON cases (due_on) WHERE state IN ('in_progress', 'suspended'); "
-            "ALTER TABLE rollups DROP COLUMN in_progress; ALTER TABLE rollups DROP COLUMN bad_pending; "
-            "DELETE FROM schema_migrations WHERE version >= 2; "
-            "DELETE FROM rollups WHERE " + " AND ".join(f"{m} = 0" for m in ROLLUP_0001_METRICS) + ";")
-
-
-async def test_a_database_at_0001_with_data_migrates_to_true_figures_and_the_fresh_schema(
-        server_config: ServerConfig, tmp_path: Path) -> None:
-    async def run(work) -> None:
-        app = await build_app(server_config)
-        async with TestServer(app, host="127.0.0.1", port=0) as server, aiohttp.ClientSession() as session:
-            await work(CountyServer(str(server.make_url("")).rstrip("/"), app, server_config, session))
-
-    async def fill(server: CountyServer) -> None:
-        q = await server.add_agent(QIAOWA)
-        a, b, c = q.accepted("2026-03-02"), q.accepted("2026-03-02", org_code=VILLAGE), q.accepted("2026-04-01")
-        await server.push(q, [a, b, c, q.completed(a["case_id"], "2026-03-03"),
-                              q.evaluated(a["case_id"], "2026-03-03", rating=1), q.consulted("2026-03-04")])
-
-    await run(fill)
-    _back_to_0001(server_config.database)
-
-    async def check(server: CountyServer) -> None:
-        await _assert_true(server)
-        assert (_month(server, QIAOWA)["in_progress"], _month(server, QIAOWA)["bad_pending"]) == (1, 1)
-
-    await run(check)
-    fresh = tmp_path / "fresh.sqlite3"
-    store = sqlite_storage.SqliteStore(fresh)
-    await store.open()
-    await store.close()
-
-    def columns(path: Path) -> dict[str, list[str]]:
-        with sqlite3.connect(path) as db:
-            names = sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'index')"))
-            return {n: [r[1] for r in db.execute(f"PRAGMA index_info({n})")] or
-                    [r[1] for r in db.execute(f"PRAGMA table_info({n})")] for n in names}
-
-    assert columns(server_config.database) == columns(fresh)

@@ -9,7 +9,7 @@ import msgspec
 
 from protocol.messages import ReferenceResponse
 from server.http.openapi import build_openapi
-from server.model.rollups import KEY_COLUMNS, METRICS, MONTH_CHANNEL, MONTH_KEY_COLUMNS
+from server.model.rollups import KEY_COLUMNS, METRICS, MONTH, MONTH_CHANNEL
 from server.storage.sqlite.store import SqliteStore
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
 
@@ -28,7 +28,7 @@ async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
         month_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month)")]
         channel_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month_channel)")]
     assert columns == [*KEY_COLUMNS, *METRICS]  # the metric list is declared once, in server.model.rollups
-    assert month_columns == [*MONTH_KEY_COLUMNS, *METRICS]
+    assert month_columns == [*MONTH.key_columns, *METRICS]
     assert channel_columns == [*MONTH_CHANNEL.key_columns, *METRICS]
 
 

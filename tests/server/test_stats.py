@@ -104,3 +104,25 @@ async def test_stats_need_the_admin_token(county_server: CountyServer, qiaowa: T
     assert (await county_server.get(path, token="not-the-admin-token"))[0] == 401
     status, body = await county_server.get(path, token=qiaowa.token)
     assert (status, body["code"]) == (403, "forbidden")
+
+
+@pytest.mark.parametrize(("date_from", "date_to"), [
+    ("2026-03-01", "2026-03-31"),  # a whole month: the monthly grain
+    ("2026-03-04", "2026-04-01"),  # days at both ends: the daily rows
+    ("2026-01-01", "2026-12-31"),  # a year
+])
+@pytest.mark.parametrize("level", ["county", "township", "village"])
+async def test_stats_answer_the_dashboards_figures(data_set: CountyServer, level: str, date_from: str,
+                                                   date_to: str) -> None:
+    """One path to every figure: each row of the stats API holds the dashboard's figures of that unit."""
+    org = "" if level != "village" else f"&org={QIAOWA}"
+    status, units = await data_set.get(f"/api/v1/units?from={date_from}&to={date_to}&level={level}{org}")
+    assert status == 200
+    dashboard = {r["org"]["code"]: r["figures"] for r in units["rows"]}
+    stats = await data_set.stats(level, date_from, date_to, **({"org": QIAOWA} if level == "village" else {}))
+    fields = ("accepted", "completed", "completed_on_time", "on_time_rate", "rejected", "withdrawn", "evaluations",
+              "good_ratings", "good_rating_rate")
+    assert set(stats) <= set(dashboard)
+    assert any(row[f] for row in stats.values() for f in fields)  # figures to compare, not only zeros
+    for code, row in stats.items():
+        assert tuple(row[f] for f in fields) == tuple(dashboard[code][f] for f in fields), code

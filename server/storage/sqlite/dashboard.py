@@ -13,8 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from server.model.figures import split_period
-from server.model.rollups import METRICS, MONTH, MONTH_CHANNEL
+from server.model.rollups import METRICS
 from server.storage.base import AgentRecord
 from server.storage.dashboard import (
     CASE_FIGURES,
@@ -27,6 +26,7 @@ from server.storage.dashboard import (
     SessionRecord,
     Sums,
 )
+from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE, split_period
 from server.storage.sqlite.store import READ_PRAGMAS, SqliteStore
 
 # Every metric, plus `online_accepted`: the accepted counter of the online channel, so that the online share of
@@ -84,7 +84,8 @@ class SqliteDashboardStore:
         if months is not None:
             cols = list(by)
             # Without a category in the grouping, the month rows with the categories summed do (5x fewer rows).
-            table = MONTH_CHANNEL.table if "category" not in by else MONTH.table
+            table = MONTH_CHANNEL_TABLE.name if "category" not in by else MONTH_TABLE.name
+            params: list[Any]
             if units is not None:
                 where, params = f"unit IN ({_marks(len(units))})", list(units)
             elif unit_len == len(prefix):
@@ -97,7 +98,7 @@ class SqliteDashboardStore:
             cols = [{"unit": f"substr(org_code, 1, {int(unit_len)})", "month": "substr(day, 1, 7)"}.get(g, g)
                     for g in by]
             where = "org_code >= ? AND org_code < ? AND day >= ? AND day <= ?"
-            params: list[Any] = [prefix, upper_bound(prefix), day_from, day_to]
+            params = [prefix, upper_bound(prefix), day_from, day_to]
             if units is not None:
                 where += f" AND substr(org_code, 1, {int(unit_len)}) IN ({_marks(len(units))})"
                 params += list(units)
@@ -140,9 +141,7 @@ class SqliteDashboardStore:
         rows = await db.execute_fetchall(
             f"SELECT {_CASE_COLUMNS} FROM cases WHERE {sql} ORDER BY {order} LIMIT ? OFFSET ?",
             [*params, limit, offset])
-        return total, [CaseListRow(*r[:14], is_on_time=None if r[14] is None else bool(r[14]),
-                                   applicant_name=r[15], cert_type=r[16], cert_no=r[17], staff=r[18], trips=r[19])
-                       for r in rows]
+        return total, [_case_list_row(r) for r in rows]
 
     # ---- agents ---------------------------------------------------------------------------------------------
 
@@ -175,23 +174,23 @@ class SqliteDashboardStore:
         return await self._store.transaction(change)
 
     async def account(self, name: str) -> AccountRecord | None:
-        rows = await self._read.execute_fetchall(
-            "SELECT name, password_hash, created_at, is_disabled, role FROM accounts WHERE name = ?", (name,))
-        return AccountRecord(*rows[0][:3], is_disabled=bool(rows[0][3]), role=rows[0][4]) if rows else None
+        rows = list(await self._read.execute_fetchall(
+            "SELECT name, password_hash, created_at, is_disabled, role FROM accounts WHERE name = ?", (name,)))
+        return _account(rows[0]) if rows else None
 
     async def list_accounts(self) -> list[AccountRecord]:
         rows = await self._read.execute_fetchall(
             "SELECT name, password_hash, created_at, is_disabled, role FROM accounts ORDER BY name")
-        return [AccountRecord(*r[:3], is_disabled=bool(r[3]), role=r[4]) for r in rows]
+        return [_account(r) for r in rows]
 
     async def add_session(self, session: SessionRecord) -> None:
         await self._write("INSERT INTO sessions (token_sha256, account, created_at, last_seen_at) VALUES (?, ?, ?, ?)",
                           (session.token_sha256, session.account, session.created_at, session.last_seen_at))
 
     async def session(self, token_sha256: str) -> SessionRecord | None:
-        rows = await self._read.execute_fetchall(
+        rows = list(await self._read.execute_fetchall(
             "SELECT token_sha256, account, s.created_at, last_seen_at FROM sessions s JOIN accounts a ON a.name = "
-            "s.account WHERE token_sha256 = ? AND NOT a.is_disabled", (token_sha256,))
+            "s.account WHERE token_sha256 = ? AND NOT a.is_disabled", (token_sha256,)))
         return SessionRecord(*rows[0]) if rows else None
 
     async def touch_session(self, token_sha256: str, seen_at: str) -> None:
@@ -212,6 +211,17 @@ class SqliteDashboardStore:
             return cursor.rowcount == 1
 
         return await self._store.transaction(change)
+
+
+def _case_list_row(row: sqlite3.Row) -> CaseListRow:
+    values = list(row)  # _CASE_COLUMNS are in CaseListRow's order; is_on_time is stored as 0 or 1
+    values[14] = None if values[14] is None else bool(values[14])
+    return CaseListRow(*values)
+
+
+def _account(row: sqlite3.Row) -> AccountRecord:
+    name, password_hash, created_at, is_disabled, role = row
+    return AccountRecord(name, password_hash, created_at, bool(is_disabled), role)
 
 
 def _case_where(f: CaseFilter) -> tuple[str, list[Any]]:

@@ -1,7 +1,7 @@
 """The ingest's SQL on SQLite: reads of committed state, and one push's rows written in one transaction.
 
 Both are shaped so that a thread running them rarely needs the GIL. The event loop's thread folds the next batch
-while the writer thread (`sqlite_writer`) runs this one's SQL; a thread that wants the GIL back after each SQLite
+while the writer thread (`writer.py`) runs this one's SQL; a thread that wants the GIL back after each SQLite
 step (`executemany` does, once per row) waits up to a switch interval every time, and a batch took seconds that way
 (bench/ingest_bench.py). So:
 - writes are multi-row `INSERT ... VALUES (...), (...)` statements: one step per up to a thousand rows. Their SQL
@@ -24,8 +24,9 @@ import msgspec
 from msgspec.structs import astuple
 
 from protocol.lifecycle import CHINA_TZ, Case
-from server.model.rollups import GRAINS, rollup_rows
+from server.model.rollups import Contribution
 from server.storage.base import BatchWrite, CaseRecord, StoredEvent
+from server.storage.rollup_tables import ROLLUP_TABLES, delta_rows
 
 CASE_COLUMNS = ("case_id", "case_no", "township_code", "org_code", "village_code", "item_code", "category",
                 "channel", "state", "accepted_on", "due_on", "completed_on", "closed_on", "rating", "rated_on",
@@ -82,7 +83,14 @@ ORPHANS = Insert.of("orphan_events", ("event_id", "agent_id", "case_id"))
 ADOPT_SQL = "DELETE FROM orphan_events WHERE case_id IN (SELECT value FROM json_each(?))"
 USAGE_SQL = ("INSERT INTO agent_usage (agent_id, day, events, bytes) VALUES (?, ?, ?, ?) ON CONFLICT (agent_id, day) "
              "DO UPDATE SET events = events + excluded.events, bytes = bytes + excluded.bytes")
-GRAIN_INSERTS = tuple(Insert(g.insert_head, f"({', '.join('?' * g.width)})", g.upsert_tail) for g in GRAINS)
+# One per table of ROLLUP_TABLES, in that order; `.sql(1)` is the single-row upsert, for executemany.
+ROLLUP_UPSERTS = tuple(Insert(t.insert_head, f"({', '.join('?' * t.width)})", t.upsert_tail) for t in ROLLUP_TABLES)
+
+
+def rollup_upserts(deltas: Contribution) -> list[tuple[str, list[tuple[object, ...]]]]:
+    """(single-row upsert, its parameter rows) per rollup table, for executemany: rebuilds and bulk loads."""
+    return [(upsert.sql(1), rows) for upsert, rows in zip(ROLLUP_UPSERTS, delta_rows(deltas), strict=True)]
+
 
 # SQLite binds at most 32,766 parameters per statement (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
 MAX_PARAMS = 32_766
@@ -128,11 +136,6 @@ def chunks(n: int, width: int) -> list[tuple[int, int]]:
     return out
 
 
-class PreparedStatements(NamedTuple):
-    batch: BatchWrite
-    statements: list[Statement]  # `batch_statements(batch)`
-
-
 def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
     c = record.case
     completed_on, due_on = c.completed_on, c.due_on
@@ -169,7 +172,7 @@ class CaseCache:
                 del entries[case_id]
 
 
-class IngestReads:
+class CommittedReads:
     """What the fold needs of the committed state, on a connection of its own (a stats query never delays it)."""
 
     def __init__(self, db: aiosqlite.Connection, cache: CaseCache) -> None:
@@ -177,8 +180,8 @@ class IngestReads:
         self._cache = cache
 
     async def _json(self, sql: str, keys: Sequence[object], *params: object) -> bytes:
-        rows = await self._db.execute_fetchall(sql, (_json_ids.encode(keys), *params))
-        return (rows[0][0] or "[]").encode()
+        [(doc,)] = await self._db.execute_fetchall(sql, (_json_ids.encode(keys), *params))  # always one row
+        return (doc or "[]").encode()
 
     async def stored_events(self, event_ids: Sequence[str]) -> dict[str, tuple[str, int]]:
         if not event_ids:
@@ -253,7 +256,7 @@ def batch_statements(batch: BatchWrite) -> list[Statement]:
     if batch.adopted_case_ids:
         out.append((ADOPT_SQL, [_json_ids.encode(batch.adopted_case_ids).decode()]))
     out.append((USAGE_SQL, [batch.agent_id, china_day(at), batch.received_events, batch.received_bytes]))
-    for insert, rows in zip(GRAIN_INSERTS, rollup_rows(batch.deltas), strict=True):
+    for insert, rows in zip(ROLLUP_UPSERTS, delta_rows(batch.deltas), strict=True):
         out += insert.statements(rows)
     out.append((ACK_SQL, [batch.agent_id, at, batch.software_version, batch.pending, ACK_WINDOW]))
     return out

@@ -1,9 +1,13 @@
 """SQLite storage (aiosqlite): the embedded default, one county on one box.
 
-One write connection on a thread of its own (`sqlite_writer`: a write transaction is one function run there, and
+One write connection on a thread of its own (`writer.py`: a write transaction is one function run there, and
 writers queue in-process, so SQLite never answers SQLITE_BUSY to this process); read-only aiosqlite connections,
-which WAL lets run beside a write: one for stats and token look-ups, one for ingest's reads (`sqlite_ingest`). Each
-await is a thread hop in aiosqlite, so reads come whole: one statement per call.
+which WAL lets run beside a write: one for token look-ups and the CLI's reads, one for ingest's reads (`ingest.py`);
+the dashboard's reads have their own (`dashboard.py`). Each await is a thread hop in aiosqlite, so reads come whole:
+one statement per call.
+
+Ingest is a `SerialIngest` (`server.storage.base`): the process that ingests a township is its only writer, so the
+fold reads committed state outside the write transaction and batch writes queue on the writer thread.
 """
 
 from __future__ import annotations
@@ -22,13 +26,15 @@ import msgspec
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
-from server.model.rollups import GRAINS, METRICS, ROLLUP_TABLES, Contribution, add_into, rollup_statements
-from server.storage.base import AgentRecord, AgentUsage, BatchNotWritten, BatchWrite, CaseRecord, Consultation
+from server.model.rollups import Contribution, GrainRows, add_into
+from server.storage.base import AgentRecord, AgentUsage, BatchWrite, CaseRecord, Consultation, Recompute, WriteTurn
+from server.storage.rollup_tables import ROLLUP_TABLES, table_rows
 from server.storage.sqlite.ingest import (
     CaseCache,
-    IngestReads,
-    PreparedStatements,
+    CommittedReads,
+    Statement,
     batch_statements,
+    rollup_upserts,
     run_statements,
 )
 from server.storage.sqlite.writer import SqliteWriter, T
@@ -60,8 +66,6 @@ READ_PRAGMAS = ("PRAGMA query_only=ON", "PRAGMA cache_size=-16384", "PRAGMA busy
 
 _case_decoder = msgspec.json.Decoder(Case)
 
-# Stats and verify sum every metric.
-_SUMS = ", ".join(f"SUM({m})" for m in METRICS)
 # Cases decoded per step when the rollups are recomputed (verify, rebuild).
 _RECOMPUTE_CHUNK = 20_000
 
@@ -69,18 +73,17 @@ _RECOMPUTE_CHUNK = 20_000
 class SqliteStore:
     def __init__(self, path: Path, case_cache_entries: int = 20_000, *, serving: bool = False) -> None:
         """`serving`: a store of the server or of its ingest workers, whose writes queue with each other's
-        (`sqlite_writer`)."""
+        (`writer.py`)."""
         self.path = path
         self._cases = CaseCache(case_cache_entries)
         self._writer = SqliteWriter(path, WRITE_PRAGMAS, queue_with_others=serving)
         self._reader: aiosqlite.Connection | None = None
         self._ingest_reader: aiosqlite.Connection | None = None
-        self._ingest_reads: IngestReads | None = None
+        self._ingest_reads: CommittedReads | None = None
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._last_checkpoint_s = 0.0
         self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
-        self._failed_generation = -1  # the latest generation of ingest batches with a failed write (writer thread)
 
     # ---- life cycle -----------------------------------------------------------------------------------------
 
@@ -90,7 +93,7 @@ class SqliteStore:
         await self._writer.call(_migrate)
         self._reader = await self._connect_reader()
         self._ingest_reader = await self._connect_reader()
-        self._ingest_reads = IngestReads(self._ingest_reader, self._cases)
+        self._ingest_reads = CommittedReads(self._ingest_reader, self._cases)
         self._checkpointer = await aiosqlite.connect(self.path, isolation_level=None)
         await self._checkpointer.execute("PRAGMA busy_timeout=10000")
 
@@ -151,7 +154,7 @@ class SqliteStore:
 
     async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """`fn(connection)` in one write transaction on the writer thread, queued behind the writes before it;
-        for this store's sibling modules too (`sqlite_dashboard`: accounts and sessions)."""
+        for this store's sibling modules too (`dashboard.py`: accounts and sessions)."""
         result = await self._writer.transaction(fn)
         self._checkpoint_soon()
         return result
@@ -159,32 +162,35 @@ class SqliteStore:
     # ---- ingest ---------------------------------------------------------------------------------------------
 
     @property
-    def ingest_reads(self) -> IngestReads:
+    def ingest_writes(self) -> SqliteStore:
+        return self
+
+    @property
+    def committed_reads(self) -> CommittedReads:
         if self._ingest_reads is None:
             raise RuntimeError("store is not open")
         return self._ingest_reads
 
-    def prepare_batch(self, batch: BatchWrite) -> PreparedStatements:
-        return PreparedStatements(batch, batch_statements(batch))
-
-    def submit_batch(self, prepared: PreparedStatements, generation: int) -> asyncio.Future[int]:
-        written = self._writer.submit(functools.partial(self._write_batch, prepared, generation))
-        written.add_done_callback(functools.partial(self._batch_written, prepared))  # before the caller's callbacks
+    def queue_batch_write(self, batch: BatchWrite, turn: WriteTurn) -> asyncio.Future[int]:
+        statements = batch_statements(batch)  # here, on the event loop's thread: the writer thread only writes
+        written = self._writer.submit(functools.partial(self._write_batch, statements, turn))
+        written.add_done_callback(functools.partial(self._batch_written, batch))  # before the caller's callbacks
         return written
 
-    def _write_batch(self, prepared: PreparedStatements, generation: int, conn: sqlite3.Connection) -> int:
+    def _write_batch(self, statements: list[Statement], turn: WriteTurn, conn: sqlite3.Connection) -> int:
         """On the writer thread."""
-        if generation <= self._failed_generation:
-            raise BatchNotWritten(f"a batch of generation {generation} before this one failed to be written")
+        turn.begin()
         try:
-            return self._writer.in_transaction(conn, lambda c: run_statements(c, prepared.statements))
+            acked = self._writer.in_transaction(conn, lambda c: run_statements(c, statements))
         except BaseException:
-            self._failed_generation = max(self._failed_generation, generation)
+            turn.end(False)
             raise
+        turn.end(True)
+        return acked
 
-    def _batch_written(self, prepared: PreparedStatements, written: asyncio.Future[int]) -> None:
+    def _batch_written(self, batch: BatchWrite, written: asyncio.Future[int]) -> None:
         if not written.cancelled() and written.exception() is None:
-            self._cases.put_all(prepared.batch.cases)  # committed
+            self._cases.put_all(batch.cases)  # committed
             self._checkpoint_soon()
 
     # ---- reference and agents -------------------------------------------------------------------------------
@@ -241,68 +247,44 @@ class SqliteStore:
                       "revoked_at")
 
     async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
-        rows = await self._read.execute_fetchall(
-            f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,))
+        rows = list(await self._read.execute_fetchall(
+            f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,)))
         return AgentRecord(*rows[0]) if rows else None
 
     async def list_agents(self) -> list[AgentRecord]:
         rows = await self._read.execute_fetchall(f"SELECT {self._AGENT_COLUMNS} FROM agents ORDER BY agent_id")
         return [AgentRecord(*r) for r in rows]
 
-    # ---- figures --------------------------------------------------------------------------------------------
+    # ---- rollups --------------------------------------------------------------------------------------------
 
-    async def rollup_sums(self, prefix_len: int, prefix: str, date_from: str, date_to: str
-                          ) -> dict[str, dict[str, int]]:
-        # A range on the primary key instead of LIKE: uses the index on every backend. Codes are digits, so the
-        # prefix with its last digit incremented (9 -> ':') is the exclusive upper bound.
-        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
-        rows = await self._read.execute_fetchall(
-            f"SELECT substr(org_code, 1, ?) AS unit, {_SUMS} FROM rollups "
-            "WHERE org_code >= ? AND org_code < ? AND day >= ? AND day <= ? GROUP BY unit",
-            (prefix_len, prefix, upper, date_from, date_to))
-        return {r[0]: dict(zip(METRICS, r[1:], strict=True)) for r in rows}
-
-    async def snapshot_for_verify(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-                                  ) -> tuple[Contribution, dict[str, Contribution]]:
-        def snapshot() -> tuple[Contribution, dict[str, list[tuple[object, ...]]]]:
+    async def snapshot_for_verify(self, recompute: Recompute) -> tuple[Contribution, dict[str, GrainRows]]:
+        def snapshot() -> tuple[Contribution, dict[str, GrainRows]]:
             conn = sqlite3.connect(self.path, isolation_level=None)
             try:
                 for pragma in READ_PRAGMAS:
                     conn.execute(pragma)
                 conn.execute("BEGIN")  # one read snapshot (WAL) for all the selects
                 expected = _recompute(conn, recompute)
-                return expected, {g.table: conn.execute(g.select_all_sql).fetchall() for g in GRAINS}
+                return expected, {t.name: table_rows(t, conn.execute(t.select_all_sql)) for t in ROLLUP_TABLES}
             finally:
                 conn.close()
 
         # A thread and a connection of its own: minutes at prefecture scale, and the ingest keeps going beside it.
-        expected, tables = await asyncio.to_thread(snapshot)
-        out: dict[str, Contribution] = {}
-        for grain in GRAINS:
-            n = len(grain.key_columns)
-            rollups: Contribution = {}
-            out[grain.table] = rollups
-            for r in tables[grain.table]:
-                metrics = {m: v for m, v in zip(METRICS, r[n:], strict=True) if v}
-                if metrics:
-                    rollups[tuple(r[:n])] = metrics  # type: ignore[index]
-        return expected, out
+        return await asyncio.to_thread(snapshot)
 
-    async def rebuild_rollups(self, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-                              ) -> int:
+    async def rebuild_rollups(self, recompute: Recompute) -> int:
         def rebuild(conn: sqlite3.Connection) -> int:
-            statements = rollup_statements(_recompute(conn, recompute))
+            upserts = rollup_upserts(_recompute(conn, recompute))
             for table in ROLLUP_TABLES:
-                conn.execute(f"DELETE FROM {table}")
-            for sql, rows in statements:
+                conn.execute(f"DELETE FROM {table.name}")
+            for sql, rows in upserts:
                 conn.executemany(sql, rows)
-            return sum(len(rows) for _, rows in statements)
+            return sum(len(rows) for _, rows in upserts)
 
         return await self.transaction(rebuild)
 
 
-def _recompute(conn: sqlite3.Connection, recompute: Callable[[list[CaseRecord], list[Consultation]], Contribution]
-               ) -> Contribution:
+def _recompute(conn: sqlite3.Connection, recompute: Recompute) -> Contribution:
     """`recompute` over the cases a chunk at a time, then the consultations. It is additive (the sum over the chunks
     is the whole), so memory holds the rollups, never every case: all 3.5 M cases of the prefecture benchmark at
     once took more than 18 GB."""
@@ -312,7 +294,8 @@ def _recompute(conn: sqlite3.Connection, recompute: Callable[[list[CaseRecord], 
         add_into(total, recompute([CaseRecord(_case_decoder.decode(b), cat, key) for b, cat, key in rows], []))
     consult_rows = conn.execute(
         "SELECT consultation_id, event_id, org_code, channel, consulted_on, body FROM consultations").fetchall()
-    add_into(total, recompute([], [Consultation(*r[:5], body=r[5].encode()) for r in consult_rows]))
+    add_into(total, recompute([], [Consultation(consultation_id, event_id, org_code, channel, day, body.encode())
+                                   for consultation_id, event_id, org_code, channel, day, body in consult_rows]))
     return total
 
 

@@ -1,0 +1,178 @@
+"""The storage backends the contract suite runs against, each behind the same harness.
+
+A backend here is the real store and dashboard store on a database of their own, the real `Ingestor` over them, and
+the few raw operations a contract test needs underneath the interface (to make a database at an old migration, copy
+rows into it, read its schema, damage a rollup row on purpose). To add a backend, write its `BackendKind` and add it
+to `BACKENDS`: every contract test then runs against it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import msgspec
+
+from protocol.messages import PushResponse
+from server.accounts.agents import hash_token
+from server.clock import now_iso
+from server.ingest.ingestor import Ingestor
+from server.model.reference import Reference, load_reference
+from server.storage.base import AgentRecord, BatchWrite, IngestReads, Store, TransactionalIngest, WriteTurn
+from server.storage.dashboard import DashboardStore
+from server.storage.sqlite.dashboard import SqliteDashboardStore
+from server.storage.sqlite.store import MIGRATIONS_DIR, SqliteStore
+from tests.server.helpers import REPO, TownshipAgent
+
+
+class BackendKind(Protocol):
+    name: str
+
+    def opened(self, where: Path, database: str) -> Any:
+        """An async context manager: a `Backend` on `database` (made and migrated when new), closed after."""
+        ...
+
+    async def create_at(self, where: Path, database: str, version: int) -> None:
+        """A new database with the backend's migrations up to `version` applied, and recorded, and nothing else."""
+        ...
+
+    async def copy_rows(self, where: Path, source: str, target: str, table: str, columns: Sequence[str],
+                        where_sql: str = "") -> int:
+        """Copy `columns` of the rows of `table` (those matching `where_sql`, when given) from one database to
+        another; returns how many."""
+        ...
+
+    async def schema(self, where: Path, database: str) -> dict[str, list[str]]:
+        """Every table (its columns, in order) and index (its columns), by name."""
+        ...
+
+    async def set_metric(self, where: Path, database: str, table: str, metric: str, value: int) -> int:
+        """Set one metric of every row of a rollup table (damage, for verify to find); returns the rows changed."""
+        ...
+
+    def committed_reads(self, backend: Backend) -> IngestReads:
+        """For a backend whose ingest reads live inside its write transaction: a reader of the committed state
+        with the same answers (a `SerialIngest` backend has its own)."""
+        ...
+
+
+@dataclass
+class Backend:
+    kind: BackendKind
+    where: Path
+    database: str
+    store: Store
+    dashboard: DashboardStore
+    reference: Reference
+    ingestor: Ingestor
+
+    async def add_agent(self, township: str, name: str = "窗口1") -> tuple[AgentRecord, TownshipAgent]:
+        """An agent registered through the store: its record (as the push route hands it to ingest) and a builder of
+        its wire events."""
+        agent_id = f"{township}-{len(await self.store.list_agents()):06x}"
+        token = f"{agent_id}.contract-token"
+        record = AgentRecord(agent_id=agent_id, township_code=township, name=name, created_at=now_iso())
+        await self.store.add_agent(record, hash_token(token))
+        return record, TownshipAgent(agent_id, token, township)
+
+    async def push(self, agent: AgentRecord, events: list[dict[str, Any]], **fields: Any) -> PushResponse:
+        """One push through the real ingest path (decode, checks, fold, write), as the route calls it."""
+        body = msgspec.json.encode({"agent_id": agent.agent_id, "events": events, **fields})
+        return await self.ingestor.push_body(agent, body)
+
+    def reads(self) -> IngestReads:
+        """What the fold reads, outside any write: the committed state."""
+        writes = self.store.ingest_writes
+        if isinstance(writes, TransactionalIngest):
+            return self.kind.committed_reads(self)
+        return writes.committed_reads
+
+    async def write_batch(self, batch: BatchWrite, township: str, turn: WriteTurn | None = None) -> int:
+        """Store an already folded batch through the backend's ingest shape; returns the acknowledged seq."""
+        writes = self.store.ingest_writes
+        if isinstance(writes, TransactionalIngest):
+            async def fold(reads: IngestReads) -> BatchWrite:
+                return batch
+            return await writes.fold_and_write(township, fold)
+        return await writes.queue_batch_write(batch, turn or AnyTurn())
+
+
+class AnyTurn:
+    """A `WriteTurn` that lets every write through and records how it ended."""
+
+    def __init__(self, refuse: Exception | None = None) -> None:
+        self.refuse = refuse
+        self.ended: list[bool] = []
+
+    def begin(self) -> None:
+        if self.refuse is not None:
+            raise self.refuse
+
+    def end(self, committed: bool) -> None:
+        self.ended.append(committed)
+
+
+def sample_reference() -> Reference:
+    return load_reference(REPO / "config" / "org_units.csv", REPO / "config" / "catalog.csv")
+
+
+class SqliteKind:
+    name = "sqlite"
+
+    @staticmethod
+    def _path(where: Path, database: str) -> Path:
+        return where / f"{database}.sqlite3"
+
+    @asynccontextmanager
+    async def opened(self, where: Path, database: str) -> AsyncIterator[Backend]:
+        reference = sample_reference()
+        store = SqliteStore(self._path(where, database), serving=True)
+        dashboard = SqliteDashboardStore(store)
+        await store.open()
+        try:
+            await dashboard.open()
+            await store.upsert_reference(reference.org_units.values(), reference.items.values())
+            yield Backend(self, where, database, store, dashboard, reference, Ingestor(store, reference))
+        finally:
+            await dashboard.close()
+            await store.close()
+
+    async def create_at(self, where: Path, database: str, version: int) -> None:
+        with sqlite3.connect(self._path(where, database)) as db:
+            db.execute("CREATE TABLE schema_migrations "
+                       "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)")
+            for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+                if int(path.name[:4]) <= version:
+                    db.executescript(path.read_text(encoding="utf-8"))
+                    db.execute("INSERT INTO schema_migrations VALUES (?, ?, ?)",
+                               (int(path.name[:4]), path.stem, now_iso()))
+
+    async def copy_rows(self, where: Path, source: str, target: str, table: str, columns: Sequence[str],
+                        where_sql: str = "") -> int:
+        cols = ", ".join(columns)
+        with sqlite3.connect(self._path(where, target)) as db:
+            db.execute("ATTACH DATABASE ? AS source", (str(self._path(where, source)),))
+            n = db.execute(f"INSERT INTO main.{table} ({cols}) SELECT {cols} FROM source.{table} "
+                           + (f"WHERE {where_sql}" if where_sql else "")).rowcount
+        return n
+
+    async def schema(self, where: Path, database: str) -> dict[str, list[str]]:
+        with sqlite3.connect(self._path(where, database)) as db:
+            names = sorted(r[0] for r in db.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%'"))
+            return {n: [r[2] for r in db.execute(f"PRAGMA index_info({n})")] or
+                    [r[1] for r in db.execute(f"PRAGMA table_info({n})")] for n in names}
+
+    def committed_reads(self, backend: Backend) -> IngestReads:
+        raise AssertionError("SqliteStore reads committed state itself (SerialIngest)")
+
+    async def set_metric(self, where: Path, database: str, table: str, metric: str, value: int) -> int:
+        with sqlite3.connect(self._path(where, database)) as db:
+            return db.execute(f"UPDATE {table} SET {metric} = ?", (value,)).rowcount
+
+
+BACKENDS: dict[str, BackendKind] = {"sqlite": SqliteKind()}
