@@ -1,8 +1,8 @@
 """The case lifecycle: one pure function that applies an event to a case, used by both sides.
 
 The agent calls `apply_event` before it stores a staff action (an illegal transition becomes a clear error for the
-staff member); the server folds every case's events through the same function (an event illegal at its place in the
-order is skipped and counted, so the outcome is still a function of the set of events).
+staff member); both sides fold a case's events through it in the causal order of `protocol.causal` (an event illegal
+at its place in that order is a conflict, so the outcome is still a function of the set of events).
 """
 
 from __future__ import annotations
@@ -182,6 +182,10 @@ def _followed_up(case: Case, data: m.Strict, last_at: str, at: str, day: str) ->
     return msgspec.structs.replace(case, last_at=last_at, followed_up_on=day)
 
 
+def _settled(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    return case  # marks a conflict settled (`protocol.causal`); the case itself does not change
+
+
 _STEPS: dict[EventKind, Step] = {
     EventKind.UPDATED: _updated,
     EventKind.SUPPLEMENT_REQUESTED: _supplement_requested,
@@ -191,6 +195,7 @@ _STEPS: dict[EventKind, Step] = {
     EventKind.WITHDRAWN: _closed(CaseState.WITHDRAWN, "撤回"),
     EventKind.EVALUATED: _evaluated,
     EventKind.FOLLOWED_UP: _followed_up,
+    EventKind.SETTLED: _settled,
 }
 
 

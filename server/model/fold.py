@@ -18,7 +18,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import NamedTuple
 
-from protocol.lifecycle import Case, IllegalTransition, apply_event, corrected_at
+from protocol.causal import china_millis
+from protocol.lifecycle import Case, IllegalTransition, apply_event
 from protocol.messages import Strict
 from protocol.vocabulary import EventKind
 
@@ -43,7 +44,6 @@ def order_key(at: str, offset_ms: int, agent_id: str, seq: int) -> tuple[str, st
 
 
 _CHINA = "+08:00"
-_offsets: dict[int, timedelta] = {}
 
 # The plausibility window of an event's corrected time (`order_key`), around the server's clock. Earlier: a PC that
 # stayed offline for years is still within it, a clock at 1970 or 2000 is not (its offset corrects it back, unless
@@ -59,24 +59,6 @@ def time_window(now: datetime) -> tuple[str, str]:
     china = now.astimezone(timezone(timedelta(hours=8))).replace(tzinfo=None)
     return ((china - EVENT_TIME_PAST).isoformat(timespec="milliseconds") + _CHINA,
             (china + EVENT_TIME_FUTURE).isoformat(timespec="milliseconds") + _CHINA)
-
-
-def china_millis(at: str, offset_ms: int) -> str:
-    """`protocol.lifecycle.corrected_at(at, offset_ms)` as ISO text to the millisecond in +08:00 (a test keeps them
-    equal). Once per event on the ingest path, so the common case, a PC already on +08:00, is worked out on naive
-    China-time datetimes: their isoformat costs a third of an aware one's."""
-    if not at.endswith(_CHINA):
-        return corrected_at(at, offset_ms).isoformat(timespec="milliseconds")
-    when = datetime.fromisoformat(at[:-6])
-    if offset_ms:
-        delta = _offsets.get(offset_ms)
-        if delta is None:
-            if len(_offsets) > 10_000:  # offsets repeat per agent; keep the memo small
-                _offsets.clear()
-            delta = _offsets[offset_ms] = timedelta(milliseconds=offset_ms)
-        when -= delta
-    text = when.isoformat()  # seconds, or microseconds when there are any
-    return (text[:23] if len(text) > 19 else text + ".000") + _CHINA
 
 
 def fold_case(prev: Case | None, events_sorted: Sequence[FoldEvent]) -> tuple[Case | None, int]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import msgspec
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from protocol.lifecycle import Case, china_seconds, corrected_at
+from protocol.lifecycle import Case
 from protocol.messages import DATA_TYPES
 from protocol.vocabulary import EventKind
-from server.model.fold import FoldEvent, china_millis, fold_case, order_key
+from server.model.fold import FoldEvent, fold_case, order_key
 from server.model.rollups import add_case, contributions, without_zeros
 
 AGENT = "513422100-aaaaaa"
@@ -110,17 +108,3 @@ def test_contributions_follow_the_published_definitions() -> None:
     }
     rejected, _ = _full([HISTORY[0], _event(2, "rejected", "2026-03-03T09:00:00+08:00", {"reason": "不符合条件"})])
     assert contributions(rejected, cat) == {(village, "2026-03-03", cat, "window"): {"rejected": 1}}
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.datetimes(min_value=datetime(2004, 1, 1), max_value=datetime(2030, 12, 31)),
-       st.sampled_from(["+08:00", "+00:00", "-05:30", "+09:00"]), st.integers(-10**9, 10**9),
-       st.sampled_from(["seconds", "milliseconds", "microseconds"]))
-def test_the_fast_corrected_time_equals_the_protocols_corrected_at(local: datetime, tz: str, offset_ms: int,
-                                                                   timespec: str) -> None:
-    at = local.isoformat(timespec=timespec) + tz
-    reference = corrected_at(at, offset_ms)
-    assert china_millis(at, offset_ms) == reference.isoformat(timespec="milliseconds")
-    key, corrected = order_key(at, offset_ms, "513422100-a", 1)
-    assert key.startswith(reference.isoformat(timespec="milliseconds") + "|")
-    assert corrected == china_seconds(reference)  # what the fold applies
