@@ -238,8 +238,7 @@ class AgentStore:
             (ids, agent_id),
         ) as cur:
             rows = await cur.fetchall()
-        return [KnownEvent(*r[:7], None if r[7] is None else tuple(_ids.decode(r[7])), r[8],
-                           r[9].encode() if isinstance(r[9], str) else r[9], bool(r[10])) for r in rows]
+        return [_known(r) for r in rows]
 
     async def case_state(self, case_id: str) -> FoldResult | None:
         """The case's last fold as stored: state, conflicts and meta (`applied` is not stored: empty)."""
@@ -337,10 +336,7 @@ class AgentStore:
             f" replaces, data, 1 FROM outbox WHERE event_id = ?1 AND {OWN_FOLDED} LIMIT 1", (event_id, agent_id),
         ) as cur:
             r = await cur.fetchone()
-        if r is None:
-            return None
-        return KnownEvent(*r[:7], None if r[7] is None else tuple(_ids.decode(r[7])), r[8],
-                          r[9].encode() if isinstance(r[9], str) else r[9], bool(r[10]))
+        return None if r is None else _known(r)
 
     # ---- reads -------------------------------------------------------------------------------------------
 
@@ -592,6 +588,14 @@ def _value(row: aiosqlite.Row | None) -> Any:
     """The one value of an aggregate's row (an aggregate always answers a row)."""
     assert row is not None
     return row[0]
+
+
+def _known(r: Any) -> KnownEvent:
+    """A row of `known_events`' shape (pulled and outbox rows alike): outbox data is bytes, pulled data text."""
+    event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, is_own = r
+    return KnownEvent(event_id, agent_id, seq, case_id, kind, at, offset_ms,
+                      None if parents is None else tuple(_ids.decode(parents)), replaces,
+                      data.encode() if isinstance(data, str) else data, bool(is_own))
 
 
 def retire_identity(db: sqlite3.Connection, agent_id: str, reason: str) -> None:

@@ -130,8 +130,8 @@ def _predecessors(events: dict[str, FoldEvent]) -> tuple[dict[str, set[str]], se
     previous: dict[str, str] = {}
     for chain in chains.values():
         chain.sort(key=lambda e: (e.seq, e.event_id))
-        for before, after in zip(chain, chain[1:], strict=False):
-            previous[after.event_id] = before.event_id
+        for earlier, later in zip(chain, chain[1:], strict=False):
+            previous[later.event_id] = earlier.event_id
     preds: dict[str, set[str]] = {}
     for e in events.values():
         mine: set[str] = set()
@@ -270,7 +270,7 @@ def _tails(events: Iterable[FoldEvent]) -> dict[str, list[int | str]]:
     tails: dict[str, list[int | str]] = {}
     for e in events:
         tail = tails.get(e.agent_id)
-        if tail is None or (e.seq, e.event_id) > (tail[0], tail[1]):  # type: ignore[operator]
+        if tail is None or (e.seq, e.event_id) > (tail[0], tail[1]):
             tails[e.agent_id] = [e.seq, e.event_id]
     return dict(sorted(tails.items()))  # canonical: the meta is stored and compared as JSON
 
@@ -295,7 +295,7 @@ def can_append(meta: CaseMeta, e: FoldEvent) -> bool:
     if not meta.is_regular or meta.count == 0 or e.event_id in meta.awaiting or e.replaces is not None:
         return False
     tail = meta.tails.get(e.agent_id)
-    if tail is not None and (e.seq, e.event_id) < (tail[0], tail[1]):  # type: ignore[operator]
+    if tail is not None and (e.seq, e.event_id) < (tail[0], tail[1]):
         return False  # a later event of its agent follows it (protocol 1)
     if e.parents is not None:
         placeable = {*meta.heads, *meta.aliases, *meta.awaiting, *(str(t[1]) for t in meta.tails.values())}
@@ -325,7 +325,7 @@ def append(state: FoldResult, e: FoldEvent) -> FoldResult | None:
     preds = _resolved_predecessors(old, e)
     tails = dict(old.tails)
     tail = tails.get(e.agent_id)
-    if tail is None or (e.seq, e.event_id) > (tail[0], tail[1]):  # type: ignore[operator]
+    if tail is None or (e.seq, e.event_id) > (tail[0], tail[1]):
         tails[e.agent_id] = [e.seq, e.event_id]
         tails = dict(sorted(tails.items()))
     conflicts = state.conflicts

@@ -200,7 +200,7 @@ class Refusal(Lenient):
     detail: str | None = None
 
 
-class Conflict(Lenient, frozen=True):
+class Conflict(Lenient):
     """An event that could not apply at its place in the order (`protocol.causal`), with both sides: the rule it broke
     (`code`, and `message` in plain Chinese) and the event it lost to (`lost_to`: the last applied event its author
     had not seen; None when its author had seen every applied event, which only a faulty or forged event can be)."""
