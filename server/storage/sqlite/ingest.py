@@ -133,7 +133,7 @@ _owners = msgspec.json.Decoder(list[tuple[str, str, int]])
 _seq_owners = msgspec.json.Decoder(list[tuple[int, str]])
 _names = msgspec.json.Decoder(list[str])
 _stored_events = msgspec.json.Decoder(
-    list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw, msgspec.Raw | None, str | None]])
+    list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None]])
 _cases = msgspec.json.Decoder(list[tuple[Case, str, str, CaseMeta, int]])
 
 
@@ -254,13 +254,13 @@ class CommittedReads:
         return set(_names.decode(doc))
 
 
-# A StoredEvent as a JSON array, in `stored_events`' shape.
-STORED_EVENT_JSON = ("event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, json(data), json(parents), "
-                     "replaces")
+# A StoredEvent as a JSON array, in `stored_events`' shape: `data` as JSON, `parents` as its JSON text (a string:
+# msgspec.Raw cannot stand in a union with null).
+STORED_EVENT_JSON = "event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, json(data), parents, replaces"
 
 
 def stored_events(doc: bytes) -> list[StoredEvent]:
-    return [StoredEvent(*r[:8], data=bytes(r[8]), parents=None if r[9] is None else bytes(r[9]), replaces=r[10])
+    return [StoredEvent(*r[:8], data=bytes(r[8]), parents=None if r[9] is None else r[9].encode(), replaces=r[10])
             for r in _stored_events.decode(doc)]
 
 

@@ -45,7 +45,7 @@ SELECT json_object(
     'stream', (SELECT value FROM server_meta WHERE key = 'stream'))
 """
 
-PulledRow = tuple[int, str, str, int, str, str, str, int, str, msgspec.Raw, msgspec.Raw | None, str | None]
+PulledRow = tuple[int, str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None]
 
 
 class _PullDoc(msgspec.Struct):
@@ -68,7 +68,7 @@ def pull_batch(doc: bytes, after: int, limit: int) -> PullBatch:
     rows = sorted(got.events, key=lambda r: r[0])  # json_group_array keeps the subquery's order; sure is sure
     has_more = len(rows) > limit
     rows = rows[:limit]
-    events = [StoredEvent(*r[1:9], data=bytes(r[9]), parents=None if r[10] is None else bytes(r[10]),
+    events = [StoredEvent(*r[1:9], data=bytes(r[9]), parents=None if r[10] is None else r[10].encode(),
                           replaces=r[11]) for r in rows]
     return PullBatch(events=events, last_pos=rows[-1][0] if rows else after, has_more=has_more, stream=got.stream,
                      digest=None if has_more else got.digest, conflicts=got.conflicts, agents=got.agents)
