@@ -26,6 +26,7 @@ from server.http.common import (
     AUTH,
     CALENDAR,
     CONFIG,
+    DASHBOARD_STORE,
     INGEST,
     INGEST_STATS,
     OVERVIEW,
@@ -45,7 +46,6 @@ from server.model.reference import Reference, load_reference
 from server.reports.overview import Overview
 from server.reports.worklists import Worklists
 from server.storage.base import Store
-from server.storage.dashboard import DashboardStore
 from server.storage.sqlite.dashboard import SqliteDashboardStore
 from server.storage.sqlite.store import SqliteStore
 
@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 # The watchdog's database probe (BEGIN IMMEDIATE on the write connection) must answer within this; an ingest batch
 # holds the write lock for well under a second even at 5000 events.
 PROBE_TIMEOUT_S = 10.0
-DASHBOARD_STORE = web.AppKey("dashboard_store", DashboardStore)
 
 
 async def build_app(config: ServerConfig) -> web.Application:

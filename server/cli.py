@@ -320,7 +320,8 @@ def _add_operations_commands() -> None:
                                              operations.REQUIRED_TABLES))
     main.add_command(commands.restore_command(
         config_option, _load, database, operations.REQUIRED_TABLES,
-        lambda config: "start the server; township PCs send again whatever the backup lacks at their next sync."))
+        lambda config: "start the server; township PCs send again whatever the backup lacks at their next sync, "
+                       "and pull their township from the beginning.", prepare=operations.new_stream_on_restore))
     main.add_command(commands.doctor_command(config_option, _load, "config, reference files, database, disk and "
                                              "the running server", operations.run_checks))
 

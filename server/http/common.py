@@ -20,6 +20,7 @@ from server.ingest.ingestor import IngestStats, PushIngest
 from server.model.reference import Reference
 from server.reports.overview import Overview
 from server.storage.base import AgentRecord, Store
+from server.storage.dashboard import DashboardStore
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ CONFIG = web.AppKey("config", ServerConfig)
 REFERENCE = web.AppKey("reference", Reference)
 CALENDAR: web.AppKey[dict[str, Any] | None] = web.AppKey("calendar")  # WorkCalendar.to_json(), or None
 STORE = web.AppKey("store", Store)
+DASHBOARD_STORE = web.AppKey("dashboard_store", DashboardStore)
 AUTH = web.AppKey("auth", Authenticator)
 INGEST = web.AppKey("ingest", PushIngest)
 INGEST_STATS = web.AppKey("ingest_stats", IngestStats)

@@ -107,6 +107,9 @@ async def pull(request: web.Request) -> web.Response:
         digest=None if batch.digest is None else township_digest(*batch.digest), reset=after is None,
         conflicts=batch.conflicts, agents=[AgentName(agent_id=a, name=n) for a, n in batch.agents],
         server_time_ms=now_ms())
+    instruments = request.app[INSTRUMENTS]
+    instruments.pulled_events.inc(len(answer.events))
+    instruments.pulls.labels(str(answer.reset).lower()).inc()
     body = encoder.encode(answer)
     if "gzip" not in request.headers.get("Accept-Encoding", ""):
         return web.Response(body=body, content_type="application/json")
