@@ -63,7 +63,7 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
     except TimeoutError:
         raise ApiError("body_timeout", f"the body did not arrive within {timeout_s:g} s ({sent} bytes came)") from None
     except ConnectionError as exc:
-        raise ClientGone(f"{exc} after {sent} of {request.content_length} bytes") from None
+        raise ClientGone(f"{exc} after {sent} of the {request.content_length} bytes the body announced") from None
     except (RequestPayloadError, HttpProcessingError) as exc:
         raise ApiError("bad_json", f"the body could not be read: {exc}") from None
     except zlib.error as exc:
