@@ -123,4 +123,8 @@ class Casebook:
 def _changed(before: FoldResult | None, after: FoldResult) -> bool:
     if before is None:
         return after.case is not None
-    return (before.case, before.conflicts) != (after.case, after.conflicts)
+    return before.case != after.case or _by_id(before) != _by_id(after)
+
+
+def _by_id(folded: FoldResult) -> list[tuple[str, str | None]]:
+    return sorted((c.event_id, c.settled_by) for c in folded.conflicts)

@@ -353,9 +353,10 @@ DIGEST_BITS = 40  # per case; a township's digest sums them, so 2^23 cases fit i
 
 
 def case_digest(case: Case, conflicts: Sequence[Conflict]) -> int:
-    """A number that changes with the case's state and its conflicts (open or settled): equal on two sides that
-    folded the same events. Summed over a township's cases it is the township digest (`township_digest`)."""
-    body = msgspec.json.encode((case, [(c.event_id, c.settled_by) for c in conflicts]))
+    """A number that changes with the case's state and its conflicts (open or settled), in whatever order they are
+    listed: equal on two sides that folded the same events. Summed over a township's cases it is the township digest
+    (`township_digest`)."""
+    body = msgspec.json.encode((case, sorted((c.event_id, c.settled_by or "") for c in conflicts)))
     return int.from_bytes(hashlib.blake2b(body, digest_size=5).digest(), "big")
 
 

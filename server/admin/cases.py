@@ -65,8 +65,8 @@ def differences(history: CaseHistory, items: Mapping[str, ServiceItem]) -> list[
             out.append(CaseDifference(history.case_id, no, field, old[field], new[field]))
     if stored.category != record.category:
         out.append(CaseDifference(history.case_id, no, "category", stored.category, record.category))
-    have = [(c.event_id, c.code, c.settled_by) for c in history.conflicts]
-    want = [(c.event_id, c.code, c.settled_by) for c in conflicts]
+    have = sorted((c.event_id, c.code, c.settled_by or "") for c in history.conflicts)
+    want = sorted((c.event_id, c.code, c.settled_by or "") for c in conflicts)
     if have != want:
         out.append(CaseDifference(history.case_id, no, "conflicts", have, want))
     return out

@@ -35,6 +35,7 @@ from server.http.common import (
 )
 from server.http.health import INSTRUMENTS
 from server.model.cursor import cursor_of, position_of
+from server.storage.base import AgentRecord, Store
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -91,22 +92,7 @@ async def pull(request: web.Request) -> web.Response:
             asked = msgspec.convert(dict(request.query), PullRequest, strict=False)
         except msgspec.ValidationError as exc:
             raise ApiError("bad_request", str(exc)) from None
-    store = request.app[STORE]
-    stream = await store.stream()
-    try:
-        after = position_of(asked.cursor, stream)
-    except ValueError as exc:
-        raise ApiError("bad_cursor", str(exc)) from None
-    batch = await store.pull(agent.township_code, agent.agent_id, after or 0, asked.limit)
-    answer = PullResponse(
-        events=[PulledEvent(event_id=e.event_id, agent_id=e.agent_id, seq=e.seq, case_id=e.case_id, kind=e.kind,
-                            at=e.at, data=msgspec.Raw(e.data), offset_ms=e.offset_ms,
-                            parents=None if e.parents is None else _parents.decode(e.parents), replaces=e.replaces)
-                for e in batch.events],
-        cursor=cursor_of(stream, batch.last_pos), has_more=batch.has_more,
-        digest=None if batch.digest is None else township_digest(*batch.digest), reset=after is None,
-        conflicts=batch.conflicts, agents=[AgentName(agent_id=a, name=n) for a, n in batch.agents],
-        server_time_ms=now_ms())
+    answer = await pull_answer(request.app[STORE], agent, asked)
     instruments = request.app[INSTRUMENTS]
     instruments.pulled_events.inc(len(answer.events))
     instruments.pulls.labels(str(answer.reset).lower()).inc()
@@ -119,6 +105,25 @@ async def pull(request: web.Request) -> web.Response:
         packed = gzip.compress(body, PULL_GZIP_LEVEL)
     return web.Response(body=packed, content_type="application/json",
                         headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+
+
+async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest) -> PullResponse[msgspec.Raw]:
+    """The answer to one pull of `agent` (authenticated). Raises ApiError for a cursor this server never handed out."""
+    stream = await store.stream()
+    try:
+        after = position_of(asked.cursor, stream)
+    except ValueError as exc:
+        raise ApiError("bad_cursor", str(exc)) from None
+    batch = await store.pull(agent.township_code, agent.agent_id, after or 0, asked.limit)
+    return PullResponse(
+        events=[PulledEvent(event_id=e.event_id, agent_id=e.agent_id, seq=e.seq, case_id=e.case_id, kind=e.kind,
+                            at=e.at, data=msgspec.Raw(e.data), offset_ms=e.offset_ms,
+                            parents=None if e.parents is None else _parents.decode(e.parents), replaces=e.replaces)
+                for e in batch.events],
+        cursor=cursor_of(stream, batch.last_pos), has_more=batch.has_more,
+        digest=None if batch.digest is None else township_digest(*batch.digest), reset=after is None,
+        conflicts=batch.conflicts, agents=[AgentName(agent_id=a, name=n) for a, n in batch.agents],
+        server_time_ms=now_ms())
 
 
 @routes.get(f"{API_PREFIX}/reference")

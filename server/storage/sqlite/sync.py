@@ -122,7 +122,7 @@ def refold_cases(conn: sqlite3.Connection, refold: Refold, updated_at: str) -> i
                 record is not None and old is not None and (record.case, record.category, record.meta,
                                                             record.digest) == (old.case, old.category, old.meta,
                                                                                old.digest))
-            if same and [c.event_id for c in now] == [c.event_id for c in h.conflicts] and now == h.conflicts:
+            if same and sorted(now, key=lambda c: c.event_id) == h.conflicts:  # `histories` sorts them so
                 continue
             changed += 1
             if record is None:
