@@ -259,8 +259,9 @@ class AgentStore:
                 gone.append(case_id)
                 continue
             c = f.case
-            rows.append((c.case_id, c.case_no, c.state, c.accepted_on, c.due_on, c.applicant_name, c.cert_no,
-                         _case_json.encode(c), _case_json.encode(f.meta), case_digest(c, f.conflicts)))
+            body = _case_json.encode(c)
+            rows.append((c.case_id, c.case_no, c.state, c.accepted_on, c.due_on, c.applicant_name, c.cert_no, body,
+                         _case_json.encode(f.meta), case_digest(c, f.conflicts, encoded=body)))
             conflicts += [(x.event_id, x.case_id, x.agent_id, int(x.is_open), _case_json.encode(x))
                           for x in f.conflicts]
         db = self._db

@@ -40,6 +40,8 @@ from protocol.messages import Conflict, SettledData, Strict
 from protocol.vocabulary import EventKind
 
 _CHINA = "+08:00"
+# Enum members read once: `EventKind.X` costs a lookup on every access in Python 3.11, and the fold runs per event.
+_ACCEPTED, _SETTLED = EventKind.ACCEPTED, EventKind.SETTLED
 _offsets: dict[int, timedelta] = {}
 
 
@@ -116,44 +118,55 @@ class FoldResult(NamedTuple):
 # ---- the order -----------------------------------------------------------------------------------------------
 
 
-def _predecessors(events: dict[str, FoldEvent]) -> tuple[dict[str, set[str]], set[str], dict[str, str]]:
-    """event_id -> the ids of its predecessors among `events`; ids named but unknown; aliases."""
+def _predecessors(events: dict[str, FoldEvent]) -> tuple[dict[str, tuple[str, ...]], set[str], dict[str, str]]:
+    """event_id -> the ids of its predecessors among `events`; ids named but unknown; aliases. (Kept lean: it runs
+    for every case the county folds from its events.)"""
     aliases: dict[str, str] = {}
-    for e in sorted(events.values(), key=lambda e: e.event_id):
-        if e.replaces is not None and e.replaces not in events and e.replaces not in aliases:
-            aliases[e.replaces] = e.event_id
-    awaiting: set[str] = {r for e in events.values() if (r := e.replaces) is not None and r not in events} - set(
-        aliases)
-    chains: dict[str, list[FoldEvent]] = {}
+    awaiting: set[str] = set()
+    by_agent: dict[str, list[FoldEvent]] = {}
+    protocol_1: set[str] = set()  # agents with protocol-1 events here
     for e in events.values():
-        chains.setdefault(e.agent_id, []).append(e)
-    previous: dict[str, str] = {}
-    for chain in chains.values():
-        chain.sort(key=lambda e: (e.seq, e.event_id))
-        for earlier, later in zip(chain, chain[1:], strict=False):
-            previous[later.event_id] = earlier.event_id
-    preds: dict[str, set[str]] = {}
-    for e in events.values():
-        mine: set[str] = set()
-        if e.parents is None:
-            before = previous.get(e.event_id)
-            if before is not None:
-                mine.add(before)
+        if e.replaces is not None and e.replaces not in events:
+            if e.replaces not in aliases or e.event_id < aliases[e.replaces]:
+                aliases[e.replaces] = e.event_id  # several corrections of one refused event: the smallest id
+        chain = by_agent.get(e.agent_id)
+        if chain is None:
+            by_agent[e.agent_id] = [e]
         else:
-            for p in e.parents:
-                if p in events:
-                    mine.add(p)
-                elif p in aliases:
-                    mine.add(aliases[p])
-                else:
-                    awaiting.add(p)
-        mine.discard(e.event_id)
-        preds[e.event_id] = mine
+            chain.append(e)
+        if e.parents is None:
+            protocol_1.add(e.agent_id)
+    previous: dict[str, str] = {}
+    for agent_id in protocol_1:  # protocol-1 events follow their agent's previous event in the case
+        chain = by_agent[agent_id]
+        if len(chain) > 1:
+            chain.sort(key=lambda e: (e.seq, e.event_id))
+            for earlier, later in zip(chain, chain[1:], strict=False):
+                previous[later.event_id] = earlier.event_id
+    preds: dict[str, tuple[str, ...]] = {}
+    for event_id, e in events.items():
+        if e.parents is None:
+            before = previous.get(event_id)
+            preds[event_id] = (before,) if before is not None else ()
+            continue
+        mine: list[str] = []
+        for p in e.parents:
+            if p in events:
+                if p != event_id and p not in mine:
+                    mine.append(p)
+            elif p in aliases:
+                if aliases[p] != event_id and aliases[p] not in mine:
+                    mine.append(aliases[p])
+            else:
+                awaiting.add(p)
+        preds[event_id] = tuple(mine)
     return preds, awaiting, aliases
 
 
-def causal_order(events: dict[str, FoldEvent], preds: dict[str, set[str]]) -> tuple[list[FoldEvent], bool]:
+def causal_order(events: dict[str, FoldEvent], preds: dict[str, tuple[str, ...]]) -> tuple[list[FoldEvent], bool]:
     """The events in causal order with the key as tie-break; and False when a cycle had to be broken."""
+    if len(events) == 1:
+        return list(events.values()), True
     successors: dict[str, list[str]] = {e: [] for e in events}
     waiting_for = {e: len(p) for e, p in preds.items()}
     for e, ps in preds.items():
@@ -189,29 +202,39 @@ def fold(events: Iterable[FoldEvent]) -> FoldResult:
     by_id: dict[str, FoldEvent] = {}
     for e in events:
         known = by_id.get(e.event_id)
-        if known is None or e < known:  # duplicates are the same event; keep one deterministically
+        # Duplicates are the same event (the county refuses an event_id sent again with other content); keep one
+        # by what names it, never by comparing its data.
+        if known is None or (e.agent_id, e.seq, e.key) < (known.agent_id, known.seq, known.key):
             by_id[e.event_id] = e
     preds, awaiting, aliases = _predecessors(by_id)
     order, is_regular = causal_order(by_id, preds)
-    start = next((i for i, e in enumerate(order) if e.kind is EventKind.ACCEPTED), None)
-    meta = CaseMeta(count=len(by_id), is_regular=is_regular, awaiting=sorted(awaiting),
-                    aliases=dict(sorted(aliases.items())))
-    meta.heads = sorted(set(by_id) - {p for ps in preds.values() for p in ps})
-    meta.last_key = max((e.key for e in order), default="")
-    meta.tails = _tails(by_id.values())
+    if len(order) == 1:
+        heads, last_key = list(by_id), order[0].key
+    else:
+        followed: set[str] = set()
+        for ps in preds.values():
+            followed.update(ps)
+        heads = sorted(e for e in by_id if e not in followed)
+        last_key = max(e.key for e in order) if order else ""
+    meta = CaseMeta(heads=heads, last_key=last_key, tails=_tails(by_id.values()),
+                    awaiting=sorted(awaiting) if awaiting else [], aliases=dict(sorted(aliases.items())) if aliases
+                    else {}, count=len(by_id), is_regular=is_regular)
+    start = 0 if order and order[0].kind is _ACCEPTED else next(
+        (i for i, e in enumerate(order) if e.kind is _ACCEPTED), None)
     if start is None:
         return FoldResult(None, [], [], meta)
     first = order[start]
     case = apply_event(None, first.case_id, first.kind, first.data, first.at)
     applied = [first]
     conflicts: list[Conflict] = []
-    for e in [*order[:start], *order[start + 1:]]:
+    for e in order[1:] if start == 0 else [*order[:start], *order[start + 1:]]:
         case, lost = _apply(case, e)
         if lost is None:
             applied.append(e)
         else:
-            conflicts.append(_conflict(e, lost, applied, by_id, preds))
-    conflicts = _settle(conflicts, applied)
+            conflicts.append(_conflict(e, lost, applied, preds, awaiting))
+    if conflicts:
+        conflicts = _settle(conflicts, applied)
     _finish(meta, applied, conflicts)
     return FoldResult(case, [e.event_id for e in applied], conflicts, meta)
 
@@ -225,10 +248,15 @@ def _apply(case: Case, e: FoldEvent) -> tuple[Case, IllegalTransition | None]:
         return case, error
 
 
-def _conflict(e: FoldEvent, error: IllegalTransition, applied: Sequence[FoldEvent], by_id: dict[str, FoldEvent],
-              preds: dict[str, set[str]]) -> Conflict:
-    seen = _ancestors(e.event_id, preds)
-    lost_to = next((a for a in reversed(applied) if a.event_id not in seen and a.kind is not EventKind.SETTLED), None)
+def _conflict(e: FoldEvent, error: IllegalTransition, applied: Sequence[FoldEvent], preds: dict[str, tuple[str, ...]],
+              awaiting: set[str]) -> Conflict:
+    # What it lost to: the last applied event its author had not seen. An event that names a parent the folder does
+    # not have (a refused one) may have followed anything: it lost to no event in particular.
+    lost_to = None
+    if not (e.parents and awaiting.intersection(e.parents)):
+        seen = _ancestors(e.event_id, preds)
+        lost_to = next((a for a in reversed(applied) if a.event_id not in seen and a.kind is not _SETTLED),
+                       None)
     return Conflict(
         event_id=e.event_id, case_id=e.case_id, agent_id=e.agent_id, seq=e.seq, kind=e.kind.value, code=error.code,
         message=error.message, at=e.at,
@@ -236,7 +264,7 @@ def _conflict(e: FoldEvent, error: IllegalTransition, applied: Sequence[FoldEven
         lost_to_kind=lost_to.kind.value if lost_to else None, lost_to_at=lost_to.at if lost_to else None)
 
 
-def _ancestors(event_id: str, preds: dict[str, set[str]]) -> set[str]:
+def _ancestors(event_id: str, preds: dict[str, tuple[str, ...]]) -> set[str]:
     seen: set[str] = set()
     stack = list(preds.get(event_id, ()))
     while stack:
@@ -253,7 +281,7 @@ def _settle(conflicts: list[Conflict], applied: Sequence[FoldEvent]) -> list[Con
         return conflicts
     settling: dict[str, FoldEvent] = {}
     for e in applied:
-        if e.kind is EventKind.SETTLED and isinstance(e.data, SettledData):
+        if e.kind is _SETTLED and isinstance(e.data, SettledData):
             settling.setdefault(e.data.event_id, e)
     out = []
     for c in conflicts:
@@ -272,15 +300,18 @@ def _tails(events: Iterable[FoldEvent]) -> dict[str, list[int | str]]:
         tail = tails.get(e.agent_id)
         if tail is None or (e.seq, e.event_id) > (tail[0], tail[1]):
             tails[e.agent_id] = [e.seq, e.event_id]
-    return dict(sorted(tails.items()))  # canonical: the meta is stored and compared as JSON
+    return tails if len(tails) == 1 else dict(sorted(tails.items()))  # canonical: stored and compared as JSON
 
 
 def _finish(meta: CaseMeta, applied: Sequence[FoldEvent], conflicts: Sequence[Conflict]) -> None:
     meta.accepted_by = applied[0].agent_id
-    last = next((e for e in reversed(applied) if e.kind is not EventKind.SETTLED), applied[0])
+    last = applied[-1]
+    if last.kind is _SETTLED:
+        last = next((e for e in reversed(applied) if e.kind is not _SETTLED), applied[0])
     meta.last_by, meta.last_event_id = last.agent_id, last.event_id
-    meta.conflicts = len(conflicts)
-    meta.open_conflicts = sum(c.is_open for c in conflicts)
+    if conflicts:
+        meta.conflicts = len(conflicts)
+        meta.open_conflicts = sum(c.is_open for c in conflicts)
 
 
 # ---- one more event, without a refold ------------------------------------------------------------------------
@@ -292,23 +323,26 @@ def can_append(meta: CaseMeta, e: FoldEvent) -> bool:
     head), or one whose key is the greatest; False when an event of the case names it or follows it in its agent's
     seq order, when it replaces a refused event, when it names an event `meta` cannot place (an older one: its
     author had not seen the latest state), or after a broken cycle."""
-    if not meta.is_regular or meta.count == 0 or e.event_id in meta.awaiting or e.replaces is not None:
+    if not meta.is_regular or meta.count == 0 or e.replaces is not None or e.event_id in meta.awaiting:
         return False
-    tail = meta.tails.get(e.agent_id)
+    tails = meta.tails
+    tail = tails.get(e.agent_id)
     if tail is not None and (e.seq, e.event_id) < (tail[0], tail[1]):
         return False  # a later event of its agent follows it (protocol 1)
-    if e.parents is not None:
-        placeable = {*meta.heads, *meta.aliases, *meta.awaiting, *(str(t[1]) for t in meta.tails.values())}
-        if not placeable.issuperset(e.parents):
-            return False
-    return e.key > meta.last_key or set(meta.heads) <= _resolved_predecessors(meta, e)
-
-
-def _resolved_predecessors(meta: CaseMeta, e: FoldEvent) -> set[str]:
-    if e.parents is None:
-        tail = meta.tails.get(e.agent_id)
-        return {str(tail[1])} if tail is not None else set()
-    return {meta.aliases.get(p, p) for p in e.parents} - set(meta.awaiting)
+    if e.parents is None:  # it follows its agent's previous event
+        return e.key > meta.last_key or meta.heads == ([] if tail is None else [tail[1]])
+    heads, aliases, awaiting = meta.heads, meta.aliases, meta.awaiting
+    named: set[str] = set()
+    for p in e.parents:
+        if p in heads or p in awaiting:
+            named.add(p)
+        elif p in aliases:
+            named.add(aliases[p])
+        elif not any(t[1] == p for t in tails.values()):
+            return False  # an event of the case the meta cannot place, or not one of its at all: refold
+        else:
+            named.add(p)
+    return e.key > meta.last_key or named.issuperset(heads)
 
 
 def append(state: FoldResult, e: FoldEvent) -> FoldResult | None:
@@ -316,25 +350,33 @@ def append(state: FoldResult, e: FoldEvent) -> FoldResult | None:
     needs a refold: `can_append` is False, the case has no `accepted` yet, or `e` is a conflict (who it lost to
     needs the whole graph; conflicts are rare). A duplicate of an event already folded is not detected here: the
     caller takes those out."""
-    if state.case is None or not can_append(state.meta, e):
+    old = state.meta
+    if state.case is None or not can_append(old, e):
         return None
     case, lost = _apply(state.case, e)
     if lost is not None:
         return None
-    old = state.meta
-    preds = _resolved_predecessors(old, e)
-    tails = dict(old.tails)
+    tails = old.tails
     tail = tails.get(e.agent_id)
     if tail is None or (e.seq, e.event_id) > (tail[0], tail[1]):
-        tails[e.agent_id] = [e.seq, e.event_id]
-        tails = dict(sorted(tails.items()))
+        tails = {**tails, e.agent_id: [e.seq, e.event_id]}
+        if tail is None and len(tails) > 1:
+            tails = dict(sorted(tails.items()))
+    if e.parents is None:
+        heads = [h for h in old.heads if tail is None or h != tail[1]]
+    else:
+        aliases = old.aliases
+        preds = {aliases.get(p, p) for p in e.parents}
+        heads = [h for h in old.heads if h not in preds]
+    heads.append(e.event_id)
+    heads.sort()
     conflicts = state.conflicts
-    if e.kind is EventKind.SETTLED:
+    meta = msgspec.structs.replace(old, heads=heads, last_key=e.key if e.key > old.last_key else old.last_key,
+                                   tails=tails, count=old.count + 1)
+    if e.kind is _SETTLED:
         conflicts = [_settled(c, e) for c in conflicts]
-    meta = msgspec.structs.replace(
-        old, heads=sorted((set(old.heads) - preds) | {e.event_id}), last_key=max(old.last_key, e.key), tails=tails,
-        count=old.count + 1, open_conflicts=sum(c.is_open for c in conflicts))
-    if e.kind is not EventKind.SETTLED:
+        meta.open_conflicts = sum(c.is_open for c in conflicts)
+    else:
         meta.last_by, meta.last_event_id = e.agent_id, e.event_id
     return FoldResult(case, [*state.applied, e.event_id], conflicts, meta)
 
@@ -352,11 +394,13 @@ def _settled(c: Conflict, e: FoldEvent) -> Conflict:
 DIGEST_BITS = 40  # per case; a township's digest sums them, so 2^23 cases fit in 63 bits
 
 
-def case_digest(case: Case, conflicts: Sequence[Conflict]) -> int:
+def case_digest(case: Case, conflicts: Sequence[Conflict], *, encoded: bytes | None = None) -> int:
     """A number that changes with the case's state and its conflicts (open or settled), in whatever order they are
     listed: equal on two sides that folded the same events. Summed over a township's cases it is the township digest
-    (`township_digest`)."""
-    body = msgspec.json.encode((case, sorted((c.event_id, c.settled_by or "") for c in conflicts)))
+    (`township_digest`). `encoded`: the case as `msgspec.json.encode` gives it, when the caller has it already."""
+    body = encoded if encoded is not None else msgspec.json.encode(case)
+    if conflicts:
+        body += msgspec.json.encode(sorted((c.event_id, c.settled_by or "") for c in conflicts))
     return int.from_bytes(hashlib.blake2b(body, digest_size=5).digest(), "big")
 
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from protocol.causal import case_digest, fold
+from protocol.causal import fold
 from protocol.messages import Conflict, ServiceItem
 from server.admin.rollups import rebuild_rollups
 from server.model.reference import category_of
@@ -43,8 +43,8 @@ def refolded(history: CaseHistory, items: Mapping[str, ServiceItem]) -> tuple[Ca
     if case is None:
         return None, []
     former = history.record.category if history.record is not None else None
-    return (CaseRecord(case, category_of(case.item_code, items, former), folded.meta.last_key, folded.meta,
-                       case_digest(case, folded.conflicts)), folded.conflicts)
+    return (CaseRecord(case, category_of(case.item_code, items, former), folded.meta.last_key, folded.meta),
+            folded.conflicts)
 
 
 def differences(history: CaseHistory, items: Mapping[str, ServiceItem]) -> list[CaseDifference]:

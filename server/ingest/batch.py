@@ -21,7 +21,7 @@ from typing import NamedTuple
 
 import msgspec
 
-from protocol.causal import FoldEvent, FoldResult, append, case_digest, fold
+from protocol.causal import FoldEvent, FoldResult, append, fold
 from protocol.messages import Conflict, ConsultedData, ServiceItem
 from protocol.vocabulary import EventKind
 from server.ingest.checks import Candidate, CheckedPush, Refused
@@ -148,8 +148,7 @@ async def _fold_cases(reads: IngestReads, case_events: dict[str, list[Candidate]
             continue  # no `accepted` yet: the events wait in storage
         old = loaded.get(case_id)
         category = category_of(case.item_code, items, old.category if old is not None else None)
-        saves.append(CaseRecord(case, category, folded.meta.last_key, folded.meta,
-                                case_digest(case, folded.conflicts)))
+        saves.append(CaseRecord(case, category, folded.meta.last_key, folded.meta))
         if folded.conflicts or (old is not None and old.meta.conflicts):
             conflicts[case_id] = folded.conflicts
         add_case(deltas, case, category)

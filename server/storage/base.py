@@ -91,7 +91,6 @@ class CaseRecord(msgspec.Struct):
     category: str
     last_key: str  # highest order_key among the case's stored events (`meta.last_key`)
     meta: CaseMeta = msgspec.field(default_factory=CaseMeta)  # what the next fold needs (empty: refold it)
-    digest: int = 0  # `protocol.causal.case_digest` of the case and its conflicts
 
 
 class Consultation(msgspec.Struct, frozen=True):

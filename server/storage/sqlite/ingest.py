@@ -23,7 +23,7 @@ import aiosqlite
 import msgspec
 from msgspec.structs import astuple
 
-from protocol.causal import CaseMeta
+from protocol.causal import CaseMeta, case_digest
 from protocol.lifecycle import CHINA_TZ, Case
 from protocol.messages import Conflict
 from server.model.rollups import Contribution
@@ -134,7 +134,7 @@ _seq_owners = msgspec.json.Decoder(list[tuple[int, str]])
 _names = msgspec.json.Decoder(list[str])
 _stored_events = msgspec.json.Decoder(
     list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None]])
-_cases = msgspec.json.Decoder(list[tuple[Case, str, str, CaseMeta, int]])
+_cases = msgspec.json.Decoder(list[tuple[Case, str, str, CaseMeta]])
 
 
 def chunks(n: int, width: int) -> list[tuple[int, int]]:
@@ -150,13 +150,16 @@ def chunks(n: int, width: int) -> list[tuple[int, int]]:
     return out
 
 
-def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
+def case_row(record: CaseRecord, updated_at: str, conflicts: Sequence[Conflict] = ()) -> tuple[object, ...]:
+    """The row of a case and, for its `digest`, its conflicts (the digest hashes the body made here)."""
     c = record.case
     completed_on, due_on = c.completed_on, c.due_on
     on_time = None if completed_on is None or due_on is None else int(completed_on <= due_on)  # Case.is_on_time
+    body = _encode(c)
     return (c.case_id, c.case_no, c.org_code[:9], c.org_code, c.village_code, c.item_code, record.category,
             c.channel, c.state, c.accepted_on, due_on, completed_on, c.closed_on, c.rating, c.rated_on,
-            c.followed_up_on, on_time, record.last_key, _encode(c), updated_at, _encode(record.meta), record.digest)
+            c.followed_up_on, on_time, record.last_key, body, updated_at, _encode(record.meta),
+            case_digest(c, conflicts, encoded=body))
 
 
 class CaseCache:
@@ -231,10 +234,10 @@ class CommittedReads:
                 out[case_id] = record
         if missing:
             doc = await self._json(
-                "SELECT json_group_array(json_array(json(body), category, last_key, json(meta), digest)) FROM cases "
+                "SELECT json_group_array(json_array(json(body), category, last_key, json(meta))) FROM cases "
                 "WHERE case_id IN (SELECT value FROM json_each(?))", missing)
-            for case, category, last_key, meta, digest in _cases.decode(doc):
-                out[case.case_id] = CaseRecord(case, category, last_key, meta, digest)
+            for case, category, last_key, meta in _cases.decode(doc):
+                out[case.case_id] = CaseRecord(case, category, last_key, meta)
         return out
 
     async def events_of_cases(self, case_ids: Sequence[str]) -> list[StoredEvent]:
@@ -279,7 +282,8 @@ def batch_statements(batch: BatchWrite) -> list[Statement]:
         out += REFUSALS.statements([(*astuple(r), at) for r in batch.refusals])
     if batch.consultations:
         out += CONSULTATIONS.statements([astuple(c) for c in batch.consultations])
-    out += CASES.statements([case_row(r, at) for r in batch.cases])
+    conflicts = batch.conflicts
+    out += CASES.statements([case_row(r, at, conflicts.get(r.case.case_id, ())) for r in batch.cases])
     if batch.conflicts:
         townships = {r.case.case_id: r.case.org_code[:9] for r in batch.cases}
         now = [c for cs in batch.conflicts.values() for c in cs]

@@ -57,7 +57,7 @@ class _PullDoc(msgspec.Struct):
 
 
 _pull_doc = msgspec.json.Decoder(_PullDoc)
-_records = msgspec.json.Decoder(list[tuple[Case, str, str, CaseMeta, int]])
+_records = msgspec.json.Decoder(list[tuple[Case, str, str, CaseMeta]])
 _conflicts = msgspec.json.Decoder(list[Conflict])
 _encode = msgspec.json.encode
 
@@ -91,9 +91,9 @@ def histories(conn: sqlite3.Connection) -> Iterator[list[CaseHistory]]:
         for e in stored_events(_one(conn, f"SELECT json_group_array(json_array({STORED_EVENT_JSON})) FROM events "
                                           "WHERE case_id IN (SELECT value FROM json_each(?))", keys)):
             events[e.case_id].append(e)
-        records = {case.case_id: CaseRecord(case, category, last_key, meta, digest)
-                   for case, category, last_key, meta, digest in _records.decode(_one(
-                       conn, "SELECT json_group_array(json_array(json(body), category, last_key, json(meta), digest))"
+        records = {case.case_id: CaseRecord(case, category, last_key, meta)
+                   for case, category, last_key, meta in _records.decode(_one(
+                       conn, "SELECT json_group_array(json_array(json(body), category, last_key, json(meta)))"
                              " FROM cases WHERE case_id IN (SELECT value FROM json_each(?))", keys))}
         conflicts: dict[str, list[Conflict]] = {}
         for c in _conflicts.decode(_one(conn, "SELECT json_group_array(json(body)) FROM conflicts "
@@ -119,16 +119,15 @@ def refold_cases(conn: sqlite3.Connection, refold: Refold, updated_at: str) -> i
             record, now = refold(h)
             old = h.record
             same = (record is None and old is None) or (
-                record is not None and old is not None and (record.case, record.category, record.meta,
-                                                            record.digest) == (old.case, old.category, old.meta,
-                                                                               old.digest))
+                record is not None and old is not None
+                and (record.case, record.category, record.meta) == (old.case, old.category, old.meta))
             if same and sorted(now, key=lambda c: c.event_id) == h.conflicts:  # `histories` sorts them so
                 continue
             changed += 1
             if record is None:
                 gone.append(h.case_id)
                 continue
-            saves.append(case_row(record, updated_at))
+            saves.append(case_row(record, updated_at, now))
             conflicts[h.case_id] = now
             townships[h.case_id] = record.case.org_code[:9]
         for sql, params in CASES.statements(saves):
