@@ -14,7 +14,8 @@ export function who(by) {
   return by.is_this_pc ? t("conflict.this_pc") : by.name || by.agent_id;
 }
 
-export function conflictCard(c, onSettled) {
+// `withCaseLink`: in the sync panel, a link to the case (not on the case's own page).
+export function conflictCard(c, onSettled, withCaseLink = false) {
   const result = h("p", { class: "banner", role: "status", hidden: true });
   const lostTo = c.lost_to
     ? t("conflict.lost_to", { kind: kindLabel(c.lost_to_kind), who: who(c.lost_to_by), time: dateTime(c.lost_to_at) })
@@ -40,7 +41,7 @@ export function conflictCard(c, onSettled) {
   return h("article", { class: `conflict-card${c.settled_by ? " settled" : ""}`, dataset: { eventId: c.event_id } },
     h("h3", {}, t("conflict.title", { kind: kindLabel(c.kind) }), " ",
       h("span", { class: "muted" }, t("conflict.by", { who: who(c.by), time: dateTime(c.at) })),
-      c.case_no ? [" ", h("a", { href: `#/case/${c.case_id}`, class: "mono" }, c.case_no)] : null),
+      withCaseLink && c.case_no ? [" ", h("a", { href: `#/case/${c.case_id}`, class: "mono" }, c.case_no)] : null),
     h("p", {}, h("strong", {}, `${t("conflict.reason")}: `), c.message),
     h("p", {}, lostTo),
     c.can_redo || c.settled_by ? null : h("p", { class: "hint" }, t("conflict.cannot_redo")),

@@ -73,7 +73,7 @@ async function renderConflicts() {
   const list = document.querySelector("#conflict-list");
   const { ok, body } = await api("GET", "/api/conflicts?mine=1");
   if (!ok) return;
-  list.replaceChildren(...(body.conflicts.length ? body.conflicts.map((c) => conflictCard(c, refreshSync))
+  list.replaceChildren(...(body.conflicts.length ? body.conflicts.map((c) => conflictCard(c, refreshSync, true))
     : [h("p", { class: "empty" }, t("conflict.none"))]));
 }
 

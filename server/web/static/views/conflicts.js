@@ -35,7 +35,7 @@ export async function renderConflicts(view) {
     { key: "township_name", label: t("col.township") },
     { key: "case_no", label: t("conflicts.case_no"), render: (c) => h("span", { class: "mono" }, c.case_no || c.case_id) },
     { key: "kind_label", label: t("conflicts.lost"), render: (c) => [h("strong", {}, c.kind_label), " · ", who(c.agent_name, c.agent_id), " · ", c.at.slice(0, 16).replace("T", " ")] },
-    { key: "message", label: t("conflicts.reason") },
+    { key: "message", label: t("conflicts.reason"), render: (c) => h("span", { class: "wrap" }, c.message) },
     { key: "lost_to_kind_label", label: t("conflicts.applied"), render: (c) => (c.lost_to ? [c.lost_to_kind_label, " · ", who(c.lost_to_agent_name, c.lost_to_agent_id), " · ", (c.lost_to_at || "").slice(0, 16).replace("T", " ")] : t("conflicts.no_lost_to")) },
     { key: "detected_at", label: t("conflicts.detected"), render: (c) => chinaTime(c.detected_at) },
     { key: "is_open", label: t("agents.state"), render: (c) => (c.is_open ? h("span", { class: "badge flag-overdue" }, t("conflicts.open_one")) : h("span", { class: "badge state-completed" }, c.outcome_label || t("conflicts.settled_one"))) },
