@@ -35,7 +35,9 @@ def test_a_backlog_drains_through_a_link_that_cuts_every_upload_after_a_few_kilo
     assert log.count("client went away") >= proxy.counts["cut_request"] - 1  # one may die before its headers
     assert "Traceback" not in log
     assert [line for line in log.splitlines() if line.startswith("ERROR")] == []
-    with urllib.request.urlopen(f"{cluster.server_url}/metrics", timeout=10) as resp:
+    request = urllib.request.Request(f"{cluster.server_url}/metrics",
+                                     headers={"Authorization": f"Bearer {cluster.metrics_token}"})
+    with urllib.request.urlopen(request, timeout=10) as resp:
         metrics = parse(resp.read().decode())
     push = {k: v for k, v in metrics.items() if k.startswith("county_server_requests_total")
             and 'route="/api/v1/sync/push"' in k}

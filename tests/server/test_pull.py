@@ -12,7 +12,17 @@ import pytest
 
 from ops.metrics import parse
 from protocol.causal import township_digest
-from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer, TownshipAgent, push_conflict
+from tests.server.helpers import (
+    ADMIN_TOKEN,
+    METRICS_TOKEN,
+    QIAOWA,
+    WACHANG,
+    CountyServer,
+    TownshipAgent,
+    push_conflict,
+)
+
+METRICS = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 
 
 async def pull(server: CountyServer, agent: TownshipAgent, cursor: str = "", limit: int = 1000,
@@ -88,7 +98,7 @@ async def test_conflicts_are_on_the_dashboard_and_in_the_metrics_and_the_pc_heal
         withdrawn["event_id"], "撤回", completed["event_id"], "办结", True)
     assert row["agent_name"] == "窗口2" and row["lost_to_agent_name"] == "窗口1" and row["case_no"]
     assert settled["total"] == 0 and elsewhere["total"] == 0
-    async with county_server.session.get(f"{county_server.url}/metrics") as r:
+    async with county_server.session.get(f"{county_server.url}/metrics", headers=METRICS) as r:
         metrics = parse(await r.text())
     assert metrics[f'county_server_conflicts{{state="open",township="{QIAOWA}"}}'] == 1
     assert metrics['county_server_agents_by_protocol{protocol="1"}'] == 2
@@ -106,7 +116,7 @@ async def test_a_push_acknowledges_the_pull_and_says_the_protocol_and_the_agreem
     _, agents = await county_server.get("/api/v1/agents")
     row = next(a for a in agents["rows"] if a["agent_id"] == other.agent_id)
     assert (row["protocol_version"], row["pull_lag"], row["digest_agrees"]) == (2, 1, False)
-    async with county_server.session.get(f"{county_server.url}/metrics") as r:
+    async with county_server.session.get(f"{county_server.url}/metrics", headers=METRICS) as r:
         metrics = parse(await r.text())
     assert metrics['county_server_agents_by_protocol{protocol="2"}'] == 1
     assert metrics["county_server_agents_digest_differs"] == 1

@@ -14,7 +14,7 @@ from tests.township.conftest import PC
 
 
 async def sync(pc: TestClient) -> dict[str, Any]:
-    summary = await (await pc.post("/api/sync")).json()
+    summary = await (await pc.post("/api/sync", json={})).json()
     assert summary["ok"], summary
     return summary
 
