@@ -241,7 +241,7 @@ class Worklists:
         """The conflicts (县级未采纳) of the cases under the scope's unit: who lost to whom, and how it was settled."""
         state = params.get("state", "open")
         if state not in CONFLICT_STATES:
-            raise ApiError("bad_request", f"state={state!r}: expected one of {', '.join(CONFLICT_STATES)}")
+            raise invalid_filter("state", f"状态「{state}」无效：应为 {'、'.join(CONFLICT_STATES)} 之一")
         limit, offset = _int(params, "limit", 100, 1, MAX_PAGE), _int(params, "offset", 0, 0, 10**9)
         total, rows = await self._store.list_conflicts(
             scope.prefix, None if state == "all" else state == "open", limit, offset)
