@@ -113,7 +113,8 @@ def pull_by_pc(work: Path, server_port: int, token: str, batch: int) -> tuple[fl
     try:
         wait_port(port, agent)
         started = time.perf_counter()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/sync", method="POST", data=b"")
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/sync", method="POST", data=b"{}",
+                                         headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=1800) as resp:
             summary = json.loads(resp.read())
         took = time.perf_counter() - started
