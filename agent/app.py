@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from agent.casebook import Casebook
 from agent.config import AgentConfig, is_loopback
 from agent.http import api, guard, page, staff
 from agent.http.health import routes as health_routes
@@ -44,8 +45,10 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         app[PROBE] = store.ping
         uplink = Uplink(config.county_url, config.token, timeout_s=config.timeout_s, attempts=config.attempts,
                         backoff_initial_s=config.backoff_initial_s, backoff_max_s=config.backoff_max_s)
+        casebook = Casebook(store, config.agent_id)
+        await refold_if_needed(casebook)
         syncer = Syncer(store, uplink, agent_id=config.agent_id, batch_size=config.batch_size,
-                        reference_interval_s=config.reference_interval_s)
+                        reference_interval_s=config.reference_interval_s, casebook=casebook)
         await syncer.load_local_reference()
         meta = await store.get_meta()
         if meta.get("clock_offset_ms"):
@@ -54,7 +57,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         service = CaseService(
             store, township_code=config.township_code, pc_no=config.pc_no,
             reference=lambda: syncer.reference, offset_ms=lambda: uplink.offset_ms or 0,
-            on_write=schedule.nudge if run_schedule else lambda: None,
+            on_write=schedule.nudge if run_schedule else lambda: None, casebook=casebook,
         )
         app[api.STORE], app[api.SYNCER], app[api.SERVICE] = store, syncer, service
         syncer.on_reference = service.fill_due_dates
@@ -79,3 +82,12 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
 
     app.cleanup_ctx.append(lifetime)
     return app
+
+
+async def refold_if_needed(casebook: Casebook) -> None:
+    """After the upgrade to causal order (migration 0010) every case row is folded again, once."""
+    if (await casebook.store.get_meta()).get("refold_needed") != "1":
+        return
+    cases, changed = await casebook.refold_all()
+    await casebook.store.set_meta(refold_needed="0")
+    log.info("cases refolded in causal order cases=%d changed=%d", cases, changed)

@@ -17,8 +17,8 @@ from agent.records import OutboxEvent
 from agent.reference import Reference
 from protocol import certificates
 from protocol.lifecycle import Case, IllegalTransition, apply_event, china_seconds, corrected_at
-from protocol.messages import AcceptedData, decode_event_data
-from protocol.vocabulary import Channel, EventKind
+from protocol.messages import AcceptedData, Conflict, SettledData, decode_event_data
+from protocol.vocabulary import Channel, EventKind, Outcome
 
 _json = msgspec.json.Encoder()
 
@@ -26,8 +26,9 @@ _json = msgspec.json.Encoder()
 ACCEPT_FIELDS = ("item_code", "org_code", "village_code", "channel", "applicant_name", "cert_type", "cert_no",
                  "phone", "staff")
 
-# Actions on an existing case that staff may take through the API (accepted creates, consulted is no case).
-ACTIONS = frozenset(EventKind) - {EventKind.ACCEPTED, EventKind.CONSULTED}
+# Actions on an existing case that staff may take through the API (accepted creates, consulted is no case, settled
+# answers a conflict: `settle`).
+ACTIONS = frozenset(EventKind) - {EventKind.ACCEPTED, EventKind.CONSULTED, EventKind.SETTLED}
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class Stamp:
 
     @property
     def at(self) -> str:
-        return self.now.isoformat(timespec="seconds")
+        # Milliseconds: two actions within one second stay apart (the county orders concurrent events by time).
+        return self.now.isoformat(timespec="milliseconds")
 
     @property
     def when(self) -> datetime:
@@ -115,11 +117,13 @@ def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str,
         staff=text.get("staff") or None,
     )
     case = apply_event(None, case_id, EventKind.ACCEPTED, data, china_seconds(when))
-    return case, event_for(case_id, EventKind.ACCEPTED, data, stamp)
+    return case, event_for(case_id, EventKind.ACCEPTED, data, stamp, parents=())
 
 
-def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stamp) -> tuple[Case, OutboxEvent]:
-    """A further action on an existing case. Raises InvalidInput for bad fields or an illegal transition."""
+def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stamp,
+        parents: tuple[str, ...] = ()) -> tuple[Case, OutboxEvent]:
+    """A further action on an existing case, made on its state after `parents` (its heads). Raises InvalidInput for
+    bad fields or an illegal transition."""
     try:
         event_kind = EventKind(kind)
     except ValueError:
@@ -147,7 +151,15 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
         new_case = apply_event(case, case.case_id, event_kind, data, stamp.corrected)
     except IllegalTransition as e:
         raise InvalidInput(e.message, {"kind": e.message}) from None
-    return new_case, event_for(case.case_id, event_kind, data, stamp)
+    return new_case, event_for(case.case_id, event_kind, data, stamp, parents=parents)
+
+
+def settle(conflict: Conflict, outcome: Outcome, stamp: Stamp, parents: tuple[str, ...],
+           redo_event_id: str | None = None, note: str | None = None) -> OutboxEvent:
+    """The `settled` event that tells everyone staff dealt with `conflict`: the county's state stands (accepted) or
+    the action was done again on the current state (redone, by `redo_event_id`)."""
+    data = SettledData(event_id=conflict.event_id, outcome=outcome, redo_event_id=redo_event_id, note=note or None)
+    return event_for(conflict.case_id, EventKind.SETTLED, data, stamp, parents=parents)
 
 
 def _check_update(body: dict[str, Any], ref: Reference, case: Case) -> None:
@@ -167,8 +179,10 @@ def _check_update(body: dict[str, Any], ref: Reference, case: Case) -> None:
         raise InvalidInput("请改正标出的字段", fields)
 
 
-def event_for(case_id: str, kind: EventKind, data: msgspec.Struct, stamp: Stamp) -> OutboxEvent:
-    """The outbox row of one action: `data` encoded once, here."""
+def event_for(case_id: str, kind: EventKind, data: msgspec.Struct, stamp: Stamp, *,
+              parents: tuple[str, ...] | None, replaces: str | None = None) -> OutboxEvent:
+    """The outbox row of one action: `data` encoded once, here. `parents`: the case's heads it was made on
+    (protocol.causal; a consultation has none)."""
     return OutboxEvent(
         event_id=stamp.event_id,
         case_id=case_id,
@@ -176,4 +190,6 @@ def event_for(case_id: str, kind: EventKind, data: msgspec.Struct, stamp: Stamp)
         at=stamp.at,
         offset_ms=stamp.offset_ms,
         data=_json.encode(data),
+        parents=parents,
+        replaces=replaces,
     )

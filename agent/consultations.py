@@ -41,4 +41,4 @@ def consult(form: dict[str, Any], ref: Reference, *, consultation_id: str,
     when = stamp.when
     row = Consultation(consultation_id=consultation_id, day=when.date().isoformat(), at=stamp.at, topic=topic,
                        channel=channel, org_code=org_code)
-    return row, event_for(consultation_id, EventKind.CONSULTED, data, stamp)
+    return row, event_for(consultation_id, EventKind.CONSULTED, data, stamp, parents=())

@@ -32,14 +32,25 @@ class EventNotQuarantined(Exception):
         self.event_id = event_id
 
 
+class ConflictNotFound(Exception):
+    """A settle named an event that is not (or no longer) an open conflict."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"event {event_id} is not an open conflict")
+        self.event_id = event_id
+
+
 class TransientUplinkError(Exception):
     """The county could not be reached or answered 429/5xx: retry later. `retry_after_s` honours Retry-After.
-    `code` (of `protocol.codes`) says which, in words staff can read; the message is the technical text."""
+    `code` (of `protocol.codes`) says which, in words staff can read; the message is the technical text.
+    `is_unreachable`: not even a connection could be opened (a smaller batch would not help)."""
 
-    def __init__(self, message: str, retry_after_s: float | None = None, code: str = "county_unreachable") -> None:
+    def __init__(self, message: str, retry_after_s: float | None = None, code: str = "county_unreachable", *,
+                 is_unreachable: bool = False) -> None:
         super().__init__(message)
         self.retry_after_s = retry_after_s
         self.code = code
+        self.is_unreachable = is_unreachable
 
 
 class RefusedRequestError(Exception):

@@ -8,7 +8,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class OutboxEvent:
-    """An event as written to the outbox; `data` is already JSON."""
+    """An event as written to the outbox; `data` is already JSON. `parents`: the case's heads when it was made
+    (protocol.causal); `replaces`: the refused event a correction takes the place of."""
 
     event_id: str
     case_id: str
@@ -16,6 +17,26 @@ class OutboxEvent:
     at: str
     offset_ms: int
     data: bytes
+    parents: tuple[str, ...] | None = None
+    replaces: str | None = None
+
+
+@dataclass(frozen=True)
+class KnownEvent:
+    """An event of a case as this PC knows it: its own (from the outbox, `is_own`), or pulled from the county. Its own
+    carry the configured agent id and the local seq until the county's copy comes back under another identity."""
+
+    event_id: str
+    agent_id: str
+    seq: int
+    case_id: str
+    kind: str
+    at: str
+    offset_ms: int
+    parents: tuple[str, ...] | None
+    replaces: str | None
+    data: bytes  # JSON
+    is_own: bool
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,7 @@ class StoredEvent:
     offset_ms: int
     data: dict[str, Any]
     status: str
+    parents: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from contextlib import closing
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager, closing
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from typing import Any
 import aiosqlite
 import msgspec
 
-from agent.records import Consultation, OutboxEvent, Quarantined, StoredEvent
+from agent.records import Consultation, KnownEvent, OutboxEvent, Quarantined, StoredEvent
 from agent.search import case_query
+from protocol.causal import CaseMeta, FoldResult, case_digest
 from protocol.lifecycle import Case
-from protocol.messages import Event, Refusal
+from protocol.messages import Conflict, Event, PulledEvent, Refusal
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +29,12 @@ _case_json = msgspec.json.Encoder()
 # A case's phone as the search compares it, hyphens and +86 aside: the expression of index cases_by_phone (0040).
 PHONE_KEY = "replace(replace(json_extract(body, '$.phone'), '-', ''), '+86', '')"
 _case_decode = msgspec.json.Decoder(Case)
+_meta_decode = msgspec.json.Decoder(CaseMeta)
+_conflict_decode = msgspec.json.Decoder(Conflict)
+_ids = msgspec.json.Decoder(list[str])
+# Own events that count: not refused (quarantined), and not taken back by staff (resent as a correction, dismissed)
+# even when a county restored from a backup made them pending again.
+OWN_FOLDED = "status IN ('pending', 'synced') AND staff_outcome IS NULL"
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -107,16 +115,35 @@ class AgentStore:
             )
             log.info("migration applied number=%d name=%s", number, name)
 
+    # ---- transactions ------------------------------------------------------------------------------------
+
+    def write(self) -> asyncio.Lock:
+        """The write lock: hold it across reading state and writing, so two writes never interleave."""
+        return self._lock
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """BEGIN IMMEDIATE ... COMMIT on the write connection, ROLLBACK when the block raises. Call under `write()`."""
+        db = self._db
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+        await db.execute("COMMIT")
+        self._committed()
+
     # ---- staff actions -----------------------------------------------------------------------------------
 
     async def next_case_number(self, prefix: str) -> int:
         """The next daily sequence after `prefix` (township, PC number and date: `protocol.ids.case_number` without
         its last 4 digits). Call under `write()`.
 
-        Only a stored case takes its number (`_in_transaction` counts it on commit): an entry refused for a bad
-        field asks again and gets the same number, so refused submissions leave no gaps in the day's numbers."""
+        Only a stored case takes its number (`save_action` counts it on commit): an entry refused for a bad field
+        asks again and gets the same number, so refused submissions leave no gaps in the day's numbers."""
         if prefix not in self._case_counters:
-            async with self._db.execute(  # a range on the unique index of case_no; other PCs' cases do not count
+            async with self._db.execute(  # a range on the index of case_no; other PCs' cases do not count
                 "SELECT max(case_no) FROM cases WHERE case_no BETWEEN ? AND ?", (prefix + "0000", prefix + "9999")
             ) as cur:
                 row = await cur.fetchone()
@@ -128,67 +155,65 @@ class AgentStore:
         if prefix in self._case_counters and n.isdigit():
             self._case_counters[prefix] = max(self._case_counters[prefix], int(n))
 
-    def write(self) -> asyncio.Lock:
-        """The write lock: hold it across reading state and `save_action`, so two actions never interleave."""
-        return self._lock
+    async def next_seq(self) -> int:
+        """The seq the next outbox row gets (rowids grow by one from the greatest). Call under `write()`."""
+        async with self._db.execute("SELECT coalesce(max(seq), 0) + 1 FROM outbox") as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 1
 
-    async def save_action(self, case: Case | None, event: OutboxEvent) -> int:
-        """Store the new case row (if any) and append the event, in one transaction. Returns the event's seq."""
-        return await self._in_transaction(case, event)
+    async def save_action(self, folded: FoldResult, *events: OutboxEvent,
+                          extra: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> int:
+        """Store the case's new fold and append the events (and run `extra` statements), in one transaction.
+        Returns the last event's seq. Call under `write()`."""
+        async with self.transaction():
+            if folded.case is not None:
+                await self.save_folds({folded.case.case_id: folded})
+            seq = await self._append(events, *extra)
+        if folded.case is not None and any(e.kind == "accepted" for e in events):
+            self._count_case_number(folded.case.case_no)  # committed: the number is taken
+        return seq
 
-    async def _in_transaction(self, case: Case | None, event: OutboxEvent, *extra: tuple[str, tuple[Any, ...]]) -> int:
-        """Upsert the case row (if any), append the event and run `extra` statements, in one transaction."""
-        db = self._db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            if case is not None:
-                await db.execute(
-                    "INSERT INTO cases (case_id, case_no, state, accepted_on, due_on, applicant_name, cert_no, body)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET state = excluded.state,"
-                    " due_on = excluded.due_on, applicant_name = excluded.applicant_name,"
-                    " cert_no = excluded.cert_no, body = excluded.body",
-                    (case.case_id, case.case_no, case.state, case.accepted_on, case.due_on, case.applicant_name,
-                     case.cert_no, _case_json.encode(case)),
-                )
-            cur = await db.execute(
-                "INSERT INTO outbox (event_id, case_id, kind, at, offset_ms, data) VALUES (?, ?, ?, ?, ?, ?)",
-                (event.event_id, event.case_id, event.kind, event.at, event.offset_ms, event.data),
+    async def _append(self, events: Sequence[OutboxEvent], *extra: tuple[str, tuple[Any, ...]]) -> int:
+        seq = None
+        for event in events:
+            cur = await self._db.execute(
+                "INSERT INTO outbox (event_id, case_id, kind, at, offset_ms, data, parents, replaces)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (event.event_id, event.case_id, event.kind, event.at, event.offset_ms, event.data,
+                 None if event.parents is None else _case_json.encode(list(event.parents)), event.replaces),
             )
             seq = cur.lastrowid
-            for sql, args in extra:
-                await db.execute(sql, args)
-            await db.execute("COMMIT")
-            self._committed()
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
-        if case is not None and event.kind == "accepted":
-            self._count_case_number(case.case_no)
+        for sql, args in extra:
+            await self._db.execute(sql, args)
         assert seq is not None
         return seq
 
     async def save_consultation(self, consultation: Consultation, event: OutboxEvent) -> int:
         """Store a consultation and its `consulted` event in one transaction. Call under `write()`."""
         c = consultation
-        return await self._in_transaction(None, event, (
-            "INSERT INTO consultations (consultation_id, day, at, topic, channel, org_code) VALUES (?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (consultation_id) DO UPDATE SET topic = excluded.topic, channel = excluded.channel,"
-            " org_code = excluded.org_code",
-            (c.consultation_id, c.day, c.at, c.topic, c.channel, c.org_code),
-        ))
+        async with self.transaction():
+            return await self._append([event], (
+                "INSERT INTO consultations (consultation_id, day, at, topic, channel, org_code)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (consultation_id) DO UPDATE SET topic = excluded.topic,"
+                " channel = excluded.channel, org_code = excluded.org_code",
+                (c.consultation_id, c.day, c.at, c.topic, c.channel, c.org_code),
+            ))
 
-    async def resend_event(self, old_event_id: str, event: OutboxEvent, case: Case | None = None,
-                           consultation: Consultation | None = None) -> int:
+    async def is_quarantined(self, event_id: str) -> bool:
+        async with self._db.execute(
+            "SELECT 1 FROM outbox WHERE event_id = ? AND status = 'quarantined'", (event_id,)
+        ) as cur:
+            return await cur.fetchone() is not None
+
+    async def resend_event(self, old_event_id: str, event: OutboxEvent, consultation: Consultation | None = None
+                           ) -> int:
         """Append `event`, the corrected copy of quarantined `old_event_id`, mark the old one resent and store the
-        rebuilt case or consultation, in one transaction. Returns the new seq. Call under `write()`.
+        rebuilt consultation, in the caller's transaction. Returns the new seq.
 
         Raises LookupError (nothing written) when `old_event_id` is not quarantined.
         """
-        async with self._db.execute(
-            "SELECT 1 FROM outbox WHERE event_id = ? AND status = 'quarantined'", (old_event_id,)
-        ) as cur:
-            if await cur.fetchone() is None:
-                raise LookupError(f"event {old_event_id} is not quarantined")
+        if not await self.is_quarantined(old_event_id):
+            raise LookupError(f"event {old_event_id} is not quarantined")
         extra: list[tuple[str, tuple[Any, ...]]] = [(
             "UPDATE outbox SET status = 'resent', staff_outcome = 'resent', resent_as = ? WHERE event_id = ?",
             (event.event_id, old_event_id))]
@@ -196,7 +221,123 @@ class AgentStore:
             c = consultation
             extra.append(("UPDATE consultations SET topic = ?, channel = ?, org_code = ? WHERE consultation_id = ?",
                           (c.topic, c.channel, c.org_code, c.consultation_id)))
-        return await self._in_transaction(case, event, *extra)
+        return await self._append([event], *extra)
+
+    # ---- folds: every event of a case this PC knows, and the case rows made of them ---------------------------
+
+    async def known_events(self, case_ids: Iterable[str], agent_id: str) -> list[KnownEvent]:
+        """Every event of these cases this PC knows, any order: pulled ones, and its own that count (`OWN_FOLDED`)
+        and were not pulled back. Its own carry `agent_id` and their local seq."""
+        ids = _case_json.encode(sorted(set(case_ids)))
+        async with self._db.execute(
+            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0 FROM pulled"
+            " WHERE case_id IN (SELECT value FROM json_each(?1))"
+            " UNION ALL SELECT event_id, ?2, seq, case_id, kind, at, offset_ms, parents, replaces, data, 1"
+            f" FROM outbox WHERE case_id IN (SELECT value FROM json_each(?1)) AND {OWN_FOLDED}"
+            " AND event_id NOT IN (SELECT event_id FROM pulled WHERE case_id IN (SELECT value FROM json_each(?1)))",
+            (ids, agent_id),
+        ) as cur:
+            rows = await cur.fetchall()
+        return [_known(r) for r in rows]
+
+    async def case_state(self, case_id: str) -> FoldResult | None:
+        """The case's last fold as stored: state, conflicts and meta (`applied` is not stored: empty)."""
+        async with self._db.execute("SELECT body, meta FROM cases WHERE case_id = ?", (case_id,)) as cur:
+            row = await cur.fetchone()
+        if row is None:
+            return None
+        meta = _meta_decode.decode(row[1])
+        conflicts = await self.conflicts_of(case_id) if meta.conflicts else []
+        return FoldResult(_case_decode.decode(row[0]), [], conflicts, meta)
+
+    async def save_folds(self, folds: Mapping[str, FoldResult]) -> None:
+        """Write each case's fold (case_id -> fold) and its conflicts, in the caller's transaction; a fold without a
+        case (no `accepted` among its events any more) deletes the case's row."""
+        rows, gone, conflicts = [], [], []
+        for case_id, f in folds.items():
+            if f.case is None:
+                gone.append(case_id)
+                continue
+            c = f.case
+            body = _case_json.encode(c)
+            rows.append((c.case_id, c.case_no, c.state, c.accepted_on, c.due_on, c.applicant_name, c.cert_no, body,
+                         _case_json.encode(f.meta), case_digest(c, f.conflicts, encoded=body)))
+            conflicts += [(x.event_id, x.case_id, x.agent_id, int(x.is_open), _case_json.encode(x))
+                          for x in f.conflicts]
+        db = self._db
+        await db.execute("DELETE FROM conflicts WHERE case_id IN (SELECT value FROM json_each(?))",
+                         (_case_json.encode(list(folds)),))
+        if gone:
+            await db.execute("DELETE FROM cases WHERE case_id IN (SELECT value FROM json_each(?))",
+                             (_case_json.encode(gone),))
+        await db.executemany(
+            "INSERT INTO cases (case_id, case_no, state, accepted_on, due_on, applicant_name, cert_no, body, meta,"
+            " digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (case_id) DO UPDATE SET"
+            " case_no = excluded.case_no, state = excluded.state, accepted_on = excluded.accepted_on,"
+            " due_on = excluded.due_on, applicant_name = excluded.applicant_name, cert_no = excluded.cert_no,"
+            " body = excluded.body, meta = excluded.meta, digest = excluded.digest", rows)
+        if conflicts:
+            await db.executemany(
+                "INSERT INTO conflicts (event_id, case_id, agent_id, is_open, body) VALUES (?, ?, ?, ?, ?)",
+                conflicts)
+
+    async def insert_pulled(self, events: Sequence[PulledEvent[msgspec.Raw]]) -> None:
+        """Store pulled events in the caller's transaction; one already here takes the county's agent id and seq
+        (an event of this PC's earlier identity)."""
+        await self._db.executemany(
+            "INSERT INTO pulled (event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT)) ON CONFLICT (event_id) DO UPDATE SET"
+            " agent_id = excluded.agent_id, seq = excluded.seq",
+            [(e.event_id, e.agent_id, e.seq, e.case_id, e.kind, e.at, e.offset_ms,
+              None if e.parents is None else _case_json.encode(e.parents), e.replaces, bytes(e.data))
+             for e in events])
+
+    async def folded_case_ids(self) -> list[str]:
+        """Every case id this PC holds an event of (consultations are no cases)."""
+        async with self._db.execute(
+            "SELECT case_id FROM pulled UNION SELECT case_id FROM outbox WHERE kind <> 'consulted'"
+            " UNION SELECT case_id FROM cases"
+        ) as cur:
+            return [r[0] for r in await cur.fetchall()]
+
+    async def digest(self) -> tuple[int, int]:
+        """(cases, sum of their digests): the township digest (`protocol.causal.township_digest`)."""
+        async with self._db.execute("SELECT count(*), coalesce(sum(digest), 0) FROM cases") as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
+
+    async def conflicts_of(self, case_id: str) -> list[Conflict]:
+        async with self._db.execute("SELECT body FROM conflicts WHERE case_id = ? ORDER BY event_id",
+                                    (case_id,)) as cur:
+            return [_conflict_decode.decode(r[0]) for r in await cur.fetchall()]
+
+    async def open_conflicts(self, agent_id: str | None = None, limit: int = 500) -> list[Conflict]:
+        """Open conflicts, of one agent's events or of all, oldest event first."""
+        where, args = ("is_open = 1 AND agent_id = ?", (agent_id, limit)) if agent_id else ("is_open = 1", (limit,))
+        async with self._db.execute(f"SELECT body FROM conflicts WHERE {where} ORDER BY event_id LIMIT ?",
+                                    args) as cur:
+            return [_conflict_decode.decode(r[0]) for r in await cur.fetchall()]
+
+    async def count_open_conflicts(self, agent_id: str) -> int:
+        async with self._db.execute("SELECT count(*) FROM conflicts WHERE is_open = 1 AND agent_id = ?",
+                                    (agent_id,)) as cur:
+            row = await cur.fetchone()
+        return int(row[0]) if row else 0
+
+    async def get_conflict(self, event_id: str) -> Conflict | None:
+        async with self._db.execute("SELECT body FROM conflicts WHERE event_id = ?", (event_id,)) as cur:
+            row = await cur.fetchone()
+        return _conflict_decode.decode(row[0]) if row else None
+
+    async def known_event(self, event_id: str, agent_id: str) -> KnownEvent | None:
+        """One event this PC knows (its own that counts, or pulled), by id."""
+        async with self._db.execute(
+            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0 FROM pulled"
+            " WHERE event_id = ?1 UNION ALL SELECT event_id, ?2, seq, case_id, kind, at, offset_ms, parents,"
+            f" replaces, data, 1 FROM outbox WHERE event_id = ?1 AND {OWN_FOLDED} LIMIT 1", (event_id, agent_id),
+        ) as cur:
+            r = await cur.fetchone()
+        return None if r is None else _known(r)
 
     # ---- reads -------------------------------------------------------------------------------------------
 
@@ -263,54 +404,52 @@ class AgentStore:
 
     async def _stored_events(self, where: str, *args: Any) -> list[StoredEvent]:
         async with self._db.execute(
-            f"SELECT seq, event_id, case_id, kind, at, offset_ms, data, status FROM outbox WHERE {where}", args
+            f"SELECT seq, event_id, case_id, kind, at, offset_ms, data, status, parents FROM outbox WHERE {where}",
+            args,
         ) as cur:
             rows = await cur.fetchall()
-        return [StoredEvent(seq, event_id, case_id, kind, at, offset_ms, msgspec.json.decode(data), status)
-                for seq, event_id, case_id, kind, at, offset_ms, data, status in rows]
+        return [StoredEvent(seq, event_id, case_id, kind, at, offset_ms, msgspec.json.decode(data), status,
+                            None if parents is None else tuple(_ids.decode(parents)))
+                for seq, event_id, case_id, kind, at, offset_ms, data, status, parents in rows]
 
     # ---- outbox ------------------------------------------------------------------------------------------
 
     async def pending_events(self, limit: int) -> list[Event]:
         """The oldest events not yet acknowledged, in seq order."""
         async with self._db.execute(
-            "SELECT seq, event_id, case_id, kind, at, offset_ms, data FROM outbox WHERE status = 'pending'"
-            " ORDER BY seq LIMIT ?",
+            "SELECT seq, event_id, case_id, kind, at, offset_ms, data, parents, replaces FROM outbox"
+            " WHERE status = 'pending' ORDER BY seq LIMIT ?",
             (limit,),
         ) as cur:
             rows = await cur.fetchall()
         return [
             Event(event_id=r[1], seq=r[0], case_id=r[2], kind=r[3], at=r[4], offset_ms=r[5],
-                  data=msgspec.json.decode(r[6]))
+                  data=msgspec.json.decode(r[6]), parents=None if r[7] is None else _ids.decode(r[7]), replaces=r[8])
             for r in rows
         ]
 
     async def mark_pushed(self, acked_seq: int, refused: list[Refusal]) -> int:
-        """Quarantine the refused events and mark everything else up to `acked_seq` synced. Returns rows marked.
+        """Quarantine the refused events and mark everything else up to `acked_seq` synced, in the caller's
+        transaction. Returns rows marked. Idempotent: marking the same acknowledgement twice changes nothing. The
+        cases of refused events must be refolded in the same transaction (`agent.casebook`)."""
+        db = self._db
+        if refused:
+            await db.executemany(
+                # Refused again after staff resent or dismissed it: their decision stands.
+                "UPDATE outbox SET status = coalesce(staff_outcome, 'quarantined'), refusal_code = ?,"
+                " refusal_message = ? WHERE event_id = ? AND status = 'pending'",
+                [(r.code, r.message + (f" ({r.detail})" if r.detail else ""), r.event_id) for r in refused],
+            )
+        cur = await db.execute("UPDATE outbox SET status = 'synced' WHERE status = 'pending' AND seq <= ?",
+                               (acked_seq,))
+        return cur.rowcount
 
-        Idempotent: marking the same acknowledgement twice changes nothing.
-        """
-        async with self._lock:
-            db = self._db
-            await db.execute("BEGIN IMMEDIATE")
-            try:
-                if refused:
-                    await db.executemany(
-                        # Refused again after staff resent or dismissed it: their decision stands.
-                        "UPDATE outbox SET status = coalesce(staff_outcome, 'quarantined'), refusal_code = ?,"
-                        " refusal_message = ? WHERE event_id = ? AND status = 'pending'",
-                        [(r.code, r.message + (f" ({r.detail})" if r.detail else ""), r.event_id) for r in refused],
-                    )
-                cur = await db.execute(
-                    "UPDATE outbox SET status = 'synced' WHERE status = 'pending' AND seq <= ?", (acked_seq,)
-                )
-                marked = cur.rowcount
-                await db.execute("COMMIT")
-                self._committed()
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
-        return marked
+    async def case_ids_of_events(self, event_ids: Iterable[str]) -> list[str]:
+        async with self._db.execute(
+            "SELECT DISTINCT case_id FROM outbox WHERE event_id IN (SELECT value FROM json_each(?))"
+            " AND kind <> 'consulted'", (_case_json.encode(list(event_ids)),)
+        ) as cur:
+            return [r[0] for r in await cur.fetchall()]
 
     async def count_pending(self) -> int:
         async with self._db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'") as cur:
@@ -342,13 +481,15 @@ class AgentStore:
             return {k: v for k, v in await cur.fetchall()}
 
     async def set_meta(self, **values: str | int | float | None) -> None:
-        async with self._lock:
-            await self._db.execute("BEGIN IMMEDIATE")
-            await self._db.executemany(
-                "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                [(k, "" if v is None else str(v)) for k, v in values.items()],
-            )
-            await self._db.execute("COMMIT")
+        async with self._lock, self.transaction():
+            await self.put_meta(**values)
+
+    async def put_meta(self, **values: str | int | float | None) -> None:
+        """`set_meta` in the caller's transaction."""
+        await self._db.executemany(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [(k, "" if v is None else str(v)) for k, v in values.items()],
+        )
 
     async def get_reference(self) -> tuple[str, bytes] | None:
         async with self._db.execute("SELECT version, body FROM reference WHERE name = 'county'") as cur:
@@ -448,6 +589,14 @@ def _value(row: aiosqlite.Row | None) -> Any:
     """The one value of an aggregate's row (an aggregate always answers a row)."""
     assert row is not None
     return row[0]
+
+
+def _known(r: Any) -> KnownEvent:
+    """A row of `known_events`' shape (pulled and outbox rows alike): outbox data is bytes, pulled data text."""
+    event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, is_own = r
+    return KnownEvent(event_id, agent_id, seq, case_id, kind, at, offset_ms,
+                      None if parents is None else tuple(_ids.decode(parents)), replaces,
+                      data.encode() if isinstance(data, str) else data, bool(is_own))
 
 
 def retire_identity(db: sqlite3.Connection, agent_id: str, reason: str) -> None:

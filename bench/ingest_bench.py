@@ -50,7 +50,7 @@ from protocol.ids import new_uuid7  # noqa: E402
 from server.model.reference import load_reference  # noqa: E402
 from server.model.rollups import UNIT_LENGTHS  # noqa: E402
 from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE  # noqa: E402
-from server.storage.sqlite.ingest import CASES, EVENTS, ROLLUP_UPSERTS  # noqa: E402
+from server.storage.sqlite.ingest import CASE_COLUMNS, CASES, EVENT_COLUMNS, EVENTS, ROLLUP_UPSERTS  # noqa: E402
 from server.storage.sqlite.store import MIGRATIONS_DIR, WRITE_PRAGMAS  # noqa: E402
 
 # The single-row forms of the server's statements, for executemany.
@@ -155,12 +155,8 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[
     """Per batch, the rows the server wrote: its event rows, the case rows and rollup rows that batch touched
     (values as finally stored; same count and width of rows)."""
     with sqlite3.connect(db_path) as db:
-        events = {r[0]: r for r in db.execute(
-            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, data, received_at FROM events")}
-        cases = {r[0]: r for r in db.execute(
-            "SELECT case_id, case_no, township_code, org_code, village_code, item_code, category, channel, state, "
-            "accepted_on, due_on, completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, last_key, "
-            "body, updated_at FROM cases")}
+        events = {r[0]: r for r in db.execute(f"SELECT {', '.join(EVENT_COLUMNS)} FROM events")}
+        cases = {r[0]: r for r in db.execute(f"SELECT {', '.join(CASE_COLUMNS)} FROM cases")}
         rollups = {r[:4]: r for r in db.execute("SELECT * FROM rollups")}
         months = {r[:4]: r for r in db.execute(f"SELECT * FROM {MONTH_TABLE.name}")}
         month_channels = {r[:3]: r for r in db.execute(f"SELECT * FROM {MONTH_CHANNEL_TABLE.name}")}

@@ -74,6 +74,9 @@ _CODES = [
     Code("implausible_time", 422, "The event's time (the PC's clock corrected by its measured offset) is outside "
          "what the county accepts: from 10 years before to 1 day after the server's clock. Set the PC's clock right "
          "and record the action again.", "这条记录的时间不可信（本机时钟可能不准）：请校准电脑时间后重新办理"),
+    Code("bad_cursor", 422, "The pull cursor is not one this server hands out; send an empty cursor to pull from "
+         "the beginning (events already held are skipped by event_id).",
+         "县服务器不认本机保存的同步位置：请运维核对本机与县服务器的软件版本"),
     # the county dashboard's own filters (its users read Chinese); `fields` names the filter at fault
     Code("invalid_filter", 422, "筛选条件有误，请按提示改正（见 detail 与 fields）。"),
     # the agent's local API (127.0.0.1): read by staff
@@ -82,6 +85,7 @@ _CODES = [
     Code("invalid_input", 422, "请改正标出的字段"),
     Code("case_not_found", 404, "没有找到这个办件"),
     Code("not_quarantined", 404, "这条记录不在被退回的列表中（可能已重新上传或已移出）"),
+    Code("conflict_not_found", 404, "没有找到这条待处理的冲突：它可能已在本机或其他窗口处理过，请刷新页面"),
     Code("no_reference", 503, "尚未从县服务器取得事项目录，请在网络连通时同步一次"),
     Code("agent_failed", 500, "本机办件服务出错，这次操作没有保存，可以重试；仍不行请联系运维"),
     # why a sync round of the agent failed (`GET /api/status` last_error_code); the PC keeps every record meanwhile

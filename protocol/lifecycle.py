@@ -1,8 +1,8 @@
 """The case lifecycle: one pure function that applies an event to a case, used by both sides.
 
 The agent calls `apply_event` before it stores a staff action (an illegal transition becomes a clear error for the
-staff member); the server folds every case's events through the same function (an event illegal at its place in the
-order is skipped and counted, so the outcome is still a function of the set of events).
+staff member); both sides fold a case's events through it in the causal order of `protocol.causal` (an event illegal
+at its place in that order is a conflict, so the outcome is still a function of the set of events).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from protocol import messages as m
 from protocol.vocabulary import BAD_RATINGS, OPEN_STATES, CaseState, EventKind
 
 CHINA_TZ = timezone(timedelta(hours=8))
+_ACCEPTED = EventKind.ACCEPTED  # read once: an enum member lookup costs on every access (Python 3.11)
 
 
 class IllegalTransition(Exception):
@@ -89,7 +90,7 @@ def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict
     """Return the case after `kind` happened at `at` (the corrected time: `china_seconds`). Raises
     `IllegalTransition`; never mutates."""
     day = at[:10]  # the date in China time
-    if kind is EventKind.ACCEPTED:
+    if kind is _ACCEPTED:
         if case is not None:
             raise IllegalTransition("already_accepted", "该办件已受理,不能重复受理")
         assert isinstance(data, m.AcceptedData)
@@ -182,6 +183,10 @@ def _followed_up(case: Case, data: m.Strict, last_at: str, at: str, day: str) ->
     return msgspec.structs.replace(case, last_at=last_at, followed_up_on=day)
 
 
+def _settled(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    return case  # marks a conflict settled (`protocol.causal`); the case itself does not change
+
+
 _STEPS: dict[EventKind, Step] = {
     EventKind.UPDATED: _updated,
     EventKind.SUPPLEMENT_REQUESTED: _supplement_requested,
@@ -191,6 +196,7 @@ _STEPS: dict[EventKind, Step] = {
     EventKind.WITHDRAWN: _closed(CaseState.WITHDRAWN, "撤回"),
     EventKind.EVALUATED: _evaluated,
     EventKind.FOLLOWED_UP: _followed_up,
+    EventKind.SETTLED: _settled,
 }
 
 

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
-from protocol.vocabulary import Channel, EventKind, Result
+from protocol.vocabulary import Channel, EventKind, Outcome, Result
 
 # Bounds that keep a push small enough to hold in memory and quick to commit. Every string and number the server
 # decodes has a bound: what is stored is shown to every dashboard reader, and SQLite holds 64-bit integers only.
@@ -21,6 +21,8 @@ MAX_SEQ = 2**63 - 1  # SQLite's INTEGER
 # gives 1970 or 2000); the corrected time must then still fall in the server's plausibility window.
 MAX_OFFSET_MS = 10**13
 MAX_PENDING = 10**9
+# A case's heads on one PC: one per PC that acted on it concurrently, so a handful; more is a forged event.
+MAX_PARENTS = 64
 
 
 class Strict(msgspec.Struct, forbid_unknown_fields=True, omit_defaults=True):
@@ -37,6 +39,7 @@ Code12 = msgspec.Meta(pattern=r"^\d{12}$", description="12-digit division code")
 Text = msgspec.Meta(max_length=MAX_TEXT)
 Name = msgspec.Meta(min_length=1, max_length=100)
 Date = msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
+Uuid = msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 class AcceptedData(Strict):
     """受理: everything the case starts with. `due_on` is null when the calendar does not reach that far."""
@@ -104,6 +107,15 @@ class FollowedUpData(Strict):
     note: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
 
 
+class SettledData(Strict):
+    """A conflict settled by staff: `event_id` is the event the county could not apply (县级未采纳)."""
+
+    event_id: Annotated[str, Uuid]
+    outcome: Outcome
+    redo_event_id: Annotated[str, Uuid] | None = None
+    note: Annotated[str, Text] | None = None
+
+
 class ConsultedData(Strict):
     topic: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
     org_code: Annotated[str, Code12]
@@ -121,6 +133,7 @@ DATA_TYPES: dict[EventKind, type[Strict]] = {
     EventKind.EVALUATED: EvaluatedData,
     EventKind.FOLLOWED_UP: FollowedUpData,
     EventKind.CONSULTED: ConsultedData,
+    EventKind.SETTLED: SettledData,
 }
 
 
@@ -131,7 +144,6 @@ def decode_event_data(kind: EventKind, data: dict[str, Any]) -> Strict:
 
 # ---- events and push -----------------------------------------------------------------------------------------
 
-Uuid = msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 Instant = msgspec.Meta(
     pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?[+-]\d{2}:\d{2}$",
     description="ISO 8601 local time with offset, e.g. 2026-11-23T09:15:02+08:00",
@@ -145,7 +157,11 @@ E = TypeVar("E")  # how `PushRequest.events` are held: `Event`s, or plain object
 class Event(Strict, Generic[D]):
     """One staff action. `event_id` is the idempotency key; `seq` is gap-free per agent.
 
-    `at` is the PC's wall clock; `offset_ms` the PC clock minus the server clock, as last measured by the agent.
+    `at` is the PC's wall clock (to the millisecond since protocol 2); `offset_ms` the PC clock minus the server clock,
+    as last measured by the agent. `parents` (protocol 2) are the case's heads as the PC had applied them: the ids of
+    the case's events no other of its events follows (none for `accepted`); absent from an agent of protocol 1, whose
+    events follow their agent's previous one. `replaces`: the refused event this one corrects (it takes its place in
+    the order). The order both sides fold in: `protocol.causal`.
     """
 
     event_id: Annotated[str, Uuid]
@@ -155,6 +171,8 @@ class Event(Strict, Generic[D]):
     at: Annotated[str, Instant]
     data: D
     offset_ms: Annotated[int, msgspec.Meta(ge=-MAX_OFFSET_MS, le=MAX_OFFSET_MS)] = 0
+    parents: Annotated[list[Annotated[str, Uuid]], msgspec.Meta(max_length=MAX_PARENTS)] | None = None
+    replaces: Annotated[str, Uuid] | None = None
 
 
 class PushRequest(Strict, Generic[E]):
@@ -169,6 +187,9 @@ class PushRequest(Strict, Generic[E]):
     software_version: Annotated[str, msgspec.Meta(max_length=64)] | None = None
     # Events the agent still has waiting, for the county's agent list.
     pending: Annotated[int, msgspec.Meta(ge=0, le=MAX_PENDING)] | None = None
+    protocol_version: Annotated[int, msgspec.Meta(ge=1, le=99)] = 1  # absent: an agent of protocol 1
+    pull_cursor: Annotated[str, msgspec.Meta(max_length=200)] | None = None  # the last pull applied (its ack)
+    digest_agrees: bool | None = None  # the last agreement check: None = not checked yet
 
 
 class Refusal(Lenient):
@@ -179,13 +200,89 @@ class Refusal(Lenient):
     detail: str | None = None
 
 
+class Conflict(Lenient):
+    """An event that could not apply at its place in the order (`protocol.causal`), with both sides: the rule it broke
+    (`code`, and `message` in plain Chinese) and the event it lost to (`lost_to`: the last applied event its author
+    had not seen; None when its author had seen every applied event, which only a faulty or forged event can be)."""
+
+    event_id: str
+    case_id: str
+    agent_id: str
+    seq: int
+    kind: str
+    code: str
+    message: str
+    at: str  # the losing event's corrected time
+    lost_to: str | None = None
+    lost_to_agent_id: str | None = None
+    lost_to_kind: str | None = None
+    lost_to_at: str | None = None
+    settled_by: str | None = None  # the `settled` event, once staff settled it
+    outcome: str | None = None  # `vocabulary.Outcome`
+    redo_event_id: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.settled_by is None
+
+
 class PushResponse(Lenient):
-    """`acked_seq`: every event of this agent with seq <= acked_seq is stored or refused for good."""
+    """`acked_seq`: every event of this agent with seq <= acked_seq is stored or refused for good. `conflicts`: this
+    agent's events in the cases the batch changed that the county could not apply, open ones."""
 
     acked_seq: int
     stored: int
     duplicates: int
     refused: list[Refusal] = []
+    server_time_ms: int = 0
+    conflicts: list[Conflict] = []
+
+
+MAX_PULL_EVENTS = 5000
+
+
+class PullRequest(Strict):
+    """`POST /api/v1/sync/pull` (or GET with `cursor` and `limit` in the query): the township's events after
+    `cursor` ("" = from the beginning), the PC's own events left out (it has them)."""
+
+    cursor: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    limit: Annotated[int, msgspec.Meta(ge=1, le=MAX_PULL_EVENTS)] = 1000
+
+
+class PulledEvent(Lenient, Generic[D]):
+    """An event of another PC of the township, as the county stored it."""
+
+    event_id: str
+    agent_id: str
+    seq: int
+    case_id: str
+    kind: str
+    at: str
+    data: D
+    offset_ms: int = 0
+    parents: list[str] | None = None
+    replaces: str | None = None
+
+
+class AgentName(Lenient):
+    agent_id: str
+    name: str
+
+
+class PullResponse(Lenient, Generic[D]):
+    """One batch of the pull. `cursor`: what to send next time (and to acknowledge with the next push); `has_more`:
+    pull again at once. On the last batch (`has_more` false) `digest` is the township digest
+    (`protocol.causal.township_digest`) as of that batch: a PC that has applied every batch and has nothing left to
+    push must compute the same. `reset`: the cursor was not one of this database's (it was restored from a backup),
+    so the batch starts from the beginning. `conflicts`: the open conflicts of this PC's events."""
+
+    events: list[PulledEvent[D]]
+    cursor: str
+    has_more: bool
+    digest: str | None = None
+    reset: bool = False
+    conflicts: list[Conflict] = []
+    agents: list[AgentName] = []  # the township's PCs, to show who did what
     server_time_ms: int = 0
 
 

@@ -16,6 +16,7 @@ class EventKind(StrEnum):
     EVALUATED = "evaluated"  # 好差评, at most one per case
     FOLLOWED_UP = "followed_up"  # 回访 of a bad rating
     CONSULTED = "consulted"  # 咨询: a counter entry, not a case
+    SETTLED = "settled"  # 冲突已处理: staff accepted the county's state, or redid the action (the case is unchanged)
 
 
 class CaseState(StrEnum):
@@ -27,6 +28,13 @@ class CaseState(StrEnum):
 
 
 OPEN_STATES = frozenset({CaseState.IN_PROGRESS, CaseState.SUSPENDED})
+
+
+class Outcome(StrEnum):
+    """How staff settled a conflict (县级未采纳的操作)."""
+
+    ACCEPTED = "accepted"  # 以县级为准: the county's state stands, the action is dropped
+    REDONE = "redone"  # 按当前状态重做: the action was done again on the current state (`redo_event_id`)
 
 
 class Channel(StrEnum):

@@ -18,6 +18,7 @@ from protocol.workdays import WorkCalendar
 from server.accounts.agents import Authenticator
 from server.accounts.throttle import Limits, LoginThrottle
 from server.accounts.users import Accounts
+from server.admin.cases import refold_all
 from server.config import ServerConfig
 from server.errors import ConfigError
 from server.http import admin, dashboard, health, stats, sync
@@ -25,6 +26,7 @@ from server.http.common import (
     AUTH,
     CALENDAR,
     CONFIG,
+    DASHBOARD_STORE,
     INGEST,
     INGEST_STATS,
     OVERVIEW,
@@ -43,7 +45,7 @@ from server.model.figures import Definitions
 from server.model.reference import Reference, load_reference
 from server.reports.overview import Overview
 from server.reports.worklists import Worklists
-from server.storage.dashboard import DashboardStore
+from server.storage.base import Store
 from server.storage.sqlite.dashboard import SqliteDashboardStore
 from server.storage.sqlite.store import SqliteStore
 
@@ -52,7 +54,6 @@ log = logging.getLogger(__name__)
 # The watchdog's database probe (BEGIN IMMEDIATE on the write connection) must answer within this; an ingest batch
 # holds the write lock for well under a second even at 5000 events.
 PROBE_TIMEOUT_S = 10.0
-DASHBOARD_STORE = web.AppKey("dashboard_store", DashboardStore)
 
 
 async def build_app(config: ServerConfig) -> web.Application:
@@ -100,6 +101,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         app[PROBE] = probe
         reference = app[REFERENCE]
         await store.upsert_reference(reference.org_units.values(), reference.items.values())
+        await refold_if_needed(store, reference)  # before any ingest: the first start after the upgrade
         app[STORE] = store
         app[AUTH] = Authenticator(store, config.admin_token)
         app[INGEST_STATS] = IngestStats()
@@ -119,6 +121,17 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         await store.close()  # waits for the batch in flight: it commits or rolls back whole
         run_lock.release()
         log.info("server stopped")
+
+
+async def refold_if_needed(store: Store, reference: Reference) -> None:
+    """After the upgrade to causal order (migration 0010): every case refolded from its events, and the rollups
+    rebuilt, once; the log says how many cases changed (`county-server cases refold` does the same by hand)."""
+    if not await store.flag("refold_needed"):
+        return
+    report = await refold_all(store, reference.items)
+    await store.clear_flag("refold_needed")  # only once done: a start that dies midway refolds again
+    log.info("cases refolded in causal order changed=%d rollup_rows=%d fields=%s", report.cases_changed,
+             report.rollup_rows, ",".join(f"{f}:{n}" for f, n in sorted(report.fields.items())) or "-")
 
 
 async def _dashboard(app: web.Application) -> AsyncIterator[None]:

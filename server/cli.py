@@ -174,15 +174,28 @@ def rollups() -> None:
 @rollups.command("verify")
 @config_option
 def rollups_verify(config_path: str) -> None:
-    """Recompute every rollup row from the cases; print differences and exit 1 if there are any."""
+    """Refold every case from its events and recompute every rollup row from the cases; print differences and exit
+    1 if there are any."""
+    from server.admin.cases import verify_cases
+
     config = _load(config_path)
-    differences = _run(config, lambda store, reference: maintenance.verify_rollups(store))
+
+    async def work(store: Any, reference: Any) -> tuple[list[Any], list[Any]]:
+        return await verify_cases(store, reference.items), await maintenance.verify_rollups(store)
+
+    cases, differences = _run(config, work)
+    for c in cases:
+        click.echo(f"case {c.case_no or c.case_id} {c.field}: stored={c.stored!r} refolded={c.expected!r}")
     for d in differences:
         click.echo(f"{d.table} {' '.join(d.key)} {d.metric}: stored={d.stored} expected={d.expected}")
+    if cases:
+        click.echo(f"{len(cases)} case difference(s); `county-server cases refold` folds them again and rebuilds "
+                   "the rollups", err=True)
     if differences:
         click.echo(f"{len(differences)} difference(s); `county-server rollups rebuild` recomputes them", err=True)
+    if cases or differences:
         sys.exit(1)
-    click.echo("rollups match the cases")
+    click.echo("cases match their events; rollups match the cases")
 
 
 @rollups.command("rebuild")
@@ -192,6 +205,28 @@ def rollups_rebuild(config_path: str) -> None:
     config = _load(config_path)
     rows = _run(config, lambda store, reference: maintenance.rebuild_rollups(store))
     click.echo(f"rollups rebuilt: {rows} row(s)")
+
+
+@main.group()
+def cases() -> None:
+    """The folded cases."""
+
+
+@cases.command("refold")
+@config_option
+def cases_refold(config_path: str) -> None:
+    """Fold every case again from its events (in causal order) and rebuild the rollups; report what changed. The
+    server does this by itself at its first start after the upgrade; safe beside a running server."""
+    from server.admin.cases import refold_all
+
+    report = _run(_load(config_path), lambda store, reference: refold_all(store, reference.items))
+    for d in report.differences[:20]:
+        click.echo(f"case {d.case_no or d.case_id} {d.field}: was {d.stored!r}, now {d.expected!r}")
+    if len(report.differences) > 20:
+        click.echo(f"... and {len(report.differences) - 20} more")
+    by_field = ", ".join(f"{f} {n}" for f, n in sorted(report.fields.items())) or "none"
+    click.echo(f"cases changed: {report.cases_changed} (by field: {by_field}); rollups rebuilt: "
+               f"{report.rollup_rows} row(s)")
 
 
 @main.group()
@@ -285,7 +320,8 @@ def _add_operations_commands() -> None:
                                              operations.REQUIRED_TABLES))
     main.add_command(commands.restore_command(
         config_option, _load, database, operations.REQUIRED_TABLES,
-        lambda config: "start the server; township PCs send again whatever the backup lacks at their next sync."))
+        lambda config: "start the server; township PCs send again whatever the backup lacks at their next sync, "
+                       "and pull their township from the beginning.", prepare=operations.new_stream_on_restore))
     main.add_command(commands.doctor_command(config_option, _load, "config, reference files, database, disk and "
                                              "the running server", operations.run_checks))
 

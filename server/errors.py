@@ -29,3 +29,8 @@ def invalid_filter(field: str, message: str) -> ApiError:
 
 class UnknownTownship(ValueError):
     """`agents add` named a township code that is not in the county's org units."""
+
+
+class ClientGone(Exception):
+    """The client went away in the middle of its request (a cut upload): nothing of it was applied, and nobody is
+    left to answer. Logged at INFO ("client went away"), answered as 499 (never sent), never counted as a 5xx."""

@@ -10,10 +10,11 @@ import msgspec
 from aiohttp import web
 
 from agent import __version__
-from agent.errors import CaseNotFound, InvalidInput
+from agent.errors import CaseNotFound, ConflictNotFound, InvalidInput
 from agent.service import CaseService
 from agent.store import AgentStore
 from agent.sync.syncer import Syncer
+from protocol import PROTOCOL_VERSION
 from protocol.codes import staff_message, status_of
 from protocol.lifecycle import Case
 from protocol.messages import ErrorBody
@@ -51,6 +52,8 @@ async def errors_middleware(request: web.Request, handler):
         return error_response(422, "invalid_input", e.message, e.fields, detail=e.detail)
     except CaseNotFound as e:
         return error_response(404, "case_not_found", f"没有找到办件 {e.case_id}")
+    except ConflictNotFound:
+        return code_response("conflict_not_found")
     except web.HTTPException as e:
         if e.status >= 400 and request.path.startswith("/api/"):
             code = _HTTP_CODES.get(e.status)
@@ -134,11 +137,22 @@ async def status_body(app: web.Application) -> dict[str, Any]:
     store, syncer = app[STORE], app[SYNCER]
     meta = await store.get_meta()
     offset = meta.get("clock_offset_ms")
+    agrees = meta.get("digest_agrees")
     return {
         "agent_id": syncer.agent_id,
         "township": app[INFO]["township_code"],
         "version": __version__,
+        "protocol_version": PROTOCOL_VERSION,
         "pending": await store.count_pending(),
+        # This PC's events the county could not apply (县级未采纳), open ones: settle them on the case.
+        "conflicts": [msgspec.to_builtins(c) for c in await store.open_conflicts(syncer.agent_id, limit=100)],
+        "pull": {"cursor": meta.get("pull_cursor") or None, "last_pull_at": meta.get("last_pull_at") or None,
+                 "pulled_since_start": syncer.pulled_total},
+        # The township digest compared with the county's at the last sync that had nothing left to push.
+        "digest": {"agrees": None if not agrees else agrees == "1", "local": meta.get("digest_local") or None,
+                   "county": meta.get("digest_county") or None, "checked_at": meta.get("digest_checked_at") or None,
+                   "repulls_since_start": syncer.repulls},
+        "batch_size": {"push": syncer.push_batch.size, "pull": syncer.pull_batch.size},
         "quarantined": [
             {"seq": q.seq, "event_id": q.event_id, "case_id": q.case_id, "kind": q.kind, "code": q.code,
              "message": q.message, "data": q.data}

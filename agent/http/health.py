@@ -16,6 +16,7 @@ from agent.store import migrations
 from ops import metrics
 from ops.metrics import Metric, counter, gauge
 from ops.readiness import check_ready
+from protocol import PROTOCOL_VERSION
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -59,6 +60,20 @@ async def families(app: web.Application) -> list[Metric]:
         gauge("township_agent_identity_retired", "1 when this database may not push under the configured agent id "
               "(restored or reset): register the PC again.",
               int(syncer.identity is not None and syncer.identity.is_retired)),
+        gauge("township_agent_protocol_version", "The sync protocol this agent speaks.", PROTOCOL_VERSION),
+        gauge("township_agent_open_conflicts", "This PC's events the county could not apply (县级未采纳), not yet "
+              "settled by staff.", await store.count_open_conflicts(syncer.agent_id)),
+        gauge("township_agent_digest_mismatch", "1 when the last agreement check found this PC's township digest "
+              "different from the county's (after a full re-pull); 0 when it agreed or was not checked yet.",
+              int(meta.get("digest_agrees") == "0")),
+        gauge("township_agent_digest_checked_timestamp_seconds", "Unix time of the last agreement check; 0 = never.",
+              _timestamp(meta.get("digest_checked_at")) or 0),
+        counter("township_agent_pulled_events_total", "Events of other PCs pulled since the agent started.",
+                syncer.pulled_total),
+        counter("township_agent_repulls_total", "Full re-pulls after a disagreeing digest since the agent started.",
+                syncer.repulls),
+        gauge("township_agent_push_batch_events", "Events per push now (halved after a transient failure, grown "
+              "back after successes).", syncer.push_batch.size),
     ]
 
 

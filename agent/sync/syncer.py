@@ -1,6 +1,11 @@
-"""One sync round: refresh reference data when due, then push the outbox in batches until it is empty.
+"""One sync round: refresh reference data when due, push the outbox in batches until it is empty, pull the township's
+events from the other PCs, and check that this PC and the county agree (the township digest).
 
 `sync_once()` is the whole loop body; the scheduler decides when it runs, tests call it directly.
+
+Batches adapt to the link (`AdaptiveBatch`): a push or pull that fails transiently after the connection was made is
+sent again at once at half the size, down to one event, and the size doubles again after a few successes, so a link
+that cuts every transfer after a few kilobytes still drains. A county that cannot be reached at all ends the round.
 """
 
 from __future__ import annotations
@@ -14,16 +19,53 @@ from datetime import datetime
 
 import msgspec
 
+from agent import __version__
+from agent.casebook import Casebook
 from agent.errors import RefusedRequestError, TransientUplinkError
 from agent.reference import Reference
 from agent.store import AgentStore
 from agent.sync.identity import Identity, retire
 from agent.sync.uplink import Uplink
+from protocol import PROTOCOL_VERSION
 from protocol.codes import CODES
 from protocol.lifecycle import CHINA_TZ
+from protocol.messages import PullRequest, PullResponse, PushRequest
 
 log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder()
+
+PULL_BATCH = 1000  # events per pull request at most (the county allows up to 5000)
+
+
+@dataclass
+class AdaptiveBatch:
+    """How many events go in one request: halved after a transient failure, doubled after `GROW_AFTER` successes in
+    a row, between 1 and `maximum`."""
+
+    maximum: int
+    size: int = 0
+    streak: int = 0
+    GROW_AFTER = 4
+
+    def __post_init__(self) -> None:
+        self.size = self.size or self.maximum
+
+    @property
+    def can_shrink(self) -> bool:
+        return self.size > 1
+
+    def failed(self) -> bool:
+        """Halve; False when the size is 1 already (the failure is not about size)."""
+        self.streak = 0
+        if self.size == 1:
+            return False
+        self.size = max(1, self.size // 2)
+        return True
+
+    def succeeded(self) -> None:
+        self.streak += 1
+        if self.streak >= self.GROW_AFTER and self.size < self.maximum:
+            self.size, self.streak = min(self.maximum, self.size * 2), 0
 
 
 @dataclass
@@ -35,6 +77,12 @@ class SyncSummary:
     refused: int = 0
     batches: int = 0
     pending: int = 0
+    pulled: int = 0
+    pull_batches: int = 0
+    shrunk: int = 0  # requests sent again smaller after a transient failure
+    conflicts: int = 0  # open conflicts of this PC's events after the round
+    digest_agrees: bool | None = None  # None: not checked this round (events still to push, or no pull)
+    repulled: bool = False
     reference_version: str | None = None
     error: str | None = None  # the technical text, for ops
     error_code: str | None = None  # why, as a code of protocol.codes with a message staff can read
@@ -47,11 +95,14 @@ class SyncSummary:
 
 class Syncer:
     def __init__(self, store: AgentStore, uplink: Uplink, *, agent_id: str, batch_size: int,
-                 reference_interval_s: float) -> None:
+                 reference_interval_s: float, casebook: Casebook | None = None) -> None:
         self.store = store
         self.uplink = uplink
         self.agent_id = agent_id
+        self.casebook = casebook or Casebook(store, agent_id)
         self.batch_size = batch_size
+        self.push_batch = AdaptiveBatch(batch_size)
+        self.pull_batch = AdaptiveBatch(PULL_BATCH)
         self.reference_interval_s = reference_interval_s
         self.reference: Reference | None = None
         # Called after a new reference version is loaded, e.g. to fill in due dates a new calendar now reaches.
@@ -62,6 +113,8 @@ class Syncer:
         self.identity: Identity | None = None
         self.rounds = 0
         self.failures = 0  # rounds that ended with an error, since start (the /metrics counter)
+        self.pulled_total = 0  # events pulled since start
+        self.repulls = 0  # full re-pulls after a disagreeing digest, since start
         self._task: asyncio.Task | None = None
 
     async def load_local_reference(self) -> Reference | None:
@@ -72,8 +125,9 @@ class Syncer:
         return self.reference
 
     async def sync_once(self, *, max_batches: int | None = None) -> SyncSummary:
-        """Refresh reference data if due and push pending events. Never raises for network or server trouble:
-        the summary carries the error, and `/api/status` shows it."""
+        """Refresh reference data if due, push pending events, pull. Never raises for network or server trouble:
+        the summary carries the error, and `/api/status` shows it. With `max_batches` (the CLI's progress bar) the
+        round pushes at most that many batches and pulls only once the outbox is empty."""
         async with self._round:
             self._task = asyncio.current_task()
             summary = SyncSummary()
@@ -82,6 +136,8 @@ class Syncer:
                     raise RefusedRequestError(0, "identity_retired", self.identity.hint())
                 await self._refresh_reference(summary)
                 await self._push(summary, max_batches)
+                if max_batches is None or await self.store.count_pending() == 0:
+                    await self._pull(summary)
             except TransientUplinkError as e:
                 summary.error, summary.error_code = str(e), e.code
             except RefusedRequestError as e:
@@ -91,6 +147,7 @@ class Syncer:
             self.rounds += 1
             self.failures += summary.error is not None
             summary.pending = await self.store.count_pending()
+            summary.conflicts = await self.store.count_open_conflicts(self.agent_id)
             await self._record(summary)
             return summary
 
@@ -110,28 +167,45 @@ class Syncer:
             if self.on_reference is not None:
                 await self.on_reference()
 
+    async def _request(self, events: list, pending: int) -> PushRequest:
+        meta = await self.store.get_meta()
+        agrees = meta.get("digest_agrees")
+        return PushRequest(agent_id=self.agent_id, events=events, software_version=__version__, pending=pending,
+                           protocol_version=PROTOCOL_VERSION, pull_cursor=meta.get("pull_cursor") or None,
+                           digest_agrees=None if not agrees else agrees == "1")
+
     async def _push(self, summary: SyncSummary, max_batches: int | None) -> None:
         while max_batches is None or summary.batches < max_batches:
-            events = await self.store.pending_events(self.batch_size)
+            events = await self.store.pending_events(self.push_batch.size)
             if not events:
                 if summary.batches == 0 and summary.reference_version is None:
                     # Nothing to send and no reference pull this round: an empty push still tells the county the
                     # PC is alive (its agent list), measures the clock offset, and proves the link for the page.
-                    await self.uplink.push(self.agent_id, [], 0)
+                    await self.uplink.push(await self._request([], 0))
                 return
             pending = await self.store.count_pending()
             started = time.monotonic()
             base = self.identity.seq_base if self.identity else 0
             if base:
                 events = [msgspec.structs.replace(e, seq=e.seq - base) for e in events]
-            response = await self.uplink.push(self.agent_id, events, pending)
+            try:
+                response = await self.uplink.push(await self._request(events, pending),
+                                                  attempts=1 if self.push_batch.can_shrink else None)
+            except TransientUplinkError as e:
+                if e.is_unreachable or not self.push_batch.failed():
+                    raise
+                summary.shrunk += 1
+                log.info("sync push failed, sending smaller batches events=%d next=%d error=%s", len(events),
+                         self.push_batch.size, e)
+                continue
+            self.push_batch.succeeded()
             if self.identity is not None and self.identity.previous:
                 own = [r for r in response.refused if self.identity.is_own_earlier(r)]
                 if own:  # delivered under an earlier identity of this database: not refused
                     response.refused = [r for r in response.refused if r not in own]
                     response.duplicates += len(own)
             # Shielded: once the answer is here, SIGTERM does not interrupt recording it (see `stop`).
-            marked = await asyncio.shield(self.store.mark_pushed(response.acked_seq + base, response.refused))
+            marked = await asyncio.shield(self.casebook.record_push(response.acked_seq + base, response.refused))
             summary.batches += 1
             summary.pushed += len(events)
             summary.synced += marked
@@ -139,10 +213,14 @@ class Syncer:
             summary.refused += len(response.refused)
             summary.refusals += [f"seq={r.seq} {r.code}: {r.message}" for r in response.refused]
             summary.acked_seq = response.acked_seq
-            log.info("sync pushed events=%d acked_seq=%d refused=%d took_ms=%d", len(events), response.acked_seq,
-                     len(response.refused), (time.monotonic() - started) * 1000)
+            log.info("sync pushed events=%d acked_seq=%d refused=%d conflicts=%d took_ms=%d", len(events),
+                     response.acked_seq, len(response.refused), len(response.conflicts),
+                     (time.monotonic() - started) * 1000)
             for r in response.refused:
                 log.warning("sync event refused seq=%d code=%s", r.seq, r.code)
+            for c in response.conflicts:
+                log.warning("sync event not applied by the county event_id=%s code=%s lost_to=%s", c.event_id,
+                            c.code, c.lost_to)
             if self.identity is not None and any(r.code == "seq_reused" for r in response.refused):
                 self.identity = await retire(self.store, self.identity, "the county already has other events "
                                              "with these seqs (seq_reused): the database was reset or restored")
@@ -161,6 +239,70 @@ class Syncer:
                 summary.error = f"server acknowledged only up to seq {response.acked_seq}"
                 summary.error_code = "county_gap"
                 return
+
+    # ---- the pull, and the agreement check ----------------------------------------------------------------
+
+    async def _pull(self, summary: SyncSummary) -> None:
+        last = await self._pull_all(summary, (await self.store.get_meta()).get("pull_cursor") or "")
+        agrees = await self._check_agreement(last, summary)
+        if agrees is False:
+            # Disagreement: fold every case again (a stale row), and if that is not it, pull everything again.
+            cases, changed = await self.casebook.refold_all()
+            log.warning("township digest differs: cases refolded cases=%d changed=%d", cases, changed)
+            agrees = await self._check_agreement(last, summary)
+            if agrees is False:
+                self.repulls += 1
+                summary.repulled = True
+                log.warning("township digest differs: pulling everything again")
+                last = await self._pull_all(summary, "")
+                agrees = await self._check_agreement(last, summary)
+        summary.digest_agrees = agrees
+        if agrees is False:
+            log.warning("township digest still differs after a full pull local=%s county=%s",
+                        await self.casebook.digest(), last.digest)
+
+    async def _pull_all(self, summary: SyncSummary, cursor: str) -> PullResponse:
+        while True:
+            started = time.monotonic()
+            try:
+                response = await self.uplink.pull(PullRequest(cursor=cursor, limit=self.pull_batch.size),
+                                                  attempts=1 if self.pull_batch.can_shrink else None)
+            except TransientUplinkError as e:
+                if e.is_unreachable or not self.pull_batch.failed():
+                    raise
+                summary.shrunk += 1
+                log.info("sync pull failed, asking for smaller batches next=%d error=%s", self.pull_batch.size, e)
+                continue
+            self.pull_batch.succeeded()
+            names = {a.agent_id: a.name for a in response.agents}
+            # Shielded like the push's answer: a batch that arrived is applied whole.
+            cases = await asyncio.shield(self.casebook.apply_pull(
+                response.events, pull_cursor=response.cursor, township_agents=_encode.encode(names).decode(),
+                last_pull_at=datetime.now(CHINA_TZ).isoformat(timespec="seconds")))
+            summary.pulled += len(response.events)
+            summary.pull_batches += 1
+            self.pulled_total += len(response.events)
+            if response.events or response.reset:
+                log.info("sync pulled events=%d cases=%d reset=%s has_more=%s took_ms=%d", len(response.events),
+                         cases, response.reset, response.has_more, (time.monotonic() - started) * 1000)
+            cursor = response.cursor
+            if not response.has_more:
+                return response
+
+    async def _check_agreement(self, last: PullResponse, summary: SyncSummary) -> bool | None:
+        """Compare the township digest with the county's, when this PC has nothing left to push (its own events
+        still to send would differ); None when not checked."""
+        if last.digest is None:
+            return None
+        async with self.store.write():
+            if await self.store.count_pending():
+                return None
+            local = await self.casebook.digest()
+        agrees = local == last.digest
+        await self.store.set_meta(digest_agrees="1" if agrees else "0", digest_local=local,
+                                  digest_county=last.digest,
+                                  digest_checked_at=datetime.now(CHINA_TZ).isoformat(timespec="seconds"))
+        return agrees
 
     async def stop(self, timeout_s: float) -> None:
         """For shutdown: abandon the round in flight unless it is recording an answer, and wait for it to end.

@@ -1,6 +1,7 @@
 """HTTP to the county server. Maps every answer to a protocol type or to one of two error kinds:
 
 - `TransientUplinkError` (connection failure, timeout, 429, 5xx): worth retrying, honouring Retry-After;
+  `is_unreachable` when no connection could be opened at all (a smaller batch would not help);
 - `RefusedRequestError` (any other 4xx): the same request will not succeed, so it is never retried.
 
 Each exchange also measures the PC's clock offset against the server's `X-Server-Time-Ms` header.
@@ -22,7 +23,7 @@ from agent import __version__
 from agent.errors import RefusedRequestError, TransientUplinkError
 from protocol import API_PREFIX
 from protocol.codes import CODES
-from protocol.messages import ErrorBody, Event, PushRequest, PushResponse, ReferenceResponse
+from protocol.messages import ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ReferenceResponse
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ T = TypeVar("T")
 GZIP_LEVEL = 6  # level 6 brings ~1.2 kB of JSON per event to ~140 bytes on the wire (perf-notes)
 _encode = msgspec.json.Encoder()
 _push_response = msgspec.json.Decoder(PushResponse)
+_pull_response = msgspec.json.Decoder(PullResponse[msgspec.Raw])
 _reference_response = msgspec.json.Decoder(ReferenceResponse)
 _error_body = msgspec.json.Decoder(ErrorBody)
 
@@ -60,21 +62,27 @@ class Uplink:
             )
         return self._session
 
-    async def push(self, agent_id: str, events: list[Event], pending: int) -> PushResponse:
-        body = gzip.compress(
-            _encode.encode(PushRequest(agent_id=agent_id, events=events, software_version=__version__,
-                                       pending=pending)),
-            GZIP_LEVEL,
-        )
+    async def push(self, request: PushRequest, *, attempts: int | None = None) -> PushResponse:
+        """`attempts`: 1 when the caller would rather send a smaller batch than retry this one."""
+        body = gzip.compress(_encode.encode(request), GZIP_LEVEL)
         headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
-        raw = await self._retrying(lambda: self._exchange("POST", "/sync/push", data=body, headers=headers))
+        raw = await self._retrying(lambda: self._exchange("POST", "/sync/push", data=body, headers=headers),
+                                   attempts)
         return _push_response.decode(raw)
+
+    async def pull(self, request: PullRequest, *, attempts: int | None = None) -> PullResponse[msgspec.Raw]:
+        """One batch of the township's events after `request.cursor` (gzip both ways); event data left raw."""
+        body = gzip.compress(_encode.encode(request), GZIP_LEVEL)
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip", "Accept-Encoding": "gzip"}
+        raw = await self._retrying(lambda: self._exchange("POST", "/sync/pull", data=body, headers=headers),
+                                   attempts)
+        return _pull_response.decode(raw)
 
     async def reference(self) -> ReferenceResponse:
         raw = await self._retrying(lambda: self._exchange("GET", "/reference"))
         return _reference_response.decode(raw)
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> T:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], attempts: int | None = None) -> T:
         initial, maximum = self._backoff
         # Full jitter: uniform in [0, initial * 2**n], capped, so PCs that lost the link together do not return in step.
         jitter = wait_random_exponential(multiplier=initial, max=maximum)
@@ -86,7 +94,7 @@ class Uplink:
             return jitter(state)
 
         async for attempt in AsyncRetrying(
-            stop=stop_after_attempt(self._attempts),
+            stop=stop_after_attempt(attempts or self._attempts),
             wait=wait,
             retry=retry_if_exception_type(TransientUplinkError),
             reraise=True,
@@ -107,6 +115,8 @@ class Uplink:
                 self._measure_offset(resp.headers.get("X-Server-Time-Ms"), sent, received)
                 status = resp.status
                 retry_after = resp.headers.get("Retry-After")
+        except aiohttp.ClientConnectorError as e:  # no connection at all
+            raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}", is_unreachable=True) from e
         except (aiohttp.ClientError, TimeoutError, OSError) as e:
             timed_out = isinstance(e, TimeoutError | aiohttp.ServerTimeoutError)
             code = "county_timeout" if timed_out else "county_unreachable"

@@ -6,8 +6,12 @@ acknowledgement lower than before and sends them again (agent/sync/syncer.py).
 
 from __future__ import annotations
 
+import secrets
+import sqlite3
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from pathlib import Path
 
 from ops import doctor
 from ops.doctor import Check
@@ -18,6 +22,18 @@ from server.model.reference import load_reference
 from server.storage.sqlite.store import MIGRATIONS_DIR
 
 REQUIRED_TABLES = ("schema_migrations", "agents", "events", "cases")
+
+
+def new_stream_on_restore(config: ServerConfig, backup_file: Path) -> Callable[[sqlite3.Connection], None]:
+    """What a restore changes in the restored copy: a new name for its event positions (`server.model.cursor`), so
+    that PCs pull from the beginning instead of skipping the positions the copy hands out again. (A backup from before
+    migration 0010 has no stream yet; it gets one when the server migrates it.)"""
+
+    def rename(db: sqlite3.Connection) -> None:
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'server_meta'").fetchone():
+            db.execute("UPDATE server_meta SET value = ? WHERE key = 'stream'", (secrets.token_hex(8),))
+
+    return rename
 MIN_ADMIN_TOKEN = 16
 
 

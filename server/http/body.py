@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 
-from server.errors import ApiError
+from server.errors import ApiError, ClientGone
 
 # Output of one decompression step: about 0.3 ms of zlib on this box, so other requests wait at most that long.
 STEP_BYTES = 256 * 1024
@@ -27,7 +27,8 @@ _WBITS = {"gzip": 31, "x-gzip": 31, "deflate": 15}
 
 async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes:
     """The body of `request`, decompressed per its Content-Encoding. Raises ApiError: `too_large` (more than `limit`
-    bytes as sent or decompressed), `body_timeout`, `unsupported_encoding`, or `bad_json` (a broken stream)."""
+    bytes as sent or decompressed), `body_timeout`, `unsupported_encoding`, or `bad_json` (a broken stream); and
+    ClientGone when the connection closed before the body ended (a cut upload: nobody is left to answer)."""
     encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
     if encoding not in _WBITS and encoding not in ("identity", ""):
         raise ApiError("unsupported_encoding", f"Content-Encoding: {encoding[:40]}")
@@ -61,6 +62,8 @@ async def read_body(request: web.Request, limit: int, timeout_s: float) -> bytes
                     raise ApiError("bad_json", "data after the end of the compressed body")
     except TimeoutError:
         raise ApiError("body_timeout", f"the body did not arrive within {timeout_s:g} s ({sent} bytes came)") from None
+    except ConnectionError as exc:
+        raise ClientGone(f"{exc} after {sent} of the {request.content_length} bytes the body announced") from None
     except (RequestPayloadError, HttpProcessingError) as exc:
         raise ApiError("bad_json", f"the body could not be read: {exc}") from None
     except zlib.error as exc:

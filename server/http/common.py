@@ -9,23 +9,29 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from ops import metrics
 from protocol.codes import CODES, message_of
 from protocol.messages import ErrorBody, encoder
 from server.accounts.agents import Authenticator, bearer_token
 from server.clock import now_ms
 from server.config import ServerConfig
-from server.errors import ApiError
+from server.errors import ApiError, ClientGone
 from server.ingest.ingestor import IngestStats, PushIngest
 from server.model.reference import Reference
 from server.reports.overview import Overview
 from server.storage.base import AgentRecord, Store
+from server.storage.dashboard import DashboardStore
 
 log = logging.getLogger(__name__)
+
+# The status of a request whose client went away before the answer (nginx's convention; `ops.metrics` counts it so).
+CLIENT_CLOSED = int(metrics.CLIENT_CLOSED)
 
 CONFIG = web.AppKey("config", ServerConfig)
 REFERENCE = web.AppKey("reference", Reference)
 CALENDAR: web.AppKey[dict[str, Any] | None] = web.AppKey("calendar")  # WorkCalendar.to_json(), or None
 STORE = web.AppKey("store", Store)
+DASHBOARD_STORE = web.AppKey("dashboard_store", DashboardStore)
 AUTH = web.AppKey("auth", Authenticator)
 INGEST = web.AppKey("ingest", PushIngest)
 INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
@@ -79,6 +85,9 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         if exc.code in _CLOSING:
             response.force_close()
         return response
+    except ClientGone as exc:
+        log.info("client went away method=%s path=%s detail=%s", request.method, request.path, exc)
+        return web.Response(status=CLIENT_CLOSED)  # written to nobody; the metrics count it as 499
     except web.HTTPException as exc:
         if exc.status < 400:
             raise

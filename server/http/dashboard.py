@@ -27,7 +27,15 @@ from server.http.common import AUTH, CONFIG, OVERVIEW, REFERENCE, client_address
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
 from server.reports.scope import Scope, parse_scope
-from server.reports.tables import TABLES, agents_table, breakdown_table, cases_table, summary_table, units_table
+from server.reports.tables import (
+    TABLES,
+    agents_table,
+    breakdown_table,
+    cases_table,
+    conflicts_table,
+    summary_table,
+    units_table,
+)
 from server.reports.worklists import Worklists
 
 routes = web.RouteTableDef()
@@ -177,6 +185,14 @@ async def agents(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+@routes.get(f"{API_PREFIX}/conflicts")
+async def conflicts(request: web.Request) -> web.Response:
+    await require_reader(request)
+    with _timed(request):
+        answer = await request.app[WORKLISTS].conflicts(_scope(request), request.query)
+    return json_response(answer)
+
+
 @routes.get(f"{API_PREFIX}/org-units")
 async def org_units(request: web.Request) -> web.Response:
     await require_reader(request)
@@ -222,6 +238,10 @@ async def _table(request: web.Request, name: str) -> Table:
         return summary_table(await o.summary(scope))
     if name == "agents":
         return agents_table(await request.app[WORKLISTS].agents())
+    if name == "conflicts":
+        query = dict(request.query)
+        query.setdefault("limit", "500")
+        return conflicts_table(await request.app[WORKLISTS].conflicts(scope, query))
     query = dict(request.query)
     query.setdefault("limit", "500")
     listed = await request.app[WORKLISTS].cases(scope, query, has_period=_has_period(request))

@@ -9,14 +9,23 @@ import time
 from datetime import datetime
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 
 from ops import metrics
 from ops.metrics import Metric, counter, gauge
 from ops.readiness import check_ready
 from server.accounts.agents import bearer_token
 from server.errors import ApiError
-from server.http.common import CONFIG, INGEST, INGEST_STATS, QUOTA_REFUSALS, STORE, handler_args, json_response
+from server.http.common import (
+    CONFIG,
+    DASHBOARD_STORE,
+    INGEST,
+    INGEST_STATS,
+    QUOTA_REFUSALS,
+    STORE,
+    handler_args,
+    json_response,
+)
 from server.ingest.pool import IngestPool
 from server.storage.base import AgentRecord
 from server.storage.sqlite.store import MIGRATIONS_DIR
@@ -36,6 +45,11 @@ class Instruments:
             "Time from a push batch received (agent authenticated, body read) to its answer: checks, the wait for "
             "the township's ingest worker, fold and commit. Pushes answered 200 only; others are in "
             "county_server_http_request_duration_seconds by status.", registry=registry, buckets=PUSH_BUCKETS)
+        self.pulled_events = Counter(
+            "county_server_pulled_events", "Events sent to PCs by the pull since start.", registry=registry)
+        self.pulls = Counter(
+            "county_server_pulls", "Pull answers sent since start, by whether the cursor was of another stream "
+            "(restored database: the PC pulls from the beginning).", ["reset"], registry=registry)
         self.dashboard_seconds = Histogram(
             "county_server_dashboard_query_duration_seconds",
             "Time a dashboard API route takes to compute its figures or list (reports and storage, not the login "
@@ -86,8 +100,9 @@ async def metrics_page(request: web.Request) -> web.Response:
 async def _metrics_response(app: web.Application) -> web.Response:
     store = app[STORE]
     agents = await store.list_agents()
+    conflicts = await app[DASHBOARD_STORE].conflict_counts()
     return metrics.response(app[metrics.METRICS].registry,
-                            families(app, agents, time.time(), await store.orphan_event_count()))
+                            families(app, agents, time.time(), await store.orphan_event_count(), conflicts))
 
 
 def metrics_app(main: web.Application) -> web.Application:
@@ -110,8 +125,10 @@ def metrics_app(main: web.Application) -> web.Application:
     return app
 
 
-def families(app: web.Application, agents: list[AgentRecord], now: float, orphans: int) -> list[Metric]:
-    """The server's figures as of now, from the ingest counts and the agents table, read at each scrape."""
+def families(app: web.Application, agents: list[AgentRecord], now: float, orphans: int,
+             conflicts: dict[tuple[str, bool], int] | None = None) -> list[Metric]:
+    """The server's figures as of now, from the ingest counts, the agents and conflicts tables, read at each
+    scrape."""
     ingest = app[INGEST_STATS]
     events = counter("county_server_ingest_events_total", "Pushed events since start, by result.", labels=["result"])
     for result in ("stored", "duplicate", "refused"):
@@ -136,6 +153,16 @@ def families(app: web.Application, agents: list[AgentRecord], now: float, orphan
                              "reached a quota ([quotas]): events or bytes per day, or orphan events.", labels=["quota"])
     for quota in ("events", "bytes", "orphans"):
         quota_refusals.add_metric([quota], app[QUOTA_REFUSALS][quota])
+    protocols = gauge("county_server_agents_by_protocol", "Registered PCs by the sync protocol they spoke at their "
+                      "last push (1: no pull, events in seq order; 2: causal order, pull, conflicts).",
+                      labels=["protocol"])
+    for version in sorted({1, 2, *(a.protocol_version for a in agents)}):
+        protocols.add_metric([str(version)], sum(a.protocol_version == version for a in agents))
+    conflict_family = gauge("county_server_conflicts", "Events the county could not apply at their place in the "
+                            "causal order (县级未采纳), by township and state (open: not settled by staff yet).",
+                            labels=["township", "state"])
+    for (township, is_open), n in sorted((conflicts or {}).items()):
+        conflict_family.add_metric([township, "open" if is_open else "settled"], n)
     pool = app[INGEST]
     return [
         counter("county_server_ingest_batches_total", "Push batches committed since start.", ingest.batches),
@@ -160,6 +187,11 @@ def families(app: web.Application, agents: list[AgentRecord], now: float, orphan
         quota_refusals,
         gauge("county_server_orphan_events", "Stored events waiting for the acceptance (受理) of their case, all PCs.",
               orphans),
+        protocols,
+        gauge("county_server_agents_digest_differs", "PCs whose last agreement check found their township digest "
+              "different from the county's even after a full re-pull (their 终端状态 row says which).",
+              sum(a.digest_agrees is False for a in agents)),
+        conflict_family,
     ]
 
 

@@ -8,7 +8,17 @@ import msgspec
 
 from protocol import API_PREFIX, PROTOCOL_VERSION
 from protocol.codes import CODES
-from protocol.messages import DATA_TYPES, ErrorBody, Event, PushRequest, PushResponse, ReferenceResponse, StatsResponse
+from protocol.messages import (
+    DATA_TYPES,
+    ErrorBody,
+    Event,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    ReferenceResponse,
+    StatsResponse,
+)
 from server.http import openapi_dashboard
 
 _REF = "#/components/schemas/{name}"
@@ -37,7 +47,8 @@ _TIME_HEADER = {"X-Server-Time-Ms": {"$ref": "#/components/headers/X-Server-Time
 def build_openapi() -> dict[str, Any]:
     data_types = list(DATA_TYPES.values())
     _, components = msgspec.json.schema_components(
-        [PushRequest, PushResponse, ErrorBody, ReferenceResponse, StatsResponse, Event, *data_types,
+        [PushRequest, PushResponse, PullRequest, PullResponse, ErrorBody, ReferenceResponse, StatsResponse, Event,
+         *data_types,
          *openapi_dashboard.TYPES],
         ref_template=_REF)
     # On the wire `events` are objects checked one by one (so one bad event is refused alone): document them as
@@ -64,6 +75,21 @@ def build_openapi() -> dict[str, Any]:
                               **_errors("bad_json", "bad_request", "unauthorized", "agent_mismatch", "agent_revoked",
                                         "too_large", "unsupported_encoding", "body_timeout", "quota_exceeded",
                                         "orphan_quota", "internal")}}},
+            f"{API_PREFIX}/sync/pull": {
+                method: {
+                    "summary": "The township's events of other PCs after a cursor, in the order stored (gzip; "
+                               "idempotent by event_id; the last batch carries the township digest)",
+                    "security": [{"agentToken": []}],
+                    **({"requestBody": {"required": True, "content": _json(PullRequest)}} if method == "post" else {
+                        "parameters": [
+                            {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"},
+                             "description": "the last cursor applied; empty or absent: from the beginning"},
+                            {"name": "limit", "in": "query", "required": False,
+                             "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000}}]}),
+                    "responses": {"200": {**ok, "content": _json(PullResponse)},
+                                  **_errors("bad_json", "bad_request", "bad_cursor", "unauthorized", "agent_revoked",
+                                            "internal")}}
+                for method in ("post", "get")},
             f"{API_PREFIX}/reference": {"get": {
                 "summary": "Reference data for the token's township: org units, catalog, calendar",
                 "security": [{"agentToken": []}],

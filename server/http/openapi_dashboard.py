@@ -8,10 +8,11 @@ from typing import Any
 from protocol import API_PREFIX
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.tables import TABLES
-from server.reports.worklists import AgentsResponse, CaseListResponse
+from server.reports.worklists import CONFLICT_STATES, AgentsResponse, CaseListResponse, ConflictsResponse
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
 
-TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse]
+TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse,
+                     ConflictsResponse]
 _READER: list[dict[str, list[str]]] = [{"dashboardSession": []}, {"adminToken": []}]
 
 
@@ -67,8 +68,13 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
         f"{API_PREFIX}/summary": get("The yearbook sentence and the table behind it", SummaryResponse, *SCOPE),
         f"{API_PREFIX}/cases": get("The cases behind one figure (certificate numbers masked)", CaseListResponse,
                                    *SCOPE, *case_params),
-        f"{API_PREFIX}/agents": get("Township PCs: last push, pending events, clock offset, version, silence",
-                                    AgentsResponse),
+        f"{API_PREFIX}/agents": get("Township PCs: last push, pending events, clock offset, version, silence, "
+                                    "protocol, agreement with the county, pull lag, open conflicts", AgentsResponse),
+        f"{API_PREFIX}/conflicts": get(
+            "Conflicts (县级未采纳) of the cases under `org`: the event that could not apply and the one it lost to",
+            ConflictsResponse, SCOPE[0],
+            _q("state", "open (default), settled or all", {"type": "string", "enum": list(CONFLICT_STATES)}),
+            _q("limit", "page size (1-500)", {"type": "integer"}), _q("offset", "rows to skip", {"type": "integer"})),
         f"{API_PREFIX}/org-units": get("The org tree: county, townships, villages", None,
                                        content={"application/json": {"schema": {"type": "object"}}}),
         API_PREFIX + "/export/{table}": export,

@@ -1,7 +1,9 @@
-"""`POST /api/v1/sync/push` and `GET /api/v1/reference`: the agent-facing routes."""
+"""`POST /api/v1/sync/push`, `POST|GET /api/v1/sync/pull` and `GET /api/v1/reference`: the agent-facing routes."""
 
 from __future__ import annotations
 
+import asyncio
+import gzip
 import hashlib
 import logging
 import time
@@ -11,7 +13,8 @@ import msgspec
 from aiohttp import web
 
 from protocol import API_PREFIX
-from protocol.messages import ReferenceResponse
+from protocol.causal import township_digest
+from protocol.messages import AgentName, PulledEvent, PullRequest, PullResponse, ReferenceResponse, encoder
 from server.accounts.quotas import Quotas, quota_refusal
 from server.clock import now_ms
 from server.config import ServerConfig
@@ -26,10 +29,13 @@ from server.http.common import (
     REFERENCE,
     REFERENCE_CACHE,
     STORE,
+    decode,
     json_response,
     require_agent,
 )
 from server.http.health import INSTRUMENTS
+from server.model.cursor import cursor_of, position_of
+from server.storage.base import AgentRecord, Store
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -63,6 +69,61 @@ async def push(request: web.Request) -> web.Response:
 
 def quotas_of(config: ServerConfig) -> Quotas:
     return Quotas(config.quota_events_per_day, config.quota_bytes_per_day, config.quota_orphan_events)
+
+
+# Pull answers are gzipped when the agent accepts it (it does): about 600 bytes of JSON per event. Level 6 as for
+# pushes (perf-notes); larger answers are compressed on a thread (zlib lets go of the GIL), so the loop goes on.
+PULL_GZIP_LEVEL = 6
+GZIP_ON_THREAD_BYTES = 64 * 1024
+_parents = msgspec.json.Decoder(list[str])
+
+
+@routes.post(f"{API_PREFIX}/sync/pull")
+@routes.get(f"{API_PREFIX}/sync/pull")
+async def pull(request: web.Request) -> web.Response:
+    """The township's events after the cursor, other PCs' only, in the order stored; idempotent and resumable (the
+    agent stores by event_id and sends the cursor of the last batch it applied)."""
+    agent = await require_agent(request)
+    if request.method == "POST":
+        config = request.app[CONFIG]
+        asked = decode(await read_body(request, config.max_body_bytes, config.body_timeout_s), PullRequest)
+    else:
+        try:
+            asked = msgspec.convert(dict(request.query), PullRequest, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ApiError("bad_request", str(exc)) from None
+    answer = await pull_answer(request.app[STORE], agent, asked)
+    instruments = request.app[INSTRUMENTS]
+    instruments.pulled_events.inc(len(answer.events))
+    instruments.pulls.labels(str(answer.reset).lower()).inc()
+    body = encoder.encode(answer)
+    if "gzip" not in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=body, content_type="application/json")
+    if len(body) > GZIP_ON_THREAD_BYTES:
+        packed = await asyncio.to_thread(gzip.compress, body, PULL_GZIP_LEVEL)
+    else:
+        packed = gzip.compress(body, PULL_GZIP_LEVEL)
+    return web.Response(body=packed, content_type="application/json",
+                        headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
+
+
+async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest) -> PullResponse[msgspec.Raw]:
+    """The answer to one pull of `agent` (authenticated). Raises ApiError for a cursor this server never handed out."""
+    stream = await store.stream()
+    try:
+        after = position_of(asked.cursor, stream)
+    except ValueError as exc:
+        raise ApiError("bad_cursor", str(exc)) from None
+    batch = await store.pull(agent.township_code, agent.agent_id, after or 0, asked.limit)
+    return PullResponse(
+        events=[PulledEvent(event_id=e.event_id, agent_id=e.agent_id, seq=e.seq, case_id=e.case_id, kind=e.kind,
+                            at=e.at, data=msgspec.Raw(e.data), offset_ms=e.offset_ms,
+                            parents=None if e.parents is None else _parents.decode(e.parents), replaces=e.replaces)
+                for e in batch.events],
+        cursor=cursor_of(stream, batch.last_pos), has_more=batch.has_more,
+        digest=None if batch.digest is None else township_digest(*batch.digest), reset=after is None,
+        conflicts=batch.conflicts, agents=[AgentName(agent_id=a, name=n) for a, n in batch.agents],
+        server_time_ms=now_ms())
 
 
 @routes.get(f"{API_PREFIX}/reference")

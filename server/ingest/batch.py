@@ -6,7 +6,9 @@ nothing of when or how that is written. In order:
 1. new events: an event_id stored already is a duplicate (same agent and seq) or refused (`event_id_reused`); a seq
    the agent used for another event is refused (`seq_reused`);
 2. scope: events of a stored case of another township are refused (`wrong_township`);
-3. cases: each case with new events is folded (`server.model.fold`) and its rollup delta is new − old;
+3. cases: each case with new events is folded in causal order (`protocol.causal`: appended to its stored fold when
+   that gives the same result, else refolded from all its events) and its rollup delta is new − old; its conflicts
+   go with it;
 4. consultations: new ones are stored and counted once;
 5. the refusals that can be stored (they name an event_id and seq) are kept, so the acknowledgement moves past them.
 """
@@ -19,13 +21,13 @@ from typing import NamedTuple
 
 import msgspec
 
-from protocol.lifecycle import Case
-from protocol.messages import ConsultedData, ServiceItem
+from protocol.causal import FoldEvent, FoldResult, append, fold
+from protocol.messages import Conflict, ConsultedData, ServiceItem
 from protocol.vocabulary import EventKind
-from server.ingest.checks import Candidate, CheckedPush, Refused, fold_event_of
-from server.model.fold import FoldEvent, fold_case
+from server.ingest.checks import Candidate, CheckedPush, Refused
+from server.model.reference import category_of
 from server.model.rollups import Contribution, add_case, add_into, consultation_contribution
-from server.storage.base import BatchWrite, CaseRecord, Consultation, IngestReads, RefusedEvent
+from server.storage.base import BatchWrite, CaseRecord, Consultation, IngestReads, RefusedEvent, fold_event
 
 _encode = msgspec.json.encode
 
@@ -35,7 +37,7 @@ class FoldedBatch(NamedTuple):
 
     write: BatchWrite
     duplicates: int  # events stored already, by the same agent with the same seq
-    skipped: int  # events stored that the fold skipped (illegal at their place in the order)
+    conflicts: list[Conflict]  # the conflicts of the cases the batch folded, open and settled
     refused: list[Refused]  # the checks' refusals, then the fold's
 
 
@@ -47,7 +49,7 @@ async def fold_batch(reads: IngestReads, push: CheckedPush, items: Mapping[str, 
     case_events, consulted = _by_case(fresh)
     loaded = await reads.load_cases(list(case_events))
     _refuse_other_townships(push.agent.township_code, case_events, loaded, refused)
-    cases, adopted, deltas, skipped = await _fold_cases(reads, case_events, loaded, items)
+    cases, adopted, deltas, conflicts = await _fold_cases(reads, case_events, loaded, items)
     consultations = await _new_consultations(reads, consulted, deltas)
     agent_id = push.agent.agent_id
     write = BatchWrite(
@@ -57,8 +59,9 @@ async def fold_batch(reads: IngestReads, push: CheckedPush, items: Mapping[str, 
                   for r in refused if r.event_id is not None and r.seq is not None],
         consultations=consultations, cases=cases, deltas=deltas,
         software_version=push.software_version, pending=push.pending,
-        received_events=push.events, received_bytes=push.body_bytes, adopted_case_ids=adopted)
-    return FoldedBatch(write, duplicates, skipped, refused)
+        received_events=push.events, received_bytes=push.body_bytes, adopted_case_ids=adopted, conflicts=conflicts,
+        protocol_version=push.protocol_version, pull_cursor=push.pull_cursor, digest_agrees=push.digest_agrees)
+    return FoldedBatch(write, duplicates, [c for cs in conflicts.values() for c in cs], refused)
 
 
 async def _new_events(reads: IngestReads, push: CheckedPush, refused: list[Refused]) -> tuple[list[Candidate], int]:
@@ -117,61 +120,55 @@ def _refuse_other_townships(township: str, case_events: dict[str, list[Candidate
 
 
 async def _fold_cases(reads: IngestReads, case_events: dict[str, list[Candidate]], loaded: dict[str, CaseRecord],
-                      items: Mapping[str, ServiceItem]) -> tuple[list[CaseRecord], list[str], Contribution, int]:
+                      items: Mapping[str, ServiceItem]
+                      ) -> tuple[list[CaseRecord], list[str], Contribution, dict[str, list[Conflict]]]:
     """Every case with new events folded: (the case rows to save, the new cases among them whose events had been
-    waiting for their `accepted` (they stop counting as orphans), the rollup deltas, events skipped by the fold)."""
-    history = await _histories(reads, case_events, loaded)
+    waiting for their `accepted` (they stop counting as orphans), the rollup deltas, the conflicts of each case whose
+    conflicts are to be written)."""
+    folds: dict[str, FoldResult] = {}
+    refold: list[str] = []
+    for case_id, new_events in case_events.items():
+        appended = _appended(loaded.get(case_id), [c.fold for c in new_events])
+        if appended is None:
+            refold.append(case_id)
+        else:
+            folds[case_id] = appended
+    history: dict[str, list[FoldEvent]] = defaultdict(list)
+    for s in await reads.events_of_cases(refold):
+        history[s.case_id].append(fold_event(s))
+    for case_id in refold:
+        folds[case_id] = fold([*history.get(case_id, ()), *(c.fold for c in case_events[case_id])])
     saves: list[CaseRecord] = []
     adopted: list[str] = []
     deltas: Contribution = {}
-    skipped = 0
-    for case_id, new_events in case_events.items():
-        old = loaded.get(case_id)
-        case, last_key, n = _fold_case(old, history.get(case_id), [c.fold for c in new_events])
-        skipped += n
+    conflicts: dict[str, list[Conflict]] = {}
+    for case_id, folded in folds.items():
+        case = folded.case
         if case is None:
             continue  # no `accepted` yet: the events wait in storage
-        category = _category(case.item_code, items, old)
-        saves.append(CaseRecord(case, category, last_key))
+        old = loaded.get(case_id)
+        category = category_of(case.item_code, items, old.category if old is not None else None)
+        saves.append(CaseRecord(case, category, folded.meta.last_key, folded.meta))
+        if folded.conflicts or (old is not None and old.meta.conflicts):
+            conflicts[case_id] = folded.conflicts
         add_case(deltas, case, category)
         if old is not None:
             add_case(deltas, old.case, old.category, -1)
         elif history.get(case_id):
             adopted.append(case_id)
-    return saves, adopted, deltas, skipped
+    return saves, adopted, deltas, conflicts
 
 
-async def _histories(reads: IngestReads, case_events: dict[str, list[Candidate]], loaded: dict[str, CaseRecord]
-                     ) -> dict[str, list[FoldEvent]]:
-    """The stored events of the cases that must be refolded from all their events: new cases, and cases with a new
-    event that sorts before their stored state. (When all new events of a stored case sort after everything folded
-    so far, they are applied to the stored state instead.)"""
-    refold = [cid for cid, evs in case_events.items()
-              if cid not in loaded or min(c.fold.order_key for c in evs) <= loaded[cid].last_key]
-    history: dict[str, list[FoldEvent]] = defaultdict(list)
-    for s in await reads.events_of_cases(refold):
-        history[s.case_id].append(fold_event_of(s))
-    return history
-
-
-def _fold_case(old: CaseRecord | None, history: list[FoldEvent] | None, new: list[FoldEvent]
-               ) -> tuple[Case | None, str, int]:
-    """(the case folded, its last order_key, events skipped)."""
-    if history is not None or old is None:
-        ordered = sorted([*(history or ()), *new])
-        case, skipped = fold_case(None, ordered)
-    else:
-        ordered = sorted(new)
-        case, skipped = fold_case(old.case, ordered)
-    return case, ordered[-1].order_key, skipped
-
-
-def _category(item_code: str, items: Mapping[str, ServiceItem], old: CaseRecord | None) -> str:
-    """The report group of a case's item; an item since removed from the catalog keeps the case's former group."""
-    item = items.get(item_code)
-    if item is not None:
-        return item.category
-    return old.category if old is not None else "其他"
+def _appended(old: CaseRecord | None, new: list[FoldEvent]) -> FoldResult | None:
+    """The stored fold of a case with its new events appended (in push order: its agent's seq order), or None when
+    the case must be refolded from all its events: a new case, one with conflicts (who lost to whom needs the whole
+    graph), or an event `protocol.causal.append` cannot place at the end."""
+    if old is None or old.meta.conflicts:
+        return None
+    state: FoldResult | None = FoldResult(old.case, [], [], old.meta)
+    for e in new:
+        state = append(state, e) if state is not None else None
+    return state
 
 
 async def _new_consultations(reads: IngestReads, consulted: list[Candidate], deltas: Contribution

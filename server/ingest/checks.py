@@ -13,10 +13,11 @@ from typing import Any, NamedTuple
 
 import msgspec
 
+from protocol.causal import FoldEvent, order_key
 from protocol.messages import DATA_TYPES, MAX_SEQ, Event, PushRequest, Strict
-from protocol.vocabulary import EventKind, Level
+from protocol.vocabulary import Level
 from server.errors import ApiError
-from server.model.fold import FoldEvent, order_key, time_window
+from server.model.event_time import time_window
 from server.model.reference import Reference
 from server.storage.base import AgentRecord, StoredEvent
 
@@ -65,6 +66,9 @@ class CheckedPush(NamedTuple):
     pending: int | None
     events: int  # in the push, as sent (the quotas count them)
     body_bytes: int  # the request body after decompression (the quotas count them)
+    protocol_version: int = 1
+    pull_cursor: str | None = None
+    digest_agrees: bool | None = None
 
 
 def decode_push(agent: AgentRecord, body: bytes) -> PushRequest[Any]:
@@ -108,7 +112,7 @@ def check_push(agent: AgentRecord, request: PushRequest[Any], reference: Referen
     if max_offset > SKEW_WARN_MS:
         log.warning("push clock skew agent_id=%s max_offset_ms=%d", agent_id, max_offset)
     return CheckedPush(agent, candidates, refused, request.software_version, request.pending, len(request.events),
-                       body_bytes)
+                       body_bytes, request.protocol_version, request.pull_cursor, request.digest_agrees)
 
 
 def _check_event(raw: RawEvent, agent_id: str, township: str, reference: Reference, window: tuple[str, str]
@@ -126,7 +130,7 @@ def _check_event(raw: RawEvent, agent_id: str, township: str, reference: Referen
     kind = ev.kind
     try:
         data = _DATA_DECODERS[kind].decode(data_json)
-        key, at = order_key(ev.at, ev.offset_ms, agent_id, ev.seq)
+        key, at = order_key(ev.at, ev.offset_ms, ev.event_id)
     except msgspec.ValidationError as exc:
         return Refused(ev.event_id, ev.seq, "invalid_event", f"{exc} (in `data` of {kind})", raw)
     except (ValueError, OverflowError) as exc:  # OverflowError: the offset moves it past year 1 or 9999
@@ -139,10 +143,12 @@ def _check_event(raw: RawEvent, agent_id: str, township: str, reference: Referen
         problem = scope_problem(township, data, reference)
         if problem is not None:
             return Refused(ev.event_id, ev.seq, *problem, raw)
-    case_id = ev.case_id
+    case_id, parents = ev.case_id, ev.parents
     return Candidate(
-        StoredEvent(ev.event_id, agent_id, ev.seq, case_id, kind, ev.at, ev.offset_ms, key, bytes(data_json)),
-        data, FoldEvent(key, agent_id, case_id, kind, data, at), ev)
+        StoredEvent(ev.event_id, agent_id, ev.seq, case_id, kind, ev.at, ev.offset_ms, key, bytes(data_json),
+                    None if parents is None else _encode(parents), ev.replaces),
+        data, FoldEvent(ev.event_id, agent_id, ev.seq, case_id, kind, data, key, at,
+                        None if parents is None else tuple(parents), ev.replaces), ev)
 
 
 def scope_problem(township: str, data: Strict, reference: Reference) -> tuple[str, str] | None:
@@ -164,10 +170,3 @@ def scope_problem(township: str, data: Strict, reference: Reference) -> tuple[st
     if item_code is not None and item_code not in reference.items:
         return "unknown_item", f"item_code {item_code} is not in the county's catalog"
     return None
-
-
-def fold_event_of(s: StoredEvent) -> FoldEvent:
-    """A stored event as the fold takes it (its data decoded by kind: it passed the checks when it was stored)."""
-    kind = EventKind(s.kind)
-    _, at = order_key(s.at, s.offset_ms, s.agent_id, s.seq)
-    return FoldEvent(s.order_key, s.agent_id, s.case_id, kind, _DATA_DECODERS[kind].decode(s.data), at)

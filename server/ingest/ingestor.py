@@ -77,12 +77,16 @@ class Ingestor:
         folded, acked = await self._path.run(
             agent.township_code, lambda reads: fold_batch(reads, checked, items, now_iso()))
         stored, refused = len(folded.write.events), folded.refused
+        conflicts = [c for c in folded.conflicts if c.is_open and c.agent_id == agent.agent_id]
         response = PushResponse(
             acked_seq=acked, stored=stored, duplicates=folded.duplicates,
             refused=[Refusal(event_id=r.event_id or "", seq=r.seq or 0, code=r.code, message=message_of(r.code),
                              detail=r.detail) for r in refused],
-            server_time_ms=now_ms())
-        log.info("push stored agent_id=%s events=%d stored=%d duplicates=%d refused=%d skipped=%d acked_seq=%d "
+            server_time_ms=now_ms(), conflicts=conflicts)
+        log.info("push stored agent_id=%s events=%d stored=%d duplicates=%d refused=%d conflicts=%d acked_seq=%d "
                  "took_ms=%.1f", agent.agent_id, checked.events, stored, folded.duplicates, len(refused),
-                 folded.skipped, acked, (time.perf_counter() - started) * 1000)
+                 len(conflicts), acked, (time.perf_counter() - started) * 1000)
+        for c in conflicts:  # never a silent skip: the agent hears it, the dashboard lists it
+            log.info("push conflict agent_id=%s event_id=%s kind=%s code=%s lost_to=%s", agent.agent_id, c.event_id,
+                     c.kind, c.code, c.lost_to)
         return response

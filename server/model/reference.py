@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -61,6 +62,14 @@ class Reference:
     def digest(self) -> str:
         blob = msgspec.json.encode([sorted(self.org_units.items()), sorted(self.items.items())])
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def category_of(item_code: str, items: Mapping[str, ServiceItem], former: str | None) -> str:
+    """The report group of a case's item; an item since removed from the catalog keeps the case's former group."""
+    item = items.get(item_code)
+    if item is not None:
+        return item.category
+    return former if former is not None else "其他"
 
 
 def load_reference(org_units_path: Path, catalog_path: Path) -> Reference:

@@ -12,9 +12,9 @@ from server.model.figures import Definition, Figures, Period
 from server.reports.exports import Column, Table
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.scope import OrgRef
-from server.reports.worklists import AgentsResponse, CaseListResponse
+from server.reports.worklists import AgentsResponse, CaseListResponse, ConflictsResponse
 
-TABLES = ("units", "categories", "channels", "trend", "summary", "cases", "agents")
+TABLES = ("units", "categories", "channels", "trend", "summary", "cases", "agents", "conflicts")
 
 
 def figure_columns(definitions: Sequence[Definition]) -> list[tuple[str, Column]]:
@@ -114,10 +114,32 @@ def offset_seconds(ms: int) -> float:
 def agents_table(r: AgentsResponse) -> Table:
     cols = [Column("乡镇"), Column("终端名称"), Column("终端编号", "code"), Column("最近上传(北京时间)", "date"),
             Column("距今(小时)", "decimal"), Column("待上传事件", "int"), Column("时钟偏差(秒)", "decimal"),
-            Column("软件版本"), Column("状态")]
+            Column("软件版本"), Column("协议版本", "int"), Column("与县级一致"), Column("待拉取事件", "int"),
+            Column("未处理冲突", "int"), Column("状态")]
+    agrees = {True: "一致", False: "不一致", None: "未核对"}
     body = [[a.township_name, a.name, a.agent_id, _china_time(a.last_push_at),
              None if a.hours_since_push is None else round(a.hours_since_push, 1), a.pending,
              None if a.clock_offset_ms is None else offset_seconds(a.clock_offset_ms), a.software_version,
+             a.protocol_version, agrees[a.digest_agrees], a.pull_lag, a.open_conflicts,
              "已停用" if a.is_revoked else "长时间未同步" if a.is_silent else "正常"] for a in r.rows]
-    hint = f"超过 {r.silent_after_hours} 小时未上传的终端标为长时间未同步"
+    hint = (f"超过 {r.silent_after_hours} 小时未上传的终端标为长时间未同步;协议版本 1 的终端为旧版,"
+            "不能取得其他窗口的办件")
     return Table("终端同步状态", cols, body, [("提示", hint)])
+
+
+def conflicts_table(r: ConflictsResponse) -> Table:
+    cols = [Column("乡镇"), Column("办件编号", "code"), Column("未采纳的操作"), Column("终端"),
+            Column("操作时间", "date"), Column("原因"), Column("已采纳的操作"), Column("其终端"),
+            Column("其时间", "date"),
+            Column("发现时间(北京时间)", "date"), Column("状态"), Column("处理结果"),
+            Column("处理时间(北京时间)", "date")]
+    body = [[c.township_name, c.case_no, c.kind_label, c.agent_name or c.agent_id, c.at[:16].replace("T", " "),
+             c.message, c.lost_to_kind_label or "", c.lost_to_agent_name or c.lost_to_agent_id or "",
+             (c.lost_to_at or "")[:16].replace("T", " "), _china_time(c.detected_at),
+             "待处理" if c.is_open else "已处理", c.outcome_label or "", _china_time(c.settled_at)] for c in r.rows]
+    states = {"open": "待处理", "settled": "已处理", "all": "全部"}
+    notes = [("单位", f"{r.org_name}({r.org})"), ("范围", states[r.state]),
+             ("条数", f"共 {r.total} 条,本表 {len(r.rows)} 条(从第 {r.offset + 1} 条起)"),
+             ("说明", "县级未采纳:两个窗口离线时对同一办件做了不能同时成立的操作,县级按因果顺序采纳了先发生的一个;"
+                    "乡镇窗口可按办件当前状态重做,或以县级为准,处理结果作为事件上传。")]
+    return Table(f"{r.org_name}县级未采纳的操作", cols, body, notes)

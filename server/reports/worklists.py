@@ -88,6 +88,10 @@ class AgentItem(msgspec.Struct, omit_defaults=False):
     software_version: str | None
     is_silent: bool  # never pushed, or not for longer than [dashboard] agent_silent_hours; never when revoked
     revoked_at: str | None = None  # `county-server agents revoke`
+    protocol_version: int = 1  # 1: an old agent (no pull; its events in seq order)
+    digest_agrees: bool | None = None  # its last agreement check with the county (None: none yet)
+    open_conflicts: int = 0  # its events the county could not apply, not settled yet
+    pull_lag: int | None = None  # township events stored after its acknowledged pull (None: never pulled)
 
     @property
     def is_revoked(self) -> bool:
@@ -97,6 +101,51 @@ class AgentItem(msgspec.Struct, omit_defaults=False):
 class AgentsResponse(msgspec.Struct, omit_defaults=False):
     silent_after_hours: int
     rows: list[AgentItem]
+
+
+class ConflictItem(msgspec.Struct, omit_defaults=False):
+    event_id: str
+    case_id: str
+    case_no: str | None
+    township_code: str
+    township_name: str
+    agent_id: str
+    agent_name: str | None
+    kind: str
+    kind_label: str
+    code: str
+    message: str
+    at: str  # the event's time on the county's clock, China time
+    lost_to: str | None
+    lost_to_agent_id: str | None
+    lost_to_agent_name: str | None
+    lost_to_kind: str | None
+    lost_to_kind_label: str | None
+    lost_to_at: str | None
+    detected_at: str  # when the county found it (UTC)
+    is_open: bool
+    outcome: str | None  # accepted (以县级为准) or redone (按当前状态重做)
+    outcome_label: str | None
+    settled_at: str | None
+
+
+class ConflictsResponse(msgspec.Struct, omit_defaults=False):
+    """`GET /api/v1/conflicts`: conflicts of the cases under `org`, open, settled or all, newest found first."""
+
+    org: str
+    org_name: str
+    state: str
+    total: int
+    offset: int
+    limit: int
+    rows: list[ConflictItem]
+
+
+KIND_LABELS = {"accepted": "受理", "updated": "更正", "supplement_requested": "要求补正",
+               "supplement_received": "补正材料已收到", "completed": "办结", "rejected": "不予受理",
+               "withdrawn": "撤回", "evaluated": "评价", "followed_up": "差评回访", "settled": "处理冲突"}
+OUTCOME_LABELS = {"accepted": "以县级为准", "redone": "按当前状态重做"}
+CONFLICT_STATES = ("open", "settled", "all")
 
 
 class Worklists:
@@ -184,8 +233,36 @@ class Worklists:
                 last_push_at=a.last_push_at, hours_since_push=hours, pending=a.pending, acked_seq=a.acked_seq,
                 clock_offset_ms=status.last_offset_ms, software_version=a.software_version,
                 is_silent=a.revoked_at is None and (hours is None or hours > self._silent_hours),
-                revoked_at=a.revoked_at))
+                revoked_at=a.revoked_at, protocol_version=a.protocol_version, digest_agrees=a.digest_agrees,
+                open_conflicts=status.open_conflicts, pull_lag=status.pull_lag))
         return AgentsResponse(silent_after_hours=self._silent_hours, rows=rows)
+
+    async def conflicts(self, scope: Scope, params: Mapping[str, str]) -> ConflictsResponse:
+        """The conflicts (县级未采纳) of the cases under the scope's unit: who lost to whom, and how it was settled."""
+        state = params.get("state", "open")
+        if state not in CONFLICT_STATES:
+            raise invalid_filter("state", f"状态「{state}」无效：应为 {'、'.join(CONFLICT_STATES)} 之一")
+        limit, offset = _int(params, "limit", 100, 1, MAX_PAGE), _int(params, "offset", 0, 0, 10**9)
+        total, rows = await self._store.list_conflicts(
+            scope.prefix, None if state == "all" else state == "open", limit, offset)
+        names = {s.agent.agent_id: s.agent.name for s in await self._store.agent_statuses()} if rows else {}
+        units = self._reference.org_units
+        items = []
+        for r in rows:
+            c = r.conflict
+            township = units.get(r.township_code + "000")
+            items.append(ConflictItem(
+                event_id=c.event_id, case_id=c.case_id, case_no=r.case_no, township_code=r.township_code,
+                township_name=township.name if township else r.township_code, agent_id=c.agent_id,
+                agent_name=names.get(c.agent_id), kind=c.kind, kind_label=KIND_LABELS.get(c.kind, c.kind), code=c.code,
+                message=c.message, at=c.at, lost_to=c.lost_to, lost_to_agent_id=c.lost_to_agent_id,
+                lost_to_agent_name=names.get(c.lost_to_agent_id or ""), lost_to_kind=c.lost_to_kind,
+                lost_to_kind_label=KIND_LABELS.get(c.lost_to_kind or "", c.lost_to_kind), lost_to_at=c.lost_to_at,
+                detected_at=r.detected_at, is_open=c.is_open, outcome=c.outcome,
+                outcome_label=OUTCOME_LABELS.get(c.outcome or ""), settled_at=r.settled_at))
+        org_name = scope.unit.name + ("便民服务中心" if scope.is_centre else "")
+        return ConflictsResponse(org=scope.unit.code, org_name=org_name, state=state, total=total, offset=offset,
+                                 limit=limit, rows=items)
 
 
 def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -17,12 +17,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Protocol, runtime_checkable
+from typing import Protocol, TypeVar, runtime_checkable
 
 import msgspec
 
+from protocol.causal import CaseMeta, FoldEvent
 from protocol.lifecycle import Case
-from protocol.messages import OrgUnit, ServiceItem
+from protocol.messages import DATA_TYPES, Conflict, OrgUnit, ServiceItem
+from protocol.vocabulary import EventKind
 from server.model.rollups import Contribution, GrainRows
 
 
@@ -36,6 +38,9 @@ class AgentRecord(msgspec.Struct, frozen=True):
     software_version: str | None = None
     pending: int | None = None
     revoked_at: str | None = None  # `agents revoke`: its token opens nothing any more
+    protocol_version: int = 1  # what it said at its last push
+    pull_cursor: str | None = None  # the last pull it had applied, at its last push
+    digest_agrees: bool | None = None  # its last agreement check (None: none yet)
 
 
 class AgentUsage(msgspec.Struct, frozen=True):
@@ -54,8 +59,22 @@ class StoredEvent(msgspec.Struct, frozen=True):
     kind: str
     at: str
     offset_ms: int
-    order_key: str
+    order_key: str  # `protocol.causal.order_key`: the tie-break between concurrent events
     data: bytes  # JSON of the event's data
+    parents: bytes | None = None  # JSON list of the case's heads its PC had applied; None: a protocol-1 event
+    replaces: str | None = None  # the refused event it corrects
+
+
+_DATA = {kind: msgspec.json.Decoder(t) for kind, t in DATA_TYPES.items()}
+_parents = msgspec.json.Decoder(tuple[str, ...])
+
+
+def fold_event(s: StoredEvent) -> FoldEvent:
+    """A stored event as `protocol.causal` folds it (its data decoded by kind: it passed the checks when stored)."""
+    kind = EventKind(s.kind)
+    at = s.order_key[:19] + "+08:00"  # the corrected time to the second, as `protocol.causal.order_key` made it
+    return FoldEvent(s.event_id, s.agent_id, s.seq, s.case_id, kind, _DATA[kind].decode(s.data), s.order_key, at,
+                     None if s.parents is None else _parents.decode(s.parents), s.replaces)
 
 
 class RefusedEvent(msgspec.Struct, frozen=True):
@@ -70,7 +89,8 @@ class RefusedEvent(msgspec.Struct, frozen=True):
 class CaseRecord(msgspec.Struct):
     case: Case
     category: str
-    last_key: str  # highest order_key among the case's stored events
+    last_key: str  # highest order_key among the case's stored events (`meta.last_key`)
+    meta: CaseMeta = msgspec.field(default_factory=CaseMeta)  # what the next fold needs (empty: refold it)
 
 
 class Consultation(msgspec.Struct, frozen=True):
@@ -81,6 +101,8 @@ class Consultation(msgspec.Struct, frozen=True):
     consulted_on: str
     body: bytes  # the event's data, JSON
 
+
+T = TypeVar("T")
 
 # Every daily rollup row that cases and consultations make (admin: `server.admin.rollups.recompute_rollups`).
 Recompute = Callable[[list[CaseRecord], list[Consultation]], Contribution]
@@ -101,6 +123,37 @@ class BatchWrite(msgspec.Struct):
     received_events: int = 0  # events in the request, for the agent's daily usage
     received_bytes: int = 0  # the request body after decompression
     adopted_case_ids: list[str] = []  # cases saved for the first time that had stored events waiting (orphans)
+    # The conflicts of each case whose conflicts changed (every case that has or had some), replacing what was
+    # stored: derived, like the case row.
+    conflicts: dict[str, list[Conflict]] = {}
+    protocol_version: int = 1
+    pull_cursor: str | None = None
+    digest_agrees: bool | None = None
+
+
+class PullBatch(msgspec.Struct):
+    """One answer of the pull, read from one snapshot (`Store.pull`)."""
+
+    events: list[StoredEvent]
+    last_pos: int  # the position of the last event (the `after` asked for, when none)
+    has_more: bool
+    stream: str  # names this database's positions (`Store.pull`)
+    digest: tuple[int, int] | None  # (cases, sum of their digests) of the township, when `has_more` is false
+    conflicts: list[Conflict]  # the open conflicts of the asking agent's events
+    agents: list[tuple[str, str]]  # (agent_id, name) of the township's agents
+
+
+class CaseHistory(msgspec.Struct):
+    """One case as stored: its row (None while it has no `accepted`), every stored event, its stored conflicts."""
+
+    case_id: str
+    record: CaseRecord | None
+    events: list[StoredEvent]
+    conflicts: list[Conflict]
+
+
+# A refold: each case's history -> its record (None: no accepted yet) and conflicts as folded now.
+Refold = Callable[[CaseHistory], tuple[CaseRecord | None, list[Conflict]]]
 
 
 class IngestReads(Protocol):
@@ -253,6 +306,37 @@ class Store(Protocol):
         """From one consistent snapshot, while ingest goes on: `recompute` applied to every case and consultation
         (a part at a time and summed: it must be additive), and the non-zero rows of every rollup grain
         (`server.model.rollups.GRAINS`, by name). Only reads."""
+        ...
+
+    async def pull(self, township_code: str, agent_id: str, after: int, limit: int) -> PullBatch:
+        """From one snapshot: up to `limit` events of the agents of `township_code` other than `agent_id`
+        (consultations left out) stored after position `after`, in the order stored; whether more follow; on the
+        last batch the township digest; the open conflicts of `agent_id`'s events (at most 500); the township's
+        agents. Positions grow in commit order within a township (one writer per township, or the township's lock),
+        so a cursor never skips an event committed later. Only reads."""
+        ...
+
+    async def stream(self) -> str:
+        """The name of this database's event positions: a copy restored from a backup has another one, so a cursor
+        of the database it replaced starts again (positions may repeat)."""
+        ...
+
+    async def check_cases(self, check: Callable[[CaseHistory], T | None]) -> list[T]:
+        """`check` applied to every case's history (every case id with events or a row), from one snapshot, a part at
+        a time; the results that are not None. Only reads."""
+        ...
+
+    async def refold_cases(self, refold: Refold) -> int:
+        """In one write transaction: every case's row and conflicts replaced by `refold` of its history (a row is
+        deleted when `refold` gives None); returns how many rows changed. The rollups are left as they were:
+        `rebuild_rollups` after it. Ingest waits for it."""
+        ...
+
+    async def flag(self, name: str) -> bool:
+        """Whether a migration set this flag (`refold_needed`) and it was not cleared since."""
+        ...
+
+    async def clear_flag(self, name: str) -> None:
         ...
 
     async def rebuild_rollups(self, recompute: Recompute) -> int:

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import msgspec
 
+from protocol.messages import Conflict
 from server.storage.base import AgentRecord
 
 GROUPS = ("unit", "month", "category", "channel")  # what figure sums can be grouped by, in key order
@@ -64,6 +65,16 @@ class CaseListRow(msgspec.Struct, omit_defaults=False):
 class AgentStatus(msgspec.Struct, omit_defaults=False):
     agent: AgentRecord
     last_offset_ms: int | None  # the clock offset carried by the agent's latest event
+    open_conflicts: int = 0  # of its events
+    pull_lag: int | None = None  # the township's events (not its own) stored after its acknowledged pull cursor
+
+
+class ConflictRow(msgspec.Struct, omit_defaults=False):
+    conflict: Conflict
+    township_code: str
+    case_no: str | None
+    detected_at: str  # when the county first found it
+    settled_at: str | None
 
 
 class AccountRecord(msgspec.Struct, frozen=True):
@@ -106,7 +117,20 @@ class DashboardStore(Protocol):
         """(how many cases match, one page of them sorted by `sort` (one of CASE_SORTS), then case_no)."""
         ...
 
-    async def agent_statuses(self) -> list[AgentStatus]: ...
+    async def agent_statuses(self) -> list[AgentStatus]:
+        """Every agent with its last clock offset, its open conflicts and how far behind its pull is (None: it never
+        acknowledged a pull; the lag counts at most 100,000)."""
+        ...
+
+    async def list_conflicts(self, prefix: str, is_open: bool | None, limit: int, offset: int
+                             ) -> tuple[int, list[ConflictRow]]:
+        """(how many, one page of) the conflicts of the cases under `prefix` (6, 9 or 12 digits), open, settled or
+        both (None), the newest found first."""
+        ...
+
+    async def conflict_counts(self) -> dict[tuple[str, bool], int]:
+        """(township_code, is_open) -> how many conflicts."""
+        ...
 
     async def add_account(self, account: AccountRecord) -> None:
         """Raises ValueError if the name exists."""

@@ -12,6 +12,8 @@ from aiohttp.test_utils import TestClient, TestServer
 from agent.app import build_app
 from agent.config import config_from_dict
 from agent.store import AgentStore
+from protocol.causal import CaseMeta, FoldResult
+from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem
 from protocol.workdays import WorkCalendar
 
@@ -73,6 +75,11 @@ async def agent_client(tmp_path: Path):
     await client.start_server()
     yield client
     await client.close()
+
+
+def folded(case: Case) -> FoldResult:
+    """A case row to store as is, as if its events had folded to it."""
+    return FoldResult(case, [], [], CaseMeta(count=1))
 
 
 VALID_ID = "11010519491231002X"  # the GB 11643 standard's own example

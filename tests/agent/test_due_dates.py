@@ -9,14 +9,14 @@ import msgspec
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from protocol.messages import PushResponse, ReferenceResponse
+from protocol.messages import PullResponse, PushResponse, ReferenceResponse
 from protocol.workdays import due_date
 from tests.agent.conftest import accept_form
 from tests.agent.desk import outbox, plain_calendar, reference, running_agent, service_of, store_of, today
 
 
 class StubCounty:
-    """Just enough of the county server: serves a reference version and acknowledges every push."""
+    """Just enough of the county server: serves a reference version, acknowledges every push, has nothing to pull."""
 
     def __init__(self, ref: ReferenceResponse) -> None:
         self.ref = ref
@@ -24,6 +24,7 @@ class StubCounty:
         self.app = web.Application()
         self.app.router.add_get("/api/v1/reference", self.reference)
         self.app.router.add_post("/api/v1/sync/push", self.push)
+        self.app.router.add_post("/api/v1/sync/pull", self.pull)
 
     async def reference(self, request: web.Request) -> web.Response:
         return web.Response(body=msgspec.json.encode(self.ref), content_type="application/json")
@@ -33,6 +34,10 @@ class StubCounty:
         self.pushed += body["events"]
         acked = max(e["seq"] for e in body["events"])
         response = PushResponse(acked_seq=acked, stored=len(body["events"]), duplicates=0)
+        return web.Response(body=msgspec.json.encode(response), content_type="application/json")
+
+    async def pull(self, request: web.Request) -> web.Response:
+        response = PullResponse(events=[], cursor="stub", has_more=False)
         return web.Response(body=msgspec.json.encode(response), content_type="application/json")
 
 

@@ -17,7 +17,7 @@ CATALOGS = {lang: json.loads((WEB / "messages" / f"{lang}.json").read_text(encod
 SOURCES = sorted([*WEB.glob("*.html"), *WEB.glob("static/**/*.js"), *WEB.glob("static/*.css")])
 HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 COMMENT = re.compile(r"/\*.*?\*/|<!--.*?-->|(?<![:\"'])//[^\n]*", re.DOTALL)  # Chinese terms may be named there
-OUTBOX_STATUSES = ("pending", "synced", "quarantined", "dismissed", "resent")
+OUTBOX_STATUSES = ("pending", "synced", "quarantined", "dismissed", "resent", "county")  # county: pulled
 
 
 def keys_used() -> set[str]:

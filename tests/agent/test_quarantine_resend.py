@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from protocol.messages import Refusal
 from tests.agent.conftest import accept_form
-from tests.agent.desk import outbox, running_agent, store_of
+from tests.agent.desk import outbox, running_agent, service_of, store_of
 
 
 async def refuse(client, seq: int, code: str = "unknown_item", message: str = "事项目录中没有这个事项") -> str:
-    """What `sync_once` does with a refusal from the county: quarantine that event, acknowledge the rest."""
+    """What `sync_once` does with a refusal from the county: quarantine that event (its case is folded without it),
+    acknowledge the rest."""
     row = next(r for r in outbox(client) if r[0] == seq)
-    await store_of(client).mark_pushed(seq, [Refusal(event_id=row[1], seq=seq, code=code, message=message)])
+    await service_of(client).casebook.record_push(seq, [Refusal(event_id=row[1], seq=seq, code=code, message=message)])
     return row[1]
 
 

@@ -11,7 +11,7 @@ from agent.today import Flag, counts, flag_of, worklist
 from protocol.ids import new_uuid7
 from protocol.lifecycle import Case
 from protocol.workdays import WorkCalendar
-from tests.agent.conftest import accept_form
+from tests.agent.conftest import accept_form, folded
 from tests.agent.desk import running_agent, store_of, today
 
 # National Day 2026: weekday holidays 10-01, 10-02, 10-05..10-07; make-up working days Sun 09-20 and Sat 10-10.
@@ -77,7 +77,7 @@ async def test_today_api_flags_instant_next_day_and_overdue_cases(tmp_path):
         later = await (await client.post("/api/cases", json=accept_form(item_code="XK-001"))).json()
         # A case accepted long ago, written as the agent would have written it then.
         old = case("2001-01-05", accepted_on="2001-01-02")
-        await store_of(client).save_action(old, OutboxEvent(new_uuid7(), old.case_id, "accepted",
+        await store_of(client).save_action(folded(old), OutboxEvent(new_uuid7(), old.case_id, "accepted",
                                                             "2001-01-02T09:00:00+08:00", 0, msgspec.json.encode({})))
         body = await (await client.get("/api/today")).json()
     assert body["today"] == today().isoformat()

@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,20 +30,32 @@ class Service:
     config: Path
     log: Path
     messages: list[str] = field(default_factory=list)
+    reader: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        # Read the socket all the time, as systemd does: a datagram socket holds only a few unread messages
+        # (net.unix.max_dgram_qlen, 10 on many kernels), and a full one blocks the program's next notify().
+        self.notify.settimeout(0.05)
+        self.reader = threading.Thread(target=self._read, name=f"notify-{self.port}", daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                self.messages.append(self.notify.recv(4096).decode())
+            except TimeoutError:
+                continue
+            except OSError:  # closed
+                return
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def read_notify(self, timeout_s: float = 0.0) -> list[str]:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            self.notify.settimeout(max(0.01, deadline - time.monotonic()))
-            try:
-                self.messages.append(self.notify.recv(4096).decode())
-            except (TimeoutError, BlockingIOError):
-                if time.monotonic() >= deadline:
-                    return self.messages
+        """The messages so far, after waiting `timeout_s` for more."""
+        time.sleep(timeout_s)
+        return self.messages
 
     def wait_ready(self, timeout_s: float = 20) -> None:
         deadline = time.monotonic() + timeout_s

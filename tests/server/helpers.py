@@ -106,9 +106,10 @@ class CountyServer:
         h.update(headers or {})
         return await self.session.post(f"{self.url}/api/v1/sync/push", data=raw, headers=h)
 
-    async def push(self, agent: TownshipAgent, events: list[dict[str, Any]]) -> dict[str, Any]:
-        """Push and expect 200; returns the PushResponse as a dict."""
-        async with await self.post_push({"agent_id": agent.agent_id, "events": events}, token=agent.token) as r:
+    async def push(self, agent: TownshipAgent, events: list[dict[str, Any]], **fields: Any) -> dict[str, Any]:
+        """Push (with `fields` of PushRequest besides the events) and expect 200; returns the PushResponse."""
+        async with await self.post_push({"agent_id": agent.agent_id, "events": events, **fields},
+                                        token=agent.token) as r:
             assert r.status == 200, await r.text()
             return await r.json()
 
@@ -124,3 +125,18 @@ class CountyServer:
         status, body = await self.get(f"/api/v1/stats?{query}")
         assert status == 200, body
         return {row["code"]: row for row in body["rows"]}
+
+
+async def push_conflict(server: CountyServer, township: str = QIAOWA, day: str = "2026-03-02"
+                        ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """Two PCs of a township close one case offline (protocol 2): window 1 accepts and completes it, window 2 had
+    pulled the acceptance and withdraws it a minute after the completion. Returns (accepted, completed,
+    withdrawn): the withdrawal is the conflict."""
+    one, two = await server.add_agent(township, "窗口1"), await server.add_agent(township, "窗口2")
+    accepted = one.accepted(f"{day}T09:00:00+08:00") | {"parents": []}
+    completed = one.completed(accepted["case_id"], f"{day}T10:00:00+08:00") | {"parents": [accepted["event_id"]]}
+    withdrawn = two.withdrawn(accepted["case_id"], f"{day}T10:01:00+08:00") | {"parents": [accepted["event_id"]]}
+    await server.push(one, [accepted, completed])
+    answer = await server.push(two, [withdrawn])
+    assert [c["event_id"] for c in answer["conflicts"]] == [withdrawn["event_id"]], answer
+    return accepted, completed, withdrawn

@@ -9,7 +9,7 @@ import openpyxl
 import pytest
 
 from server.reports.tables import TABLES, offset_seconds
-from tests.server.helpers import ADMIN_TOKEN, QIAOWA, CountyServer
+from tests.server.helpers import ADMIN_TOKEN, QIAOWA, CountyServer, push_conflict
 from tests.server.test_figures import Q1, load_data_set
 
 
@@ -21,6 +21,7 @@ async def _download(server: CountyServer, path: str) -> tuple[int, str, bytes]:
 @pytest.fixture
 async def data_set(county_server: CountyServer) -> CountyServer:
     await load_data_set(county_server)
+    await push_conflict(county_server, day="2026-07-01")  # after the first quarter the figures are of
     return county_server
 
 

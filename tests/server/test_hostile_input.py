@@ -21,7 +21,7 @@ from protocol.lifecycle import CHINA_TZ
 from protocol.messages import MAX_OFFSET_MS
 from server.app import build_app
 from server.config import load_config
-from server.model.fold import EVENT_TIME_FUTURE, EVENT_TIME_PAST
+from server.model.event_time import EVENT_TIME_FUTURE, EVENT_TIME_PAST
 from tests.server.attacks import gzip_bomb, post_head, raw_request
 from tests.server.helpers import ADMIN_TOKEN, CountyServer, TownshipAgent, config_text
 

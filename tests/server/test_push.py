@@ -94,15 +94,32 @@ async def test_events_arriving_out_of_order_across_batches_converge(
 async def test_an_event_that_belongs_before_the_stored_state_refolds_the_case(
         county_server: CountyServer, qiaowa: TownshipAgent) -> None:
     acc = qiaowa.accepted("2026-03-02")
-    rated = qiaowa.evaluated(acc["case_id"], "2026-03-09", rating=5)
     done = qiaowa.completed(acc["case_id"], "2026-03-05")
-    await county_server.push(qiaowa, [acc, rated])  # evaluated before completed: skipped by the fold for now
+    rated = qiaowa.evaluated(acc["case_id"], "2026-03-09", rating=5)
+    first = await county_server.push(qiaowa, [acc, rated])  # the completion has not arrived: the rating cannot apply
     with _db(county_server) as db:
         assert db.execute("SELECT state, rating FROM cases").fetchone() == ("in_progress", None)
-    await county_server.push(qiaowa, [done])  # sorts before the stored evaluation: refold from all events
+        assert db.execute("SELECT event_id, code, is_open FROM conflicts").fetchall() == [
+            (rated["event_id"], "not_completed", 1)]
+    assert [(c["event_id"], c["code"]) for c in first["conflicts"]] == [(rated["event_id"], "not_completed")]
+    await county_server.push(qiaowa, [done])  # seq 2 belongs before the stored rating: refold from all events
     with _db(county_server) as db:
         assert db.execute("SELECT state, rating, completed_on, rated_on FROM cases").fetchone() == (
             "completed", 5, "2026-03-05", "2026-03-09")
+        assert db.execute("SELECT count(*) FROM conflicts").fetchone() == (0,)  # derived: gone with the refold
+
+
+async def test_an_agents_seq_order_is_the_order_whatever_its_clock_said(
+        county_server: CountyServer, qiaowa: TownshipAgent) -> None:
+    # The bug: completed and rated in one second, the offset measured between them moved the rating back.
+    acc = qiaowa.accepted("2026-03-02T09:00:00.100+08:00")
+    done = qiaowa.completed(acc["case_id"], "2026-03-02T09:00:01.200+08:00")
+    rated = qiaowa.evaluated(acc["case_id"], "2026-03-02T09:00:01.400+08:00", rating=4)
+    rated["offset_ms"] = 900
+    await county_server.push(qiaowa, [acc, done, rated])
+    with _db(county_server) as db:
+        assert db.execute("SELECT state, rating FROM cases").fetchone() == ("completed", 4)
+        assert db.execute("SELECT count(*) FROM conflicts").fetchone() == (0,)
 
 
 async def test_one_invalid_event_is_refused_alone_and_the_ack_moves_past_it(

@@ -1,4 +1,5 @@
 // The sync indicator on every page, and its panel: sync now, and correct-and-resend of refused events.
+import { conflictCard } from "./conflicts.js";
 import { api, dateTime, h, showBanner, time } from "./dom.js";
 import { has, t } from "./i18n.js";
 import { loadReference, ref } from "./reference.js";
@@ -48,6 +49,9 @@ export async function refreshSync() {
   const quarantined = document.querySelector("#sync-quarantined");
   quarantined.hidden = body.quarantined.length === 0;
   quarantined.textContent = t("sync.quarantined", { n: body.quarantined.length });
+  const conflicts = document.querySelector("#sync-conflicts");
+  conflicts.hidden = body.conflicts.length === 0;
+  conflicts.textContent = t("sync.conflicts", { n: body.conflicts.length });
   document.querySelector("#sync-county").textContent = body.county_url || "";
   // Staff read why in Chinese; the technical text (aiohttp's, the county's) stays one click away for ops.
   const reason = body.last_error ? body.last_error_message || t("sync.failed_unknown") : null;
@@ -63,6 +67,14 @@ export async function refreshSync() {
 function shortTime(iso) {
   const today = new Date().toISOString().slice(0, 10);
   return iso.slice(0, 10) === today ? time(iso) : dateTime(iso);
+}
+
+async function renderConflicts() {
+  const list = document.querySelector("#conflict-list");
+  const { ok, body } = await api("GET", "/api/conflicts?mine=1");
+  if (!ok) return;
+  list.replaceChildren(...(body.conflicts.length ? body.conflicts.map((c) => conflictCard(c, refreshSync, true))
+    : [h("p", { class: "empty" }, t("conflict.none"))]));
 }
 
 async function renderQuarantine() {
@@ -139,6 +151,7 @@ function togglePanel(open) {
   panel.hidden = !open;
   button.setAttribute("aria-expanded", String(open));
   if (open) {
+    renderConflicts();
     renderQuarantine();
     document.querySelector("#sync-now").focus();
   } else {
@@ -161,6 +174,7 @@ export function setupSync() {
     result.textContent = ok && body.ok ? t("sync.done", { n: body.synced })
       : t("sync.failed", { error: body.error_message || body.message || t("sync.failed_unknown") });
     await refreshSync();
+    renderConflicts();
     renderQuarantine();
   });
   refreshSync();

@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import aiosqlite
+import msgspec
 
+from protocol.messages import Conflict
 from server.model.rollups import METRICS
-from server.storage.base import AgentRecord
 from server.storage.dashboard import (
     CASE_FIGURES,
     CASE_SORTS,
@@ -23,11 +24,14 @@ from server.storage.dashboard import (
     AgentStatus,
     CaseFilter,
     CaseListRow,
+    ConflictRow,
     SessionRecord,
     Sums,
 )
 from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE, split_period
-from server.storage.sqlite.store import READ_PRAGMAS, SqliteStore
+from server.storage.sqlite.store import AGENT_COLUMNS, READ_PRAGMAS, SqliteStore, agent_record
+
+_conflict = msgspec.json.Decoder(Conflict)
 
 # Every metric, plus `online_accepted`: the accepted counter of the online channel, so that the online share of
 # any grouping needs no extra grouping by channel.
@@ -146,11 +150,42 @@ class SqliteDashboardStore:
     # ---- agents ---------------------------------------------------------------------------------------------
 
     async def agent_statuses(self) -> list[AgentStatus]:
+        # The pull lag reads the position out of the cursor (`server.model.cursor`: <stream>.<position>), and counts
+        # only a cursor of this database's stream.
         rows = await self._read.execute_fetchall(
-            "SELECT agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending, "
-            "revoked_at, (SELECT offset_ms FROM events e WHERE e.agent_id = a.agent_id ORDER BY seq DESC LIMIT 1) "
+            f"SELECT {AGENT_COLUMNS}, "
+            "(SELECT offset_ms FROM events e WHERE e.agent_id = a.agent_id ORDER BY seq DESC LIMIT 1), "
+            "(SELECT count(*) FROM conflicts c WHERE c.agent_id = a.agent_id AND c.is_open = 1), "
+            "CASE WHEN pull_cursor LIKE (SELECT value FROM server_meta WHERE key = 'stream') || '.%' THEN "
+            "(SELECT count(*) FROM (SELECT 1 FROM events e WHERE substr(e.agent_id, 1, 9) = a.township_code "
+            "AND e.pos > CAST(substr(a.pull_cursor, instr(a.pull_cursor, '.') + 1) AS INTEGER) "
+            "AND e.kind <> 'consulted' AND e.agent_id <> a.agent_id LIMIT 100000)) END "
             "FROM agents a ORDER BY township_code, agent_id")
-        return [AgentStatus(AgentRecord(*r[:9]), r[9]) for r in rows]
+        return [AgentStatus(agent_record(r[:12]), r[12], r[13], r[14]) for r in rows]
+
+    async def list_conflicts(self, prefix: str, is_open: bool | None, limit: int, offset: int
+                             ) -> tuple[int, list[ConflictRow]]:
+        if len(prefix) == 12:  # a village station: where the case is handled
+            where, params = "k.org_code = ?", [prefix]
+        elif len(prefix) == 9:
+            where, params = "c.township_code = ?", [prefix]
+        else:
+            where, params = "c.township_code >= ? AND c.township_code < ?", [prefix, upper_bound(prefix)]
+        if is_open is not None:
+            where += " AND c.is_open = ?"
+            params.append(str(int(is_open)))
+        joined = f"FROM conflicts c LEFT JOIN cases k ON k.case_id = c.case_id WHERE {where}"
+        [(total,)] = await self._read.execute_fetchall(f"SELECT count(*) {joined}", params)
+        rows = await self._read.execute_fetchall(
+            f"SELECT c.body, c.township_code, k.case_no, c.detected_at, c.settled_at {joined} "
+            "ORDER BY c.detected_at DESC, c.event_id LIMIT ? OFFSET ?", [*params, limit, offset])
+        return total, [ConflictRow(_conflict.decode(body), township, case_no, found, settled)
+                       for body, township, case_no, found, settled in rows]
+
+    async def conflict_counts(self) -> dict[tuple[str, bool], int]:
+        rows = await self._read.execute_fetchall(
+            "SELECT township_code, is_open, count(*) FROM conflicts GROUP BY township_code, is_open")
+        return {(t, bool(o)): n for t, o, n in rows}
 
     # ---- accounts and sessions ------------------------------------------------------------------------------
 

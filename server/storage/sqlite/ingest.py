@@ -23,16 +23,20 @@ import aiosqlite
 import msgspec
 from msgspec.structs import astuple
 
+from protocol.causal import CaseMeta, case_digest
 from protocol.lifecycle import CHINA_TZ, Case
+from protocol.messages import Conflict
 from server.model.rollups import Contribution
 from server.storage.base import BatchWrite, CaseRecord, StoredEvent
 from server.storage.rollup_tables import ROLLUP_TABLES, delta_rows
 
 CASE_COLUMNS = ("case_id", "case_no", "township_code", "org_code", "village_code", "item_code", "category",
                 "channel", "state", "accepted_on", "due_on", "completed_on", "closed_on", "rating", "rated_on",
-                "followed_up_on", "is_on_time", "last_key", "body", "updated_at")
+                "followed_up_on", "is_on_time", "last_key", "body", "updated_at", "meta", "digest")
 EVENT_COLUMNS = ("event_id", "agent_id", "seq", "case_id", "kind", "at", "offset_ms", "order_key", "data",
-                 "received_at")
+                 "parents", "replaces", "received_at")
+CONFLICT_COLUMNS = ("event_id", "case_id", "township_code", "agent_id", "kind", "code", "lost_to", "is_open",
+                    "detected_at", "settled_at", "body")
 REFUSAL_COLUMNS = ("event_id", "agent_id", "seq", "code", "detail", "body", "received_at")
 CONSULTATION_COLUMNS = ("consultation_id", "event_id", "org_code", "channel", "consulted_on", "body")
 
@@ -73,9 +77,17 @@ def _insert_sql(insert: Insert, rows: int) -> str:
     return insert.head + ", ".join([insert.row] * rows) + insert.tail
 
 
-EVENTS = Insert.of("events", EVENT_COLUMNS, json_columns=("data",))
+EVENTS = Insert.of("events", EVENT_COLUMNS, json_columns=("data", "parents"))
 CASES = Insert.of("cases", CASE_COLUMNS, " ON CONFLICT (case_id) DO UPDATE SET "
-                  + ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:]), json_columns=("body",))
+                  + ", ".join(f"{c} = excluded.{c}" for c in CASE_COLUMNS[1:]), json_columns=("body", "meta"))
+# A conflict found again keeps when it was first found, and when it was settled.
+CONFLICTS = Insert.of("conflicts", CONFLICT_COLUMNS, " ON CONFLICT (event_id) DO UPDATE SET "
+                      + ", ".join(f"{c} = excluded.{c}" for c in CONFLICT_COLUMNS[1:8]) + ", body = excluded.body, "
+                      "settled_at = CASE WHEN excluded.is_open THEN NULL "
+                      "ELSE coalesce(conflicts.settled_at, excluded.settled_at) END", json_columns=("body",))
+# The conflicts a case no longer has (`?1` the cases, `?2` the conflicts they have now).
+STALE_CONFLICTS_SQL = ("DELETE FROM conflicts WHERE case_id IN (SELECT value FROM json_each(?1)) "
+                       "AND event_id NOT IN (SELECT value FROM json_each(?2))")
 # A refusal sent again keeps the first record.
 REFUSALS = Insert.of("refused_events", REFUSAL_COLUMNS, " ON CONFLICT (event_id) DO NOTHING", json_columns=("body",))
 CONSULTATIONS = Insert.of("consultations", CONSULTATION_COLUMNS, json_columns=("body",))
@@ -102,7 +114,8 @@ _CHUNKS = (512, 256, 128, 64, 32, 16, 8, 4, 2, 1)
 # of consecutive seqs, seq - row_number() is constant; the run that starts right after the old ack has the old ack
 # as that constant. At most `?5` seqs past the ack are read; a longer run moves on at the next push.
 ACK_SQL = """
-UPDATE agents SET last_push_at = ?2, software_version = ?3, pending = ?4, acked_seq = coalesce((
+UPDATE agents SET last_push_at = ?2, software_version = ?3, pending = ?4, protocol_version = ?6,
+    pull_cursor = coalesce(?7, pull_cursor), digest_agrees = coalesce(?8, digest_agrees), acked_seq = coalesce((
     SELECT max(seq) FROM (
         SELECT seq, seq - row_number() OVER (ORDER BY seq) AS run FROM (
             SELECT seq FROM events WHERE agent_id = ?1 AND seq > agents.acked_seq
@@ -119,8 +132,9 @@ _json_ids = msgspec.json.Encoder()
 _owners = msgspec.json.Decoder(list[tuple[str, str, int]])
 _seq_owners = msgspec.json.Decoder(list[tuple[int, str]])
 _names = msgspec.json.Decoder(list[str])
-_stored_events = msgspec.json.Decoder(list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw]])
-_cases = msgspec.json.Decoder(list[tuple[Case, str, str]])
+_stored_events = msgspec.json.Decoder(
+    list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None]])
+_cases = msgspec.json.Decoder(list[tuple[Case, str, str, CaseMeta]])
 
 
 def chunks(n: int, width: int) -> list[tuple[int, int]]:
@@ -136,13 +150,16 @@ def chunks(n: int, width: int) -> list[tuple[int, int]]:
     return out
 
 
-def case_row(record: CaseRecord, updated_at: str) -> tuple[object, ...]:
+def case_row(record: CaseRecord, updated_at: str, conflicts: Sequence[Conflict] = ()) -> tuple[object, ...]:
+    """The row of a case and, for its `digest`, its conflicts (the digest hashes the body made here)."""
     c = record.case
     completed_on, due_on = c.completed_on, c.due_on
     on_time = None if completed_on is None or due_on is None else int(completed_on <= due_on)  # Case.is_on_time
+    body = _encode(c)
     return (c.case_id, c.case_no, c.org_code[:9], c.org_code, c.village_code, c.item_code, record.category,
             c.channel, c.state, c.accepted_on, due_on, completed_on, c.closed_on, c.rating, c.rated_on,
-            c.followed_up_on, on_time, record.last_key, _encode(c), updated_at)
+            c.followed_up_on, on_time, record.last_key, body, updated_at, _encode(record.meta),
+            case_digest(c, conflicts, encoded=body))
 
 
 class CaseCache:
@@ -159,6 +176,10 @@ class CaseCache:
 
     def get(self, case_id: str) -> CaseRecord | None:
         return self._entries.get(case_id)
+
+    def clear(self) -> None:
+        """After cases were written outside ingest (the refold)."""
+        self._entries.clear()
 
     def put_all(self, records: Iterable[CaseRecord]) -> None:
         entries = self._entries
@@ -213,19 +234,19 @@ class CommittedReads:
                 out[case_id] = record
         if missing:
             doc = await self._json(
-                "SELECT json_group_array(json_array(json(body), category, last_key)) FROM cases "
+                "SELECT json_group_array(json_array(json(body), category, last_key, json(meta))) FROM cases "
                 "WHERE case_id IN (SELECT value FROM json_each(?))", missing)
-            for case, category, last_key in _cases.decode(doc):
-                out[case.case_id] = CaseRecord(case, category, last_key)
+            for case, category, last_key, meta in _cases.decode(doc):
+                out[case.case_id] = CaseRecord(case, category, last_key, meta)
         return out
 
     async def events_of_cases(self, case_ids: Sequence[str]) -> list[StoredEvent]:
         if not case_ids:
             return []
         doc = await self._json(
-            "SELECT json_group_array(json_array(event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, "
-            "json(data))) FROM events WHERE case_id IN (SELECT value FROM json_each(?))", case_ids)
-        return [StoredEvent(*r[:8], data=bytes(r[8])) for r in _stored_events.decode(doc)]
+            f"SELECT json_group_array(json_array({STORED_EVENT_JSON})) FROM events "
+            "WHERE case_id IN (SELECT value FROM json_each(?))", case_ids)
+        return stored_events(doc)
 
     async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
         if not consultation_ids:
@@ -234,6 +255,22 @@ class CommittedReads:
             "SELECT json_group_array(consultation_id) FROM consultations "
             "WHERE consultation_id IN (SELECT value FROM json_each(?))", consultation_ids)
         return set(_names.decode(doc))
+
+
+# A StoredEvent as a JSON array, in `stored_events`' shape: `data` as JSON, `parents` as its JSON text (a string:
+# msgspec.Raw cannot stand in a union with null).
+STORED_EVENT_JSON = "event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, json(data), parents, replaces"
+
+
+def stored_events(doc: bytes) -> list[StoredEvent]:
+    return [StoredEvent(*r[:8], data=bytes(r[8]), parents=None if r[9] is None else r[9].encode(), replaces=r[10])
+            for r in _stored_events.decode(doc)]
+
+
+def conflict_row(c: Conflict, township_code: str, found_at: str) -> tuple[object, ...]:
+    """`township_code`: the case's (the losing event may be another township's)."""
+    return (c.event_id, c.case_id, township_code, c.agent_id, c.kind, c.code, c.lost_to, int(c.is_open), found_at,
+            None if c.is_open else found_at, _encode(c))
 
 
 def batch_statements(batch: BatchWrite) -> list[Statement]:
@@ -245,7 +282,13 @@ def batch_statements(batch: BatchWrite) -> list[Statement]:
         out += REFUSALS.statements([(*astuple(r), at) for r in batch.refusals])
     if batch.consultations:
         out += CONSULTATIONS.statements([astuple(c) for c in batch.consultations])
-    out += CASES.statements([case_row(r, at) for r in batch.cases])
+    conflicts = batch.conflicts
+    out += CASES.statements([case_row(r, at, conflicts.get(r.case.case_id, ())) for r in batch.cases])
+    if batch.conflicts:
+        townships = {r.case.case_id: r.case.org_code[:9] for r in batch.cases}
+        now = [c for cs in batch.conflicts.values() for c in cs]
+        out.append((STALE_CONFLICTS_SQL, [_encode(list(batch.conflicts)), _encode([c.event_id for c in now])]))
+        out += CONFLICTS.statements([conflict_row(c, townships[c.case_id], at) for c in now])
     # Events of a case that has no row yet wait for its `accepted` (the orphan quota counts them); a new case's
     # waiting events are adopted. Most batches have neither.
     saved = {r.case.case_id for r in batch.cases}
@@ -258,7 +301,9 @@ def batch_statements(batch: BatchWrite) -> list[Statement]:
     out.append((USAGE_SQL, [batch.agent_id, china_day(at), batch.received_events, batch.received_bytes]))
     for insert, rows in zip(ROLLUP_UPSERTS, delta_rows(batch.deltas), strict=True):
         out += insert.statements(rows)
-    out.append((ACK_SQL, [batch.agent_id, at, batch.software_version, batch.pending, ACK_WINDOW]))
+    out.append((ACK_SQL, [batch.agent_id, at, batch.software_version, batch.pending, ACK_WINDOW,
+                          batch.protocol_version, batch.pull_cursor,
+                          None if batch.digest_agrees is None else int(batch.digest_agrees)]))
     return out
 
 

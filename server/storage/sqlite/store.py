@@ -19,6 +19,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import aiosqlite
 import msgspec
@@ -27,7 +28,18 @@ from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
 from server.model.rollups import Contribution, GrainRows, add_into
-from server.storage.base import AgentRecord, AgentUsage, BatchWrite, CaseRecord, Consultation, Recompute, WriteTurn
+from server.storage.base import (
+    AgentRecord,
+    AgentUsage,
+    BatchWrite,
+    CaseHistory,
+    CaseRecord,
+    Consultation,
+    PullBatch,
+    Recompute,
+    Refold,
+    WriteTurn,
+)
 from server.storage.rollup_tables import ROLLUP_TABLES, table_rows
 from server.storage.sqlite.ingest import (
     CaseCache,
@@ -37,6 +49,7 @@ from server.storage.sqlite.ingest import (
     rollup_upserts,
     run_statements,
 )
+from server.storage.sqlite.sync import PULL_SQL, check_cases, pull_batch, refold_cases
 from server.storage.sqlite.writer import SqliteWriter, T
 
 log = logging.getLogger(__name__)
@@ -80,6 +93,8 @@ class SqliteStore:
         self._reader: aiosqlite.Connection | None = None
         self._ingest_reader: aiosqlite.Connection | None = None
         self._ingest_reads: CommittedReads | None = None
+        self._pull_reader: aiosqlite.Connection | None = None  # made at the first pull: the server's, not a worker's
+        self._stream: str | None = None
         self._checkpointer: aiosqlite.Connection | None = None
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._last_checkpoint_s = 0.0
@@ -102,10 +117,10 @@ class SqliteStore:
         if self._checkpoint_task is not None:
             await self._checkpoint_task
             self._checkpoint_task = None
-        for conn in (self._checkpointer, self._ingest_reader, self._reader):
+        for conn in (self._checkpointer, self._ingest_reader, self._pull_reader, self._reader):
             if conn is not None:
                 await conn.close()
-        self._reader = self._ingest_reader = self._checkpointer = None
+        self._reader = self._ingest_reader = self._pull_reader = self._checkpointer = None
         self._ingest_reads = None
         try:
             await self._writer.call(lambda conn: conn.execute("PRAGMA wal_checkpoint(TRUNCATE)"))
@@ -243,17 +258,53 @@ class SqliteStore:
         [(n,)] = await self._read.execute_fetchall("SELECT count(*) FROM orphan_events")
         return n
 
-    _AGENT_COLUMNS = ("agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending, "
-                      "revoked_at")
-
     async def agent_by_token_sha256(self, token_sha256: str) -> AgentRecord | None:
         rows = list(await self._read.execute_fetchall(
-            f"SELECT {self._AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,)))
-        return AgentRecord(*rows[0]) if rows else None
+            f"SELECT {AGENT_COLUMNS} FROM agents WHERE token_sha256 = ?", (token_sha256,)))
+        return agent_record(rows[0]) if rows else None
 
     async def list_agents(self) -> list[AgentRecord]:
-        rows = await self._read.execute_fetchall(f"SELECT {self._AGENT_COLUMNS} FROM agents ORDER BY agent_id")
-        return [AgentRecord(*r) for r in rows]
+        rows = await self._read.execute_fetchall(f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id")
+        return [agent_record(r) for r in rows]
+
+    # ---- the pull, case histories, flags -------------------------------------------------------------------
+
+    async def pull(self, township_code: str, agent_id: str, after: int, limit: int) -> PullBatch:
+        if self._pull_reader is None:
+            self._pull_reader = await self._connect_reader()
+        [(doc,)] = await self._pull_reader.execute_fetchall(PULL_SQL, (township_code, agent_id, after, limit))
+        return pull_batch(doc.encode(), after, limit)
+
+    async def stream(self) -> str:
+        if self._stream is None:  # only `restore` changes it, with no server running: read once
+            [(value,)] = await self._read.execute_fetchall("SELECT value FROM server_meta WHERE key = 'stream'")
+            self._stream = str(value)
+        return self._stream
+
+    async def check_cases(self, check: Callable[[CaseHistory], T | None]) -> list[T]:
+        def read() -> list[T]:
+            conn = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                for pragma in READ_PRAGMAS:
+                    conn.execute(pragma)
+                conn.execute("BEGIN")  # one snapshot
+                return check_cases(conn, check)
+            finally:
+                conn.close()
+
+        return await asyncio.to_thread(read)  # a connection and thread of its own, as `snapshot_for_verify`
+
+    async def refold_cases(self, refold: Refold) -> int:
+        changed = await self.transaction(lambda conn: refold_cases(conn, refold, now_iso()))
+        self._cases.clear()
+        return changed
+
+    async def flag(self, name: str) -> bool:
+        rows = await self._read.execute_fetchall("SELECT 1 FROM server_meta WHERE key = ? AND value = '1'", (name,))
+        return bool(list(rows))
+
+    async def clear_flag(self, name: str) -> None:
+        await self.transaction(lambda conn: conn.execute("DELETE FROM server_meta WHERE key = ?", (name,)))
 
     # ---- rollups --------------------------------------------------------------------------------------------
 
@@ -282,6 +333,18 @@ class SqliteStore:
             return sum(len(rows) for _, rows in upserts)
 
         return await self.transaction(rebuild)
+
+
+AGENT_COLUMNS = ("agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending, "
+                 "revoked_at, protocol_version, pull_cursor, digest_agrees")
+
+
+def agent_record(row: Any) -> AgentRecord:
+    """A row of `AGENT_COLUMNS`."""
+    (agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending, revoked_at,
+     protocol_version, pull_cursor, agrees) = row
+    return AgentRecord(agent_id, township_code, name, created_at, acked_seq, last_push_at, software_version, pending,
+                       revoked_at, protocol_version, pull_cursor, None if agrees is None else bool(agrees))
 
 
 def _recompute(conn: sqlite3.Connection, recompute: Recompute) -> Contribution:

@@ -6,6 +6,7 @@ import { renderOverview } from "./views/overview.js";
 import { renderCases } from "./views/cases.js";
 import { renderOpen, renderBad } from "./views/worklists.js";
 import { renderAgents } from "./views/agents.js";
+import { renderConflicts } from "./views/conflicts.js";
 import { renderSummary } from "./views/summary.js";
 
 const ROUTES = [
@@ -15,6 +16,7 @@ const ROUTES = [
   [/^#\/open(\?.*)?$/, "open", renderOpen],
   [/^#\/bad(\?.*)?$/, "bad", renderBad],
   [/^#\/agents(\?.*)?$/, "agents", renderAgents],
+  [/^#\/conflicts(\?.*)?$/, "conflicts", renderConflicts],
   [/^#\/summary(\?.*)?$/, "summary", renderSummary],
 ];
 

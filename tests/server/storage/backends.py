@@ -54,6 +54,10 @@ class BackendKind(Protocol):
         """Set one metric of every row of a rollup table (damage, for verify to find); returns the rows changed."""
         ...
 
+    async def set_case_state(self, where: Path, database: str, case_id: str, state: str) -> int:
+        """Set a case row's state, in its columns and its body (damage, for the case check to find)."""
+        ...
+
     def committed_reads(self, backend: Backend) -> IngestReads:
         """For a backend whose ingest reads live inside its write transaction: a reader of the committed state
         with the same answers (a `SerialIngest` backend has its own)."""
@@ -173,6 +177,11 @@ class SqliteKind:
     async def set_metric(self, where: Path, database: str, table: str, metric: str, value: int) -> int:
         with sqlite3.connect(self._path(where, database)) as db:
             return db.execute(f"UPDATE {table} SET {metric} = ?", (value,)).rowcount
+
+    async def set_case_state(self, where: Path, database: str, case_id: str, state: str) -> int:
+        with sqlite3.connect(self._path(where, database)) as db:
+            return db.execute("UPDATE cases SET state = ?1, body = json_set(body, '$.state', ?1) WHERE case_id = ?2",
+                              (state, case_id)).rowcount
 
 
 BACKENDS: dict[str, BackendKind] = {"sqlite": SqliteKind()}

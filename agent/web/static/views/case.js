@@ -1,5 +1,6 @@
 // Case detail: the facts, the actions its state allows (the agent enforces the same rules and explains a refusal),
 // print links, and the history with each event's upload status.
+import { conflictCard, who } from "../conflicts.js";
 import { api, dateTime, flash, fromTemplate, h, setFieldError, showBanner, submitOnCtrlEnter, takeFlash } from "../dom.js";
 import { t } from "../i18n.js";
 import { item, orgName } from "../reference.js";
@@ -58,6 +59,8 @@ export async function renderCase(main, caseId) {
   slots["print-result"].href = `/print/result/${c.case_id}`;
   slots["print-result"].hidden = c.state !== "completed";
   slots.facts.replaceChildren(...facts(c));
+  slots.conflicts.hidden = body.conflicts.length === 0;
+  slots["conflict-list"].replaceChildren(...body.conflicts.map((x) => conflictCard(x, () => renderCase(main, c.case_id))));
   const allowed = Object.entries(ACTIONS).filter(([, action]) => action.allowed(c));
   slots["action-buttons"].replaceChildren(...(allowed.length ? allowed.map(([kind]) => h("button", {
     type: "button", class: kind === "completed" ? "primary" : "secondary", dataset: { action: kind },
@@ -111,6 +114,8 @@ function facts(c) {
     if (c.comment) rows.push(row("case.comment", c.comment));
   }
   if (c.staff) rows.push(row("case.staff", c.staff));
+  if (c.accepted_by) rows.push(row("case.accepted_by", who(c.accepted_by)));
+  if (c.last_by) rows.push(row("case.last_by", who(c.last_by)));
   return rows.flat();
 }
 
@@ -124,10 +129,13 @@ function dueOn(c) {
 
 function history(events) {
   return h("table", { class: "cases history" },
-    h("thead", {}, h("tr", {}, h("th", {}, t("col.time")), h("th", {}, t("col.kind")), h("th", {}, t("col.upload")))),
-    h("tbody", {}, events.map((e) => h("tr", {},
+    h("thead", {}, h("tr", {}, h("th", {}, t("col.time")), h("th", {}, t("col.kind")), h("th", {}, t("col.by")),
+      h("th", {}, t("col.upload")))),
+    h("tbody", {}, events.map((e) => h("tr", { class: e.is_conflict ? "conflict-row" : null },
       h("td", { class: "nowrap" }, dateTime(e.at)),
-      h("td", {}, t(`kind.${e.kind}`)),
+      h("td", {}, t(`kind.${e.kind}`), e.is_conflict ? [" ", h("span", { class: "badge flag-overdue" },
+        t("conflict.badge"))] : null),
+      h("td", {}, who(e.by)),
       h("td", {}, h("span", { class: `upload upload-${e.status}` }, t(`upload.${e.status}`)))))));
 }
 

@@ -26,6 +26,10 @@ export async function renderAgents(view) {
     { key: "pending", label: t("agents.pending"), num: true, render: (a) => num(a.pending) },
     { key: "clock_offset_ms", label: t("agents.offset"), num: true, render: (a) => offset(a.clock_offset_ms) },
     { key: "software_version", label: t("agents.version") },
+    { key: "protocol_version", label: t("agents.protocol"), num: true, render: (a) => (a.protocol_version < 2 ? h("span", { class: "badge flag-due_soon", title: t("agents.old_protocol") }, `${a.protocol_version} ${t("agents.old")}`) : String(a.protocol_version)) },
+    { key: "digest_agrees", label: t("agents.digest"), render: (a) => (a.digest_agrees === null ? "—" : a.digest_agrees ? t("agents.agrees") : h("strong", { class: "late" }, t("agents.differs"))) },
+    { key: "pull_lag", label: t("agents.pull_lag"), num: true, render: (a) => (a.pull_lag === null ? "—" : num(a.pull_lag)) },
+    { key: "open_conflicts", label: t("agents.conflicts"), num: true, render: (a) => (a.open_conflicts ? h("a", { href: `#/conflicts?org=${a.township_code}` }, num(a.open_conflicts)) : "0") },
     { key: "is_silent", label: t("agents.state"), render: (a) => (a.revoked_at ? h("span", { class: "badge" }, t("agents.revoked")) : a.is_silent ? h("span", { class: "badge flag-overdue" }, t("agents.silent")) : h("span", { class: "badge state-completed" }, t("agents.ok"))) },
   ];
   const draw = () => holder.replaceChildren(sortableTable(columns, sortRows(r.rows, sort, order), {
