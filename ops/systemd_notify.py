@@ -26,7 +26,9 @@ def notify(*states: str) -> bool:
         return False
     if address.startswith("@"):  # abstract namespace socket
         address = "\0" + address[1:]
-    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+    # Non-blocking: this runs on the event loop, and a receiver that stopped reading (its datagram queue full, 10
+    # on a default kernel) would otherwise freeze the program inside this call. A lost ping is a late ping.
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK) as sock:
         try:
             sock.connect(address)
             sock.sendall("\n".join(states).encode())

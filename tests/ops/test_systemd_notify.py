@@ -39,6 +39,14 @@ def test_notify_sends_one_datagram_and_is_a_no_op_outside_systemd(notify_socket,
     assert not notify("READY=1")
 
 
+def test_notify_never_blocks_when_systemd_stops_reading(notify_socket):
+    # A receiver whose datagram queue is full must cost a lost ping, never a frozen event loop.
+    sent = [notify(f"STATUS=ping {i}") for i in range(500)]
+    assert sent[0] is True
+    assert False in sent  # the queue filled up and later sends were dropped, each returning at once
+    assert len(received(notify_socket)) == sent.index(False)
+
+
 def test_the_watchdog_period_is_only_for_the_process_systemd_named(monkeypatch):
     monkeypatch.setenv("WATCHDOG_USEC", "30000000")
     monkeypatch.setenv("WATCHDOG_PID", "1")
