@@ -58,8 +58,10 @@ async def test_ready_comes_after_the_port_opens_and_the_watchdog_pings(agent):
 
 async def test_metrics_show_pending_events_and_that_sync_failed(agent):
     async with aiohttp.ClientSession() as s:
-        assert (await s.post(agent.url + "/api/cases", json=accept_form())).status == 201
-        await s.post(agent.url + "/api/sync", json={})
+        async with s.post(agent.url + "/api/cases", json=accept_form()) as r:
+            assert r.status == 201
+        async with s.post(agent.url + "/api/sync", json={}) as r:
+            await r.read()
         async with s.get(agent.url + "/metrics") as resp:
             assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
             values = parse(await resp.text())

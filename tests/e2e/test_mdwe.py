@@ -40,12 +40,18 @@ def agent_under_mdwe(mdwe_available, tmp_path):
 
 async def test_the_agent_serves_writes_and_syncs_under_mdwe(agent_under_mdwe):
     agent = agent_under_mdwe
+    # Every response is read and released inside its `async with`: an unreleased one is collected later as an
+    # "Unclosed connection" warning that fails whichever test happens to run then.
     async with aiohttp.ClientSession() as s:
         for _ in range(5):
-            assert (await s.post(agent.url + "/api/cases", json=accept_form())).status == 201
-        assert (await s.post(agent.url + "/api/sync", json={})).status == 200  # HTTP client, gzip, retries
-        assert (await s.get(agent.url + "/metrics")).status == 200
-        assert (await s.get(agent.url + "/")).status in (200, 302)
+            async with s.post(agent.url + "/api/cases", json=accept_form()) as r:
+                assert r.status == 201
+        async with s.post(agent.url + "/api/sync", json={}) as r:
+            assert r.status == 200  # HTTP client, gzip, retries
+        async with s.get(agent.url + "/metrics") as r:
+            assert r.status == 200
+        async with s.get(agent.url + "/") as r:
+            assert r.status in (200, 302)
     assert agent.terminate() < 30
     assert agent.proc.returncode == 0, agent.output()
 
