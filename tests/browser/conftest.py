@@ -201,6 +201,8 @@ def act(page, action: str, *keys: str) -> None:
     wait for the event to appear in the case's history. `keys` are typed, except Tab, Space and ArrowDown."""
     from playwright.sync_api import expect
 
+    # A case always has its 受理 in the history: wait for the rows, or a page just opened counts 0 and never sees +1.
+    page.wait_for_selector("[data-slot=history] tbody tr")
     events = page.locator("[data-slot=history] tbody tr").count()
     page.focus(f"[data-action={action}]")
     page.keyboard.press("Enter")
