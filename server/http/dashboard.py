@@ -7,7 +7,6 @@ code; default the county), `period` (YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD) or `fro
 from __future__ import annotations
 
 import mimetypes
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -23,7 +22,7 @@ from protocol.vocabulary import Level
 from server.accounts.users import NAME_CHARS, Accounts
 from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
-from server.http.common import AUTH, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
+from server.http.common import AUTH, CLOCK, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
 from server.reports.scope import Scope, parse_scope
@@ -86,7 +85,7 @@ def _timed(request: web.Request) -> Timer:
 
 
 def _scope(request: web.Request) -> Scope:
-    return parse_scope(request.query, request.app[REFERENCE], datetime.now(UTC).astimezone().date())
+    return parse_scope(request.query, request.app[REFERENCE], request.app[CLOCK].today())
 
 
 def _has_period(request: web.Request) -> bool:
@@ -181,7 +180,7 @@ async def cases(request: web.Request) -> web.Response:
 async def agents(request: web.Request) -> web.Response:
     await require_reader(request)
     with _timed(request):
-        answer = await request.app[WORKLISTS].agents()
+        answer = await request.app[WORKLISTS].agents(request.app[CLOCK].utc())
     return json_response(answer)
 
 
@@ -237,7 +236,7 @@ async def _table(request: web.Request, name: str) -> Table:
     if name == "summary":
         return summary_table(await o.summary(scope))
     if name == "agents":
-        return agents_table(await request.app[WORKLISTS].agents())
+        return agents_table(await request.app[WORKLISTS].agents(request.app[CLOCK].utc()))
     if name == "conflicts":
         query = dict(request.query)
         query.setdefault("limit", "500")

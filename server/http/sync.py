@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import logging
 import time
-from datetime import UTC, datetime
 
 import msgspec
 from aiohttp import web
@@ -22,6 +21,7 @@ from server.errors import ApiError
 from server.http.body import read_body
 from server.http.common import (
     CALENDAR,
+    CLOCK,
     CONFIG,
     INGEST,
     INGEST_STATS,
@@ -48,10 +48,10 @@ async def push(request: web.Request) -> web.Response:
     agent = await require_agent(request)
     app = request.app
     config = app[CONFIG]
-    refusal = await quota_refusal(app[STORE], agent.agent_id, quotas_of(config), datetime.now(UTC))
+    refusal = await quota_refusal(app[STORE], agent.agent_id, quotas_of(config), app[CLOCK].utc())
     if refusal is not None:
         app[QUOTA_REFUSALS][refusal.quota] += 1
-        key = (agent.agent_id, refusal.quota, datetime.now(UTC).date().isoformat())
+        key = (agent.agent_id, refusal.quota, app[CLOCK].today().isoformat())
         if key not in _LOGGED:
             if len(_LOGGED) > 10_000:
                 _LOGGED.clear()

@@ -6,7 +6,7 @@ masked (`protocol.certificates.mask_certificate`); nothing here writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -218,8 +218,8 @@ class Worklists:
             followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
             cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue)
 
-    async def agents(self, now: datetime | None = None) -> AgentsResponse:
-        now = now or datetime.now(UTC)
+    async def agents(self, now: datetime) -> AgentsResponse:
+        """Every PC, its silence measured up to `now` (aware)."""
         rows = []
         for status in await self._store.agent_statuses():
             a = status.agent
