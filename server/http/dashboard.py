@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
@@ -18,6 +18,7 @@ from prometheus_client.context_managers import Timer
 from ops.fonts import font_response
 from ops.metrics import route_of
 from protocol import API_PREFIX
+from protocol.messages import OrgUnit
 from protocol.vocabulary import Level
 from server.accounts.users import NAME_CHARS, Accounts
 from server.errors import ApiError, invalid_filter
@@ -196,14 +197,18 @@ async def conflicts(request: web.Request) -> web.Response:
 async def org_units(request: web.Request) -> web.Response:
     await require_reader(request)
     reference = request.app[REFERENCE]
-    county = reference.county
-    townships = sorted(reference.townships(), key=lambda t: t.code)
-    tree = {"code": county.code, "name": county.name, "level": county.level, "children": [
-        {"code": t.code, "name": t.name, "level": t.level, "children": [
-            {"code": v.code, "name": v.name, "level": v.level, "kind": v.kind}
-            for v in reference.units_under(t.code[:9], Level.VILLAGE)]}
-        for t in townships]}
-    return json_response(tree)
+    below: dict[str, list[OrgUnit]] = {}
+    for u in sorted(reference.org_units.values(), key=lambda u: u.code):
+        if u.parent is not None:
+            below.setdefault(u.parent, []).append(u)
+
+    def node(u: OrgUnit) -> dict[str, Any]:
+        if u.level == Level.VILLAGE:
+            return {"code": u.code, "name": u.name, "level": u.level, "kind": u.kind}
+        return {"code": u.code, "name": u.name, "level": u.level, "kind": u.kind,
+                "children": [node(c) for c in below.get(u.code, [])]}
+
+    return json_response(node(reference.root))  # the server's top unit down to the villages
 
 
 @routes.get(API_PREFIX + "/export/{table}")

@@ -111,7 +111,10 @@ async def test_every_count_at_every_level_for_the_first_quarter(data_set: County
     county = await _get(data_set, f"/api/v1/overview?{Q1}")
     assert counts(county["figures"]) == EXPECTED[COUNTY]
     children = {u["org"]["code"]: u["figures"] for u in county["children"]}
-    assert len(children) == 10  # every township, those without cases too
+    assert len(children) == 11  # the county's hall and every township, those without cases too
+    assert county["children"][0]["org"] == {"code": COUNTY + "000000", "name": "木里藏族自治县政务服务大厅",
+                                            "level": "county", "kind": "hall"}
+    assert counts(children[COUNTY + "000000"]) == (0,) * len(EXPECTED[COUNTY])  # no case was handled at the hall
     assert counts(children[QC]) == EXPECTED[QC[:9]]
     assert counts(children[WC]) == EXPECTED[WC[:9]]
     for township in (QIAOWA, WACHANG):
@@ -165,7 +168,7 @@ async def test_a_whole_level_as_one_table_with_its_total(data_set: CountyServer)
     assert [r["org"]["code"] for r in villages["rows"]] == [QC, QIAOWA + "001", QIAOWA + "002", Q201, Q202]
     assert counts(villages["total"]) == EXPECTED[QIAOWA]
     everywhere = await _get(data_set, f"/api/v1/units?{Q1}&level=village")
-    assert len(everywhere["rows"]) == 35 + 10  # villages and the ten centres
+    assert len(everywhere["rows"]) == 35 + 10 + 1  # villages, the ten centres and the county's hall
     assert sum(r["figures"]["accepted"] for r in everywhere["rows"]) == 10
     townships = await _get(data_set, f"/api/v1/units?{Q1}&level=township")
     assert counts(townships["total"]) == EXPECTED[COUNTY]
@@ -283,5 +286,8 @@ async def test_a_townships_twelve_digit_code_is_its_centre_alone(data_set: Count
     assert [p["name"] for p in centre["path"]] == ["木里藏族自治县", "乔瓦镇", "乔瓦镇便民服务中心"]
     listed = await _get(data_set, f"/api/v1/cases?{Q1}&org={QC}&figure=accepted")
     assert listed["total"] == 4 and listed["org_name"] == "乔瓦镇便民服务中心"
-    county = await _get(data_set, f"/api/v1/overview?{Q1}&org={COUNTY}000000")
+    county = await _get(data_set, f"/api/v1/overview?{Q1}&org={COUNTY}")
     assert counts(county["figures"]) == EXPECTED[COUNTY]
+    hall = await _get(data_set, f"/api/v1/overview?{Q1}&org={COUNTY}000000")  # the county's 12 digits: its hall
+    assert hall["org"]["name"] == "木里藏族自治县政务服务大厅" and hall["children"] == []
+    assert counts(hall["figures"]) == (0,) * len(EXPECTED[COUNTY])
