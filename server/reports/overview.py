@@ -228,7 +228,7 @@ class Overview:
         f = o.figures
         return SummaryResponse(
             org=o.org, period=o.period,
-            sentence=yearbook_sentence(o.period, {b.key: b.figures for b in o.by_category}, f),
+            sentence=yearbook_sentence(o.period, {b.key: b.figures for b in o.by_category}, f, o.org.name),
             rows=rows, total=SummaryRow("合计", "合计", f.accepted, f.completed, f.completed_on_time, f.on_time_rate,
                                         f.in_progress),
             consultations=f.consultations, evaluations=f.evaluations, good_rating_rate=f.good_rating_rate,

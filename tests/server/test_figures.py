@@ -176,12 +176,22 @@ async def test_a_whole_level_as_one_table_with_its_total(data_set: CountyServer)
 
 async def test_the_yearbook_sentence_and_its_table(data_set: CountyServer) -> None:
     s = await _get(data_set, f"/api/v1/summary?{Q1}")
-    assert s["sentence"] == ("2026年第一季度办理各类行政许可和公共服务事项6件，其中：行政许可办结3件，"
-                             "公共服务事项办结3件；其他服务事项办结0件，按时办结率50%。")
+    assert s["sentence"] == ("2026年第一季度，木里藏族自治县办理各类行政许可和公共服务事项6件，其中：行政许可办结3件，"
+                             "公共服务事项办结3件；其他服务事项办结0件，按时办结率50%。累计受理各类事项10件、办结6件，"
+                             "受理群众咨询3人次。")
     assert [(r["label"], r["completed"]) for r in s["rows"]] == [("行政许可", 3), ("公共服务", 3), ("其他服务", 0)]
     assert (s["total"]["completed"], s["consultations"]) == (6, 3)
     year = await _get(data_set, "/api/v1/summary?period=2026")
-    assert year["sentence"].startswith("全年办理各类行政许可和公共服务事项6件")
+    assert year["sentence"].startswith("2026年，木里藏族自治县全年办理各类行政许可和公共服务事项6件")
+    centre = await _get(data_set, f"/api/v1/summary?{Q1}&org={QC}")
+    assert centre["sentence"].startswith("2026年第一季度，乔瓦镇便民服务中心办理各类行政许可和公共服务事项3件")
+    empty = await _get(data_set, "/api/v1/summary?period=2025")
+    assert empty["sentence"] == "2025年，木里藏族自治县全年未受理或办结行政许可和公共服务事项。"
+    open_only = await _get(data_set, "/api/v1/summary?period=2026-03-20")  # c7 accepted, nothing completed
+    assert open_only["sentence"] == "2026年3月20日，木里藏族自治县受理各类事项1件，尚无办结。"
+    months = await _get(data_set, "/api/v1/summary?from=2026-01-01&to=2026-03-31")
+    assert months["sentence"].startswith("2026年1至3月，木里藏族自治县办理")
+    assert "—" not in empty["sentence"] + open_only["sentence"]
 
 
 async def test_the_cases_behind_a_figure_match_it_and_mask_certificates(data_set: CountyServer) -> None:
