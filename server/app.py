@@ -46,6 +46,7 @@ from server.model.calendar import build_calendar
 from server.model.figures import Definitions
 from server.model.reference import Reference, load_reference
 from server.reports.overview import Overview
+from server.reports.report import Reports
 from server.reports.worklists import Worklists
 from server.storage.base import Store
 from server.storage.sqlite.dashboard import SqliteDashboardStore
@@ -145,6 +146,7 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     calendar_json = app[CALENDAR]
     calendar = WorkCalendar.from_json(calendar_json) if calendar_json else None
     app[OVERVIEW] = Overview(store, reference, definitions)
+    app[dashboard.REPORTS] = Reports(app[OVERVIEW], store, reference, definitions)
     app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
                                          config.agent_silent_hours)
     throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,

@@ -26,6 +26,7 @@ from server.http.body import read_body
 from server.http.common import AUTH, CLOCK, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
+from server.reports.report import Reports
 from server.reports.scope import Scope, parse_scope
 from server.reports.tables import (
     TABLES,
@@ -33,6 +34,7 @@ from server.reports.tables import (
     breakdown_table,
     cases_table,
     conflicts_table,
+    report_table,
     summary_table,
     units_table,
 )
@@ -40,6 +42,7 @@ from server.reports.worklists import Worklists
 
 routes = web.RouteTableDef()
 WORKLISTS = web.AppKey("worklists", Worklists)
+REPORTS = web.AppKey("reports", Reports)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 COOKIE = "county_session"
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -168,6 +171,15 @@ async def summary(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+@routes.get(f"{API_PREFIX}/report")
+async def report(request: web.Request) -> web.Response:
+    await require_reader(request)
+    scope = _scope(request)
+    with _timed(request):
+        answer = await request.app[REPORTS].report(scope, request.query)
+    return json_response(answer)
+
+
 @routes.get(f"{API_PREFIX}/cases")
 async def cases(request: web.Request) -> web.Response:
     await require_reader(request)
@@ -240,6 +252,8 @@ async def _table(request: web.Request, name: str) -> Table:
         return breakdown_table(await o.overview(scope), name)
     if name == "summary":
         return summary_table(await o.summary(scope))
+    if name == "report":
+        return report_table(await request.app[REPORTS].report(scope, request.query))
     if name == "agents":
         return agents_table(await request.app[WORKLISTS].agents(request.app[CLOCK].utc()))
     if name == "conflicts":

@@ -152,14 +152,14 @@ class Overview:
         children: list[UnitFigures] = []
         below = None if scope.is_centre or scope.is_hall else children_of(unit, self._reference)
         if below is not None:
-            children = await self._unit_rows(scope, below[0], self._rows_of(below[1], below[0], scope.basis))
+            children = await self._unit_rows(scope, below[0], self.rows_of(below[1], below[0], scope.basis))
             overdue = sum(c.figures.overdue_open for c in children)
         else:
             overdue = (await self._store.open_overdue_counts(n, scope.prefix, scope.as_of, scope.basis)
                        ).get(scope.prefix, 0)
         categories = [*CATEGORIES, *sorted(k for k in parts["category"] if k not in CATEGORIES and k != "咨询")]
         return OverviewResponse(
-            org=self._ref(scope), path=self._path(scope), period=p, as_of=scope.as_of,
+            org=self.scope_ref(scope), path=self._path(scope), period=p, as_of=scope.as_of,
             definitions=definitions_named(d), basis=scope.basis, figures=figures_from(total, d, overdue_open=overdue),
             by_category=[Breakdown(c, CATEGORY_LABELS.get(c, c), figures_from(parts["category"].get(c, {}), d))
                          for c in categories],
@@ -170,14 +170,14 @@ class Overview:
             children=children, items=item_figures(self._reference.items.values()))
 
     @staticmethod
-    def _rows_of(units: list[OrgUnit], level: Level, basis: str) -> list[OrgUnit]:
+    def rows_of(units: list[OrgUnit], level: Level, basis: str) -> list[OrgUnit]:
         """By residence a township's centre has no row among villages: an applicant lives in a village."""
         if basis != RESIDENCE or level is not Level.VILLAGE:
             return units
         return [u for u in units if u.level != Level.TOWNSHIP]
 
     @staticmethod
-    def _ref(scope: Scope) -> OrgRef:
+    def scope_ref(scope: Scope) -> OrgRef:
         ref = org_ref(scope.unit)
         if scope.is_hall:
             return OrgRef(ref.code, f"{ref.name}政务服务大厅", ref.level, "hall")
@@ -185,13 +185,13 @@ class Overview:
 
     def _path(self, scope: Scope) -> list[OrgRef]:
         path = path_of(scope.unit, self._reference)
-        return [*path, self._ref(scope)] if scope.is_centre else path
+        return [*path, self.scope_ref(scope)] if scope.is_centre else path
 
     async def units(self, scope: Scope, level: Level) -> UnitsResponse:
         unit = scope.unit
         if LEVEL_PREFIX_LEN[level] < len(scope.prefix):
             raise invalid_filter("level", f"层级 {level.value} 不在 {unit.name} 之下：请选更下一级")
-        units = self._rows_of(self._reference.table_units(scope.prefix, level), level, scope.basis)
+        units = self.rows_of(self._reference.table_units(scope.prefix, level), level, scope.basis)
         rows = await self._unit_rows(scope, level, units)
         total: dict[str, int] = {}
         sums = await self._store.figure_sums(len(scope.prefix), scope.prefix, scope.period.date_from,
@@ -199,7 +199,7 @@ class Overview:
         for counters in sums.values():
             add_counters(total, counters)
         overdue = sum(r.figures.overdue_open for r in rows)
-        return UnitsResponse(level=level.value, org=self._ref(scope), period=scope.period, as_of=scope.as_of,
+        return UnitsResponse(level=level.value, org=self.scope_ref(scope), period=scope.period, as_of=scope.as_of,
                              definitions=definitions_named(self.definitions), basis=scope.basis,
                              total=figures_from(total, self.definitions, overdue_open=overdue), rows=rows)
 

@@ -11,12 +11,13 @@ from protocol.lifecycle import CHINA_TZ
 from server.model.figures import Definition, Figures, Period
 from server.reports.exports import Column, Table
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
+from server.reports.report import ReportResponse
 from server.reports.scope import OrgRef
 from server.reports.worklists import AgentsResponse, CaseListResponse, ConflictsResponse
 
 BASIS_NOTES = {"handled": "按办理地:办件计入受理它的单位(政务服务大厅、便民服务中心或村服务站)",
                "residence": "按申请人居住地:办件计入申请人所在的村(社区);未填居住地的计入办理单位所在县"}
-TABLES = ("units", "categories", "channels", "trend", "summary", "cases", "agents", "conflicts")
+TABLES = ("units", "categories", "channels", "trend", "summary", "report", "cases", "agents", "conflicts")
 
 
 def figure_columns(definitions: Sequence[Definition]) -> list[tuple[str, Column]]:
@@ -85,6 +86,17 @@ def summary_table(r: SummaryResponse) -> Table:
             for x in [*r.rows, r.total]]
     return Table(f"{r.org.name}{r.period.label}办件汇总", cols, body,
                  [("综述", r.sentence), *_notes(r.org, r.period, r.definitions)])
+
+
+def report_table(r: ReportResponse) -> Table:
+    kind = "rate" if r.figure.endswith(("_rate", "_share")) else "int"
+    cols = [Column(r.row_header), *(Column(c.label, kind) for c in r.columns), Column("合计", kind)]
+    body = [[row.label, *row.cells, row.total] for row in [*r.rows, r.total]]
+    notes = [("报表", r.title), ("数字", r.figure_label),
+             *_notes(r.org, r.period, r.definitions, basis=r.basis)]
+    if r.table == "items":
+        notes.append(("事项", "只列期间内有办件的事项;按办件清单同一规则计数"))
+    return Table(r.title[:80], cols, body, notes)
 
 
 def cases_table(r: CaseListResponse, label: str) -> Table:

@@ -110,6 +110,11 @@ class DashboardStore(Protocol):
         table; the result is the same either way. Keys follow the order of `by`."""
         ...
 
+    async def item_counts(self, where: CaseFilter, unit_len: int) -> dict[tuple[str, str], int]:
+        """The cases behind one figure (`where`, the rule of the case lists) counted per (the first `unit_len`
+        digits of the unit, by `where.basis`; item code)."""
+        ...
+
     async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str, basis: str = "handled"
                                   ) -> dict[str, int]:
         """Open cases (办理中, 补正中) under `prefix` whose due date is before `as_of`, per unit of `unit_len`, by

@@ -7,11 +7,13 @@ The real server on 127.0.0.1 over a real SQLite file; figures read through HTTP 
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -22,7 +24,7 @@ from server.app import build_app
 from server.config import load_config
 from server.http.common import STORE
 from server.model.calendar import package_calendar
-from tests.server.helpers import QIAOWA, WACHANG, CountyServer
+from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer
 
 COUNTY = "513422"
 QC, Q201, Q202 = QIAOWA + "000", QIAOWA + "201", QIAOWA + "202"
@@ -301,3 +303,30 @@ async def test_a_townships_twelve_digit_code_is_its_centre_alone(data_set: Count
     hall = await _get(data_set, f"/api/v1/overview?{Q1}&org={COUNTY}000000")  # the county's 12 digits: its hall
     assert hall["org"]["name"] == "木里藏族自治县政务服务大厅" and hall["children"] == []
     assert counts(hall["figures"]) == (0,) * len(EXPECTED[COUNTY])
+
+
+async def test_report_tables_of_months_by_units_and_items_by_units(data_set: CountyServer) -> None:
+    r = await _get(data_set, f"/api/v1/report?{Q1}&table=months")
+    assert [c["label"] for c in r["columns"]] == ["1月", "2月", "3月"] and r["figure_label"] == "受理量"
+    rows = {row["key"]: (row["cells"], row["total"]) for row in r["rows"]}
+    assert list(rows)[0] == COUNTY + "000000" and r["rows"][0]["label"] == "木里藏族自治县政务服务大厅"
+    assert rows[QC] == ([0, 2, 5], 7) and rows[WC] == ([1, 0, 2], 3)
+    assert (r["total"]["cells"], r["total"]["total"]) == ([1, 2, 7], EXPECTED[COUNTY][0])
+    rate = await _get(data_set, f"/api/v1/report?{Q1}&table=months&figure=on_time_rate&org={QIAOWA}")
+    assert rate["total"]["total"] == (await _get(data_set, f"/api/v1/overview?{Q1}&org={QIAOWA}"))["figures"][
+        "on_time_rate"]
+    items = await _get(data_set, f"/api/v1/report?{Q1}&table=items&figure=completed")
+    by_item = {row["key"]: row for row in items["rows"]}
+    assert by_item["XK-0002"]["total"] == 2 and by_item["XK-0002"]["cells"][1] == 2  # 乔瓦镇 is the 2nd column
+    assert items["total"]["total"] == EXPECTED[COUNTY][1]
+    assert items["columns"][0]["label"] == "木里藏族自治县政务服务大厅"
+    status, body = await data_set.get(f"/api/v1/report?{Q1}&table=items&figure=on_time_rate")
+    assert status == 422 and list(body["fields"]) == ["figure"]
+    async with data_set.session.get(f"{data_set.url}/api/v1/export/report?{Q1}&table=months&format=xlsx",
+                                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as resp:
+        assert resp.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    sheet = book.worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == ("单位", "1月", "2月", "3月", "合计")
+    assert values[-1] == ("合计", 1, 2, 7, 10)

@@ -159,6 +159,14 @@ class SqliteDashboardStore:
             out[org_code[:unit_len]] = out.get(org_code[:unit_len], 0) + n
         return out
 
+    async def item_counts(self, where: CaseFilter, unit_len: int) -> dict[tuple[str, str], int]:
+        sql, params = _case_where(where)
+        code = _HOME if where.basis == RESIDENCE else "org_code"
+        rows = await self._read.execute_fetchall(
+            f"SELECT substr({code}, 1, {int(unit_len)}), item_code, count(*) FROM cases WHERE {sql} GROUP BY 1, 2",
+            params)
+        return {(unit, item): n for unit, item, n in rows}
+
     # ---- case lists -----------------------------------------------------------------------------------------
 
     async def list_cases(self, where: CaseFilter, sort: str, descending: bool, limit: int, offset: int
