@@ -19,6 +19,7 @@ import msgspec
 
 from agent.records import Consultation, KnownEvent, OutboxEvent, Quarantined, StoredEvent
 from agent.search import case_query
+from ops import migrationlock
 from protocol.causal import CaseMeta, FoldResult, case_digest
 from protocol.lifecycle import Case
 from protocol.messages import Conflict, Event, PulledEvent, Refusal
@@ -79,12 +80,17 @@ class AgentStore:
     async def open(cls, path: Path) -> AgentStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         db = await aiosqlite.connect(path, isolation_level=None)
+        await db.execute("PRAGMA busy_timeout=5000")  # first: another process may be switching a new file to WAL
         await db.execute("PRAGMA journal_mode=WAL")
         await db.execute("PRAGMA synchronous=FULL")
-        await db.execute("PRAGMA busy_timeout=5000")
         await db.execute("PRAGMA wal_autocheckpoint=0")  # see CHECKPOINT_EVERY_COMMITS
         store = cls(db, path)
-        await store._migrate()
+        # Under the migration lock: a CLI command and the agent starting at once take turns (ops/migrationlock.py).
+        lock = await asyncio.to_thread(migrationlock.acquire, path)
+        try:
+            await store._migrate()
+        finally:
+            migrationlock.release(lock)
         return store
 
     async def close(self) -> None:

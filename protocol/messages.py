@@ -360,6 +360,7 @@ class StatsResponse(Lenient, omit_defaults=False):
     date_to: str
     org: str | None
     rows: list[StatsRow]
+    basis: str = "handled"  # handled: by where cases were handled; residence: by where applicants live
 
 
 encoder = msgspec.json.Encoder()

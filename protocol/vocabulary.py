@@ -51,13 +51,18 @@ class Result(StrEnum):
 
 
 class Level(StrEnum):
-    COUNTY = "county"
-    TOWNSHIP = "township"
-    VILLAGE = "village"
+    PROVINCE = "province"  # 省
+    PREFECTURE = "prefecture"  # 市、州
+    COUNTY = "county"  # 县、市、区
+    TOWNSHIP = "township"  # 乡、镇、街道
+    VILLAGE = "village"  # 村、社区
 
 
-# Division code prefix length per level (统计用区划代码: county 6, township 9, village 12 digits).
-LEVEL_PREFIX_LEN = {Level.COUNTY: 6, Level.TOWNSHIP: 9, Level.VILLAGE: 12}
+# Division code prefix length per level (统计用区划代码: province 2, prefecture 4, county 6, township 9, village 12).
+LEVEL_PREFIX_LEN = {Level.PROVINCE: 2, Level.PREFECTURE: 4, Level.COUNTY: 6, Level.TOWNSHIP: 9, Level.VILLAGE: 12}
+# The level one down: what a unit's table lists.
+CHILD_LEVEL = {Level.PROVINCE: Level.PREFECTURE, Level.PREFECTURE: Level.COUNTY, Level.COUNTY: Level.TOWNSHIP,
+               Level.TOWNSHIP: Level.VILLAGE}
 
 
 class Rating(StrEnum):
@@ -75,6 +80,10 @@ BAD_RATINGS = frozenset({1, 2})  # 不满意, 非常不满意: must be followed 
 
 def level_of(division_code: str) -> Level:
     """The level of a 12-digit division code: trailing zeros tell how deep it is."""
+    if division_code[2:] == "0000000000":
+        return Level.PROVINCE
+    if division_code[4:] == "00000000":
+        return Level.PREFECTURE
     if division_code[6:] == "000000":
         return Level.COUNTY
     if division_code[9:] == "000":

@@ -19,12 +19,14 @@ from server.accounts.agents import Authenticator
 from server.accounts.throttle import Limits, LoginThrottle
 from server.accounts.users import Accounts
 from server.admin.cases import refold_all
+from server.clock import Clock
 from server.config import ServerConfig
 from server.errors import ConfigError
 from server.http import admin, dashboard, health, stats, sync
 from server.http.common import (
     AUTH,
     CALENDAR,
+    CLOCK,
     CONFIG,
     DASHBOARD_STORE,
     INGEST,
@@ -44,6 +46,7 @@ from server.model.calendar import build_calendar
 from server.model.figures import Definitions
 from server.model.reference import Reference, load_reference
 from server.reports.overview import Overview
+from server.reports.report import Reports
 from server.reports.worklists import Worklists
 from server.storage.base import Store
 from server.storage.sqlite.dashboard import SqliteDashboardStore
@@ -56,9 +59,10 @@ log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 10.0
 
 
-async def build_app(config: ServerConfig) -> web.Application:
+async def build_app(config: ServerConfig, clock: Clock | None = None) -> web.Application:
     """The server application. Reads the reference files and builds the calendar now (a bad file raises
-    ConfigError before anything listens); opens and migrates the database when the app starts."""
+    ConfigError before anything listens); opens and migrates the database when the app starts. `clock`: the real
+    one in `[server] time_zone` unless given (tests give one stopped at a chosen instant)."""
     reference = load_reference(config.org_units, config.catalog)
     try:
         calendar = await asyncio.to_thread(county_calendar, config.regional_holidays, config.extra_workdays)
@@ -72,6 +76,7 @@ async def build_app(config: ServerConfig) -> web.Application:
     app[CONFIG] = config
     app[REFERENCE] = reference
     app[CALENDAR] = calendar
+    app[CLOCK] = clock or Clock(config.time_zone)
     app[REFERENCE_CACHE] = {}
     app[QUOTA_REFUSALS] = Counter()
     app.on_response_prepare.append(stamp_server_time)
@@ -141,6 +146,7 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     calendar_json = app[CALENDAR]
     calendar = WorkCalendar.from_json(calendar_json) if calendar_json else None
     app[OVERVIEW] = Overview(store, reference, definitions)
+    app[dashboard.REPORTS] = Reports(app[OVERVIEW], store, reference, definitions)
     app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
                                          config.agent_silent_hours)
     throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,

@@ -13,7 +13,7 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from ops.logs import configure_logging
-from server.accounts.agents import register_agent
+from server.accounts.agents import register_agent, register_unit_agent
 from server.admin import rollups as maintenance
 from server.app import build_app, open_store
 from server.config import ServerConfig, load_config
@@ -89,16 +89,24 @@ def agents() -> None:
 
 
 @agents.command("add")
-@click.option("--township", required=True, help="Township code: 9 digits or the 12-digit code, e.g. 513422100.")
+@click.option("--township", help="Township code: 9 digits or the 12-digit code, e.g. 513422100. A county's own "
+              "code is refused: its hall's PCs are added with --unit.")
+@click.option("--unit", help="An org unit with PCs of its own, by its 12-digit code: a county's, prefecture's or "
+              "province's service hall (政务服务大厅, kind hall in the org units), e.g. 513422000000, or a "
+              "township's centre.")
 @click.option("--name", required=True, help="A name for this PC, e.g. '乔瓦镇 窗口1'.")
 @click.option("--json", "as_json", is_flag=True, help='Print {"agent_id": ..., "token": ...}.')
 @config_option
-def agents_add(township: str, name: str, as_json: bool, config_path: str) -> None:
-    """Register a township PC and print its token (shown once; only its hash is stored)."""
+def agents_add(township: str | None, unit: str | None, name: str, as_json: bool, config_path: str) -> None:
+    """Register a township's (or a hall's) PC and print its token (shown once; only its hash is stored)."""
+    if (township is None) == (unit is None):
+        _fail("give either --township CODE or --unit CODE")
     config = _load(config_path)
 
     async def work(store: Any, reference: Any) -> tuple[Any, str]:
-        return await register_agent(store, reference, township, name)
+        if unit is not None:
+            return await register_unit_agent(store, reference, unit, name)
+        return await register_agent(store, reference, township or "", name)
 
     try:
         record, token = _run(config, work)
@@ -108,7 +116,7 @@ def agents_add(township: str, name: str, as_json: bool, config_path: str) -> Non
         click.echo(json.dumps({"agent_id": record.agent_id, "township_code": record.township_code,
                                "name": record.name, "token": token}, ensure_ascii=False))
         return
-    click.echo(f"Agent {record.agent_id} ({record.name}) added for township {record.township_code}.")
+    click.echo(f"Agent {record.agent_id} ({record.name}) added for unit {record.township_code}.")
     click.echo("Its token, shown only this once; put it in the agent's config as [county] token:")
     click.echo(token)
 

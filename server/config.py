@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ops.settings import BOOL, DATES, INT, LEVEL, PATH, REQUIRED, STR, Kind, Schema, Setting, choice
+from server.clock import DEFAULT_ZONE, zone_named
 
 __all__ = ["MAX_INGEST_WORKERS", "REQUIRED", "SETTINGS", "ServerConfig", "config_from_dict", "load_config"]
 
@@ -26,6 +27,15 @@ def _token(value: Any, base: Path) -> str:
         raise ValueError
     return value
 
+
+def _zone(value: Any, base: Path) -> str:
+    if not isinstance(value, str):
+        raise ValueError
+    zone_named(value)  # ValueError for a zone the host does not know
+    return value
+
+
+ZONE = Kind("zone", "an IANA time zone name the host knows, e.g. \"Asia/Shanghai\"", _zone)
 
 # A secret that may be left empty (the feature it opens is then off), else long enough not to be guessed.
 TOKEN = Kind("token", "an empty string or a string of at least 16 characters", _token)
@@ -49,6 +59,9 @@ SETTINGS = [
             "pushes of a township go to the same one); 0 = ingest in the server process. Python runs one thread at "
             "a time per process: 2 uses both cores of a 2-core box (bench/ingest_bench.py).",
             low=0, high=MAX_INGEST_WORKERS),
+    Setting("server", "time_zone", ZONE, DEFAULT_ZONE, "The zone of the county's dates: \"today\", periods, "
+            "overdue and due-soon lists, \"截至\" dates, exports and the yearbook, whatever the host's own zone.",
+            attr="time_zone"),
     Setting("reference", "org_units", PATH, "org_units.csv", "CSV of the county's org units (12-digit codes)."),
     Setting("reference", "catalog", PATH, "catalog.csv", "CSV of the service-item catalog."),
     Setting("calendar", "regional_holidays", DATES, [], "Extra days off the national calendar does not know "
@@ -120,6 +133,7 @@ class ServerConfig:
     due_soon_workdays: int
     header_timeout_s: int
     body_timeout_s: int
+    time_zone: str
     quota_events_per_day: int
     quota_bytes_per_day: int
     quota_orphan_events: int

@@ -43,11 +43,34 @@ def township_code9(code: str) -> str:
 
 async def register_agent(store: Store, reference: Reference, township: str, name: str) -> tuple[AgentRecord, str]:
     """Create an agent bound to `township`; returns (record, token). The token is not stored and cannot be shown
-    again. Raises UnknownTownship for a code that is not a township of the county's org units."""
+    again. Raises UnknownTownship for a code that is not a township of the org units: a county's (prefecture's)
+    own code too, whose hall's PCs are added by `register_unit_agent`."""
     code9 = township_code9(township)
     if not (len(code9) == 9 and code9.isdigit()) or reference.township(code9) is None:
-        known = ", ".join(f"{u.code[:9]} {u.name}" for u in reference.townships())
-        raise UnknownTownship(f"township {township!r} is not in the county's org units; known: {known}")
+        hall = reference.hall(code9) if code9.isdigit() else None
+        if hall is not None:
+            raise UnknownTownship(f"{township} is the code of {hall.name} itself, not of a township: add a PC of "
+                                  f"its service hall with --unit {hall.code}")
+        raise UnknownTownship(f"township {township!r} is not in the county's org units; known: {_known(reference)}")
+    return await _register(store, code9, name)
+
+
+async def register_unit_agent(store: Store, reference: Reference, unit: str, name: str) -> tuple[AgentRecord, str]:
+    """Create an agent of the org unit `unit` (12 digits): a service hall (县/州/省政务服务大厅; its cases are
+    handled at that code) or a township's centre. Raises UnknownTownship for any other code."""
+    if not (len(unit) == 12 and unit.isdigit()) or reference.desk(unit[:9]) is None or unit[9:] != "000":
+        halls = ", ".join(f"{u.code} {u.name}" for u in reference.org_units.values() if reference.hall(u.code))
+        raise UnknownTownship(f"unit {unit!r} has no PCs of its own: give a service hall's 12-digit code "
+                              f"({halls or 'none in the org units: set its kind to hall'}) or a township's "
+                              f"centre (…000); townships: {_known(reference)}")
+    return await _register(store, unit[:9], name)
+
+
+def _known(reference: Reference) -> str:
+    return ", ".join(f"{u.code[:9]} {u.name}" for u in sorted(reference.townships(), key=lambda u: u.code))
+
+
+async def _register(store: Store, code9: str, name: str) -> tuple[AgentRecord, str]:
     agent_id = f"{code9}-{secrets.token_hex(3)}"
     token = f"{agent_id}.{secrets.token_urlsafe(32)}"
     record = AgentRecord(agent_id=agent_id, township_code=code9, name=name, created_at=now_iso())

@@ -13,7 +13,7 @@ from ops import metrics
 from protocol.codes import CODES, message_of
 from protocol.messages import ErrorBody, encoder
 from server.accounts.agents import Authenticator, bearer_token
-from server.clock import now_ms
+from server.clock import Clock, now_ms
 from server.config import ServerConfig
 from server.errors import ApiError, ClientGone
 from server.ingest.ingestor import IngestStats, PushIngest
@@ -38,6 +38,7 @@ INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
 REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> ReferenceResponse
 QUOTA_REFUSALS = web.AppKey("quota_refusals", Counter)  # quota (events, bytes, orphans) -> pushes refused since start
 OVERVIEW = web.AppKey("overview", Overview)  # every figure: the dashboard's and the stats API's
+CLOCK = web.AppKey("clock", Clock)  # now, and today in the county's zone (`[server] time_zone`)
 
 # aiohttp's own HTTP errors (router, body size) mapped to our codes, so every non-2xx answer is an ErrorBody.
 _HTTP_CODES = {400: "bad_json", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",

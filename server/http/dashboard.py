@@ -7,9 +7,8 @@ code; default the county), `period` (YYYY, YYYY-Qn, YYYY-MM, YYYY-MM-DD) or `fro
 from __future__ import annotations
 
 import mimetypes
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import msgspec
@@ -19,13 +18,15 @@ from prometheus_client.context_managers import Timer
 from ops.fonts import font_response
 from ops.metrics import route_of
 from protocol import API_PREFIX
+from protocol.messages import OrgUnit
 from protocol.vocabulary import Level
 from server.accounts.users import NAME_CHARS, Accounts
 from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
-from server.http.common import AUTH, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
+from server.http.common import AUTH, CLOCK, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
+from server.reports.report import Reports
 from server.reports.scope import Scope, parse_scope
 from server.reports.tables import (
     TABLES,
@@ -33,6 +34,7 @@ from server.reports.tables import (
     breakdown_table,
     cases_table,
     conflicts_table,
+    report_table,
     summary_table,
     units_table,
 )
@@ -40,6 +42,7 @@ from server.reports.worklists import Worklists
 
 routes = web.RouteTableDef()
 WORKLISTS = web.AppKey("worklists", Worklists)
+REPORTS = web.AppKey("reports", Reports)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 COOKIE = "county_session"
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -86,7 +89,7 @@ def _timed(request: web.Request) -> Timer:
 
 
 def _scope(request: web.Request) -> Scope:
-    return parse_scope(request.query, request.app[REFERENCE], datetime.now(UTC).astimezone().date())
+    return parse_scope(request.query, request.app[REFERENCE], request.app[CLOCK].today())
 
 
 def _has_period(request: web.Request) -> bool:
@@ -168,6 +171,15 @@ async def summary(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+@routes.get(f"{API_PREFIX}/report")
+async def report(request: web.Request) -> web.Response:
+    await require_reader(request)
+    scope = _scope(request)
+    with _timed(request):
+        answer = await request.app[REPORTS].report(scope, request.query)
+    return json_response(answer)
+
+
 @routes.get(f"{API_PREFIX}/cases")
 async def cases(request: web.Request) -> web.Response:
     await require_reader(request)
@@ -181,7 +193,7 @@ async def cases(request: web.Request) -> web.Response:
 async def agents(request: web.Request) -> web.Response:
     await require_reader(request)
     with _timed(request):
-        answer = await request.app[WORKLISTS].agents()
+        answer = await request.app[WORKLISTS].agents(request.app[CLOCK].utc())
     return json_response(answer)
 
 
@@ -197,14 +209,18 @@ async def conflicts(request: web.Request) -> web.Response:
 async def org_units(request: web.Request) -> web.Response:
     await require_reader(request)
     reference = request.app[REFERENCE]
-    county = reference.county
-    townships = sorted(reference.townships(), key=lambda t: t.code)
-    tree = {"code": county.code, "name": county.name, "level": county.level, "children": [
-        {"code": t.code, "name": t.name, "level": t.level, "children": [
-            {"code": v.code, "name": v.name, "level": v.level, "kind": v.kind}
-            for v in reference.units_under(t.code[:9], Level.VILLAGE)]}
-        for t in townships]}
-    return json_response(tree)
+    below: dict[str, list[OrgUnit]] = {}
+    for u in sorted(reference.org_units.values(), key=lambda u: u.code):
+        if u.parent is not None:
+            below.setdefault(u.parent, []).append(u)
+
+    def node(u: OrgUnit) -> dict[str, Any]:
+        if u.level == Level.VILLAGE:
+            return {"code": u.code, "name": u.name, "level": u.level, "kind": u.kind}
+        return {"code": u.code, "name": u.name, "level": u.level, "kind": u.kind,
+                "children": [node(c) for c in below.get(u.code, [])]}
+
+    return json_response(node(reference.root))  # the server's top unit down to the villages
 
 
 @routes.get(API_PREFIX + "/export/{table}")
@@ -236,8 +252,10 @@ async def _table(request: web.Request, name: str) -> Table:
         return breakdown_table(await o.overview(scope), name)
     if name == "summary":
         return summary_table(await o.summary(scope))
+    if name == "report":
+        return report_table(await request.app[REPORTS].report(scope, request.query))
     if name == "agents":
-        return agents_table(await request.app[WORKLISTS].agents())
+        return agents_table(await request.app[WORKLISTS].agents(request.app[CLOCK].utc()))
     if name == "conflicts":
         query = dict(request.query)
         query.setdefault("limit", "500")

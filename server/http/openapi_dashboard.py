@@ -7,6 +7,7 @@ from typing import Any
 
 from protocol import API_PREFIX
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
+from server.reports.report import MONTH_FIGURES, REPORT_TABLES, ReportResponse
 from server.reports.tables import TABLES
 from server.reports.worklists import CONFLICT_STATES, AgentsResponse, CaseListResponse, ConflictsResponse
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
@@ -21,14 +22,17 @@ def _q(name: str, description: str, schema: dict[str, Any], required: bool = Fal
 
 
 SCOPE = [
-    _q("org", "6/9/12-digit division code of the unit (default: the county)",
-       {"type": "string", "pattern": r"^(\d{6}|\d{9}|\d{12})$"}),
+    _q("org", "2/4/6/9/12-digit division code of the unit (default: the server's top unit); a county's 9 digits "
+       "(…000) or its 12-digit code: its service hall, when it has one",
+       {"type": "string", "pattern": r"^(\d{2}|\d{4}|\d{6}|\d{9}|\d{12})$"}),
     _q("period", "YYYY, YYYY-Qn, YYYY-MM or YYYY-MM-DD (or give from and to)",
        {"type": "string", "pattern": r"^\d{4}(-Q[1-4]|-\d{2}(-\d{2})?)?$"}),
     _q("from", "first day (with `to`, instead of `period`)", {"type": "string", "format": "date"}),
     _q("to", "last day, inclusive", {"type": "string", "format": "date"}),
-    _q("as_of", "the day open cases are judged on (overdue, due soon); default today",
+    _q("as_of", "the day open cases are judged on (overdue, due soon); default today (China time)",
        {"type": "string", "format": "date"}),
+    _q("basis", "handled (default): count cases where they were handled; residence: where the applicant lives",
+       {"type": "string", "enum": ["handled", "residence"]}),
 ]
 
 
@@ -41,7 +45,8 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
                         "responses": {"200": {**ok, "content": body},
                                       **errors("bad_request", "invalid_filter", "login_required")}}}
 
-    level = _q("level", "the level of the rows", {"type": "string", "enum": ["county", "township", "village"]})
+    level = _q("level", "the level of the rows", {"type": "string", "enum": [
+        "province", "prefecture", "county", "township", "village"]})
     case_params = [
         _q("figure", "the figure whose cases to list", {"type": "string", "enum": list(CASE_FIGURES)}, True),
         _q("category", "only this item category", {"type": "string"}),
@@ -65,7 +70,13 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
                                       OverviewResponse, *SCOPE),
         f"{API_PREFIX}/units": get("Every unit of a level under `org`, with full figures and the total",
                                    UnitsResponse, *SCOPE, level),
-        f"{API_PREFIX}/summary": get("The yearbook sentence and the table behind it", SummaryResponse, *SCOPE),
+        f"{API_PREFIX}/summary": get("The yearbook paragraph and the table behind it", SummaryResponse, *SCOPE),
+        f"{API_PREFIX}/report": get(
+            "A report table of one figure for any period: units by months (table=months) or items by units "
+            "(table=items), with totals", ReportResponse, *SCOPE,
+            _q("table", "months (default) or items", {"type": "string", "enum": list(REPORT_TABLES)}),
+            _q("figure", "the figure in the cells (default accepted)",
+               {"type": "string", "enum": list(MONTH_FIGURES)})),
         f"{API_PREFIX}/cases": get("The cases behind one figure (certificate numbers masked)", CaseListResponse,
                                    *SCOPE, *case_params),
         f"{API_PREFIX}/agents": get("Township PCs: last push, pending events, clock offset, version, silence, "

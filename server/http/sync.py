@@ -7,7 +7,6 @@ import gzip
 import hashlib
 import logging
 import time
-from datetime import UTC, datetime
 
 import msgspec
 from aiohttp import web
@@ -15,6 +14,7 @@ from aiohttp import web
 from protocol import API_PREFIX
 from protocol.causal import township_digest
 from protocol.messages import AgentName, PulledEvent, PullRequest, PullResponse, ReferenceResponse, encoder
+from protocol.vocabulary import Level
 from server.accounts.quotas import Quotas, quota_refusal
 from server.clock import now_ms
 from server.config import ServerConfig
@@ -22,6 +22,7 @@ from server.errors import ApiError
 from server.http.body import read_body
 from server.http.common import (
     CALENDAR,
+    CLOCK,
     CONFIG,
     INGEST,
     INGEST_STATS,
@@ -48,10 +49,10 @@ async def push(request: web.Request) -> web.Response:
     agent = await require_agent(request)
     app = request.app
     config = app[CONFIG]
-    refusal = await quota_refusal(app[STORE], agent.agent_id, quotas_of(config), datetime.now(UTC))
+    refusal = await quota_refusal(app[STORE], agent.agent_id, quotas_of(config), app[CLOCK].utc())
     if refusal is not None:
         app[QUOTA_REFUSALS][refusal.quota] += 1
-        key = (agent.agent_id, refusal.quota, datetime.now(UTC).date().isoformat())
+        key = (agent.agent_id, refusal.quota, app[CLOCK].today().isoformat())
         if key not in _LOGGED:
             if len(_LOGGED) > 10_000:
                 _LOGGED.clear()
@@ -138,9 +139,11 @@ async def reference(request: web.Request) -> web.Response:
 
 def build_reference(app: web.Application, township_code: str) -> ReferenceResponse:
     ref = app[REFERENCE]
-    township = ref.township(township_code)
-    assert township is not None, township_code  # agents are only created for known townships
-    units = [u for u in ref.units_under(township_code) if u.code != township.code]
+    township = ref.desk(township_code)  # a township's centre, or a hall
+    assert township is not None, township_code  # agents are only created for known townships and halls
+    # A township: its village stations. A hall: the villages of the area it serves, where its applicants live.
+    units = ([u for u in ref.units_under(township_code) if u.code != township.code] if ref.hall(township_code) is None
+             else ref.units_under(ref.residence_prefix(township_code), Level.VILLAGE))
     items = ref.items_for_agents
     calendar = app[CALENDAR]
     version = hashlib.sha256(msgspec.json.encode([township, units, items, calendar])).hexdigest()[:16]

@@ -153,14 +153,17 @@ def _check_event(raw: RawEvent, agent_id: str, township: str, reference: Referen
 
 def scope_problem(township: str, data: Strict, reference: Reference) -> tuple[str, str] | None:
     """(code, detail) when the data names an org unit outside the agent's township, an unknown unit, a village
-    code that is not a village, or an item outside the catalog; None when in scope."""
+    code that is not a village, or an item outside the catalog; None when in scope. A hall's PC (township = the
+    first 9 digits of a county's, prefecture's or province's code) handles cases at the hall and takes applicants
+    living anywhere in the area the hall serves (`Reference.residence_prefix`)."""
     org_units = reference.org_units
     for field in ("org_code", "village_code"):
         code = getattr(data, field, None)
         if code is None:
             continue
-        if not code.startswith(township):
-            return "wrong_township", f"{field} {code} is outside township {township}"
+        area = township if field == "org_code" else reference.residence_prefix(township)
+        if not code.startswith(area):
+            return "wrong_township", f"{field} {code} is outside {'township' if area == township else 'area'} {area}"
         unit = org_units.get(code)
         if unit is None:
             return "unknown_org", f"{field} {code} is not in the county's org units"

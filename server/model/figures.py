@@ -273,11 +273,40 @@ def percent(value: float | None) -> str:
     return f"{text}%"
 
 
-def yearbook_sentence(period: Period, by_category: Mapping[str, Figures], total: Figures) -> str:
-    """The sentence a county yearbook prints (木里县年鉴 2021, 政务服务工作), from the data: 办理 N 件 is the sum of
-    completions of the three report groups, as the source's numbers add up (2991 + 13261 + 6501 = 22753)."""
-    opening = "全年" if period.is_year else f"{period.label}"
+def period_phrase(period: Period) -> str:
+    """A period as a yearbook writes it: 2020年, 2026年第一季度, 2021年1至10月 (whole months of one year), else
+    the label (2026-03-01 至 2026-03-15)."""
+    first, last = date.fromisoformat(period.date_from), date.fromisoformat(period.date_to)
+    whole_months = (first.day == 1 and first.year == last.year
+                    and last.day == calendar.monthrange(last.year, last.month)[1])
+    if period.is_year or not whole_months or period.label.endswith(("季度", "月")):
+        return period.label
+    if first.month == last.month:
+        return f"{first.year}年{first.month}月"
+    return f"{first.year}年{first.month}至{last.month}月"
+
+
+def yearbook_sentence(period: Period, by_category: Mapping[str, Figures], total: Figures, subject: str = "") -> str:
+    """The paragraph a yearbook or a report prints (木里县年鉴 2021, 政务服务工作; 阿坝州 2021 总结), from the data,
+    with its subject (the county, the prefecture, the hall): "2020年，木里藏族自治县政务服务大厅全年办理各类行政许可和
+    公共服务事项22753件，其中：…，按时办结率100%。" 办理 N 件 is the sum of the completions of the three report
+    groups, as the source's numbers add up (2991 + 13261 + 6501 = 22753); then what was accepted and completed in
+    all ("1至10月，全州累计受理各类事项3564389件、办结3537028件"), and the consultations. A period without
+    completions says so in words, never "按时办结率—"."""
+    when = period_phrase(period)
+    head = f"{when}，{subject}" + ("全年" if period.is_year else "")
     done = {c: by_category.get(c, Figures()).completed for c in CATEGORIES}
-    return (f"{opening}办理各类行政许可和公共服务事项{total.completed}件，其中：行政许可办结{done['行政许可']}件，"
-            f"公共服务事项办结{done['公共服务']}件；其他服务事项办结{done['其他']}件，"
-            f"按时办结率{percent(total.on_time_rate)}。")
+    n = sum(done.values())
+    if n:
+        text = (f"{head}办理各类行政许可和公共服务事项{n}件，其中：行政许可办结{done['行政许可']}件，"
+                f"公共服务事项办结{done['公共服务']}件；其他服务事项办结{done['其他']}件")
+        if total.on_time_rate is not None:
+            text += f"，按时办结率{percent(total.on_time_rate)}"
+        text += f"。累计受理各类事项{total.accepted}件、办结{total.completed}件"
+    elif total.accepted:
+        text = f"{head}受理各类事项{total.accepted}件，尚无办结"
+    else:
+        text = f"{head}未受理或办结行政许可和公共服务事项"
+    if total.consultations:
+        text += f"，受理群众咨询{total.consultations}人次"
+    return text + "。"

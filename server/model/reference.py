@@ -18,7 +18,7 @@ import msgspec
 
 from protocol.certificates import check_phone
 from protocol.messages import OrgUnit, ServiceItem
-from protocol.vocabulary import Level, level_of
+from protocol.vocabulary import LEVEL_PREFIX_LEN, Level, level_of
 from server.errors import ConfigError
 from server.model.pinyin import initials_of
 
@@ -28,6 +28,8 @@ ITEM_COLUMNS = ["code", "name", "category", "promised_days", "legal_days", "is_o
 ITEM_OPTIONAL = ["supplement_days", "aliases"]  # columns a catalog may add after the required ones, in any order
 # Report groups of the glossary (licence / public service / other). Finer 事项类型 go under 其他 in the catalog.
 CATEGORIES = ("行政许可", "公共服务", "其他")
+# Levels that hold units of their own (a county's, a prefecture's or a province's 政务服务大厅, kind `hall`).
+HALL_LEVELS = frozenset({Level.COUNTY, Level.PREFECTURE, Level.PROVINCE})
 _BOOLS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False, "": False}
 
 
@@ -38,15 +40,53 @@ class Reference:
     org_units: dict[str, OrgUnit]
     items: dict[str, ServiceItem]
 
+    @cached_property
+    def root(self) -> OrgUnit:
+        """The unit the server serves: a county, or a prefecture (or province) with several counties."""
+        return next(u for u in self.org_units.values() if u.parent is None)
+
     @property
     def county(self) -> OrgUnit:
-        return next(u for u in self.org_units.values() if u.level == Level.COUNTY)
+        """The server's top unit (`root`): the county of a county server, the prefecture of a prefecture's."""
+        return self.root
+
+    @property
+    def root_prefix(self) -> str:
+        return self.root.code[:LEVEL_PREFIX_LEN[Level(self.root.level)]]
 
     def townships(self) -> list[OrgUnit]:
         return [u for u in self.org_units.values() if u.level == Level.TOWNSHIP]
 
     def township(self, township9: str) -> OrgUnit | None:
-        return self.org_units.get(township9 + "000")
+        """The township of a 9-digit code; None for anything else (a county's own code included)."""
+        unit = self.org_units.get(township9 + "000")
+        return unit if unit is not None and unit.level == Level.TOWNSHIP else None
+
+    def hall(self, code: str) -> OrgUnit | None:
+        """The service hall (县/州/省政务服务大厅) of a county, prefecture or province code (12 digits, or its first
+        9): the unit itself when its kind is `hall`."""
+        unit = self.org_units.get(code[:9] + "000") if len(code) in (9, 12) and code[9:] in ("", "000") else None
+        return unit if unit is not None and is_hall(unit) else None
+
+    def table_units(self, prefix: str, level: Level) -> list[OrgUnit]:
+        """The rows of a table of `level` under `prefix`, by code: the units of that level, plus the units above
+        it that handle cases themselves, each counted at its own code's first digits: the halls (a county's hall
+        among its townships) and, in a table of villages, the townships' centres."""
+        n = LEVEL_PREFIX_LEN[level]
+        above = [u for u in self.org_units.values()
+                 if u.code.startswith(prefix) and LEVEL_PREFIX_LEN[Level(u.level)] < n
+                 and (is_hall(u) or (level is Level.VILLAGE and u.level == Level.TOWNSHIP))]
+        return sorted([*self.units_under(prefix, level), *above], key=lambda u: u.code)
+
+    def desk(self, code9: str) -> OrgUnit | None:
+        """What a PC registered under the 9-digit `code9` works for: a township's centre, or a hall."""
+        return self.township(code9) or self.hall(code9)
+
+    def residence_prefix(self, code9: str) -> str:
+        """The codes an applicant's village may have at a desk: its township's, or anywhere in a hall's area (the
+        county, prefecture or province a hall serves)."""
+        hall = self.hall(code9)
+        return code9 if hall is None else hall.code[:LEVEL_PREFIX_LEN[Level(hall.level)]]
 
     def units_under(self, prefix: str, level: Level | None = None) -> list[OrgUnit]:
         return sorted((u for u in self.org_units.values()
@@ -62,6 +102,19 @@ class Reference:
     def digest(self) -> str:
         blob = msgspec.json.encode([sorted(self.org_units.items()), sorted(self.items.items())])
         return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def is_hall(unit: OrgUnit) -> bool:
+    return unit.kind == "hall" and unit.level in HALL_LEVELS
+
+
+def expected_parent(code: str) -> str | None:
+    """The code of the unit one level up (None for a province)."""
+    level = level_of(code)
+    if level is Level.PROVINCE:
+        return None
+    up = {Level.PREFECTURE: 2, Level.COUNTY: 4, Level.TOWNSHIP: 6, Level.VILLAGE: 9}[level]
+    return code[:up] + "0" * (12 - up)
 
 
 def category_of(item_code: str, items: Mapping[str, ServiceItem], former: str | None) -> str:
@@ -115,16 +168,18 @@ def load_org_units(path: Path) -> dict[str, OrgUnit]:
                               "landline with its area code, e.g. 0834-6601001")
         units[code] = OrgUnit(code=code, name=row["name"], level=row["level"], parent=row["parent"] or None,
                               kind=row["kind"] or None, phone=row["phone"] or None)
-    counties = [u for u in units.values() if u.level == Level.COUNTY]
-    if len(counties) != 1:
-        raise ConfigError(f"{path}: expected exactly one county row, found {len(counties)}")
-    county = counties[0]
+    # One top unit (no parent): a county, or a prefecture or province over several counties. Every other unit's
+    # parent is the unit one level up by code, and exists.
+    roots = [u for u in units.values() if u.parent is None]
+    if len(roots) != 1 or roots[0].level not in HALL_LEVELS:
+        raise ConfigError(f"{path}: expected exactly one top unit (a county, prefecture or province row with an "
+                          f"empty parent), found {len(roots)}: {', '.join(u.code for u in roots) or 'none'}")
     for u in units.values():
-        if u is county:
+        if u is roots[0]:
             continue
-        expected_parent = county.code if u.level == Level.TOWNSHIP else u.code[:9] + "000"
-        if u.parent != expected_parent or expected_parent not in units or not u.code.startswith(county.code[:6]):
-            raise ConfigError(f"{path}: {u.code} {u.name}: parent must be {expected_parent}, an existing unit")
+        parent = expected_parent(u.code)
+        if u.parent != parent or parent not in units:
+            raise ConfigError(f"{path}: {u.code} {u.name}: parent must be {parent}, an existing unit")
     return units
 
 

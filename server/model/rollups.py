@@ -17,6 +17,12 @@ Coarser grains (`GRAINS`) are kept by the same deltas in the same transaction: `
 adds (a store writes them: `server.storage.rollup_tables`). `rollups_month` sums the days of a month per unit at
 three depths (county 6, township 9, handled-at unit 12 digits), `rollups_month_channel` the same without the
 category, so a year's county or township figures read a few thousand rows, not millions. No SQL here.
+
+Two bases (`BASES`): every counter is kept by where the case was **handled** (`org_code`: the hall, centre or
+village station that accepted it) and by where the applicant **lives** (`village_code`; a case without one counts
+at its handling unit's county code, in the county's total but in no township or village). A contribution's key
+carries both codes; each grain keeps one of them (`rollups`, `rollups_month`, `rollups_month_channel` the handled
+one, `rollups_residence`, `rollups_residence_month` the residence).
 """
 
 from __future__ import annotations
@@ -46,14 +52,26 @@ METRICS: tuple[str, ...] = (
     "in_progress",  # 在办: accepted, still open (办理中 or 补正中), on accepted_on
     "bad_pending",  # 差评待回访: a bad rating not yet followed up, on rated_on
 )
-KEY_COLUMNS: tuple[str, ...] = ("org_code", "day", "category", "channel")
+KEY_COLUMNS: tuple[str, ...] = ("org_code", "day", "category", "channel")  # the daily table's (handled) keys
 GOOD_RATINGS: tuple[int, ...] = (5, 4, 3)
 CONSULTATION_CATEGORY = "咨询"
 
 _OPEN = frozenset(s.value for s in OPEN_STATES)
 
-Key = tuple[str, str, str, str]  # (org_code, day YYYY-MM-DD, category, channel)
+Key = tuple[str, str, str, str, str]  # (org_code, day YYYY-MM-DD, category, channel, residence code)
 Contribution = dict[Key, dict[str, int]]
+HANDLED, RESIDENCE = "handled", "residence"
+BASES = (HANDLED, RESIDENCE)
+
+
+def unknown_residence(org_code: str) -> str:
+    """Where a case without the applicant's village counts by residence: its handling unit's county code."""
+    return org_code[:6] + "000000"
+
+
+def residence_of(case: Case) -> str:
+    return case.village_code or unknown_residence(case.org_code)
+
 
 def add_case(total: Contribution, case: Case | None, category: str, sign: int = 1) -> None:
     """Add `sign` to every counter this case counts in, keyed by where it was handled (case.org_code), day,
@@ -61,24 +79,24 @@ def add_case(total: Contribution, case: Case | None, category: str, sign: int = 
     old one away, and counters that did not change sum to zero (`without_zeros` drops them)."""
     if case is None:
         return
-    org, channel, state = case.org_code, case.channel, case.state
+    org, channel, state, home = case.org_code, case.channel, case.state, residence_of(case)
     if state != CaseState.REJECTED:
-        _add(total, (org, case.accepted_on, category, channel), sign, "accepted",
+        _add(total, (org, case.accepted_on, category, channel, home), sign, "accepted",
              "in_progress" if state in _OPEN else None)
     if state == CaseState.COMPLETED and case.completed_on is not None:
         on_time = case.is_on_time
-        _add(total, (org, case.completed_on, category, channel), sign, "completed",
+        _add(total, (org, case.completed_on, category, channel, home), sign, "completed",
              None if on_time is None else "completed_on_time" if on_time else "completed_late",
              "trips_le1" if case.trips <= 1 else None)
     elif state == CaseState.REJECTED and case.closed_on is not None:
-        _add(total, (org, case.closed_on, category, channel), sign, "rejected")
+        _add(total, (org, case.closed_on, category, channel, home), sign, "rejected")
     elif state == CaseState.WITHDRAWN and case.closed_on is not None:
-        _add(total, (org, case.closed_on, category, channel), sign, "withdrawn")
+        _add(total, (org, case.closed_on, category, channel, home), sign, "withdrawn")
     if case.rating is not None and case.rated_on is not None:
-        _add(total, (org, case.rated_on, category, channel), sign, "rated", _RATED[case.rating],
+        _add(total, (org, case.rated_on, category, channel, home), sign, "rated", _RATED[case.rating],
              "bad_pending" if case.rating in BAD_RATINGS and case.followed_up_on is None else None)
     if case.followed_up_on is not None:
-        _add(total, (org, case.followed_up_on, category, channel), sign, "bad_followed_up")
+        _add(total, (org, case.followed_up_on, category, channel, home), sign, "bad_followed_up")
 
 
 _RATED = {n: f"rated_{n}" for n in range(1, 6)}
@@ -101,7 +119,8 @@ def contributions(case: Case | None, category: str) -> Contribution:
 
 
 def consultation_contribution(org_code: str, day: str, channel: str) -> Contribution:
-    return {(org_code, day, CONSULTATION_CATEGORY, channel): {"consultations": 1}}
+    """A consultation names no applicant's village: by residence it counts at the unit's county code."""
+    return {(org_code, day, CONSULTATION_CATEGORY, channel, unknown_residence(org_code)): {"consultations": 1}}
 
 
 def add_into(total: Contribution, part: Contribution) -> None:
@@ -147,36 +166,54 @@ MONTH = Grain("rollups_month", ("unit", "month", "category", "channel"))
 # The month rows again with the categories summed: a table of 174 townships for a year reads ~10,000 rows of this
 # instead of ~36,000 of rollups_month (bench/dashboard_bench.py).
 MONTH_CHANNEL = Grain("rollups_month_channel", ("unit", "month", "channel"))
-GRAINS: tuple[Grain, ...] = (DAILY, MONTH, MONTH_CHANNEL)  # the one place a new grain is added
+# The same by where the applicant lives (migration 0035): the days, and the months at the three depths.
+RESIDENCE_DAILY = Grain("rollups_residence", ("res_code", "day", "category", "channel"))
+RESIDENCE_MONTH = Grain("rollups_residence_month", ("unit", "month", "category", "channel"))
+GRAINS: tuple[Grain, ...] = (DAILY, MONTH, MONTH_CHANNEL, RESIDENCE_DAILY, RESIDENCE_MONTH)  # the one place a new
+# grain is added
 
 GrainRows = dict[tuple[str, ...], dict[str, int]]
 
 
-def month_deltas(daily: Contribution) -> Contribution:
-    """The daily contribution (or delta) summed per (unit prefix, month, category, channel)."""
-    out: Contribution = {}
+def _project(c: Contribution, code_at: int) -> GrainRows:
+    """The contribution per (one of its two codes, day, category, channel)."""
+    out: GrainRows = {}
+    for key, metrics in c.items():
+        row = out.setdefault((key[code_at], key[1], key[2], key[3]), {})
+        for metric, v in metrics.items():
+            row[metric] = row.get(metric, 0) + v
+    return _without_zero_rows(out)
+
+
+def _without_zero_rows(rows: GrainRows) -> GrainRows:
+    return {k: kept for k, m in rows.items() if (kept := {x: n for x, n in m.items() if n})}
+
+
+def month_deltas(daily: GrainRows) -> GrainRows:
+    """Daily rows (or deltas) keyed (code, day, category, channel) summed per (unit prefix, month, category,
+    channel)."""
+    out: GrainRows = {}
     for (org, day, category, channel), metrics in daily.items():
         month = day[:7]
         for n in UNIT_LENGTHS:
             row = out.setdefault((org[:n], month, category, channel), {})
             for metric, v in metrics.items():
                 row[metric] = row.get(metric, 0) + v
-    return without_zeros(out)
+    return _without_zero_rows(out)
 
 
-def _channel_rows(month: Contribution) -> GrainRows:
+def _channel_rows(month: GrainRows) -> GrainRows:
     out: GrainRows = {}
     for (unit, month_key, _category, channel), metrics in month.items():
         row = out.setdefault((unit, month_key, channel), {})
         for metric, v in metrics.items():
             row[metric] = row.get(metric, 0) + v
-    return {k: kept for k, m in out.items() if (kept := {x: n for x, n in m.items() if n})}
+    return _without_zero_rows(out)
 
 
-def grain_rows(daily: Contribution) -> dict[str, GrainRows]:
+def grain_rows(deltas: Contribution) -> dict[str, GrainRows]:
     """What every grain holds (or, for a delta, must add), by grain name, given daily contributions."""
-    daily = without_zeros(daily)
-    month = month_deltas(daily)
-    # Comprehensions, not dict(): a grain's rows have keys of any length, the daily ones of four.
-    return {DAILY.name: {k: m for k, m in daily.items()}, MONTH.name: {k: m for k, m in month.items()},
-            MONTH_CHANNEL.name: _channel_rows(month)}
+    handled, residence = _project(deltas, 0), _project(deltas, 4)
+    month = month_deltas(handled)
+    return {DAILY.name: handled, MONTH.name: month, MONTH_CHANNEL.name: _channel_rows(month),
+            RESIDENCE_DAILY.name: residence, RESIDENCE_MONTH.name: month_deltas(residence)}

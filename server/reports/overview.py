@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import msgspec
 
 from protocol.messages import OrgUnit
-from protocol.vocabulary import LEVEL_PREFIX_LEN, Level, level_of
+from protocol.vocabulary import CHILD_LEVEL, LEVEL_PREFIX_LEN, Level, level_of
 from server.errors import invalid_filter
 from server.model.figures import (
     CATEGORY_LABELS,
@@ -28,10 +28,11 @@ from server.model.figures import (
     yearbook_sentence,
 )
 from server.model.reference import CATEGORIES, Reference
+from server.model.rollups import HANDLED, RESIDENCE
 from server.reports.scope import OrgRef, Scope, org_ref
 from server.storage.dashboard import DashboardStore
 
-CHILD_LEVEL = {Level.COUNTY: Level.TOWNSHIP, Level.TOWNSHIP: Level.VILLAGE}
+UNKNOWN_RESIDENCE = "居住地未填"  # the row of cases whose applicant's village was not recorded, by residence
 
 
 class UnitFigures(msgspec.Struct, omit_defaults=False):
@@ -53,6 +54,7 @@ class OverviewResponse(msgspec.Struct, omit_defaults=False):
     period: Period
     as_of: str
     definitions: list[Definition]
+    basis: str  # handled (by where handled) or residence (by where the applicant lives)
     figures: Figures
     by_category: list[Breakdown]
     by_channel: list[Breakdown]
@@ -69,6 +71,7 @@ class UnitsResponse(msgspec.Struct, omit_defaults=False):
     period: Period
     as_of: str
     definitions: list[Definition]
+    basis: str
     total: Figures
     rows: list[UnitFigures]
 
@@ -105,16 +108,25 @@ def path_of(unit: OrgUnit, reference: Reference) -> list[OrgRef]:
 
 
 def children_of(unit: OrgUnit, reference: Reference) -> tuple[Level, list[OrgUnit]] | None:
-    """The units one level down: townships of a county; the centre itself (its 12-digit code) and the villages of
-    a township. None for a village."""
+    """The units one level down: counties of a prefecture, townships of a county, each with the hall of the unit
+    when it has one; the centre itself (its 12-digit code) and the villages of a township. None for a village."""
     level = CHILD_LEVEL.get(Level(unit.level))
     if level is None:
         return None
     prefix = unit.code[:LEVEL_PREFIX_LEN[Level(unit.level)]]
-    units = reference.units_under(prefix, level)
-    if level is Level.VILLAGE:
-        units = [unit, *units]  # cases handled at the centre itself
+    units = [u for u in reference.table_units(prefix, level)
+             if u is unit or LEVEL_PREFIX_LEN[Level(u.level)] >= LEVEL_PREFIX_LEN[level]]
     return level, units
+
+
+def row_ref(unit: OrgUnit, level: Level, basis: str) -> OrgRef:
+    """A unit as a row of a table of `level`: a hall listed among the units below it is the hall itself (by
+    residence: the cases whose applicant's village is unknown, which count at the county's code)."""
+    ref = org_ref(unit)
+    if level_of(unit.code) is not level and unit.kind == "hall":
+        name = f"{unit.name}（{UNKNOWN_RESIDENCE}）" if basis == RESIDENCE else f"{unit.name}政务服务大厅"
+        return OrgRef(ref.code, name, ref.level, "hall")
+    return ref
 
 
 class Overview:
@@ -129,7 +141,7 @@ class Overview:
         p, unit = scope.period, scope.unit
         n = len(scope.prefix)
         sums = await self._store.figure_sums(n, scope.prefix, p.date_from, p.date_to, ("month", "category", "channel"),
-                                             units=[scope.prefix])
+                                             units=[scope.prefix], basis=scope.basis)
         total: dict[str, int] = {}
         parts: dict[str, dict[str, dict[str, int]]] = {"month": {}, "category": {}, "channel": {}}
         for (month, category, channel), counters in sums.items():
@@ -138,16 +150,17 @@ class Overview:
                 add_counters(parts[group].setdefault(key, {}), counters)
         d = self.definitions
         children: list[UnitFigures] = []
-        below = None if scope.is_centre else children_of(unit, self._reference)
+        below = None if scope.is_centre or scope.is_hall else children_of(unit, self._reference)
         if below is not None:
-            children = await self._unit_rows(scope, below[0], below[1])
+            children = await self._unit_rows(scope, below[0], self.rows_of(below[1], below[0], scope.basis))
             overdue = sum(c.figures.overdue_open for c in children)
         else:
-            overdue = (await self._store.open_overdue_counts(n, scope.prefix, scope.as_of)).get(scope.prefix, 0)
+            overdue = (await self._store.open_overdue_counts(n, scope.prefix, scope.as_of, scope.basis)
+                       ).get(scope.prefix, 0)
         categories = [*CATEGORIES, *sorted(k for k in parts["category"] if k not in CATEGORIES and k != "咨询")]
         return OverviewResponse(
-            org=self._ref(scope), path=self._path(scope), period=p, as_of=scope.as_of,
-            definitions=definitions_named(d), figures=figures_from(total, d, overdue_open=overdue),
+            org=self.scope_ref(scope), path=self._path(scope), period=p, as_of=scope.as_of,
+            definitions=definitions_named(d), basis=scope.basis, figures=figures_from(total, d, overdue_open=overdue),
             by_category=[Breakdown(c, CATEGORY_LABELS.get(c, c), figures_from(parts["category"].get(c, {}), d))
                          for c in categories],
             by_channel=[Breakdown(c, label, figures_from(parts["channel"].get(c, {}), d))
@@ -157,50 +170,56 @@ class Overview:
             children=children, items=item_figures(self._reference.items.values()))
 
     @staticmethod
-    def _ref(scope: Scope) -> OrgRef:
+    def rows_of(units: list[OrgUnit], level: Level, basis: str) -> list[OrgUnit]:
+        """By residence a township's centre has no row among villages: an applicant lives in a village."""
+        if basis != RESIDENCE or level is not Level.VILLAGE:
+            return units
+        return [u for u in units if u.level != Level.TOWNSHIP]
+
+    @staticmethod
+    def scope_ref(scope: Scope) -> OrgRef:
         ref = org_ref(scope.unit)
+        if scope.is_hall:
+            return OrgRef(ref.code, f"{ref.name}政务服务大厅", ref.level, "hall")
         return OrgRef(ref.code, f"{ref.name}便民服务中心", ref.level, "centre") if scope.is_centre else ref
 
     def _path(self, scope: Scope) -> list[OrgRef]:
         path = path_of(scope.unit, self._reference)
-        return [*path, self._ref(scope)] if scope.is_centre else path
+        return [*path, self.scope_ref(scope)] if scope.is_centre else path
 
     async def units(self, scope: Scope, level: Level) -> UnitsResponse:
         unit = scope.unit
         if LEVEL_PREFIX_LEN[level] < len(scope.prefix):
             raise invalid_filter("level", f"层级 {level.value} 不在 {unit.name} 之下：请选更下一级")
-        units = self._reference.units_under(scope.prefix, level)
-        if level is Level.VILLAGE and level_of(unit.code) is Level.TOWNSHIP:
-            units = [unit, *units]
-        elif level is Level.VILLAGE and level_of(unit.code) is Level.COUNTY:
-            units = sorted([*units, *self._reference.units_under(scope.prefix, Level.TOWNSHIP)], key=lambda u: u.code)
+        units = self.rows_of(self._reference.table_units(scope.prefix, level), level, scope.basis)
         rows = await self._unit_rows(scope, level, units)
         total: dict[str, int] = {}
         sums = await self._store.figure_sums(len(scope.prefix), scope.prefix, scope.period.date_from,
-                                             scope.period.date_to, (), units=[scope.prefix])
+                                             scope.period.date_to, (), units=[scope.prefix], basis=scope.basis)
         for counters in sums.values():
             add_counters(total, counters)
         overdue = sum(r.figures.overdue_open for r in rows)
-        return UnitsResponse(level=level.value, org=self._ref(scope), period=scope.period, as_of=scope.as_of,
-                             definitions=definitions_named(self.definitions),
+        return UnitsResponse(level=level.value, org=self.scope_ref(scope), period=scope.period, as_of=scope.as_of,
+                             definitions=definitions_named(self.definitions), basis=scope.basis,
                              total=figures_from(total, self.definitions, overdue_open=overdue), rows=rows)
 
     async def unit_figures(self, prefix: str, date_from: str, date_to: str, level: Level, units: Sequence[OrgUnit],
-                           as_of: str | None = None) -> list[UnitFigures]:
+                           as_of: str | None = None, basis: str = HANDLED) -> list[UnitFigures]:
         """The figures of each of `units` (all under `prefix`, at `level`) for [date_from, date_to], in the order
-        given; open cases overdue on `as_of` too, when it is given. At village level a township's centre may be one
-        of the units (its 12-digit code): the cases handled at the centre itself."""
+        given; open cases overdue on `as_of` too, when it is given. A unit of a level above may be one of the units
+        (`Reference.table_units`): a township's centre among villages, a hall among the units below it, counted at
+        its code's first digits: the cases handled there itself."""
         n = LEVEL_PREFIX_LEN[level]
         keys = [u.code[:n] for u in units]
-        sums = await self._store.figure_sums(n, prefix, date_from, date_to, ("unit",), units=keys)
-        overdue = {} if as_of is None else await self._store.open_overdue_counts(n, prefix, as_of)
-        return [UnitFigures(org_ref(u), figures_from(sums.get((k,), {}), self.definitions,
-                                                     overdue_open=overdue.get(k, 0)))
+        sums = await self._store.figure_sums(n, prefix, date_from, date_to, ("unit",), units=keys, basis=basis)
+        overdue = {} if as_of is None else await self._store.open_overdue_counts(n, prefix, as_of, basis)
+        return [UnitFigures(row_ref(u, level, basis), figures_from(sums.get((k,), {}), self.definitions,
+                                                                   overdue_open=overdue.get(k, 0)))
                 for u, k in zip(units, keys, strict=True)]
 
     async def _unit_rows(self, scope: Scope, level: Level, units: list[OrgUnit]) -> list[UnitFigures]:
         p = scope.period
-        return await self.unit_figures(scope.prefix, p.date_from, p.date_to, level, units, scope.as_of)
+        return await self.unit_figures(scope.prefix, p.date_from, p.date_to, level, units, scope.as_of, scope.basis)
 
     async def summary(self, scope: Scope) -> SummaryResponse:
         o = await self.overview(scope)
@@ -209,7 +228,7 @@ class Overview:
         f = o.figures
         return SummaryResponse(
             org=o.org, period=o.period,
-            sentence=yearbook_sentence(o.period, {b.key: b.figures for b in o.by_category}, f),
+            sentence=yearbook_sentence(o.period, {b.key: b.figures for b in o.by_category}, f, o.org.name),
             rows=rows, total=SummaryRow("合计", "合计", f.accepted, f.completed, f.completed_on_time, f.on_time_rate,
                                         f.in_progress),
             consultations=f.consultations, evaluations=f.evaluations, good_rating_rate=f.good_rating_rate,

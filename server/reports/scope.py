@@ -12,7 +12,8 @@ from protocol.messages import OrgUnit
 from protocol.vocabulary import LEVEL_PREFIX_LEN, Level
 from server.errors import invalid_filter
 from server.model.figures import Period, PeriodError, check_day, parse_period
-from server.model.reference import Reference
+from server.model.reference import HALL_LEVELS, Reference
+from server.model.rollups import BASES, HANDLED, RESIDENCE
 
 
 class OrgRef(msgspec.Struct, omit_defaults=False):
@@ -24,14 +25,31 @@ class OrgRef(msgspec.Struct, omit_defaults=False):
 
 class Scope(msgspec.Struct, frozen=True):
     unit: OrgUnit
-    prefix: str  # the digits every case of the unit starts with: 6, 9 or 12
+    prefix: str  # the digits every case of the unit starts with: 2, 4, 6, 9 or 12
     period: Period
     as_of: str
+    basis: str = HANDLED  # count cases where they were handled, or where the applicant lives (residence)
 
     @property
     def is_centre(self) -> bool:
         """The township centre itself (its 12-digit code), without the village stations."""
         return self.unit.level == Level.TOWNSHIP and len(self.prefix) == 12
+
+    @property
+    def is_hall(self) -> bool:
+        """A county's (prefecture's, province's) service hall itself: the cases handled at its code."""
+        return self.unit.level in HALL_LEVELS and len(self.prefix) == 9
+
+
+BASIS_LABELS = {HANDLED: "按办理地", RESIDENCE: "按申请人居住地"}
+
+
+def parse_basis(params: Mapping[str, str]) -> str:
+    basis = params.get("basis", HANDLED)
+    if basis not in BASES:
+        raise invalid_filter("basis", f"统计口径「{basis}」无效：应为 handled（按办理地）"
+                                      "或 residence（按申请人居住地）")
+    return basis
 
 
 def org_ref(unit: OrgUnit) -> OrgRef:
@@ -58,17 +76,21 @@ def parse_scope(params: Mapping[str, str], reference: Reference, today: date) ->
     except PeriodError as exc:
         raise invalid_filter(exc.field, exc.message) from None
     is_centre = org is not None and len(org) == 12 and unit.level == Level.TOWNSHIP
-    prefix = unit.code if is_centre else unit.code[:LEVEL_PREFIX_LEN[Level(unit.level)]]
-    return Scope(unit, prefix, period, as_of)
+    is_hall = org is not None and len(org) in (9, 12) and reference.hall(org) is unit
+    prefix = (unit.code if is_centre else unit.code[:9] if is_hall
+              else unit.code[:LEVEL_PREFIX_LEN[Level(unit.level)]])
+    return Scope(unit, prefix, period, as_of, parse_basis(params))
 
 
 def resolve_org(org: str | None, reference: Reference) -> OrgUnit:
-    county = reference.county
+    """The unit of a code or prefix: 2 (province), 4 (prefecture), 6 (county), 9 (township; a county's code
+    followed by 000: its hall) or 12 digits."""
+    root = reference.root
     if org is None:
-        return county
-    code = org + "0" * (12 - len(org)) if org.isdigit() and len(org) in (6, 9) else org
+        return root
+    code = org + "0" * (12 - len(org)) if org.isdigit() and len(org) in (2, 4, 6, 9) else org
     unit = reference.org_units.get(code) if code.isdigit() and len(code) == 12 else None
-    if unit is None:
-        raise invalid_filter("org", f"单位代码「{org}」不是{county.name}的单位：应为县（{county.code[:6]}）、"
-                                    "乡镇（9位）或村（社区，12位）的区划代码")
+    if unit is None or not code.startswith(reference.root_prefix):
+        raise invalid_filter("org", f"单位代码「{org}」不是{root.name}的单位：应为{root.name}"
+                                    f"（{reference.root_prefix}）下的县（6位）、乡镇（9位）或村（社区，12位）的区划代码")
     return unit

@@ -14,9 +14,10 @@ from protocol.messages import StatsResponse, StatsRow
 from protocol.vocabulary import LEVEL_PREFIX_LEN, Level, level_of
 from server.errors import ApiError
 from server.model.reference import Reference
+from server.model.rollups import BASES, HANDLED
 from server.reports.overview import Overview, UnitFigures
 
-PARAMS = ("level", "from", "to", "org")
+PARAMS = ("level", "from", "to", "org", "basis")
 
 
 class StatsQuery(NamedTuple):
@@ -25,6 +26,7 @@ class StatsQuery(NamedTuple):
     date_to: str
     org: str | None  # as given
     prefix: str  # digits every unit in the answer starts with
+    basis: str = HANDLED  # handled: where the case was handled; residence: where the applicant lives
 
 
 def parse_stats_query(params: Mapping[str, str], reference: Reference) -> StatsQuery:
@@ -48,28 +50,40 @@ def parse_stats_query(params: Mapping[str, str], reference: Reference) -> StatsQ
             raise ApiError("bad_request", f"{name}={value!r}: expected a date YYYY-MM-DD") from None
     if days["from"] > days["to"]:
         raise ApiError("bad_request", f"from={days['from']} is after to={days['to']}")
-    county = reference.county.code[:6]
+    top = reference.root_prefix
     org = params.get("org")
-    prefix = county
+    prefix = top
     if org is not None:
-        if not (org.isdigit() and len(org) in (6, 9, 12)):
-            raise ApiError("bad_request", f"org={org!r}: expected a 6-, 9- or 12-digit division code or prefix")
+        if not (org.isdigit() and len(org) in (2, 4, 6, 9, 12)):
+            raise ApiError("bad_request", f"org={org!r}: expected a 2-, 4-, 6-, 9- or 12-digit division code or "
+                                          "prefix")
         prefix = org[:LEVEL_PREFIX_LEN[level_of(org)]] if len(org) == 12 else org
-        if not prefix.startswith(county):
-            raise ApiError("bad_request", f"org={org}: not in this county ({county})")
+        if not prefix.startswith(top):
+            raise ApiError("bad_request", f"org={org}: not in this server's area ({top})")
         if len(prefix) > LEVEL_PREFIX_LEN[level]:
             raise ApiError("bad_request", f"org={org} is deeper than level={level.value}: ask for a deeper level "
                                           "or a shorter org prefix")
-    return StatsQuery(level, days["from"], days["to"], org, prefix)
+    if len(prefix) > LEVEL_PREFIX_LEN[level]:
+        raise ApiError("bad_request", f"level={level.value} is above this server's area ({prefix}): ask for a "
+                                      "deeper level")
+    basis = params.get("basis", HANDLED)
+    if basis not in BASES:
+        raise ApiError("bad_request", f"basis={basis!r}: expected handled (where the case was handled) or "
+                                      "residence (where the applicant lives)")
+    return StatsQuery(level, days["from"], days["to"], org, prefix, basis)
 
 
 async def compute_stats(overview: Overview, reference: Reference, query: StatsQuery) -> StatsResponse:
     """One row per org unit of the level under the prefix, including units with zero figures, in code order: the
-    dashboard's figures of those units (`Overview.unit_figures`), in the API's shape."""
-    units = reference.units_under(query.prefix, query.level)
-    rows = await overview.unit_figures(query.prefix, query.date_from, query.date_to, query.level, units)
+    dashboard's figures of those units (`Overview.unit_figures`), in the API's shape. The halls above the level
+    are rows too (a county's hall among its townships: `Reference.table_units`; by residence its row holds the
+    cases whose applicant's village is unknown); the townships' centres are not rows of the village level."""
+    units = [u for u in reference.table_units(query.prefix, query.level)
+             if not (query.level is Level.VILLAGE and u.level == Level.TOWNSHIP)]
+    rows = await overview.unit_figures(query.prefix, query.date_from, query.date_to, query.level, units,
+                                       basis=query.basis)
     return StatsResponse(level=query.level.value, date_from=query.date_from, date_to=query.date_to, org=query.org,
-                         rows=[_row(r) for r in rows])
+                         rows=[_row(r) for r in rows], basis=query.basis)
 
 
 def _row(unit: UnitFigures) -> StatsRow:

@@ -11,10 +11,13 @@ from protocol.lifecycle import CHINA_TZ
 from server.model.figures import Definition, Figures, Period
 from server.reports.exports import Column, Table
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
+from server.reports.report import ReportResponse
 from server.reports.scope import OrgRef
 from server.reports.worklists import AgentsResponse, CaseListResponse, ConflictsResponse
 
-TABLES = ("units", "categories", "channels", "trend", "summary", "cases", "agents", "conflicts")
+BASIS_NOTES = {"handled": "按办理地:办件计入受理它的单位(政务服务大厅、便民服务中心或村服务站)",
+               "residence": "按申请人居住地:办件计入申请人所在的村(社区);未填居住地的计入办理单位所在县"}
+TABLES = ("units", "categories", "channels", "trend", "summary", "report", "cases", "agents", "conflicts")
 
 
 def figure_columns(definitions: Sequence[Definition]) -> list[tuple[str, Column]]:
@@ -41,10 +44,12 @@ def _figure_row(f: Figures, fields: list[str]) -> list[Any]:
     return [getattr(f, name) for name in fields]
 
 
-def _notes(org: OrgRef, period: Period, definitions: Sequence[Definition], as_of: str | None = None
-           ) -> list[tuple[str, str]]:
+def _notes(org: OrgRef, period: Period, definitions: Sequence[Definition], as_of: str | None = None,
+           basis: str | None = None) -> list[tuple[str, str]]:
     notes = [("单位", f"{org.name}({org.code})"),
              ("统计期间", f"{period.label}({period.date_from} 至 {period.date_to})")]
+    if basis is not None:
+        notes.append(("统计口径", BASIS_NOTES[basis]))
     if as_of is not None:
         notes.append(("超期未办结截至", as_of))
     notes += [("口径", d.text) for d in definitions]
@@ -60,7 +65,7 @@ def units_table(r: UnitsResponse | OverviewResponse) -> Table:
     total = r.total if isinstance(r, UnitsResponse) else r.figures
     body.append(["", "合计", *_figure_row(total, fields)])
     return Table(f"{r.org.name}分单位统计", [Column("区划代码", "code"), Column("单位"), *(c for _, c in cols)], body,
-                 _notes(r.org, r.period, r.definitions, r.as_of))
+                 _notes(r.org, r.period, r.definitions, r.as_of, r.basis))
 
 
 def breakdown_table(r: OverviewResponse, which: str) -> Table:
@@ -71,7 +76,7 @@ def breakdown_table(r: OverviewResponse, which: str) -> Table:
                           "trend": (r.trend, "月份", "月度趋势")}[which]
     body = [[b.label, *_figure_row(b.figures, fields)] for b in parts]
     return Table(f"{r.org.name}{name}", [Column(first), *(c for _, c in cols)], body,
-                 _notes(r.org, r.period, r.definitions, r.as_of))
+                 _notes(r.org, r.period, r.definitions, r.as_of, r.basis))
 
 
 def summary_table(r: SummaryResponse) -> Table:
@@ -81,6 +86,17 @@ def summary_table(r: SummaryResponse) -> Table:
             for x in [*r.rows, r.total]]
     return Table(f"{r.org.name}{r.period.label}办件汇总", cols, body,
                  [("综述", r.sentence), *_notes(r.org, r.period, r.definitions)])
+
+
+def report_table(r: ReportResponse) -> Table:
+    kind = "rate" if r.figure.endswith(("_rate", "_share")) else "int"
+    cols = [Column(r.row_header), *(Column(c.label, kind) for c in r.columns), Column("合计", kind)]
+    body = [[row.label, *row.cells, row.total] for row in [*r.rows, r.total]]
+    notes = [("报表", r.title), ("数字", r.figure_label),
+             *_notes(r.org, r.period, r.definitions, basis=r.basis)]
+    if r.table == "items":
+        notes.append(("事项", "只列期间内有办件的事项;按办件清单同一规则计数"))
+    return Table(r.title[:80], cols, body, notes)
 
 
 def cases_table(r: CaseListResponse, label: str) -> Table:

@@ -6,7 +6,7 @@ masked (`protocol.certificates.mask_certificate`); nothing here writes.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import msgspec
@@ -189,9 +189,10 @@ class Worklists:
         where = CaseFilter(prefix=scope.prefix, figure=figure,
                            date_from=scope.period.date_from if dated else None,
                            date_to=scope.period.date_to if dated else None, as_of=scope.as_of, due_until=due_until,
-                           good_ratings=self._definitions.good_ratings, category=category, channel=channel)
+                           good_ratings=self._definitions.good_ratings, category=category, channel=channel,
+                           basis=scope.basis)
         total, rows = await self._store.list_cases(where, sort, order == "desc", limit, offset)
-        org_name = scope.unit.name + ("便民服务中心" if scope.is_centre else "")
+        org_name = scope.unit.name + ("便民服务中心" if scope.is_centre else "政务服务大厅" if scope.is_hall else "")
         return CaseListResponse(figure=figure, org=scope.unit.code, org_name=org_name,
                                 date_from=where.date_from, date_to=where.date_to,
                                 as_of=scope.as_of, due_until=due_until, total=total, offset=offset, limit=limit,
@@ -209,7 +210,8 @@ class Worklists:
         return CaseItem(
             case_id=r.case_id, case_no=r.case_no, township_code=r.org_code[:9],
             township_name=township.name if township else r.org_code[:9], org_code=r.org_code,
-            org_name=(org.name if org else r.org_code) if r.org_code[9:] != "000" else "便民服务中心",
+            org_name=(org.name if org else r.org_code) if r.org_code[9:] != "000"
+            else "政务服务大厅" if self._reference.hall(r.org_code) else "便民服务中心",
             item_code=r.item_code, item_name=item.name if item else r.item_code,
             category=r.category, channel=r.channel, channel_label=CHANNEL_LABELS.get(r.channel, r.channel),
             state=r.state, state_label=STATE_LABELS.get(r.state, r.state), accepted_on=r.accepted_on,
@@ -218,8 +220,8 @@ class Worklists:
             followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
             cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue)
 
-    async def agents(self, now: datetime | None = None) -> AgentsResponse:
-        now = now or datetime.now(UTC)
+    async def agents(self, now: datetime) -> AgentsResponse:
+        """Every PC, its silence measured up to `now` (aware)."""
         rows = []
         for status in await self._store.agent_statuses():
             a = status.agent

@@ -37,6 +37,7 @@ class CaseFilter(msgspec.Struct, frozen=True):
     good_ratings: tuple[int, ...] = (5, 4, 3)
     category: str | None = None
     channel: str | None = None
+    basis: str = "handled"  # prefix of where the case was handled (org_code), or of where the applicant lives
 
 
 class CaseListRow(msgspec.Struct, omit_defaults=False):
@@ -100,16 +101,24 @@ class DashboardStore(Protocol):
     async def close(self) -> None: ...
 
     async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
-                          units: Sequence[str] | None = None) -> Sums:
+                          units: Sequence[str] | None = None, basis: str = "handled") -> Sums:
         """Every rollup metric summed over [date_from, date_to] for units of `unit_len` digits under `prefix`
         (or exactly `units`, each `unit_len` long), plus `online_accepted` (accepted through the online channel),
-        grouped by `by` (a subsequence of GROUPS; "unit" is the first
-        `unit_len` digits of where the case was handled). Whole months come from the monthly grain, the days at
-        either end from the daily table; the result is the same either way. Keys follow the order of `by`."""
+        grouped by `by` (a subsequence of GROUPS; "unit" is the first `unit_len` digits of where the case was
+        handled, or with `basis` "residence" of where the applicant lives). `unit_len` may be 2 or 4 (a province's,
+        a prefecture's units). Whole months come from the monthly grain, the days at either end from the daily
+        table; the result is the same either way. Keys follow the order of `by`."""
         ...
 
-    async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str) -> dict[str, int]:
-        """Open cases (办理中, 补正中) under `prefix` whose due date is before `as_of`, per unit of `unit_len`."""
+    async def item_counts(self, where: CaseFilter, unit_len: int) -> dict[tuple[str, str], int]:
+        """The cases behind one figure (`where`, the rule of the case lists) counted per (the first `unit_len`
+        digits of the unit, by `where.basis`; item code)."""
+        ...
+
+    async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str, basis: str = "handled"
+                                  ) -> dict[str, int]:
+        """Open cases (办理中, 补正中) under `prefix` whose due date is before `as_of`, per unit of `unit_len`, by
+        where they are handled or (`basis` "residence") where the applicant lives."""
         ...
 
     async def list_cases(self, where: CaseFilter, sort: str, descending: bool, limit: int, offset: int

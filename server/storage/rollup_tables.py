@@ -47,7 +47,7 @@ def _table(grain: Grain) -> RollupTable:
 
 
 ROLLUP_TABLES: tuple[RollupTable, ...] = tuple(_table(g) for g in GRAINS)
-DAILY_TABLE, MONTH_TABLE, MONTH_CHANNEL_TABLE = ROLLUP_TABLES
+DAILY_TABLE, MONTH_TABLE, MONTH_CHANNEL_TABLE, RESIDENCE_DAILY_TABLE, RESIDENCE_MONTH_TABLE = ROLLUP_TABLES
 
 _COLUMN = {m: i for i, m in enumerate(METRICS)}
 

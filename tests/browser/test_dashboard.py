@@ -91,8 +91,8 @@ def test_a_figure_opens_the_cases_behind_it_with_masked_certificates(county, pag
     expect(page.locator("tbody tr")).to_have_count(1)
     visit(page, url, "#/summary?period=2026-Q1")
     expect(page.locator("#yearbook-sentence")).to_have_text(
-        "2026年第一季度办理各类行政许可和公共服务事项6件，其中：行政许可办结3件，公共服务事项办结3件；其他服务事项办结0件，"
-        "按时办结率50%。")
+        "2026年第一季度，木里藏族自治县办理各类行政许可和公共服务事项6件，其中：行政许可办结3件，公共服务事项办结3件；"
+        "其他服务事项办结0件，按时办结率50%。累计受理各类事项10件、办结6件，受理群众咨询3人次。")
     visit(page, url, "#/agents")
     expect(page.locator("tbody tr")).to_have_count(2)
 

@@ -76,10 +76,15 @@ def test_contributions_follow_the_published_definitions() -> None:
     assert case is not None
     got = contributions(case, "公共服务")
     village, cat, channel = "513422100201", "公共服务", "proxy"
+    home = "513422000000"  # no applicant's village in the data: by residence at the handling unit's county code
     assert got == {
-        (village, "2026-03-02", cat, channel): {"accepted": 1},
-        (village, "2026-03-06", cat, channel): {"completed": 1, "completed_late": 1, "rated": 1, "rated_2": 1},
-        (village, "2026-03-09", cat, channel): {"bad_followed_up": 1},
+        (village, "2026-03-02", cat, channel, home): {"accepted": 1},
+        (village, "2026-03-06", cat, channel, home): {"completed": 1, "completed_late": 1, "rated": 1,
+                                                      "rated_2": 1},
+        (village, "2026-03-09", cat, channel, home): {"bad_followed_up": 1},
     }
     rejected, _ = _full([HISTORY[0], _event(2, "rejected", "2026-03-03T09:00:00+08:00", {"reason": "不符合条件"})])
-    assert contributions(rejected, cat) == {(village, "2026-03-03", cat, "window"): {"rejected": 1}}
+    assert contributions(rejected, cat) == {(village, "2026-03-03", cat, "window", home): {"rejected": 1}}
+    assert rejected is not None
+    lives_in = msgspec.structs.replace(rejected, village_code="513422100202")
+    assert contributions(lives_in, cat) == {(village, "2026-03-03", cat, "window", "513422100202"): {"rejected": 1}}

@@ -7,11 +7,13 @@ The real server on 127.0.0.1 over a real SQLite file; figures read through HTTP 
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import openpyxl
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -22,7 +24,7 @@ from server.app import build_app
 from server.config import load_config
 from server.http.common import STORE
 from server.model.calendar import package_calendar
-from tests.server.helpers import QIAOWA, WACHANG, CountyServer
+from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer
 
 COUNTY = "513422"
 QC, Q201, Q202 = QIAOWA + "000", QIAOWA + "201", QIAOWA + "202"
@@ -111,7 +113,10 @@ async def test_every_count_at_every_level_for_the_first_quarter(data_set: County
     county = await _get(data_set, f"/api/v1/overview?{Q1}")
     assert counts(county["figures"]) == EXPECTED[COUNTY]
     children = {u["org"]["code"]: u["figures"] for u in county["children"]}
-    assert len(children) == 10  # every township, those without cases too
+    assert len(children) == 11  # the county's hall and every township, those without cases too
+    assert county["children"][0]["org"] == {"code": COUNTY + "000000", "name": "木里藏族自治县政务服务大厅",
+                                            "level": "county", "kind": "hall"}
+    assert counts(children[COUNTY + "000000"]) == (0,) * len(EXPECTED[COUNTY])  # no case was handled at the hall
     assert counts(children[QC]) == EXPECTED[QC[:9]]
     assert counts(children[WC]) == EXPECTED[WC[:9]]
     for township in (QIAOWA, WACHANG):
@@ -165,7 +170,7 @@ async def test_a_whole_level_as_one_table_with_its_total(data_set: CountyServer)
     assert [r["org"]["code"] for r in villages["rows"]] == [QC, QIAOWA + "001", QIAOWA + "002", Q201, Q202]
     assert counts(villages["total"]) == EXPECTED[QIAOWA]
     everywhere = await _get(data_set, f"/api/v1/units?{Q1}&level=village")
-    assert len(everywhere["rows"]) == 35 + 10  # villages and the ten centres
+    assert len(everywhere["rows"]) == 35 + 10 + 1  # villages, the ten centres and the county's hall
     assert sum(r["figures"]["accepted"] for r in everywhere["rows"]) == 10
     townships = await _get(data_set, f"/api/v1/units?{Q1}&level=township")
     assert counts(townships["total"]) == EXPECTED[COUNTY]
@@ -173,12 +178,22 @@ async def test_a_whole_level_as_one_table_with_its_total(data_set: CountyServer)
 
 async def test_the_yearbook_sentence_and_its_table(data_set: CountyServer) -> None:
     s = await _get(data_set, f"/api/v1/summary?{Q1}")
-    assert s["sentence"] == ("2026年第一季度办理各类行政许可和公共服务事项6件，其中：行政许可办结3件，"
-                             "公共服务事项办结3件；其他服务事项办结0件，按时办结率50%。")
+    assert s["sentence"] == ("2026年第一季度，木里藏族自治县办理各类行政许可和公共服务事项6件，其中：行政许可办结3件，"
+                             "公共服务事项办结3件；其他服务事项办结0件，按时办结率50%。累计受理各类事项10件、办结6件，"
+                             "受理群众咨询3人次。")
     assert [(r["label"], r["completed"]) for r in s["rows"]] == [("行政许可", 3), ("公共服务", 3), ("其他服务", 0)]
     assert (s["total"]["completed"], s["consultations"]) == (6, 3)
     year = await _get(data_set, "/api/v1/summary?period=2026")
-    assert year["sentence"].startswith("全年办理各类行政许可和公共服务事项6件")
+    assert year["sentence"].startswith("2026年，木里藏族自治县全年办理各类行政许可和公共服务事项6件")
+    centre = await _get(data_set, f"/api/v1/summary?{Q1}&org={QC}")
+    assert centre["sentence"].startswith("2026年第一季度，乔瓦镇便民服务中心办理各类行政许可和公共服务事项3件")
+    empty = await _get(data_set, "/api/v1/summary?period=2025")
+    assert empty["sentence"] == "2025年，木里藏族自治县全年未受理或办结行政许可和公共服务事项。"
+    open_only = await _get(data_set, "/api/v1/summary?period=2026-03-20")  # c7 accepted, nothing completed
+    assert open_only["sentence"] == "2026年3月20日，木里藏族自治县受理各类事项1件，尚无办结。"
+    months = await _get(data_set, "/api/v1/summary?from=2026-01-01&to=2026-03-31")
+    assert months["sentence"].startswith("2026年1至3月，木里藏族自治县办理")
+    assert "—" not in empty["sentence"] + open_only["sentence"]
 
 
 async def test_the_cases_behind_a_figure_match_it_and_mask_certificates(data_set: CountyServer) -> None:
@@ -283,5 +298,35 @@ async def test_a_townships_twelve_digit_code_is_its_centre_alone(data_set: Count
     assert [p["name"] for p in centre["path"]] == ["木里藏族自治县", "乔瓦镇", "乔瓦镇便民服务中心"]
     listed = await _get(data_set, f"/api/v1/cases?{Q1}&org={QC}&figure=accepted")
     assert listed["total"] == 4 and listed["org_name"] == "乔瓦镇便民服务中心"
-    county = await _get(data_set, f"/api/v1/overview?{Q1}&org={COUNTY}000000")
+    county = await _get(data_set, f"/api/v1/overview?{Q1}&org={COUNTY}")
     assert counts(county["figures"]) == EXPECTED[COUNTY]
+    hall = await _get(data_set, f"/api/v1/overview?{Q1}&org={COUNTY}000000")  # the county's 12 digits: its hall
+    assert hall["org"]["name"] == "木里藏族自治县政务服务大厅" and hall["children"] == []
+    assert counts(hall["figures"]) == (0,) * len(EXPECTED[COUNTY])
+
+
+async def test_report_tables_of_months_by_units_and_items_by_units(data_set: CountyServer) -> None:
+    r = await _get(data_set, f"/api/v1/report?{Q1}&table=months")
+    assert [c["label"] for c in r["columns"]] == ["1月", "2月", "3月"] and r["figure_label"] == "受理量"
+    rows = {row["key"]: (row["cells"], row["total"]) for row in r["rows"]}
+    assert list(rows)[0] == COUNTY + "000000" and r["rows"][0]["label"] == "木里藏族自治县政务服务大厅"
+    assert rows[QC] == ([0, 2, 5], 7) and rows[WC] == ([1, 0, 2], 3)
+    assert (r["total"]["cells"], r["total"]["total"]) == ([1, 2, 7], EXPECTED[COUNTY][0])
+    rate = await _get(data_set, f"/api/v1/report?{Q1}&table=months&figure=on_time_rate&org={QIAOWA}")
+    assert rate["total"]["total"] == (await _get(data_set, f"/api/v1/overview?{Q1}&org={QIAOWA}"))["figures"][
+        "on_time_rate"]
+    items = await _get(data_set, f"/api/v1/report?{Q1}&table=items&figure=completed")
+    by_item = {row["key"]: row for row in items["rows"]}
+    assert by_item["XK-0002"]["total"] == 2 and by_item["XK-0002"]["cells"][1] == 2  # 乔瓦镇 is the 2nd column
+    assert items["total"]["total"] == EXPECTED[COUNTY][1]
+    assert items["columns"][0]["label"] == "木里藏族自治县政务服务大厅"
+    status, body = await data_set.get(f"/api/v1/report?{Q1}&table=items&figure=on_time_rate")
+    assert status == 422 and list(body["fields"]) == ["figure"]
+    async with data_set.session.get(f"{data_set.url}/api/v1/export/report?{Q1}&table=months&format=xlsx",
+                                    headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as resp:
+        assert resp.status == 200
+        book = openpyxl.load_workbook(io.BytesIO(await resp.read()))
+    sheet = book.worksheets[0]
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0] == ("单位", "1月", "2月", "3月", "合计")
+    assert values[-1] == ("合计", 1, 2, 7, 10)

@@ -14,7 +14,7 @@ SERVER = Path(__file__).resolve().parents[2] / "server"
 LEAVES = {"errors", "clock", "interpreter"}
 MAY_IMPORT: dict[str, set[str]] = {
     "errors": set(), "clock": set(), "interpreter": set(),
-    "config": {"errors"},
+    "config": {"errors", "clock"},
     "model": {"errors"},  # pure rules: no clock, no storage, no I/O
     "storage": {"model", "errors", "clock"},  # the only SQL
     "accounts": {"model", "storage", "errors", "clock"},

@@ -9,7 +9,7 @@ import msgspec
 
 from protocol.messages import ReferenceResponse
 from server.http.openapi import build_openapi
-from server.model.rollups import KEY_COLUMNS, METRICS, MONTH, MONTH_CHANNEL
+from server.model.rollups import KEY_COLUMNS, METRICS, MONTH, MONTH_CHANNEL, RESIDENCE_DAILY, RESIDENCE_MONTH
 from server.storage.sqlite.store import SqliteStore
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
 
@@ -23,11 +23,13 @@ async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version, name FROM schema_migrations").fetchall() == [
             (1, "0001_init"), (2, "0002_dashboard"), (3, "0003_unit_tables"), (10, "0010_causal"),
-            (20, "0020_quotas_and_revocation")]
+            (20, "0020_quotas_and_revocation"), (35, "0035_residence_rollups")]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         columns = [r[1] for r in db.execute("PRAGMA table_info(rollups)")]
         month_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month)")]
         channel_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month_channel)")]
+        for grain in (RESIDENCE_DAILY, RESIDENCE_MONTH):
+            assert [r[1] for r in db.execute(f"PRAGMA table_info({grain.name})")] == [*grain.key_columns, *METRICS]
     assert columns == [*KEY_COLUMNS, *METRICS]  # the metric list is declared once, in server.model.rollups
     assert month_columns == [*MONTH.key_columns, *METRICS]
     assert channel_columns == [*MONTH_CHANNEL.key_columns, *METRICS]

@@ -48,7 +48,8 @@ async def test_county_figures_sum_every_township(data_set: CountyServer) -> None
 async def test_township_figures_sum_the_centre_and_its_villages_and_list_every_township(
         data_set: CountyServer) -> None:
     rows = await data_set.stats("township", "2026-03-01", "2026-03-31")
-    assert len(rows) == 10
+    assert len(rows) == 11  # the county's own hall (政务服务大厅) and the ten townships
+    assert rows["513422000000"]["name"] == "木里藏族自治县政务服务大厅"
     assert _figures(rows[Q_CENTRE]) == (3, 2, 1, 0.5, 1, 0, 2, 1, 0.5)
     assert _figures(rows[W_CENTRE]) == (2, 1, 1, 1.0, 0, 1, 1, 1, 1.0)  # 基本满意 counts as good
     assert _figures(rows["513422204000"]) == (0, 0, 0, None, 0, 0, 0, 0, None)
@@ -61,7 +62,7 @@ async def test_village_figures_count_cases_handled_at_that_station(data_set: Cou
     assert _figures(rows[Q_VILLAGE]) == (1, 1, 0, 0.0, 1, 0, 1, 0, 0.0)
     assert _figures(rows[QIAOWA + "001"]) == (0, 0, 0, None, 0, 0, 0, 0, None)
     everywhere = await data_set.stats("village", "2026-03-01", "2026-03-31")
-    assert len(everywhere) == 35
+    assert len(everywhere) == 35 + 1  # the villages and the county's hall
     assert _figures(everywhere[W_VILLAGE]) == (1, 1, 1, 1.0, 0, 0, 1, 1, 1.0)
 
 
@@ -87,7 +88,7 @@ async def test_a_single_day_period_is_inclusive(data_set: CountyServer) -> None:
     ("level=county&from=2026-03-31&to=2026-03-01", "after"),
     ("level=county&from=2026-03-01&to=2026-03-31&org=5134221", "org"),
     ("level=county&from=2026-03-01&to=2026-03-31&org=513422100", "deeper"),
-    ("level=township&from=2026-03-01&to=2026-03-31&org=510100", "not in this county"),
+    ("level=township&from=2026-03-01&to=2026-03-31&org=510100", "not in this server's area"),
     ("level=county&from=2026-03-01&to=2026-03-31&orgs=513422", "unknown parameter"),
 ])
 async def test_bad_parameters_answer_422_saying_what_to_fix(county_server: CountyServer, query: str,

@@ -15,7 +15,7 @@ import aiosqlite
 import msgspec
 
 from protocol.messages import Conflict
-from server.model.rollups import METRICS
+from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE, UNIT_LENGTHS
 from server.storage.dashboard import (
     CASE_FIGURES,
     CASE_SORTS,
@@ -28,7 +28,13 @@ from server.storage.dashboard import (
     SessionRecord,
     Sums,
 )
-from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE, split_period
+from server.storage.rollup_tables import (
+    MONTH_CHANNEL_TABLE,
+    MONTH_TABLE,
+    RESIDENCE_DAILY_TABLE,
+    RESIDENCE_MONTH_TABLE,
+    split_period,
+)
 from server.storage.sqlite.store import AGENT_COLUMNS, READ_PRAGMAS, SqliteStore, agent_record
 
 _conflict = msgspec.json.Decoder(Conflict)
@@ -38,6 +44,8 @@ _conflict = msgspec.json.Decoder(Conflict)
 SUM_METRICS = (*METRICS, "online_accepted")
 _SUMS = ", ".join([*(f"SUM({m})" for m in METRICS), "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)"])
 _OPEN = "state IN ('in_progress', 'suspended')"  # the exact predicate of the partial index cases_open_due
+# Where the applicant lives, as `server.model.rollups.residence_of` says: the village, else the unit's county code.
+_HOME = "COALESCE(village_code, substr(org_code, 1, 6) || '000000')"
 _CASE_COLUMNS = ("case_id, case_no, org_code, item_code, category, channel, state, accepted_on, due_on, "
                  "completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, "
                  "json_extract(body, '$.applicant_name'), json_extract(body, '$.cert_type'), "
@@ -81,32 +89,41 @@ class SqliteDashboardStore:
     # ---- figures --------------------------------------------------------------------------------------------
 
     async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
-                          units: Sequence[str] | None = None) -> Sums:
-        assert all(g in GROUPS for g in by), by
+                          units: Sequence[str] | None = None, basis: str = HANDLED) -> Sums:
+        assert all(g in GROUPS for g in by) and basis in BASES, (by, basis)
         months, day_ranges = split_period(date_from, date_to)
         out: Sums = {}
+        n = int(unit_len)
         if months is not None:
-            cols = list(by)
-            # Without a category in the grouping, the month rows with the categories summed do (5x fewer rows).
-            table = MONTH_CHANNEL_TABLE.name if "category" not in by else MONTH_TABLE.name
+            # Month rows exist per county (6), township (9) and unit (12): a prefecture's or province's units (4, 2)
+            # sum their counties' rows.
+            depth = max(n, UNIT_LENGTHS[0])
+            cols = [f"substr(unit, 1, {n})" if g == "unit" and depth != n else g for g in by]
+            if basis == RESIDENCE:
+                table = RESIDENCE_MONTH_TABLE.name
+            else:  # without a category in the grouping, the month rows with the categories summed do (5x fewer rows)
+                table = MONTH_CHANNEL_TABLE.name if "category" not in by else MONTH_TABLE.name
             params: list[Any]
-            if units is not None:
+            if units is not None and depth == n:
                 where, params = f"unit IN ({_marks(len(units))})", list(units)
-            elif unit_len == len(prefix):
+            elif depth == len(prefix):
                 where, params = "unit = ?", [prefix]
             else:
-                where, params = "unit >= ? AND unit < ? AND length(unit) = ?", [prefix, upper_bound(prefix), unit_len]
+                where, params = "unit >= ? AND unit < ? AND length(unit) = ?", [prefix, upper_bound(prefix), depth]
+                if units is not None:
+                    where += f" AND substr(unit, 1, {n}) IN ({_marks(len(units))})"
+                    params += list(units)
             await self._sum_into(out, table, cols, f"{where} AND month >= ? AND month <= ?",
                                  [*params, *months], len(by))
+        code, daily = ("res_code", RESIDENCE_DAILY_TABLE.name) if basis == RESIDENCE else ("org_code", "rollups")
         for day_from, day_to in day_ranges:
-            cols = [{"unit": f"substr(org_code, 1, {int(unit_len)})", "month": "substr(day, 1, 7)"}.get(g, g)
-                    for g in by]
-            where = "org_code >= ? AND org_code < ? AND day >= ? AND day <= ?"
+            cols = [{"unit": f"substr({code}, 1, {n})", "month": "substr(day, 1, 7)"}.get(g, g) for g in by]
+            where = f"{code} >= ? AND {code} < ? AND day >= ? AND day <= ?"
             params = [prefix, upper_bound(prefix), day_from, day_to]
             if units is not None:
-                where += f" AND substr(org_code, 1, {int(unit_len)}) IN ({_marks(len(units))})"
+                where += f" AND substr({code}, 1, {n}) IN ({_marks(len(units))})"
                 params += list(units)
-            await self._sum_into(out, "rollups", cols, where, params, len(by))
+            await self._sum_into(out, daily, cols, where, params, len(by))
         return out
 
     async def _sum_into(self, out: Sums, table: str, cols: list[str], where: str, params: list[Any], n: int) -> None:
@@ -122,17 +139,33 @@ class SqliteDashboardStore:
                 if value:
                     total[metric] = total.get(metric, 0) + value
 
-    async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str) -> dict[str, int]:
+    async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str, basis: str = HANDLED
+                                  ) -> dict[str, int]:
         # INDEXED BY: the partial index holds only the open cases, ordered by (org_code, due_on), so grouping by the
         # whole org_code streams; the units are folded here. A planner without statistics for the index would walk
-        # the county's range of cases_org_accepted instead.
-        rows = await self._read.execute_fetchall(
-            f"SELECT org_code, count(*) FROM cases INDEXED BY cases_open_due WHERE {_OPEN} "
-            "AND org_code >= ? AND org_code < ? AND due_on < ? GROUP BY org_code", (prefix, upper_bound(prefix), as_of))
+        # the county's range of cases_org_accepted instead. By residence: the open cases by village (migration
+        # 0035's partial index), those without one at their unit's county code, as the rollups count them.
+        if basis == RESIDENCE:
+            rows = await self._read.execute_fetchall(
+                f"SELECT {_HOME}, count(*) FROM cases WHERE {_OPEN} AND {_HOME} >= ? AND {_HOME} < ? AND due_on < ? "
+                "GROUP BY 1", (prefix, upper_bound(prefix), as_of))
+        else:
+            rows = await self._read.execute_fetchall(
+                f"SELECT org_code, count(*) FROM cases INDEXED BY cases_open_due WHERE {_OPEN} "
+                "AND org_code >= ? AND org_code < ? AND due_on < ? GROUP BY org_code",
+                (prefix, upper_bound(prefix), as_of))
         out: dict[str, int] = {}
         for org_code, n in rows:
             out[org_code[:unit_len]] = out.get(org_code[:unit_len], 0) + n
         return out
+
+    async def item_counts(self, where: CaseFilter, unit_len: int) -> dict[tuple[str, str], int]:
+        sql, params = _case_where(where)
+        code = _HOME if where.basis == RESIDENCE else "org_code"
+        rows = await self._read.execute_fetchall(
+            f"SELECT substr({code}, 1, {int(unit_len)}), item_code, count(*) FROM cases WHERE {sql} GROUP BY 1, 2",
+            params)
+        return {(unit, item): n for unit, item, n in rows}
 
     # ---- case lists -----------------------------------------------------------------------------------------
 
@@ -262,7 +295,8 @@ def _account(row: sqlite3.Row) -> AccountRecord:
 def _case_where(f: CaseFilter) -> tuple[str, list[Any]]:
     """The SQL predicate of the cases behind one figure: the same rules as `server.model.rollups.contributions`."""
     assert f.figure in CASE_FIGURES, f.figure
-    terms = ["org_code >= ?", "org_code < ?"]
+    code = _HOME if f.basis == RESIDENCE else "org_code"
+    terms = [f"{code} >= ?", f"{code} < ?"]
     params: list[Any] = [f.prefix, upper_bound(f.prefix)]
 
     def period(column: str) -> None:

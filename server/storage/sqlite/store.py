@@ -24,6 +24,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 
+from ops.migrationlock import migration_lock
 from protocol.lifecycle import Case
 from protocol.messages import OrgUnit, ServiceItem
 from server.clock import now_iso
@@ -63,14 +64,15 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # - cache_size=-65536 (64 MiB) and wal_autocheckpoint=10000 pages: fewer rewrites of the same index pages, +28-63 %
 #   on batch writes in perf-notes. The 10000 pages are only a safety net: `SqliteStore` checkpoints in the background
 #   (see `_checkpoint_soon`), so a commit normally never pays for a checkpoint.
-# - busy_timeout: the CLI (`agents add`, `rollups rebuild`) may write while the server runs.
+# - busy_timeout: the CLI (`agents add`, `rollups rebuild`) may write while the server runs; first, so that two
+#   processes opening a new database at once wait for each other's switch to WAL instead of failing "locked".
 WRITE_PRAGMAS = (
+    "PRAGMA busy_timeout=10000",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA cache_size=-65536",
     "PRAGMA wal_autocheckpoint=10000",
     "PRAGMA temp_store=MEMORY",
-    "PRAGMA busy_timeout=10000",
 )
 # Background PASSIVE checkpoints (litestream does the same): at most one at a time, at most every this many seconds.
 # A checkpoint is one SQLite call that runs without the GIL on its own connection, so it overlaps with ingest's Python.
@@ -105,7 +107,7 @@ class SqliteStore:
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         await self._writer.open()
-        await self._writer.call(_migrate)
+        await self._writer.call(functools.partial(_migrate_locked, self.path))
         self._reader = await self._connect_reader()
         self._ingest_reader = await self._connect_reader()
         self._ingest_reads = CommittedReads(self._ingest_reader, self._cases)
@@ -365,6 +367,13 @@ def _recompute(conn: sqlite3.Connection, recompute: Recompute) -> Contribution:
 def _probe(conn: sqlite3.Connection) -> None:
     """Inside a write transaction, a table read: the database answers a writer."""
     conn.execute("SELECT count(*) FROM schema_migrations").fetchall()
+
+
+def _migrate_locked(path: Path, conn: sqlite3.Connection) -> None:
+    """The migrations under the database's migration lock: two commands starting at once on a new database take
+    turns, and the second finds them applied (ops/migrationlock.py)."""
+    with migration_lock(path):
+        _migrate(conn)
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

@@ -11,7 +11,7 @@ function periodOf(query) {
 
 export async function renderOverview(view) {
   const query = routeQuery();
-  const scope = { org: query.org, ...periodOf(query) };
+  const scope = { org: query.org, basis: query.basis, ...periodOf(query) };
   const resp = await api("GET", `/api/v1/overview?${new URLSearchParams(Object.entries(scope).filter(([, v]) => v))}`);
   const go = (changes) => { location.hash = routeTo("overview", { ...scope, ...changes, ...(changes.period ? { from: "", to: "" } : {}), ...(changes.from ? { period: "" } : {}) }); };
   if (!resp.ok) {
@@ -25,12 +25,12 @@ export async function renderOverview(view) {
   const f = o.figures;
   const crumbs = h("nav", { class: "crumbs", "aria-label": t("overview.path") }, ...o.path.flatMap((p, i) => [
     i ? h("span", { class: "sep", "aria-hidden": "true" }, "›") : null,
-    i === o.path.length - 1 ? h("strong", {}, p.name) : h("a", { href: routeTo("overview", { ...periodOf(query), org: p.code.slice(0, { county: 6, township: 9 }[p.level] || 12) }) }, p.name)]));
-  const q = { org: query.org, ...(query.from ? { from: o.period.date_from, to: o.period.date_to } : { period: query.period || o.period.date_from.slice(0, 4) }) };
+    i === o.path.length - 1 ? h("strong", {}, p.name) : h("a", { href: routeTo("overview", { ...periodOf(query), basis: query.basis, org: p.code.slice(0, { province: 2, prefecture: 4, county: 6, township: 9 }[p.level] || 12) }) }, p.name)]));
+  const q = { org: query.org, basis: query.basis, ...(query.from ? { from: o.period.date_from, to: o.period.date_to } : { period: query.period || o.period.date_from.slice(0, 4) }) };
   const casesHref = (figure, extra = {}) => routeTo("cases", { ...q, figure, ...extra });
   view.append(
     h("div", { class: "view-head" }, h("h1", {}, `${o.org.name}`), h("span", { class: "period-text" }, `${o.period.label}`), crumbs),
-    periodPicker(query, (p) => go(p)),
+    h("div", { class: "toolbar" }, periodPicker(query, (p) => go(p)), basisToggle(o.basis, (basis) => go({ basis }))),
     cards([
       ["accepted", num(f.accepted), t("card.completion", { rate: pct(f.completion_rate) }), casesHref("accepted")],
       ["completed", num(f.completed), t("card.on_time", { rate: pct(f.on_time_rate) }), casesHref("completed")],
@@ -59,12 +59,14 @@ export async function renderOverview(view) {
     breakdown(t("overview.categories"), o.by_category, "categories", "category"),
     breakdown(t("overview.channels"), o.by_channel, "channels", "channel")));
   if (o.children.length) {
-    const level = o.org.level === "county" ? "township" : "village"; // the level of the rows
-    const title = o.org.level === "county" ? t("overview.townships") : t("overview.villages");
+    const level = { province: "prefecture", prefecture: "county", county: "township" }[o.org.level] || "village"; // the rows'
+    const title = t({ province: "overview.prefectures", prefecture: "overview.counties", county: "overview.townships" }[o.org.level] || "overview.villages");
     const holder = h("div", {});
     // a township's row of the county table is the whole township (9 digits); in a township's table the centre's row
-    // is the centre itself (its 12-digit code) and the others are village stations
-    const orgOf = (row) => ({ org: level === "village" ? row.org.code : row.org.code.slice(0, 9) });
+    // is the centre itself (its 12-digit code) and the others are village stations; a hall's row is the hall itself
+    // (its 9 digits)
+    const rowDigits = { prefecture: 4, county: 6, township: 9, village: 12 }[level];
+    const orgOf = (row) => ({ org: row.org.kind === "hall" ? row.org.code.slice(0, 9) : row.org.code.slice(0, rowDigits), basis: query.basis });
     let sort = "code";
     let order = "asc";
     const draw = () => {
@@ -74,7 +76,7 @@ export async function renderOverview(view) {
           const label = isCentre ? t("overview.centre_itself", { name: row.org.name }) : row.org.name;
           return h("a", { href: routeTo("overview", { ...periodOf(query), ...orgOf(row) }), dataset: { unit: row.org.code } }, label);
         } },
-        ...figureColumns(periodOf(query), orgOf, o.definitions)];
+        ...figureColumns({ ...periodOf(query), basis: query.basis }, orgOf, o.definitions)];
       const rows = sortRows(o.children.map((c) => ({ ...c, name: c.org.name, code: c.org.code })), sort, order);
       holder.replaceChildren(sortableTable(columns, rows, { sort, order, onSort: (k, o2) => { sort = k; order = o2; draw(); } }));
     };
@@ -91,6 +93,15 @@ export async function renderOverview(view) {
       h("dt", {}, t("item.fully_online")), h("dd", {}, `${num(it.fully_online)}(${pct(it.fully_online_share)})`),
       h("dt", {}, t("item.one_trip")), h("dd", {}, `${num(it.one_trip)}(${pct(it.one_trip_share)})`),
       h("dt", {}, t("item.speedup")), h("dd", {}, t("item.speedup_value", { rate: pct(it.promise_speedup), n: it.speedup_items })))));
+}
+
+// 办理地 / 居住地: count cases where they were handled, or where the applicant lives.
+function basisToggle(basis, onChange) {
+  const button = (value) => h("button", { type: "button", class: `seg${basis === value ? " active" : ""}`,
+    "aria-pressed": String(basis === value), dataset: { basis: value }, onclick: () => basis === value || onChange(value) },
+  t(`basis.${value}`));
+  return h("div", { class: "basis", role: "group", "aria-label": t("basis.label") },
+    h("span", { class: "period-label" }, t("basis.label")), button("handled"), button("residence"));
 }
 
 function shareBar(part, whole) {
