@@ -79,6 +79,8 @@ _CODES = [
          "县服务器不认本机保存的同步位置：请运维核对本机与县服务器的软件版本"),
     # the county dashboard's own filters (its users read Chinese); `fields` names the filter at fault
     Code("invalid_filter", 422, "筛选条件有误，请按提示改正（见 detail 与 fields）。"),
+    Code("outside_township", 403, "您的账号只能查看本乡镇的数据。"),
+    Code("auditor_only", 403, "只有审计员可以查看和导出审计日志。"),
     # the agent's local API (127.0.0.1): read by staff
     Code("host_not_allowed", 403, "这个地址不是本机办件代理的地址。请用 http://127.0.0.1:端口/ 打开办件工作台。"),
     Code("cross_origin", 403, "其他网页不能修改本机的办件数据。请在办件工作台中操作。"),

@@ -14,6 +14,7 @@ import click
 
 from ops.logs import configure_logging
 from server.accounts.agents import register_agent
+from server.accounts.roles import COUNTY_ADMIN, ROLES
 from server.admin import rollups as maintenance
 from server.app import build_app, open_store
 from server.config import ServerConfig, load_config
@@ -234,6 +235,10 @@ def users() -> None:
     """Dashboard accounts of county admins (passwords stored as scrypt hashes)."""
 
 
+def _dashboard_url(config: ServerConfig) -> str:
+    return f"http://{config.host}:{config.port}/dashboard/"
+
+
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
@@ -260,14 +265,27 @@ def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> 
 
 @users.command("add")
 @click.option("--name", required=True, help="Login name, e.g. zhangsan.")
+@click.option("--role", type=click.Choice(ROLES), default=COUNTY_ADMIN, show_default=True,
+              help="county_admin: the whole county; township_viewer: only --township; auditor: read-only, and the "
+                   "audit log.")
+@click.option("--township", default=None, help="The township of a township_viewer: 9 digits, e.g. 513422100.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
 @config_option
-def users_add(name: str, password_stdin: bool, config_path: str) -> None:
-    """Add a dashboard account."""
+def users_add(name: str, role: str, township: str | None, password_stdin: bool, config_path: str) -> None:
+    """Add a dashboard account with its role."""
+    from server.accounts.agents import known_township
+    from server.model.reference import load_reference
+
     config = _load(config_path)
+    if township is not None:
+        try:
+            township = known_township(load_reference(config.org_units, config.catalog), township)
+        except (UnknownTownship, ConfigError) as exc:
+            _fail(str(exc))
     password = _password(password_stdin)
-    _with_accounts(config, lambda accounts: accounts.add(name, password))
-    click.echo(f"Account {name} added; log in at http://{config.host}:{config.port}/dashboard/")
+    _with_accounts(config, lambda accounts: accounts.add(name, password, role, township))
+    scope = f"township {township}" if township else "the whole county"
+    click.echo(f"Account {name} ({role}, {scope}) added; log in at {_dashboard_url(config)}")
 
 
 @users.command("password")
@@ -306,7 +324,9 @@ def users_list(config_path: str) -> None:
     """List dashboard accounts."""
     config = _load(config_path)
     for record in _with_accounts(config, lambda accounts: accounts.list()):
-        click.echo(f"{record.name}  role={record.role}  created_at={record.created_at}"
+        click.echo(f"{record.name}  role={record.role}"
+                   f"{f'  township={record.township_code}' if record.township_code else ''}"
+                   f"  created_at={record.created_at}"
                    f"{'  disabled' if record.is_disabled else ''}")
 
 

@@ -41,13 +41,19 @@ def township_code9(code: str) -> str:
     return code
 
 
-async def register_agent(store: Store, reference: Reference, township: str, name: str) -> tuple[AgentRecord, str]:
-    """Create an agent bound to `township`; returns (record, token). The token is not stored and cannot be shown
-    again. Raises UnknownTownship for a code that is not a township of the county's org units."""
+def known_township(reference: Reference, township: str) -> str:
+    """The 9-digit code of a township of the county (given as 9 or 12 digits). Raises UnknownTownship."""
     code9 = township_code9(township)
     if not (len(code9) == 9 and code9.isdigit()) or reference.township(code9) is None:
         known = ", ".join(f"{u.code[:9]} {u.name}" for u in reference.townships())
         raise UnknownTownship(f"township {township!r} is not in the county's org units; known: {known}")
+    return code9
+
+
+async def register_agent(store: Store, reference: Reference, township: str, name: str) -> tuple[AgentRecord, str]:
+    """Create an agent bound to `township`; returns (record, token). The token is not stored and cannot be shown
+    again. Raises UnknownTownship for a code that is not a township of the county's org units."""
+    code9 = known_township(reference, township)
     agent_id = f"{code9}-{secrets.token_hex(3)}"
     token = f"{agent_id}.{secrets.token_urlsafe(32)}"
     record = AgentRecord(agent_id=agent_id, township_code=code9, name=name, created_at=now_iso())

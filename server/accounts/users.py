@@ -29,6 +29,7 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
+from server.accounts.roles import COUNTY_ADMIN, Reader, role_problem
 from server.accounts.throttle import LoginThrottle
 from server.clock import now_iso
 from server.errors import ApiError
@@ -109,15 +110,17 @@ class Accounts:
         self.max_age = timedelta(hours=max_hours)
         self.throttle = throttle
 
-    async def add(self, name: str, password: str) -> AccountRecord:
-        """Create an account. Raises ValueError saying what is wrong (bad name or password, name taken)."""
-        problem = check_new_account(name, password)
+    async def add(self, name: str, password: str, role: str = COUNTY_ADMIN, township: str | None = None
+                  ) -> AccountRecord:
+        """Create an account with a role (`server.accounts.roles`). Raises ValueError saying what is wrong (bad
+        name, password or role, name taken)."""
+        problem = role_problem(role, township) or check_new_account(name, password)
         if problem is not None:
             raise ValueError(problem)
         record = AccountRecord(name=name, password_hash=await asyncio.to_thread(hash_password, password),
-                               created_at=now_iso())
+                               created_at=now_iso(), role=role, township_code=township)
         await self._store.add_account(record)
-        log.info("account added name=%s", name)
+        log.info("account added name=%s role=%s township=%s", name, role, township or "-")
         return record
 
     async def list(self) -> list[AccountRecord]:
@@ -168,6 +171,11 @@ class Accounts:
 
     async def account_of(self, token: str | None, now: datetime | None = None) -> str | None:
         """The account of a live session, or None; a use extends the session."""
+        reader = await self.reader_of(token, now)
+        return None if reader is None else reader.name
+
+    async def reader_of(self, token: str | None, now: datetime | None = None) -> Reader | None:
+        """The account (name, role, township) of a live session, or None; a use extends the session."""
         if not token:
             return None
         digest = session_digest(token)
@@ -181,7 +189,7 @@ class Accounts:
             return None
         if idle_for.total_seconds() > TOUCH_EVERY_S:
             await self._store.touch_session(digest, now.isoformat(timespec="milliseconds"))
-        return session.account
+        return Reader(session.account, session.role, session.township_code)
 
     async def logout(self, token: str | None) -> None:
         if token:

@@ -13,6 +13,8 @@ from ops import metrics
 from protocol.codes import CODES, message_of
 from protocol.messages import ErrorBody, encoder
 from server.accounts.agents import Authenticator, bearer_token
+from server.accounts.roles import Reader
+from server.accounts.users import Accounts
 from server.clock import now_ms
 from server.config import ServerConfig
 from server.errors import ApiError, ClientGone
@@ -38,6 +40,8 @@ INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
 REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> ReferenceResponse
 QUOTA_REFUSALS = web.AppKey("quota_refusals", Counter)  # quota (events, bytes, orphans) -> pushes refused since start
 OVERVIEW = web.AppKey("overview", Overview)  # every figure: the dashboard's and the stats API's
+ACCOUNTS = web.AppKey("accounts", Accounts)
+COOKIE = "county_session"
 
 # aiohttp's own HTTP errors (router, body size) mapped to our codes, so every non-2xx answer is an ErrorBody.
 _HTTP_CODES = {400: "bad_json", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -118,11 +122,29 @@ async def require_agent(request: web.Request) -> AgentRecord:
     return agent
 
 
+async def require_reader(request: web.Request) -> Reader:
+    """The reader: a live dashboard session's account (name, role, township), or the admin token (a county admin
+    named "admin"). Raises login_required."""
+    reader = await request.app[ACCOUNTS].reader_of(request.cookies.get(COOKIE))
+    if reader is not None:
+        return reader
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer ") and request.app[AUTH].is_admin(header[7:].strip()):
+        return Reader("admin")
+    raise ApiError("login_required")
+
+
 async def require_admin(request: web.Request) -> None:
+    """The admin token, or the session of an account that sees the whole county (a township viewer: 403)."""
     auth = request.app[AUTH]
     token = bearer_token(request.headers.get("Authorization"))
     if auth.is_admin(token):
         return
+    reader = await request.app[ACCOUNTS].reader_of(request.cookies.get(COOKIE))
+    if reader is not None:
+        if reader.sees_county:
+            return
+        raise ApiError("outside_township", f"{reader.name} reads township {reader.township} on the dashboard")
     if await auth.agent(token) is not None:
         raise ApiError("forbidden", "an agent token cannot read county figures; use the admin token")
     raise ApiError("unauthorized", "send Authorization: Bearer <[server] admin_token of the server config>")

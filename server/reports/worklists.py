@@ -218,10 +218,11 @@ class Worklists:
             followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
             cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue)
 
-    async def agents(self, now: datetime | None = None) -> AgentsResponse:
+    async def agents(self, now: datetime | None = None, township_code: str | None = None) -> AgentsResponse:
+        """Every PC, or those of one township."""
         now = now or datetime.now(UTC)
         rows = []
-        for status in await self._store.agent_statuses():
+        for status in await self._store.agent_statuses(township_code):
             a = status.agent
             township = self._reference.org_units.get(a.township_code + "000")
             hours = None
@@ -245,7 +246,8 @@ class Worklists:
         limit, offset = _int(params, "limit", 100, 1, MAX_PAGE), _int(params, "offset", 0, 0, 10**9)
         total, rows = await self._store.list_conflicts(
             scope.prefix, None if state == "all" else state == "open", limit, offset)
-        names = {s.agent.agent_id: s.agent.name for s in await self._store.agent_statuses()} if rows else {}
+        names = {s.agent.agent_id: s.agent.name for s in await self._store.agent_statuses(
+            scope.prefix[:9] if len(scope.prefix) >= 9 else None)} if rows else {}
         units = self._reference.org_units
         items = []
         for r in rows:
