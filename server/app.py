@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections import Counter
@@ -16,13 +17,16 @@ from ops.runlock import RunLock
 from ops.serve import PROBE
 from protocol.workdays import WorkCalendar
 from server.accounts.agents import Authenticator
+from server.accounts.audit import AuditTrail
 from server.accounts.throttle import Limits, LoginThrottle
 from server.accounts.users import Accounts
+from server.admin.audit import purge_audit
 from server.admin.cases import refold_all
 from server.config import ServerConfig
 from server.errors import ConfigError
-from server.http import admin, dashboard, health, stats, sync
+from server.http import admin, audit, dashboard, health, stats, sync
 from server.http.common import (
+    AUDIT,
     AUTH,
     CALENDAR,
     CONFIG,
@@ -77,11 +81,13 @@ async def build_app(config: ServerConfig) -> web.Application:
     app.on_response_prepare.append(stamp_server_time)
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_dashboard)
+    app.cleanup_ctx.append(_audit_retention)
     app.cleanup_ctx.append(_metrics_listener)
     app.add_routes(sync.routes)
     app.add_routes(stats.routes)
     app.add_routes(admin.routes)
     app.add_routes(health.routes)
+    app.add_routes(audit.routes)
     app.add_routes(dashboard.routes)
     health.instrument(app)  # the app's metrics registry; times every request, error answers too
     return app
@@ -104,6 +110,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         await refold_if_needed(store, reference)  # before any ingest: the first start after the upgrade
         app[STORE] = store
         app[AUTH] = Authenticator(store, config.admin_token)
+        app[AUDIT] = AuditTrail(store)
         app[INGEST_STATS] = IngestStats()
         pool = IngestPool(config, reference) if config.ingest_workers else None
         app[INGEST] = pool or Ingestor(store, reference)
@@ -145,8 +152,30 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
                                          config.agent_silent_hours)
     throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
                                     config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
-    app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle)
+    app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle,
+                                       app[AUDIT])
     yield
+
+
+async def _audit_retention(app: web.Application) -> AsyncIterator[None]:
+    """Purge the audit entries older than `[audit] retention_days` at start and then once a day."""
+    config, store = app[CONFIG], app[STORE]
+
+    async def purge_daily() -> None:
+        while True:
+            try:
+                await purge_audit(store, config.audit_retention_days)
+            except Exception:  # a failed purge keeps the entries: retried tomorrow, never lost
+                log.exception("audit purge failed")
+            await asyncio.sleep(24 * 3600)
+
+    task = asyncio.create_task(purge_daily())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:

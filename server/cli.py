@@ -14,6 +14,7 @@ import click
 
 from ops.logs import configure_logging
 from server.accounts.agents import register_agent
+from server.accounts.audit import LOCAL, AuditTrail, cli_actor, details
 from server.accounts.roles import COUNTY_ADMIN, ROLES
 from server.admin import rollups as maintenance
 from server.app import build_app, open_store
@@ -58,6 +59,13 @@ def _run(config: ServerConfig, work: Callable[..., Awaitable[T]]) -> T:
         _fail(str(exc))
 
 
+async def _record(store: Any, action: str, target: str | None, outcome: str = "ok", detail: str | None = None
+                  ) -> None:
+    """An audit entry for what an admin did at the server's console."""
+    await AuditTrail(store).record(action, actor=cli_actor(), address=LOCAL, outcome=outcome, target=target,
+                                   detail=detail)
+
+
 @click.group()
 def main() -> None:
     """County server for township convenience-service centres (乡镇便民服务中心)."""
@@ -99,7 +107,14 @@ def agents_add(township: str, name: str, as_json: bool, config_path: str) -> Non
     config = _load(config_path)
 
     async def work(store: Any, reference: Any) -> tuple[Any, str]:
-        return await register_agent(store, reference, township, name)
+        try:
+            record, token = await register_agent(store, reference, township, name)
+        except UnknownTownship:
+            await _record(store, "agent_added", None, "failed", details(township=township[:20]))
+            raise
+        await _record(store, "agent_added", record.agent_id, detail=details(township=record.township_code,
+                                                                             name=record.name))
+        return record, token
 
     try:
         record, token = _run(config, work)
@@ -121,7 +136,12 @@ def agents_rotate_token(agent_id: str, config_path: str) -> None:
     """Give a PC a new token (same identity); the old token stops working within a minute. Prints it once."""
     from server.accounts.agents import rotate_token
 
-    token = _run(_load(config_path), lambda store, reference: rotate_token(store, agent_id))
+    async def work(store: Any, reference: Any) -> str | None:
+        token = await rotate_token(store, agent_id)
+        await _record(store, "agent_token_rotated", agent_id, "ok" if token else "failed")
+        return token
+
+    token = _run(_load(config_path), work)
     if token is None:
         _fail(f"no agent {agent_id}; see `county-server agents list`")
     click.echo(f"New token of {agent_id}, shown only this once; put it in the agent's config as [county] token:")
@@ -136,7 +156,12 @@ def agents_revoke(agent_id: str, config_path: str) -> None:
     with `agents rotate-token`."""
     from server.accounts.agents import revoke_agent
 
-    if not _run(_load(config_path), lambda store, reference: revoke_agent(store, agent_id)):
+    async def work(store: Any, reference: Any) -> bool:
+        done = await revoke_agent(store, agent_id)
+        await _record(store, "agent_revoked", agent_id, "ok" if done else "failed")
+        return done
+
+    if not _run(_load(config_path), work):
         _fail(f"no agent {agent_id}; see `county-server agents list`")
     click.echo(f"Agent {agent_id} revoked: its uploads are refused (agent_revoked). To let it upload again: "
                f"county-server agents rotate-token --agent {agent_id}")
@@ -245,7 +270,9 @@ def _password(from_stdin: bool) -> str:
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> T:
+def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]],
+                   audit: tuple[str, str, str | None] | None = None) -> T:
+    """Run `use(accounts)`; `audit` (action, account, detail) is recorded with its outcome."""
     from server.accounts.users import Accounts
     from server.storage.sqlite.dashboard import SqliteDashboardStore
 
@@ -253,9 +280,16 @@ def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> 
         dashboard_store = SqliteDashboardStore(store)
         await dashboard_store.open()
         try:
-            return await use(Accounts(dashboard_store, config.session_idle_minutes))
+            result = await use(Accounts(dashboard_store, config.session_idle_minutes))
+        except ValueError as exc:
+            if audit is not None:
+                await _record(store, audit[0], audit[1], "failed", details(reason=str(exc)[:200]))
+            raise
         finally:
             await dashboard_store.close()
+        if audit is not None:
+            await _record(store, audit[0], audit[1], "ok", audit[2])
+        return result
 
     try:
         return _run(config, work)
@@ -283,7 +317,8 @@ def users_add(name: str, role: str, township: str | None, password_stdin: bool, 
         except (UnknownTownship, ConfigError) as exc:
             _fail(str(exc))
     password = _password(password_stdin)
-    _with_accounts(config, lambda accounts: accounts.add(name, password, role, township))
+    _with_accounts(config, lambda accounts: accounts.add(name, password, role, township),
+                   ("user_added", name, details(role=role, township=township)))
     scope = f"township {township}" if township else "the whole county"
     click.echo(f"Account {name} ({role}, {scope}) added; log in at {_dashboard_url(config)}")
 
@@ -296,7 +331,7 @@ def users_password(name: str, password_stdin: bool, config_path: str) -> None:
     """Set a new password for an account (its open sessions end)."""
     config = _load(config_path)
     password = _password(password_stdin)
-    _with_accounts(config, lambda accounts: accounts.set_password(name, password))
+    _with_accounts(config, lambda accounts: accounts.set_password(name, password), ("user_password", name, None))
     click.echo(f"Password of {name} changed.")
 
 
@@ -305,7 +340,8 @@ def users_password(name: str, password_stdin: bool, config_path: str) -> None:
 @config_option
 def users_disable(name: str, config_path: str) -> None:
     """Disable an account: its open sessions end at once and it cannot log in until enabled again."""
-    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, True))
+    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, True),
+                   ("user_disabled", name, None))
     click.echo(f"Account {name} disabled; its sessions have ended.")
 
 
@@ -314,7 +350,8 @@ def users_disable(name: str, config_path: str) -> None:
 @config_option
 def users_enable(name: str, config_path: str) -> None:
     """Enable a disabled account again."""
-    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, False))
+    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, False),
+                   ("user_enabled", name, None))
     click.echo(f"Account {name} enabled.")
 
 
@@ -329,6 +366,38 @@ def users_list(config_path: str) -> None:
                    f"  created_at={record.created_at}"
                    f"{'  disabled' if record.is_disabled else ''}")
 
+
+
+@main.group()
+def audit() -> None:
+    """The audit log (append-only; the auditor reads and exports it on the dashboard)."""
+
+
+@audit.command("purge")
+@config_option
+def audit_purge(config_path: str) -> None:
+    """Delete the entries older than [audit] retention_days (at least 183); the server does this once a day."""
+    from server.admin.audit import purge_audit
+
+    config = _load(config_path)
+    removed = _run(config, lambda store, reference: purge_audit(store, config.audit_retention_days, cli_actor()))
+    click.echo(f"audit entries older than {config.audit_retention_days} days purged: {removed}")
+
+
+@audit.command("list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@config_option
+def audit_list(limit: int, config_path: str) -> None:
+    """Print the newest entries, China time."""
+    from server.reports.audit import china_time
+    from server.storage.base import AuditQuery
+
+    async def work(store: Any, reference: Any) -> list[Any]:
+        return (await store.audit_entries(AuditQuery(limit=limit)))[1]
+
+    for e in _run(_load(config_path), work):
+        click.echo(f"{china_time(e.at)}  {e.actor}  {e.address}  {e.action}  {e.target or '-'}  {e.outcome}"
+                   f"{'  ' + e.detail if e.detail else ''}")
 
 
 def _add_operations_commands() -> None:

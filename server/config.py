@@ -86,6 +86,8 @@ SETTINGS = [
     Setting("quotas", "orphan_events", INT, 20_000, "Events of one PC stored while the acceptance (受理) of their "
             "case has not arrived; beyond it the PC's pushes wait until the PC that accepted those cases has uploaded.",
             low=1, attr="quota_orphan_events"),
+    Setting("audit", "retention_days", INT, 365, "Days the audit log keeps an entry; older entries are purged once "
+            "a day. At least 183 (6 months, as 网络安全法 art. 21 asks).", low=183, attr="audit_retention_days"),
     Setting("metrics", "token", TOKEN, "", "Bearer token that GET /metrics on the main address requires; empty: "
             "/metrics is not served there (401).", attr="metrics_token"),
     Setting("metrics", "host", STR, "127.0.0.1", "Address of the metrics listener; keep it on loopback.",
@@ -123,6 +125,7 @@ class ServerConfig:
     quota_events_per_day: int
     quota_bytes_per_day: int
     quota_orphan_events: int
+    audit_retention_days: int
     metrics_token: str
     metrics_host: str
     metrics_port: int

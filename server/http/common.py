@@ -13,6 +13,7 @@ from ops import metrics
 from protocol.codes import CODES, message_of
 from protocol.messages import ErrorBody, encoder
 from server.accounts.agents import Authenticator, bearer_token
+from server.accounts.audit import AuditTrail
 from server.accounts.roles import Reader
 from server.accounts.users import Accounts
 from server.clock import now_ms
@@ -41,6 +42,7 @@ REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> Refere
 QUOTA_REFUSALS = web.AppKey("quota_refusals", Counter)  # quota (events, bytes, orphans) -> pushes refused since start
 OVERVIEW = web.AppKey("overview", Overview)  # every figure: the dashboard's and the stats API's
 ACCOUNTS = web.AppKey("accounts", Accounts)
+AUDIT = web.AppKey("audit", AuditTrail)
 COOKIE = "county_session"
 
 # aiohttp's own HTTP errors (router, body size) mapped to our codes, so every non-2xx answer is an ErrorBody.

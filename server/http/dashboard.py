@@ -20,12 +20,14 @@ from ops.fonts import font_response
 from ops.metrics import route_of
 from protocol import API_PREFIX
 from protocol.vocabulary import Level
+from server.accounts.audit import details
 from server.accounts.roles import Reader
 from server.accounts.users import NAME_CHARS
 from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
 from server.http.common import (
     ACCOUNTS,
+    AUDIT,
     CONFIG,
     COOKIE,
     OVERVIEW,
@@ -86,13 +88,16 @@ def _timed(request: web.Request) -> Timer:
     return request.app[INSTRUMENTS].dashboard_seconds.labels(route_of(request)).time()
 
 
-def _scope(request: web.Request, reader: Reader) -> Scope:
+async def _scope(request: web.Request, reader: Reader) -> Scope:
     """The org unit, period and as_of of a figure request, confined to what the reader may see: a township viewer
     reads its township by default, and 403 outside_township for any other unit."""
     query = dict(request.query)
     try:
         org = reader.confine_org(query.get("org"))
     except ValueError:
+        await request.app[AUDIT].record("access_refused", actor=reader.name, role=reader.role,
+                                        address=client_address(request), outcome="refused", target=request.path,
+                                        detail=details(org=query.get("org", "")[:40]))
         raise ApiError("outside_township", f"账号 {reader.name} 只能查看本乡镇（{reader.township}）的数据") from None
     if org is not None:
         query["org"] = org
@@ -137,7 +142,7 @@ async def session(request: web.Request) -> web.Response:
 
 @routes.delete(f"{API_PREFIX}/session")
 async def logout(request: web.Request) -> web.Response:
-    await request.app[ACCOUNTS].logout(request.cookies.get(COOKIE))
+    await request.app[ACCOUNTS].logout(request.cookies.get(COOKIE), client_address(request))
     response = json_response({"account": None})
     response.del_cookie(COOKIE, path="/")
     return response
@@ -158,7 +163,7 @@ def _session_info(request: web.Request, reader: Reader) -> SessionInfo:
 
 @routes.get(f"{API_PREFIX}/overview")
 async def overview(request: web.Request) -> web.Response:
-    scope = _scope(request, await require_reader(request))
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[OVERVIEW].overview(scope)
     return json_response(answer)
@@ -166,7 +171,7 @@ async def overview(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/units")
 async def units(request: web.Request) -> web.Response:
-    scope, level = _scope(request, await require_reader(request)), _level(request)
+    scope, level = await _scope(request, await require_reader(request)), _level(request)
     with _timed(request):
         answer = await request.app[OVERVIEW].units(scope, level)
     return json_response(answer)
@@ -174,7 +179,7 @@ async def units(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/summary")
 async def summary(request: web.Request) -> web.Response:
-    scope = _scope(request, await require_reader(request))
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[OVERVIEW].summary(scope)
     return json_response(answer)
@@ -182,7 +187,7 @@ async def summary(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/cases")
 async def cases(request: web.Request) -> web.Response:
-    scope = _scope(request, await require_reader(request))
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[WORKLISTS].cases(scope, request.query, has_period=_has_period(request))
     return json_response(answer)
@@ -198,7 +203,7 @@ async def agents(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/conflicts")
 async def conflicts(request: web.Request) -> web.Response:
-    scope = _scope(request, await require_reader(request))
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[WORKLISTS].conflicts(scope, request.query)
     return json_response(answer)
@@ -225,8 +230,16 @@ async def export(request: web.Request) -> web.Response:
     if name not in TABLES or fmt not in ("xlsx", "csv"):
         raise ApiError("bad_request", f"export/{name}?format={fmt}: expected a table of {', '.join(TABLES)} and "
                                       "format xlsx or csv")
+    audit = request.app[AUDIT]
     with _timed(request):
         table = await _table(request, reader, name)
+    await audit.record("export", actor=reader.name, role=reader.role, address=client_address(request),
+                       target=f"{name}.{fmt}", detail=details(query=request.query_string[:500], rows=len(table.rows)))
+    return table_response(table, fmt)
+
+
+def table_response(table: Table, fmt: str) -> web.Response:
+    """A table as an XLSX or CSV download named for it."""
     if fmt == "xlsx":
         body, content_type = to_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
@@ -237,7 +250,7 @@ async def export(request: web.Request) -> web.Response:
 
 
 async def _table(request: web.Request, reader: Reader, name: str) -> Table:
-    scope = _scope(request, reader)
+    scope = await _scope(request, reader)
     o = request.app[OVERVIEW]
     if name == "units":
         if "level" in request.query:

@@ -31,6 +31,7 @@ PERIOD = "period=2026"
 #   rows:     lists without `org` (PCs, the org tree): only 乔瓦镇's rows
 #   export:   every table of /export/{table}, each as `scoped` or `rows`
 #   county:   county-wide figures for admins: 403 outside_township
+#   auditor:  the audit log: 403 auditor_only
 #   agent:    township PCs only (agent token): a session opens nothing (401)
 #   metrics:  the metrics token: a session opens nothing (401)
 #   public:   no township data (health, the API description, the page's files, the session itself)
@@ -44,6 +45,8 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/org-units"): "rows",
     ("GET", "/api/v1/export/{table}"): "export",
     ("GET", "/api/v1/stats"): "county",
+    ("GET", "/api/v1/audit"): "auditor",
+    ("GET", "/api/v1/audit/export"): "auditor",
     ("POST", "/api/v1/sync/push"): "agent",
     ("POST", "/api/v1/sync/pull"): "agent",
     ("GET", "/api/v1/sync/pull"): "agent",
@@ -170,6 +173,9 @@ async def test_a_township_viewer_reads_only_its_township_on_every_route(two_town
         elif rule == "county":
             status, body = await viewer.get(f"{path}?level=township&from=2026-01-01&to=2026-12-31")
             assert status == 403 and json.loads(body)["code"] == "outside_township", body
+        elif rule == "auditor":
+            status, body = await viewer.get(path)
+            assert status == 403 and json.loads(body)["code"] == "auditor_only", body
         elif rule in ("agent", "metrics"):
             status = await viewer.send(method, path)
             assert status == 401, (method, path, status)

@@ -17,7 +17,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,8 @@ from server.model.rollups import Contribution, GrainRows, add_into
 from server.storage.base import (
     AgentRecord,
     AgentUsage,
+    AuditEntry,
+    AuditQuery,
     BatchWrite,
     CaseHistory,
     CaseRecord,
@@ -41,6 +43,7 @@ from server.storage.base import (
     WriteTurn,
 )
 from server.storage.rollup_tables import ROLLUP_TABLES, table_rows
+from server.storage.sqlite import audit
 from server.storage.sqlite.ingest import (
     CaseCache,
     CommittedReads,
@@ -322,6 +325,23 @@ class SqliteStore:
 
         # A thread and a connection of its own: minutes at prefecture scale, and the ingest keeps going beside it.
         return await asyncio.to_thread(snapshot)
+
+    async def append_audit(self, entries: Sequence[AuditEntry]) -> int:
+        if not entries:
+            return 0
+        return await self.transaction(lambda conn: audit.append(conn, entries))
+
+    async def audit_entries(self, query: AuditQuery) -> tuple[int, list[AuditEntry]]:
+        sql, params = audit.where(query)
+        [(total,)] = await self._read.execute_fetchall(f"SELECT count(*) FROM audit_log WHERE {sql}", params)
+        rows = await self._read.execute_fetchall(
+            f"SELECT {audit.COLUMNS} FROM audit_log WHERE {sql} ORDER BY entry_id DESC LIMIT ? OFFSET ?",
+            [*params, query.limit, query.offset])
+        return total, [audit.entry(r) for r in rows]
+
+    async def purge_audit(self, before: str, now: str) -> int:
+        audit.check_purge(before, now)
+        return await self.transaction(lambda conn: audit.purge(conn, before))
 
     async def rebuild_rollups(self, recompute: Recompute) -> int:
         def rebuild(conn: sqlite3.Connection) -> int:

@@ -8,6 +8,7 @@ import { renderOpen, renderBad } from "./views/worklists.js";
 import { renderAgents } from "./views/agents.js";
 import { renderConflicts } from "./views/conflicts.js";
 import { renderSummary } from "./views/summary.js";
+import { renderAudit } from "./views/audit.js";
 
 const ROUTES = [
   [/^#?\/?$/, "overview", renderOverview],
@@ -18,6 +19,7 @@ const ROUTES = [
   [/^#\/agents(\?.*)?$/, "agents", renderAgents],
   [/^#\/conflicts(\?.*)?$/, "conflicts", renderConflicts],
   [/^#\/summary(\?.*)?$/, "summary", renderSummary],
+  [/^#\/audit(\?.*)?$/, "audit", renderAudit],
 ];
 
 let session = null;
@@ -28,6 +30,7 @@ function showSession(info) {
   document.querySelector("#county-name").textContent = info ? info.county : t("app.county_unknown");
   document.querySelector("#mainnav").hidden = !info;
   document.querySelector("#account").hidden = !info;
+  document.querySelector("[data-nav=audit]").hidden = !(info && info.role === "auditor");
   const where = info && info.township_name ? ` · ${info.township_name}` : "";
   document.querySelector("#account-name").textContent = info ? `${info.account}（${t(`role.${info.role}`)}${where}）` : "";
 }
