@@ -39,6 +39,7 @@ from server.http.common import (
     REFERENCE_CACHE,
     STORE,
     error_middleware,
+    forwarded_middleware,
     handler_args,
     stamp_server_time,
 )
@@ -71,7 +72,7 @@ async def build_app(config: ServerConfig) -> web.Application:
     # The catalog as PCs get it, with pinyin initials: pypinyin loads its dictionaries once, here (about 0.3 s),
     # before anything listens, rather than stalling the event loop in the first PC's reference pull.
     await asyncio.to_thread(lambda: reference.items_for_agents)
-    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware],
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[forwarded_middleware, error_middleware],
                           handler_args=handler_args(config))
     app[CONFIG] = config
     app[REFERENCE] = reference

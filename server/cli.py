@@ -81,10 +81,19 @@ def serve(config_path: str) -> None:
     config = _load(config_path)
     configure_logging(config.log_level)
     tune_for_ingest()
-    log.info("server listening url=http://%s:%d", config.host, config.port)
+    ssl_context = None
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        from ops.tls import server_context
+
+        try:
+            ssl_context = server_context(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            _fail(f"{config.source}: [tls] cert_file / key_file / client_ca_file: {exc}")
+    log.info("server listening url=%s", _server_url(config))
     # READY=1 once listening, watchdog on a database probe, SIGTERM drains requests and closes the store.
     try:
-        service.run(build_app(config), host=config.host, port=config.port, name="county-server")
+        service.run(build_app(config), host=config.host, port=config.port, name="county-server",
+                    ssl_context=ssl_context)
     except ConfigError as exc:
         _fail(str(exc))
     except (DatabaseInUse, OSError) as exc:
@@ -165,6 +174,46 @@ def agents_revoke(agent_id: str, config_path: str) -> None:
         _fail(f"no agent {agent_id}; see `county-server agents list`")
     click.echo(f"Agent {agent_id} revoked: its uploads are refused (agent_revoked). To let it upload again: "
                f"county-server agents rotate-token --agent {agent_id}")
+
+
+@agents.command("bind-cert")
+@click.option("--agent", "agent_id", required=True, help="The agent id (see `agents list`).")
+@click.option("--cert-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The PC's client certificate (PEM or DER), signed by [tls] client_ca_file.")
+@click.option("--unbind", is_flag=True, help="Remove the binding instead.")
+@config_option
+def agents_bind_cert(agent_id: str, cert_file: str | None, unbind: bool, config_path: str) -> None:
+    """Bind a PC to its TLS client certificate: its token then works only over a connection that presents that
+    certificate (the server's own HTTPS with [tls] client_ca_file)."""
+    from pathlib import Path
+
+    from ops.tls import file_sha256
+
+    if unbind == (cert_file is not None):
+        _fail("give --cert-file FILE, or --unbind")
+    try:
+        sha256 = None if cert_file is None else file_sha256(Path(cert_file))
+    except ValueError as exc:
+        _fail(str(exc))
+
+    async def work(store: Any, reference: Any) -> bool:
+        try:
+            done = await store.bind_agent_cert(agent_id, sha256)
+        except ValueError:
+            await _record(store, "agent_cert_bound", agent_id, "failed", details(reason="certificate of another PC"))
+            raise
+        await _record(store, "agent_cert_bound", agent_id, "ok" if done else "failed",
+                      details(cert_sha256=sha256, unbound=unbind or None))
+        return done
+
+    try:
+        done = _run(_load(config_path), work)
+    except ValueError as exc:
+        _fail(f"{exc}; `agents bind-cert --agent OTHER --unbind` first")
+    if not done:
+        _fail(f"no agent {agent_id}; see `county-server agents list`")
+    click.echo(f"Agent {agent_id} unbound from its certificate." if unbind else
+               f"Agent {agent_id} bound to the certificate sha256={sha256}.")
 
 
 @agents.command("list")
@@ -260,8 +309,12 @@ def users() -> None:
     """Dashboard accounts of county admins (passwords stored as scrypt hashes)."""
 
 
+def _server_url(config: ServerConfig) -> str:
+    return f"{'https' if config.tls_cert_file else 'http'}://{config.host}:{config.port}"
+
+
 def _dashboard_url(config: ServerConfig) -> str:
-    return f"http://{config.host}:{config.port}/dashboard/"
+    return f"{_server_url(config)}/dashboard/"
 
 
 def _password(from_stdin: bool) -> str:

@@ -323,6 +323,15 @@ class Store(Protocol):
         first time is kept). False when there is no such agent."""
         ...
 
+    async def bind_agent_cert(self, agent_id: str, cert_sha256: str | None) -> bool:
+        """Bind `agent_id` to the TLS client certificate of this SHA-256 (hex), or unbind it (None). False when there
+        is no such agent. Raises ValueError when another agent is bound to that certificate."""
+        ...
+
+    async def agent_cert(self, agent_id: str) -> str | None:
+        """The SHA-256 of the certificate `agent_id` is bound to, or None."""
+        ...
+
     async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:
         """What `agent_id` sent on `day` (YYYY-MM-DD, China time) and its orphan events now; zeros when nothing."""
         ...

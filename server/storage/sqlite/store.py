@@ -250,6 +250,18 @@ class SqliteStore:
             "UPDATE agents SET revoked_at = coalesce(revoked_at, ?) WHERE agent_id = ?",
             (revoked_at, agent_id)).rowcount == 1)
 
+    async def bind_agent_cert(self, agent_id: str, cert_sha256: str | None) -> bool:
+        try:
+            return await self.transaction(lambda conn: conn.execute(
+                "UPDATE agents SET cert_sha256 = ? WHERE agent_id = ?", (cert_sha256, agent_id)).rowcount == 1)
+        except sqlite3.IntegrityError:
+            raise ValueError("another agent is bound to this certificate") from None
+
+    async def agent_cert(self, agent_id: str) -> str | None:
+        rows = list(await self._read.execute_fetchall("SELECT cert_sha256 FROM agents WHERE agent_id = ?",
+                                                      (agent_id,)))
+        return rows[0][0] if rows else None
+
     async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:
         [row] = await self._read.execute_fetchall(
             "SELECT (SELECT events FROM agent_usage WHERE agent_id = ?1 AND day = ?2), "

@@ -69,3 +69,18 @@ async def test_the_purge_removes_only_entries_older_than_the_retention(backend: 
     assert await store.purge_audit(_at(MIN_AUDIT_RETENTION_DAYS + 1), now_iso()) == 2
     total, rows = await store.audit_entries(AuditQuery())
     assert total == 1 and rows[0].at > _at(11)
+
+
+async def test_a_pc_is_bound_to_one_certificate_and_a_certificate_to_one_pc(backend: Backend) -> None:
+    store = backend.store
+    one, _ = await backend.add_agent("513422100")
+    two, _ = await backend.add_agent("513422100", "窗口2")
+    assert await store.agent_cert(one.agent_id) is None
+    assert await store.bind_agent_cert(one.agent_id, "a" * 64) is True
+    assert await store.agent_cert(one.agent_id) == "a" * 64
+    with pytest.raises(ValueError):
+        await store.bind_agent_cert(two.agent_id, "a" * 64)
+    assert await store.agent_cert(two.agent_id) is None
+    assert await store.bind_agent_cert("513422100-ffffff", "b" * 64) is False
+    assert await store.bind_agent_cert(one.agent_id, None) is True
+    assert await store.bind_agent_cert(two.agent_id, "a" * 64) is True
