@@ -7,7 +7,7 @@ import logging
 from aiohttp import web
 
 from agent.casebook import Casebook
-from agent.config import AgentConfig, is_loopback
+from agent.config import AgentConfig, county_tls, is_loopback
 from agent.http import api, guard, page, staff
 from agent.http.health import routes as health_routes
 from agent.service import CaseService
@@ -44,7 +44,8 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         store = await AgentStore.open(config.database)
         app[PROBE] = store.ping
         uplink = Uplink(config.county_url, config.token, timeout_s=config.timeout_s, attempts=config.attempts,
-                        backoff_initial_s=config.backoff_initial_s, backoff_max_s=config.backoff_max_s)
+                        backoff_initial_s=config.backoff_initial_s, backoff_max_s=config.backoff_max_s,
+                        ssl_context=county_tls(config))
         casebook = Casebook(store, config.agent_id)
         await refold_if_needed(casebook)
         syncer = Syncer(store, uplink, agent_id=config.agent_id, batch_size=config.batch_size,

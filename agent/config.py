@@ -6,12 +6,14 @@ keeps the two equal).
 from __future__ import annotations
 
 import ipaddress
+import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops.settings import BOOL, FLOAT, INT, LEVEL, PATH, POSITIVE, REQUIRED, STR, Schema, Setting
+from ops.settings import BOOL, FLOAT, INT, LEVEL, OPTIONAL_PATH, PATH, POSITIVE, REQUIRED, STR, Schema, Setting
+from ops.tls import client_context
 
 __all__ = ["REQUIRED", "SETTINGS", "AgentConfig", "config_from_dict", "is_loopback", "load_config"]
 
@@ -28,6 +30,12 @@ SETTINGS = [
             attr="county_url"),
     Setting("county", "token", STR, REQUIRED, "This PC's token, printed once by `county-server agents add`."),
     Setting("county", "timeout_s", POSITIVE, 15.0, "Time limit of one request to the county server."),
+    Setting("county", "ca_file", OPTIONAL_PATH, "", "PEM file of the CA that signed the county server's certificate "
+            "(a county's own CA); empty: the system's trusted CAs.", attr="county_ca_file"),
+    Setting("county", "cert_file", OPTIONAL_PATH, "", "This PC's TLS client certificate (PEM), when the county binds "
+            "PCs to certificates (`county-server agents bind-cert`); empty: none.", attr="county_cert_file"),
+    Setting("county", "key_file", OPTIONAL_PATH, "", "The private key of cert_file (PEM; readable only by the "
+            "agent's user).", attr="county_key_file"),
     Setting("sync", "interval_s", POSITIVE, 30.0, "Seconds between sync rounds."),
     Setting("sync", "early_delay_s", FLOAT, 1.0, "A local write starts a sync round this many seconds later."),
     Setting("sync", "batch_size", INT, 500, "Events per push request.", low=1, high=5000),
@@ -50,6 +58,9 @@ class AgentConfig:
     county_url: str
     token: str
     timeout_s: float
+    county_ca_file: Path | None
+    county_cert_file: Path | None
+    county_key_file: Path | None
     interval_s: float
     early_delay_s: float
     batch_size: int
@@ -83,12 +94,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def county_tls(config: AgentConfig) -> ssl.SSLContext | None:
+    """The TLS context of the link to the county: its CA file and this PC's client certificate, when configured
+    (None: aiohttp's default, the system's CAs). Raises OSError (ssl.SSLError) for a missing or bad file."""
+    if not config.county_url.startswith("https://") or (config.county_ca_file is None
+                                                        and config.county_cert_file is None):
+        return None
+    return client_context(config.county_ca_file, config.county_cert_file, config.county_key_file)
+
+
 def _check(v: dict[str, Any]) -> Iterator[str]:
     if not v["allow_non_loopback"] and not is_loopback(v["host"]):
         yield (f"[agent] host = {v['host']!r} is not a loopback address: any PC of the network could then use the "
                "staff page and its API; keep 127.0.0.1, or set [agent] allow_non_loopback = true")
     if not v["county_url"].startswith(("http://", "https://")):
         yield f"[county] url = {v['county_url']!r}: expected an http:// or https:// URL"
+    if (v["county_cert_file"] is None) != (v["county_key_file"] is None):
+        yield "[county] cert_file and key_file: give both (a client certificate) or neither"
+    if v["county_url"].startswith("http://") and (v["county_ca_file"] or v["county_cert_file"]):
+        yield "[county] ca_file and cert_file are for an https:// url"
     token = v["token"]
     agent_id = token.split(".", 1)[0]
     if "." not in token or len(agent_id.split("-", 1)[0]) != 9 or not agent_id[:9].isdigit():

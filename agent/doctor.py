@@ -8,7 +8,7 @@ import time
 
 import aiohttp
 
-from agent.config import AgentConfig
+from agent.config import AgentConfig, county_tls
 from agent.store import migrations
 from agent.sync.identity import retired_ids
 from ops import doctor
@@ -68,7 +68,9 @@ async def check_county(config: AgentConfig) -> tuple[list[Check], int | None]:
     timeout = aiohttp.ClientTimeout(total=config.timeout_s)
     sent = time.time()
     try:
-        async with aiohttp.ClientSession(timeout=timeout) as session:
+        context = county_tls(config)
+        connector = aiohttp.TCPConnector(ssl=context) if context is not None else None
+        async with aiohttp.ClientSession(timeout=timeout, connector=connector) as session:
             async with session.get(url, headers={"Authorization": f"Bearer {config.token}"}) as resp:
                 status = resp.status
                 server_ms = resp.headers.get("X-Server-Time-Ms")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -31,13 +32,15 @@ DRAIN_S = 10.0
 AppOrFactory = web.Application | Coroutine[Any, Any, web.Application]
 
 
-def run(app: AppOrFactory, *, host: str, port: int, name: str, drain_s: float = DRAIN_S) -> None:
-    """Serve until SIGTERM/SIGINT. `app` may be a coroutine that builds it (in the loop that serves it). Raises what
-    start-up raises (config, migrations, lock held, port in use)."""
-    asyncio.run(_serve(app, host=host, port=port, name=name, drain_s=drain_s))
+def run(app: AppOrFactory, *, host: str, port: int, name: str, drain_s: float = DRAIN_S,
+        ssl_context: ssl.SSLContext | None = None) -> None:
+    """Serve until SIGTERM/SIGINT (HTTPS with `ssl_context`). `app` may be a coroutine that builds it (in the loop
+    that serves it). Raises what start-up raises (config, migrations, lock held, port in use)."""
+    asyncio.run(_serve(app, host=host, port=port, name=name, drain_s=drain_s, ssl_context=ssl_context))
 
 
-async def _serve(app: AppOrFactory, *, host: str, port: int, name: str, drain_s: float) -> None:
+async def _serve(app: AppOrFactory, *, host: str, port: int, name: str, drain_s: float,
+                 ssl_context: ssl.SSLContext | None = None) -> None:
     if not isinstance(app, web.Application):
         app = await app
     runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=drain_s)
@@ -54,11 +57,12 @@ async def _serve(app: AppOrFactory, *, host: str, port: int, name: str, drain_s:
     await runner.setup()  # the app's start-up: open the database, apply migrations
     notifier: ServiceNotifier | None = None
     try:
-        site = web.TCPSite(runner, host, port, shutdown_timeout=drain_s)
+        site = web.TCPSite(runner, host, port, shutdown_timeout=drain_s, ssl_context=ssl_context)
         await site.start()
         notifier = ServiceNotifier(app[PROBE])
         notifier.ready(f"{name} serving on {host}:{port}")
-        log.info("serving name=%s listen=%s:%d watchdog=%s", name, host, port, notifier.watchdog is not None)
+        log.info("serving name=%s listen=%s:%d tls=%s watchdog=%s", name, host, port, ssl_context is not None,
+                 notifier.watchdog is not None)
         await stop.wait()
         log.info("stopping signal=%s", received[0] if received else "?")
     finally:

@@ -85,6 +85,12 @@ def _path(value: Any, base: Path) -> Path:
     return (base / _string(value, base)).resolve()
 
 
+def _optional_path(value: Any, base: Path) -> Path | None:
+    if value == "":
+        return None
+    return _path(value, base)
+
+
 def _level(value: Any, base: Path) -> str:
     if _string(value, base).upper() not in LEVELS:
         raise ValueError
@@ -111,6 +117,7 @@ FLOAT = Kind("float", "a number", _number)
 POSITIVE = Kind("positive", "a number > 0", _positive)
 BOOL = Kind("bool", "true or false", _boolean)
 PATH = Kind("path", "a file path string", _path)
+OPTIONAL_PATH = Kind("path", 'a file path string, or "" for none', _optional_path)
 LEVEL = Kind("level", f"one of {', '.join(LEVELS)}", _level)
 DATES = Kind("dates", 'a list of ISO dates like "2026-02-16"', _dates)
 

@@ -47,6 +47,11 @@ _CODES = [
     Code("agent_revoked", 403, "The county revoked this PC (`county-server agents revoke`); its uploads are "
          "refused. The county re-admits it with `county-server agents rotate-token` and a new token.",
          "县里已停用这台电脑的上传：记录都保存在本机，请联系县里的运维重新启用"),
+    Code("client_cert_required", 403, "This agent must connect with the TLS client certificate bound to it "
+         "(`county-server agents bind-cert`); set [county] cert_file and key_file in the agent's config.",
+         "县服务器要求本机使用登记过的客户端证书：请运维在本机配置中填写 [county] cert_file 和 key_file"),
+    Code("client_cert_mismatch", 403, "The TLS client certificate is not the one bound to this agent's token.",
+         "本机出示的客户端证书不是登记给这台电脑的：请运维核对本机的证书与令牌"),
     Code("agent_mismatch", 403, "The batch names another agent than the token's. Check the agent's configuration.",
          "本机配置的终端编号与令牌不符，请运维检查本机配置"),
     Code("internal", 500, "The server failed; the request was not applied. It is safe to retry.",
@@ -79,6 +84,8 @@ _CODES = [
          "县服务器不认本机保存的同步位置：请运维核对本机与县服务器的软件版本"),
     # the county dashboard's own filters (its users read Chinese); `fields` names the filter at fault
     Code("invalid_filter", 422, "筛选条件有误，请按提示改正（见 detail 与 fields）。"),
+    Code("outside_township", 403, "您的账号只能查看本乡镇的数据。"),
+    Code("auditor_only", 403, "只有审计员可以查看和导出审计日志。"),
     # the agent's local API (127.0.0.1): read by staff
     Code("host_not_allowed", 403, "这个地址不是本机办件代理的地址。请用 http://127.0.0.1:端口/ 打开办件工作台。"),
     Code("cross_origin", 403, "其他网页不能修改本机的办件数据。请在办件工作台中操作。"),

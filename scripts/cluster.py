@@ -10,6 +10,7 @@ import os
 import secrets
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -43,13 +44,14 @@ def http_json(method: str, url: str, body: object | None = None, token: str | No
         return e.code, json.loads(e.read() or b"{}")
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, timeout_s: float = 20) -> None:
+def wait_until_up(url: str, proc: subprocess.Popen, timeout_s: float = 20, ca_file: Path | None = None) -> None:
     deadline = time.monotonic() + timeout_s
+    context = ssl.create_default_context(cafile=ca_file) if ca_file is not None else None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"process exited with {proc.returncode} before answering {url}")
         try:
-            with urllib.request.urlopen(url, timeout=1):
+            with urllib.request.urlopen(url, timeout=1, context=context):
                 return
         except (urllib.error.URLError, OSError):
             time.sleep(0.05)
@@ -63,12 +65,13 @@ class Process:
     health_url: str
     log_path: Path
     proc: subprocess.Popen | None = None
+    ca_file: Path | None = None  # the CA of its HTTPS certificate
 
     def start(self) -> None:
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
                                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
-        wait_until_up(self.health_url, self.proc)
+        wait_until_up(self.health_url, self.proc, ca_file=self.ca_file)
 
     def stop(self, sig: int = signal.SIGTERM, timeout_s: float = 15) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
@@ -105,6 +108,7 @@ class Cluster:
     agents: dict[str, Process] = field(default_factory=dict)
     agent_ports: dict[str, int] = field(default_factory=dict)
     keep: bool = False
+    ca_file: Path | None = None  # the server speaks HTTPS (its [tls] in server_settings), signed by this CA
 
     def __post_init__(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
@@ -128,11 +132,11 @@ class Cluster:
     def _server_process(self) -> None:
         self.server = Process("county-server", [str(BIN / "county-server"), "serve", "--config",
                                                 str(self.server_config)],
-                              f"{self.server_url}/healthz", self.base / "server.log")
+                              f"{self.server_url}/healthz", self.base / "server.log", ca_file=self.ca_file)
 
     @property
     def server_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_port}"
+        return f"{'https' if self.ca_file else 'http'}://127.0.0.1:{self.server_port}"
 
     def county(self, *args: str) -> str:
         """Run a `county-server` command against this cluster's config; returns its stdout."""
@@ -142,7 +146,7 @@ class Cluster:
 
     def add_agent(self, name: str, township: str = "513422100", pc_no: int = 1, *, port: int | None = None,
                   county_url: str | None = None, interval_s: float = 2, early_delay_s: float = 0.2,
-                  batch_size: int = 500) -> Process:
+                  batch_size: int = 500, county_settings: str = "") -> Process:
         """Register a PC with the county (creates the database if needed) and prepare its agent process. With
         `keep`, a PC of that name registered before is taken up again, with its port and token."""
         config = self.base / f"agent-{name}.toml"
@@ -156,7 +160,7 @@ class Cluster:
             "[agent]\n"
             f'port = {port}\ndatabase = "agent-{name}.sqlite3"\npc_no = {pc_no}\n'
             "[county]\n"
-            f'url = "{county_url or self.server_url}"\ntoken = "{token}"\ntimeout_s = 5.0\n'
+            f'url = "{county_url or self.server_url}"\ntoken = "{token}"\ntimeout_s = 5.0\n{county_settings}'
             "[sync]\n"
             f"interval_s = {interval_s}\nearly_delay_s = {early_delay_s}\nbatch_size = {batch_size}\n"
             "attempts = 2\nbackoff_initial_s = 0.2\nbackoff_max_s = 1.0\nreference_interval_s = 3600.0\n",

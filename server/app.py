@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
 from collections import Counter
@@ -16,14 +17,17 @@ from ops.runlock import RunLock
 from ops.serve import PROBE
 from protocol.workdays import WorkCalendar
 from server.accounts.agents import Authenticator
+from server.accounts.audit import AuditTrail
 from server.accounts.throttle import Limits, LoginThrottle
 from server.accounts.users import Accounts
+from server.admin.audit import purge_audit
 from server.admin.cases import refold_all
 from server.clock import Clock
 from server.config import ServerConfig
 from server.errors import ConfigError
-from server.http import admin, dashboard, health, stats, sync
+from server.http import admin, audit, dashboard, health, stats, sync
 from server.http.common import (
+    AUDIT,
     AUTH,
     CALENDAR,
     CLOCK,
@@ -37,6 +41,7 @@ from server.http.common import (
     REFERENCE_CACHE,
     STORE,
     error_middleware,
+    forwarded_middleware,
     handler_args,
     stamp_server_time,
 )
@@ -71,7 +76,7 @@ async def build_app(config: ServerConfig, clock: Clock | None = None) -> web.App
     # The catalog as PCs get it, with pinyin initials: pypinyin loads its dictionaries once, here (about 0.3 s),
     # before anything listens, rather than stalling the event loop in the first PC's reference pull.
     await asyncio.to_thread(lambda: reference.items_for_agents)
-    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[error_middleware],
+    app = web.Application(client_max_size=config.max_body_bytes, middlewares=[forwarded_middleware, error_middleware],
                           handler_args=handler_args(config))
     app[CONFIG] = config
     app[REFERENCE] = reference
@@ -82,11 +87,13 @@ async def build_app(config: ServerConfig, clock: Clock | None = None) -> web.App
     app.on_response_prepare.append(stamp_server_time)
     app.cleanup_ctx.append(_storage)
     app.cleanup_ctx.append(_dashboard)
+    app.cleanup_ctx.append(_audit_retention)
     app.cleanup_ctx.append(_metrics_listener)
     app.add_routes(sync.routes)
     app.add_routes(stats.routes)
     app.add_routes(admin.routes)
     app.add_routes(health.routes)
+    app.add_routes(audit.routes)
     app.add_routes(dashboard.routes)
     health.instrument(app)  # the app's metrics registry; times every request, error answers too
     return app
@@ -109,6 +116,7 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         await refold_if_needed(store, reference)  # before any ingest: the first start after the upgrade
         app[STORE] = store
         app[AUTH] = Authenticator(store, config.admin_token)
+        app[AUDIT] = AuditTrail(store)
         app[INGEST_STATS] = IngestStats()
         pool = IngestPool(config, reference) if config.ingest_workers else None
         app[INGEST] = pool or Ingestor(store, reference)
@@ -151,8 +159,30 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
                                          config.agent_silent_hours)
     throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
                                     config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
-    app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle)
+    app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle,
+                                       app[AUDIT])
     yield
+
+
+async def _audit_retention(app: web.Application) -> AsyncIterator[None]:
+    """Purge the audit entries older than `[audit] retention_days` at start and then once a day."""
+    config, store = app[CONFIG], app[STORE]
+
+    async def purge_daily() -> None:
+        while True:
+            try:
+                await purge_audit(store, config.audit_retention_days)
+            except Exception:  # a failed purge keeps the entries: retried tomorrow, never lost
+                log.exception("audit purge failed")
+            await asyncio.sleep(24 * 3600)
+
+    task = asyncio.create_task(purge_daily())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:

@@ -14,6 +14,8 @@ import click
 
 from ops.logs import configure_logging
 from server.accounts.agents import register_agent, register_unit_agent
+from server.accounts.audit import LOCAL, AuditTrail, cli_actor, details
+from server.accounts.roles import COUNTY_ADMIN, ROLES
 from server.admin import rollups as maintenance
 from server.app import build_app, open_store
 from server.config import ServerConfig, load_config
@@ -57,6 +59,13 @@ def _run(config: ServerConfig, work: Callable[..., Awaitable[T]]) -> T:
         _fail(str(exc))
 
 
+async def _record(store: Any, action: str, target: str | None, outcome: str = "ok", detail: str | None = None
+                  ) -> None:
+    """An audit entry for what an admin did at the server's console."""
+    await AuditTrail(store).record(action, actor=cli_actor(), address=LOCAL, outcome=outcome, target=target,
+                                   detail=detail)
+
+
 @click.group()
 def main() -> None:
     """County server for township convenience-service centres (乡镇便民服务中心)."""
@@ -72,10 +81,19 @@ def serve(config_path: str) -> None:
     config = _load(config_path)
     configure_logging(config.log_level)
     tune_for_ingest()
-    log.info("server listening url=http://%s:%d", config.host, config.port)
+    ssl_context = None
+    if config.tls_cert_file is not None and config.tls_key_file is not None:
+        from ops.tls import server_context
+
+        try:
+            ssl_context = server_context(config.tls_cert_file, config.tls_key_file, config.tls_client_ca_file)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            _fail(f"{config.source}: [tls] cert_file / key_file / client_ca_file: {exc}")
+    log.info("server listening url=%s", _server_url(config))
     # READY=1 once listening, watchdog on a database probe, SIGTERM drains requests and closes the store.
     try:
-        service.run(build_app(config), host=config.host, port=config.port, name="county-server")
+        service.run(build_app(config), host=config.host, port=config.port, name="county-server",
+                    ssl_context=ssl_context)
     except ConfigError as exc:
         _fail(str(exc))
     except (DatabaseInUse, OSError) as exc:
@@ -104,9 +122,17 @@ def agents_add(township: str | None, unit: str | None, name: str, as_json: bool,
     config = _load(config_path)
 
     async def work(store: Any, reference: Any) -> tuple[Any, str]:
-        if unit is not None:
-            return await register_unit_agent(store, reference, unit, name)
-        return await register_agent(store, reference, township or "", name)
+        try:
+            if unit is not None:
+                record, token = await register_unit_agent(store, reference, unit, name)
+            else:
+                record, token = await register_agent(store, reference, township or "", name)
+        except UnknownTownship:
+            await _record(store, "agent_added", None, "failed", details(township=(township or unit or "")[:20]))
+            raise
+        await _record(store, "agent_added", record.agent_id, detail=details(township=record.township_code,
+                                                                             name=record.name))
+        return record, token
 
     try:
         record, token = _run(config, work)
@@ -128,7 +154,12 @@ def agents_rotate_token(agent_id: str, config_path: str) -> None:
     """Give a PC a new token (same identity); the old token stops working within a minute. Prints it once."""
     from server.accounts.agents import rotate_token
 
-    token = _run(_load(config_path), lambda store, reference: rotate_token(store, agent_id))
+    async def work(store: Any, reference: Any) -> str | None:
+        token = await rotate_token(store, agent_id)
+        await _record(store, "agent_token_rotated", agent_id, "ok" if token else "failed")
+        return token
+
+    token = _run(_load(config_path), work)
     if token is None:
         _fail(f"no agent {agent_id}; see `county-server agents list`")
     click.echo(f"New token of {agent_id}, shown only this once; put it in the agent's config as [county] token:")
@@ -143,10 +174,55 @@ def agents_revoke(agent_id: str, config_path: str) -> None:
     with `agents rotate-token`."""
     from server.accounts.agents import revoke_agent
 
-    if not _run(_load(config_path), lambda store, reference: revoke_agent(store, agent_id)):
+    async def work(store: Any, reference: Any) -> bool:
+        done = await revoke_agent(store, agent_id)
+        await _record(store, "agent_revoked", agent_id, "ok" if done else "failed")
+        return done
+
+    if not _run(_load(config_path), work):
         _fail(f"no agent {agent_id}; see `county-server agents list`")
     click.echo(f"Agent {agent_id} revoked: its uploads are refused (agent_revoked). To let it upload again: "
                f"county-server agents rotate-token --agent {agent_id}")
+
+
+@agents.command("bind-cert")
+@click.option("--agent", "agent_id", required=True, help="The agent id (see `agents list`).")
+@click.option("--cert-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="The PC's client certificate (PEM or DER), signed by [tls] client_ca_file.")
+@click.option("--unbind", is_flag=True, help="Remove the binding instead.")
+@config_option
+def agents_bind_cert(agent_id: str, cert_file: str | None, unbind: bool, config_path: str) -> None:
+    """Bind a PC to its TLS client certificate: its token then works only over a connection that presents that
+    certificate (the server's own HTTPS with [tls] client_ca_file)."""
+    from pathlib import Path
+
+    from ops.tls import file_sha256
+
+    if unbind == (cert_file is not None):
+        _fail("give --cert-file FILE, or --unbind")
+    try:
+        sha256 = None if cert_file is None else file_sha256(Path(cert_file))
+    except ValueError as exc:
+        _fail(str(exc))
+
+    async def work(store: Any, reference: Any) -> bool:
+        try:
+            done = await store.bind_agent_cert(agent_id, sha256)
+        except ValueError:
+            await _record(store, "agent_cert_bound", agent_id, "failed", details(reason="certificate of another PC"))
+            raise
+        await _record(store, "agent_cert_bound", agent_id, "ok" if done else "failed",
+                      details(cert_sha256=sha256, unbound=unbind or None))
+        return done
+
+    try:
+        done = _run(_load(config_path), work)
+    except ValueError as exc:
+        _fail(f"{exc}; `agents bind-cert --agent OTHER --unbind` first")
+    if not done:
+        _fail(f"no agent {agent_id}; see `county-server agents list`")
+    click.echo(f"Agent {agent_id} unbound from its certificate." if unbind else
+               f"Agent {agent_id} bound to the certificate sha256={sha256}.")
 
 
 @agents.command("list")
@@ -242,13 +318,23 @@ def users() -> None:
     """Dashboard accounts of county admins (passwords stored as scrypt hashes)."""
 
 
+def _server_url(config: ServerConfig) -> str:
+    return f"{'https' if config.tls_cert_file else 'http'}://{config.host}:{config.port}"
+
+
+def _dashboard_url(config: ServerConfig) -> str:
+    return f"{_server_url(config)}/dashboard/"
+
+
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return click.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> T:
+def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]],
+                   audit: tuple[str, str, str | None] | None = None) -> T:
+    """Run `use(accounts)`; `audit` (action, account, detail) is recorded with its outcome."""
     from server.accounts.users import Accounts
     from server.storage.sqlite.dashboard import SqliteDashboardStore
 
@@ -256,9 +342,16 @@ def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> 
         dashboard_store = SqliteDashboardStore(store)
         await dashboard_store.open()
         try:
-            return await use(Accounts(dashboard_store, config.session_idle_minutes))
+            result = await use(Accounts(dashboard_store, config.session_idle_minutes))
+        except ValueError as exc:
+            if audit is not None:
+                await _record(store, audit[0], audit[1], "failed", details(reason=str(exc)[:200]))
+            raise
         finally:
             await dashboard_store.close()
+        if audit is not None:
+            await _record(store, audit[0], audit[1], "ok", audit[2])
+        return result
 
     try:
         return _run(config, work)
@@ -268,14 +361,28 @@ def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]]) -> 
 
 @users.command("add")
 @click.option("--name", required=True, help="Login name, e.g. zhangsan.")
+@click.option("--role", type=click.Choice(ROLES), default=COUNTY_ADMIN, show_default=True,
+              help="county_admin: the whole county; township_viewer: only --township; auditor: read-only, and the "
+                   "audit log.")
+@click.option("--township", default=None, help="The township of a township_viewer: 9 digits, e.g. 513422100.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input instead of prompting.")
 @config_option
-def users_add(name: str, password_stdin: bool, config_path: str) -> None:
-    """Add a dashboard account."""
+def users_add(name: str, role: str, township: str | None, password_stdin: bool, config_path: str) -> None:
+    """Add a dashboard account with its role."""
+    from server.accounts.agents import known_township
+    from server.model.reference import load_reference
+
     config = _load(config_path)
+    if township is not None:
+        try:
+            township = known_township(load_reference(config.org_units, config.catalog), township)
+        except (UnknownTownship, ConfigError) as exc:
+            _fail(str(exc))
     password = _password(password_stdin)
-    _with_accounts(config, lambda accounts: accounts.add(name, password))
-    click.echo(f"Account {name} added; log in at http://{config.host}:{config.port}/dashboard/")
+    _with_accounts(config, lambda accounts: accounts.add(name, password, role, township),
+                   ("user_added", name, details(role=role, township=township)))
+    scope = f"township {township}" if township else "the whole county"
+    click.echo(f"Account {name} ({role}, {scope}) added; log in at {_dashboard_url(config)}")
 
 
 @users.command("password")
@@ -286,7 +393,7 @@ def users_password(name: str, password_stdin: bool, config_path: str) -> None:
     """Set a new password for an account (its open sessions end)."""
     config = _load(config_path)
     password = _password(password_stdin)
-    _with_accounts(config, lambda accounts: accounts.set_password(name, password))
+    _with_accounts(config, lambda accounts: accounts.set_password(name, password), ("user_password", name, None))
     click.echo(f"Password of {name} changed.")
 
 
@@ -295,7 +402,8 @@ def users_password(name: str, password_stdin: bool, config_path: str) -> None:
 @config_option
 def users_disable(name: str, config_path: str) -> None:
     """Disable an account: its open sessions end at once and it cannot log in until enabled again."""
-    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, True))
+    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, True),
+                   ("user_disabled", name, None))
     click.echo(f"Account {name} disabled; its sessions have ended.")
 
 
@@ -304,7 +412,8 @@ def users_disable(name: str, config_path: str) -> None:
 @config_option
 def users_enable(name: str, config_path: str) -> None:
     """Enable a disabled account again."""
-    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, False))
+    _with_accounts(_load(config_path), lambda accounts: accounts.set_disabled(name, False),
+                   ("user_enabled", name, None))
     click.echo(f"Account {name} enabled.")
 
 
@@ -314,9 +423,43 @@ def users_list(config_path: str) -> None:
     """List dashboard accounts."""
     config = _load(config_path)
     for record in _with_accounts(config, lambda accounts: accounts.list()):
-        click.echo(f"{record.name}  role={record.role}  created_at={record.created_at}"
+        click.echo(f"{record.name}  role={record.role}"
+                   f"{f'  township={record.township_code}' if record.township_code else ''}"
+                   f"  created_at={record.created_at}"
                    f"{'  disabled' if record.is_disabled else ''}")
 
+
+
+@main.group()
+def audit() -> None:
+    """The audit log (append-only; the auditor reads and exports it on the dashboard)."""
+
+
+@audit.command("purge")
+@config_option
+def audit_purge(config_path: str) -> None:
+    """Delete the entries older than [audit] retention_days (at least 183); the server does this once a day."""
+    from server.admin.audit import purge_audit
+
+    config = _load(config_path)
+    removed = _run(config, lambda store, reference: purge_audit(store, config.audit_retention_days, cli_actor()))
+    click.echo(f"audit entries older than {config.audit_retention_days} days purged: {removed}")
+
+
+@audit.command("list")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10_000))
+@config_option
+def audit_list(limit: int, config_path: str) -> None:
+    """Print the newest entries, China time."""
+    from server.reports.audit import china_time
+    from server.storage.base import AuditQuery
+
+    async def work(store: Any, reference: Any) -> list[Any]:
+        return (await store.audit_entries(AuditQuery(limit=limit)))[1]
+
+    for e in _run(_load(config_path), work):
+        click.echo(f"{china_time(e.at)}  {e.actor}  {e.address}  {e.action}  {e.target or '-'}  {e.outcome}"
+                   f"{'  ' + e.detail if e.detail else ''}")
 
 
 def _add_operations_commands() -> None:

@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ops.settings import BOOL, DATES, INT, LEVEL, PATH, REQUIRED, STR, Kind, Schema, Setting, choice
+from ops.settings import BOOL, DATES, INT, LEVEL, OPTIONAL_PATH, PATH, REQUIRED, STR, Kind, Schema, Setting, choice
 from server.clock import DEFAULT_ZONE, zone_named
 
 __all__ = ["MAX_INGEST_WORKERS", "REQUIRED", "SETTINGS", "ServerConfig", "config_from_dict", "load_config"]
@@ -40,9 +40,23 @@ ZONE = Kind("zone", "an IANA time zone name the host knows, e.g. \"Asia/Shanghai
 # A secret that may be left empty (the feature it opens is then off), else long enough not to be guessed.
 TOKEN = Kind("token", "an empty string or a string of at least 16 characters", _token)
 
+
+def _address(value: Any, base: Path) -> str:
+    import ipaddress
+
+    if not isinstance(value, str):
+        raise ValueError
+    if value:
+        ipaddress.ip_address(value)  # ValueError for anything but one IP address
+    return value
+
+
+ADDRESS = Kind("address", 'an IP address, or "" for none', _address)
+
 SETTINGS = [
     Setting("server", "host", STR, "127.0.0.1",
-            "Address to listen on; put a TLS reverse proxy in front for WAN use."),
+            "Address to listen on. Another address than loopback only with [tls] cert_file, or behind the TLS reverse "
+            "proxy of trusted_proxy: tokens, passwords and personal data must not cross a network in clear."),
     Setting("server", "port", INT, 8600, "TCP port to listen on.", low=1, high=65535),
     Setting("server", "database", PATH, "county.sqlite3", "SQLite file; relative paths are next to this file."),
     Setting("server", "admin_token", STR, REQUIRED, "Bearer token for /api/v1/stats and other admin calls "
@@ -50,6 +64,9 @@ SETTINGS = [
     Setting("server", "max_body_bytes", INT, 16 * 1024 * 1024, "Largest request body accepted, after gzip "
             "decompression; bigger pushes get 413 too_large.", low=1024),
     Setting("server", "log_level", LEVEL, "INFO", "DEBUG, INFO, WARNING or ERROR."),
+    Setting("server", "trusted_proxy", ADDRESS, "", "The address of the TLS reverse proxy in front of the server: "
+            "only requests from it have their X-Forwarded-Proto (https: Secure cookies, HSTS) and X-Forwarded-For "
+            "(the client's address, for login throttling and the audit log) believed. Empty: no proxy is trusted."),
     Setting("server", "header_timeout_s", INT, 20, "A connection that has not sent a whole request head (request "
             "line and headers) this many seconds after it opened, or after its previous answer, is closed: half-sent "
             "headers and idle keep-alive connections.", low=1),
@@ -62,6 +79,18 @@ SETTINGS = [
     Setting("server", "time_zone", ZONE, DEFAULT_ZONE, "The zone of the county's dates: \"today\", periods, "
             "overdue and due-soon lists, \"截至\" dates, exports and the yearbook, whatever the host's own zone.",
             attr="time_zone"),
+    Setting("tls", "cert_file", OPTIONAL_PATH, "", "PEM certificate (chain) the server presents: with key_file, the "
+            "server speaks HTTPS itself (TLS 1.2 or later) and sends HSTS. Empty: plain HTTP (loopback or behind "
+            "trusted_proxy only).", attr="tls_cert_file"),
+    Setting("tls", "key_file", OPTIONAL_PATH, "", "PEM private key of cert_file (mode 0600, owned by the service "
+            "user).", attr="tls_key_file"),
+    Setting("tls", "client_ca_file", OPTIONAL_PATH, "", "PEM CA certificate(s) that sign the township PCs' client "
+            "certificates. A PC bound to a certificate (`county-server agents bind-cert`) is refused without it.",
+            attr="tls_client_ca_file"),
+    Setting("tls", "require_client_cert", BOOL, False, "Refuse every PC request that does not come with the client "
+            "certificate bound to its agent (browsers of the dashboard need none).", attr="tls_require_client_cert"),
+    Setting("tls", "hsts_max_age_s", INT, 31_536_000, "max-age of the Strict-Transport-Security header sent over "
+            "HTTPS (one year).", low=0, attr="tls_hsts_max_age_s"),
     Setting("reference", "org_units", PATH, "org_units.csv", "CSV of the county's org units (12-digit codes)."),
     Setting("reference", "catalog", PATH, "catalog.csv", "CSV of the service-item catalog."),
     Setting("calendar", "regional_holidays", DATES, [], "Extra days off the national calendar does not know "
@@ -99,6 +128,8 @@ SETTINGS = [
     Setting("quotas", "orphan_events", INT, 20_000, "Events of one PC stored while the acceptance (受理) of their "
             "case has not arrived; beyond it the PC's pushes wait until the PC that accepted those cases has uploaded.",
             low=1, attr="quota_orphan_events"),
+    Setting("audit", "retention_days", INT, 365, "Days the audit log keeps an entry; older entries are purged once "
+            "a day. At least 183 (6 months, as 网络安全法 art. 21 asks).", low=183, attr="audit_retention_days"),
     Setting("metrics", "token", TOKEN, "", "Bearer token that GET /metrics on the main address requires; empty: "
             "/metrics is not served there (401).", attr="metrics_token"),
     Setting("metrics", "host", STR, "127.0.0.1", "Address of the metrics listener; keep it on loopback.",
@@ -116,6 +147,12 @@ class ServerConfig:
     admin_token: str
     max_body_bytes: int
     log_level: str
+    trusted_proxy: str
+    tls_cert_file: Path | None
+    tls_key_file: Path | None
+    tls_client_ca_file: Path | None
+    tls_require_client_cert: bool
+    tls_hsts_max_age_s: int
     ingest_workers: int
     org_units: Path
     catalog: Path
@@ -137,6 +174,7 @@ class ServerConfig:
     quota_events_per_day: int
     quota_bytes_per_day: int
     quota_orphan_events: int
+    audit_retention_days: int
     metrics_token: str
     metrics_host: str
     metrics_port: int
@@ -146,6 +184,26 @@ class ServerConfig:
 def _check(v: dict[str, Any]) -> Iterator[str]:
     if len(v["admin_token"]) < 16:
         yield "[server] admin_token is too short: expected at least 16 characters"
+    if (v["tls_cert_file"] is None) != (v["tls_key_file"] is None):
+        yield "[tls] cert_file and key_file: give both (HTTPS) or neither (plain HTTP)"
+    if v["tls_client_ca_file"] is not None and v["tls_cert_file"] is None:
+        yield "[tls] client_ca_file needs cert_file and key_file: client certificates come with HTTPS"
+    if v["tls_require_client_cert"] and v["tls_client_ca_file"] is None:
+        yield "[tls] require_client_cert = true needs client_ca_file, the CA of the PCs' certificates"
+    if v["tls_cert_file"] is None and not v["trusted_proxy"] and not _is_loopback(v["host"]):
+        yield (f"[server] host = {v['host']!r} without [tls] cert_file or [server] trusted_proxy: plain HTTP on a "
+               "network carries tokens, passwords and personal data readable; set [tls] cert_file and key_file")
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 SCHEMA = Schema(ServerConfig, SETTINGS, example="config/server.example.toml", check=_check)

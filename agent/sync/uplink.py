@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -40,8 +41,9 @@ class Uplink:
     """One keep-alive session to the county. `offset_ms` is the last measured PC-minus-server clock offset."""
 
     def __init__(self, base_url: str, token: str, *, timeout_s: float, attempts: int, backoff_initial_s: float,
-                 backoff_max_s: float) -> None:
+                 backoff_max_s: float, ssl_context: ssl.SSLContext | None = None) -> None:
         self._base = base_url.rstrip("/")
+        self._ssl = ssl_context  # a county's own CA, this PC's client certificate (`ops.tls.client_context`)
         self._token = token
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._attempts = attempts
@@ -57,6 +59,7 @@ class Uplink:
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(ssl=self._ssl) if self._ssl is not None else None,
                 timeout=self._timeout,
                 headers={"Authorization": f"Bearer {self._token}", "User-Agent": f"township-agent/{__version__}"},
             )

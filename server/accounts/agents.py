@@ -41,10 +41,9 @@ def township_code9(code: str) -> str:
     return code
 
 
-async def register_agent(store: Store, reference: Reference, township: str, name: str) -> tuple[AgentRecord, str]:
-    """Create an agent bound to `township`; returns (record, token). The token is not stored and cannot be shown
-    again. Raises UnknownTownship for a code that is not a township of the org units: a county's (prefecture's)
-    own code too, whose hall's PCs are added by `register_unit_agent`."""
+def known_township(reference: Reference, township: str) -> str:
+    """The 9-digit code of a township of the org units (given as 9 or 12 digits). Raises UnknownTownship: for a
+    county's (prefecture's) own code too, whose hall's PCs are added by `register_unit_agent`."""
     code9 = township_code9(township)
     if not (len(code9) == 9 and code9.isdigit()) or reference.township(code9) is None:
         hall = reference.hall(code9) if code9.isdigit() else None
@@ -52,7 +51,13 @@ async def register_agent(store: Store, reference: Reference, township: str, name
             raise UnknownTownship(f"{township} is the code of {hall.name} itself, not of a township: add a PC of "
                                   f"its service hall with --unit {hall.code}")
         raise UnknownTownship(f"township {township!r} is not in the county's org units; known: {_known(reference)}")
-    return await _register(store, code9, name)
+    return code9
+
+
+async def register_agent(store: Store, reference: Reference, township: str, name: str) -> tuple[AgentRecord, str]:
+    """Create an agent bound to `township`; returns (record, token). The token is not stored and cannot be shown
+    again. Raises UnknownTownship for a code that is not a township of the org units."""
+    return await _register(store, known_township(reference, township), name)
 
 
 async def register_unit_agent(store: Store, reference: Reference, unit: str, name: str) -> tuple[AgentRecord, str]:

@@ -29,6 +29,8 @@ import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
+from server.accounts.audit import AuditTrail, details
+from server.accounts.roles import COUNTY_ADMIN, Reader, role_problem
 from server.accounts.throttle import LoginThrottle
 from server.clock import now_iso
 from server.errors import ApiError
@@ -103,21 +105,32 @@ _DUMMY_HASH = hash_password(secrets.token_urlsafe(16), n=SCRYPT_N)
 
 class Accounts:
     def __init__(self, store: DashboardStore, idle_minutes: int, max_hours: int = 12,
-                 throttle: LoginThrottle | None = None) -> None:
+                 throttle: LoginThrottle | None = None, audit: AuditTrail | None = None) -> None:
         self._store = store
         self.idle = timedelta(minutes=idle_minutes)
         self.max_age = timedelta(hours=max_hours)
         self.throttle = throttle
+        self.audit = audit
 
-    async def add(self, name: str, password: str) -> AccountRecord:
-        """Create an account. Raises ValueError saying what is wrong (bad name or password, name taken)."""
-        problem = check_new_account(name, password)
+    async def _audit(self, action: str, name: str, address: str, outcome: str, account: AccountRecord | None,
+                     detail: str | None = None) -> None:
+        if self.audit is not None:
+            # A made-up name may be a password typed in the wrong field: an unknown name is not recorded.
+            await self.audit.record(action, actor=name if account is not None else "[unknown]", address=address,
+                                    outcome=outcome, target=name if account is not None else None,
+                                    role=account.role if account is not None else None, detail=detail)
+
+    async def add(self, name: str, password: str, role: str = COUNTY_ADMIN, township: str | None = None
+                  ) -> AccountRecord:
+        """Create an account with a role (`server.accounts.roles`). Raises ValueError saying what is wrong (bad
+        name, password or role, name taken)."""
+        problem = role_problem(role, township) or check_new_account(name, password)
         if problem is not None:
             raise ValueError(problem)
         record = AccountRecord(name=name, password_hash=await asyncio.to_thread(hash_password, password),
-                               created_at=now_iso())
+                               created_at=now_iso(), role=role, township_code=township)
         await self._store.add_account(record)
-        log.info("account added name=%s", name)
+        log.info("account added name=%s role=%s township=%s", name, role, township or "-")
         return record
 
     async def list(self) -> list[AccountRecord]:
@@ -144,6 +157,8 @@ class Accounts:
         if throttle is not None:
             wait_s = throttle.retry_after_s(name, address, time.monotonic())
             if wait_s is not None:
+                await self._audit("login_throttled", name, address, "refused", await self._store.account(name),
+                                  details(retry_after_s=wait_s))
                 raise ApiError("login_throttled", f"try again in {wait_s} s", retry_after_s=wait_s)
         account = await self._store.account(name)
         stored = account.password_hash if account is not None else _DUMMY_HASH
@@ -157,6 +172,9 @@ class Accounts:
                     log.warning("login locked %s=%s lock_s=%d", what,
                                 address if what == "address" else (name if known else "[unknown]"),
                                 throttle.limits.lock_s)
+            reason = "disabled" if account is not None and account.is_disabled and is_right else "wrong_password"
+            await self._audit("login_failed", name, address, "refused", account,
+                              details(reason=reason if known else "unknown_name"))
             return None
         if throttle is not None:
             throttle.succeeded(name)
@@ -164,10 +182,16 @@ class Accounts:
         now = now_iso()
         await self._store.add_session(SessionRecord(session_digest(token), name, now, now))
         log.info("login name=%s address=%s", name, address)
+        await self._audit("login", name, address, "ok", account)
         return token
 
     async def account_of(self, token: str | None, now: datetime | None = None) -> str | None:
         """The account of a live session, or None; a use extends the session."""
+        reader = await self.reader_of(token, now)
+        return None if reader is None else reader.name
+
+    async def reader_of(self, token: str | None, now: datetime | None = None) -> Reader | None:
+        """The account (name, role, township) of a live session, or None; a use extends the session."""
         if not token:
             return None
         digest = session_digest(token)
@@ -181,11 +205,16 @@ class Accounts:
             return None
         if idle_for.total_seconds() > TOUCH_EVERY_S:
             await self._store.touch_session(digest, now.isoformat(timespec="milliseconds"))
-        return session.account
+        return Reader(session.account, session.role, session.township_code)
 
-    async def logout(self, token: str | None) -> None:
-        if token:
-            await self._store.end_sessions(token_sha256=session_digest(token))
+    async def logout(self, token: str | None, address: str = "local") -> None:
+        if not token:
+            return
+        reader = await self.reader_of(token)
+        await self._store.end_sessions(token_sha256=session_digest(token))
+        if reader is not None and self.audit is not None:
+            await self.audit.record("logout", actor=reader.name, role=reader.role, address=address,
+                                    target=reader.name)
 
     async def end_idle_sessions(self, now: datetime | None = None) -> int:
         """End the sessions idle too long or opened too long ago; returns how many."""

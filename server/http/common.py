@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 from collections import Counter
 from typing import Any
@@ -10,9 +12,13 @@ import msgspec
 from aiohttp import web
 
 from ops import metrics
+from ops.tls import peer_sha256
 from protocol.codes import CODES, message_of
 from protocol.messages import ErrorBody, encoder
 from server.accounts.agents import Authenticator, bearer_token
+from server.accounts.audit import AuditTrail
+from server.accounts.roles import Reader
+from server.accounts.users import Accounts
 from server.clock import Clock, now_ms
 from server.config import ServerConfig
 from server.errors import ApiError, ClientGone
@@ -39,6 +45,9 @@ REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> Refere
 QUOTA_REFUSALS = web.AppKey("quota_refusals", Counter)  # quota (events, bytes, orphans) -> pushes refused since start
 OVERVIEW = web.AppKey("overview", Overview)  # every figure: the dashboard's and the stats API's
 CLOCK = web.AppKey("clock", Clock)  # now, and today in the county's zone (`[server] time_zone`)
+ACCOUNTS = web.AppKey("accounts", Accounts)
+AUDIT = web.AppKey("audit", AuditTrail)
+COOKIE = "county_session"
 
 # aiohttp's own HTTP errors (router, body size) mapped to our codes, so every non-2xx answer is an ErrorBody.
 _HTTP_CODES = {400: "bad_json", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
@@ -105,8 +114,8 @@ async def stamp_server_time(request: web.Request, response: web.StreamResponse) 
 
 
 def client_address(request: web.Request) -> str:
-    """Where a request comes from, for login throttling and logs: the peer's address. Behind a reverse proxy that is
-    the proxy's (a trusted proxy's X-Forwarded-For is not read yet)."""
+    """Where a request comes from, for login throttling, the audit log and logs: the peer's address, or behind the
+    trusted proxy the address it forwarded (`forwarded_middleware`)."""
     return request.remote or "unknown"
 
 
@@ -116,14 +125,89 @@ async def require_agent(request: web.Request) -> AgentRecord:
         raise ApiError("unauthorized")
     if agent.revoked_at is not None:
         raise ApiError("agent_revoked", f"{agent.agent_id} was revoked at {agent.revoked_at}")
+    config = request.app[CONFIG]
+    if config.tls_client_ca_file is not None:
+        await _check_client_cert(request, agent, config.tls_require_client_cert)
     return agent
 
 
+async def _check_client_cert(request: web.Request, agent: AgentRecord, required: bool) -> None:
+    """A PC bound to a client certificate must present it (verified by the handshake against [tls] client_ca_file):
+    a stolen token alone, or with another PC's certificate, opens nothing."""
+    bound = await request.app[STORE].agent_cert(agent.agent_id)
+    presented = peer_sha256(request.transport)
+    if bound is None:
+        if required:
+            raise ApiError("client_cert_required", f"{agent.agent_id} has no certificate bound "
+                                                   "([tls] require_client_cert = true)")
+        return
+    if presented is None:
+        raise ApiError("client_cert_required", f"{agent.agent_id} is bound to a certificate; none was presented")
+    if not hmac.compare_digest(presented, bound):
+        log.warning("client certificate mismatch agent_id=%s presented_sha256=%s", agent.agent_id, presented[:16])
+        raise ApiError("client_cert_mismatch", f"the certificate presented is not {agent.agent_id}'s")
+
+
+@web.middleware
+async def forwarded_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Behind the configured TLS reverse proxy ([server] trusted_proxy), and only for requests from its address:
+    the scheme of X-Forwarded-Proto (so cookies are Secure and HSTS is sent under HTTPS) and the client address the
+    proxy appended last to X-Forwarded-For. From anyone else those headers are ignored: a client cannot claim to
+    be another address. Every HTTPS answer carries Strict-Transport-Security."""
+    config = request.app[CONFIG]
+    if config.trusted_proxy and request.remote == config.trusted_proxy:
+        changes: dict[str, Any] = {}
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[-1].strip().lower()
+        if proto in ("http", "https"):
+            changes["scheme"] = proto
+        forwarded_for = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
+        if forwarded_for and _is_ip(forwarded_for):
+            changes["remote"] = forwarded_for
+        if changes:
+            request = request.clone(**changes)
+    if not request.secure:
+        return await handler(request)
+    hsts = f"max-age={config.tls_hsts_max_age_s}"
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:  # a redirect
+        exc.headers["Strict-Transport-Security"] = hsts
+        raise
+    response.headers["Strict-Transport-Security"] = hsts
+    return response
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+async def require_reader(request: web.Request) -> Reader:
+    """The reader: a live dashboard session's account (name, role, township), or the admin token (a county admin
+    named "admin"). Raises login_required."""
+    reader = await request.app[ACCOUNTS].reader_of(request.cookies.get(COOKIE))
+    if reader is not None:
+        return reader
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer ") and request.app[AUTH].is_admin(header[7:].strip()):
+        return Reader("admin")
+    raise ApiError("login_required")
+
+
 async def require_admin(request: web.Request) -> None:
+    """The admin token, or the session of an account that sees the whole county (a township viewer: 403)."""
     auth = request.app[AUTH]
     token = bearer_token(request.headers.get("Authorization"))
     if auth.is_admin(token):
         return
+    reader = await request.app[ACCOUNTS].reader_of(request.cookies.get(COOKIE))
+    if reader is not None:
+        if reader.sees_county:
+            return
+        raise ApiError("outside_township", f"{reader.name} reads township {reader.township} on the dashboard")
     if await auth.agent(token) is not None:
         raise ApiError("forbidden", "an agent token cannot read county figures; use the admin token")
     raise ApiError("unauthorized", "send Authorization: Bearer <[server] admin_token of the server config>")

@@ -20,10 +20,24 @@ from ops.metrics import route_of
 from protocol import API_PREFIX
 from protocol.messages import OrgUnit
 from protocol.vocabulary import Level
-from server.accounts.users import NAME_CHARS, Accounts
+from server.accounts.audit import details
+from server.accounts.roles import Reader
+from server.accounts.users import NAME_CHARS
 from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
-from server.http.common import AUTH, CLOCK, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
+from server.http.common import (
+    ACCOUNTS,
+    AUDIT,
+    CLOCK,
+    CONFIG,
+    COOKIE,
+    OVERVIEW,
+    REFERENCE,
+    client_address,
+    decode,
+    json_response,
+    require_reader,
+)
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
 from server.reports.report import Reports
@@ -43,8 +57,7 @@ from server.reports.worklists import Worklists
 routes = web.RouteTableDef()
 WORKLISTS = web.AppKey("worklists", Worklists)
 REPORTS = web.AppKey("reports", Reports)
-ACCOUNTS = web.AppKey("accounts", Accounts)
-COOKIE = "county_session"
+__all__ = ["ACCOUNTS", "COOKIE", "REPORTS", "WORKLISTS", "routes"]
 WEB = Path(__file__).resolve().parent.parent / "web"
 FIGURE_LABELS = {
     "accepted": "受理", "online": "网上受理", "in_progress": "在办", "completed": "办结",
@@ -69,18 +82,9 @@ class SessionInfo(msgspec.Struct, omit_defaults=False):
     county: str
     county_code: str
     max_hours: int = 12  # the session ends this long after the login however busy
-
-
-async def require_reader(request: web.Request) -> str:
-    """The reader's name: a live dashboard session, or "admin" for the admin token. Raises login_required."""
-    account = await request.app[ACCOUNTS].account_of(request.cookies.get(COOKIE))
-    if account is not None:
-        return account
-    auth = request.app[AUTH]
-    header = request.headers.get("Authorization", "")
-    if header.lower().startswith("bearer ") and auth.is_admin(header[7:].strip()):
-        return "admin"
-    raise ApiError("login_required")
+    role: str = "county_admin"  # `server.accounts.roles`
+    township_code: str | None = None  # a township viewer's township: the page starts there
+    township_name: str | None = None
 
 
 def _timed(request: web.Request) -> Timer:
@@ -88,8 +92,20 @@ def _timed(request: web.Request) -> Timer:
     return request.app[INSTRUMENTS].dashboard_seconds.labels(route_of(request)).time()
 
 
-def _scope(request: web.Request) -> Scope:
-    return parse_scope(request.query, request.app[REFERENCE], request.app[CLOCK].today())
+async def _scope(request: web.Request, reader: Reader) -> Scope:
+    """The org unit, period and as_of of a figure request, confined to what the reader may see: a township viewer
+    reads its township by default, and 403 outside_township for any other unit."""
+    query = dict(request.query)
+    try:
+        org = reader.confine_org(query.get("org"))
+    except ValueError:
+        await request.app[AUDIT].record("access_refused", actor=reader.name, role=reader.role,
+                                        address=client_address(request), outcome="refused", target=request.path,
+                                        detail=details(org=query.get("org", "")[:40]))
+        raise ApiError("outside_township", f"账号 {reader.name} 只能查看本乡镇（{reader.township}）的数据") from None
+    if org is not None:
+        query["org"] = org
+    return parse_scope(query, request.app[REFERENCE], request.app[CLOCK].today())
 
 
 def _has_period(request: web.Request) -> bool:
@@ -117,7 +133,8 @@ async def login(request: web.Request) -> web.Response:
     token = await request.app[ACCOUNTS].login(body.name, body.password, client_address(request))
     if token is None:
         raise ApiError("login_failed")
-    response = json_response(_session_info(request, body.name))
+    reader = await request.app[ACCOUNTS].reader_of(token)
+    response = json_response(_session_info(request, reader or Reader(body.name)))
     response.set_cookie(COOKIE, token, httponly=True, samesite="Strict", secure=request.secure, path="/")
     return response
 
@@ -129,25 +146,28 @@ async def session(request: web.Request) -> web.Response:
 
 @routes.delete(f"{API_PREFIX}/session")
 async def logout(request: web.Request) -> web.Response:
-    await request.app[ACCOUNTS].logout(request.cookies.get(COOKIE))
+    await request.app[ACCOUNTS].logout(request.cookies.get(COOKIE), client_address(request))
     response = json_response({"account": None})
     response.del_cookie(COOKIE, path="/")
     return response
 
 
-def _session_info(request: web.Request, account: str) -> SessionInfo:
-    county = request.app[REFERENCE].county
+def _session_info(request: web.Request, reader: Reader) -> SessionInfo:
+    reference = request.app[REFERENCE]
+    county = reference.county
     accounts = request.app[ACCOUNTS]
-    return SessionInfo(account=account, idle_minutes=int(accounts.idle.total_seconds() // 60), county=county.name,
-                       county_code=county.code, max_hours=int(accounts.max_age.total_seconds() // 3600))
+    township = reference.org_units.get(f"{reader.township}000") if reader.township else None
+    return SessionInfo(account=reader.name, idle_minutes=int(accounts.idle.total_seconds() // 60), county=county.name,
+                       county_code=county.code, max_hours=int(accounts.max_age.total_seconds() // 3600),
+                       role=reader.role, township_code=reader.township,
+                       township_name=township.name if township else None)
 
 
 # ---- figures and lists ---------------------------------------------------------------------------------------
 
 @routes.get(f"{API_PREFIX}/overview")
 async def overview(request: web.Request) -> web.Response:
-    await require_reader(request)
-    scope = _scope(request)
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[OVERVIEW].overview(scope)
     return json_response(answer)
@@ -155,8 +175,7 @@ async def overview(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/units")
 async def units(request: web.Request) -> web.Response:
-    await require_reader(request)
-    scope, level = _scope(request), _level(request)
+    scope, level = await _scope(request, await require_reader(request)), _level(request)
     with _timed(request):
         answer = await request.app[OVERVIEW].units(scope, level)
     return json_response(answer)
@@ -164,8 +183,7 @@ async def units(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/summary")
 async def summary(request: web.Request) -> web.Response:
-    await require_reader(request)
-    scope = _scope(request)
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[OVERVIEW].summary(scope)
     return json_response(answer)
@@ -173,8 +191,7 @@ async def summary(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/report")
 async def report(request: web.Request) -> web.Response:
-    await require_reader(request)
-    scope = _scope(request)
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[REPORTS].report(scope, request.query)
     return json_response(answer)
@@ -182,8 +199,7 @@ async def report(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/cases")
 async def cases(request: web.Request) -> web.Response:
-    await require_reader(request)
-    scope = _scope(request)
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[WORKLISTS].cases(scope, request.query, has_period=_has_period(request))
     return json_response(answer)
@@ -191,47 +207,59 @@ async def cases(request: web.Request) -> web.Response:
 
 @routes.get(f"{API_PREFIX}/agents")
 async def agents(request: web.Request) -> web.Response:
-    await require_reader(request)
+    reader = await require_reader(request)
     with _timed(request):
-        answer = await request.app[WORKLISTS].agents(request.app[CLOCK].utc())
+        answer = await request.app[WORKLISTS].agents(request.app[CLOCK].utc(), township_code=reader.township)
     return json_response(answer)
 
 
 @routes.get(f"{API_PREFIX}/conflicts")
 async def conflicts(request: web.Request) -> web.Response:
-    await require_reader(request)
+    scope = await _scope(request, await require_reader(request))
     with _timed(request):
-        answer = await request.app[WORKLISTS].conflicts(_scope(request), request.query)
+        answer = await request.app[WORKLISTS].conflicts(scope, request.query)
     return json_response(answer)
 
 
 @routes.get(f"{API_PREFIX}/org-units")
 async def org_units(request: web.Request) -> web.Response:
-    await require_reader(request)
+    reader = await require_reader(request)
     reference = request.app[REFERENCE]
     below: dict[str, list[OrgUnit]] = {}
     for u in sorted(reference.org_units.values(), key=lambda u: u.code):
         if u.parent is not None:
             below.setdefault(u.parent, []).append(u)
 
+    def visible(u: OrgUnit) -> bool:
+        # a township viewer sees the units above its township (for the path) and only its township below them
+        return reader.sees_county or u.level not in (Level.TOWNSHIP, Level.VILLAGE) or reader.allows_org(u.code)
+
     def node(u: OrgUnit) -> dict[str, Any]:
         if u.level == Level.VILLAGE:
             return {"code": u.code, "name": u.name, "level": u.level, "kind": u.kind}
         return {"code": u.code, "name": u.name, "level": u.level, "kind": u.kind,
-                "children": [node(c) for c in below.get(u.code, [])]}
+                "children": [node(c) for c in below.get(u.code, []) if visible(c)]}
 
     return json_response(node(reference.root))  # the server's top unit down to the villages
 
 
 @routes.get(API_PREFIX + "/export/{table}")
 async def export(request: web.Request) -> web.Response:
-    await require_reader(request)
+    reader = await require_reader(request)
     name, fmt = request.match_info["table"], request.query.get("format", "xlsx")
     if name not in TABLES or fmt not in ("xlsx", "csv"):
         raise ApiError("bad_request", f"export/{name}?format={fmt}: expected a table of {', '.join(TABLES)} and "
                                       "format xlsx or csv")
+    audit = request.app[AUDIT]
     with _timed(request):
-        table = await _table(request, name)
+        table = await _table(request, reader, name)
+    await audit.record("export", actor=reader.name, role=reader.role, address=client_address(request),
+                       target=f"{name}.{fmt}", detail=details(query=request.query_string[:500], rows=len(table.rows)))
+    return table_response(table, fmt)
+
+
+def table_response(table: Table, fmt: str) -> web.Response:
+    """A table as an XLSX or CSV download named for it."""
     if fmt == "xlsx":
         body, content_type = to_xlsx(table), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     else:
@@ -241,8 +269,8 @@ async def export(request: web.Request) -> web.Response:
         "Content-Disposition": f"attachment; filename=\"export.{fmt}\"; filename*=UTF-8''{quote(filename)}"})
 
 
-async def _table(request: web.Request, name: str) -> Table:
-    scope = _scope(request)
+async def _table(request: web.Request, reader: Reader, name: str) -> Table:
+    scope = await _scope(request, reader)
     o = request.app[OVERVIEW]
     if name == "units":
         if "level" in request.query:
@@ -255,7 +283,8 @@ async def _table(request: web.Request, name: str) -> Table:
     if name == "report":
         return report_table(await request.app[REPORTS].report(scope, request.query))
     if name == "agents":
-        return agents_table(await request.app[WORKLISTS].agents(request.app[CLOCK].utc()))
+        return agents_table(await request.app[WORKLISTS].agents(request.app[CLOCK].utc(),
+                                                                township_code=reader.township))
     if name == "conflicts":
         query = dict(request.query)
         query.setdefault("limit", "500")

@@ -24,6 +24,9 @@ from server.http import openapi_dashboard
 _REF = "#/components/schemas/{name}"
 
 
+# A PC bound to a TLS client certificate and connecting without it ([tls] client_ca_file).
+CERT_CODES = ("client_cert_required", "client_cert_mismatch")
+
 def _ref(t: type) -> dict[str, str]:
     return {"$ref": _REF.format(name=t.__name__)}
 
@@ -73,8 +76,8 @@ def build_openapi() -> dict[str, Any]:
                 "requestBody": {"required": True, "content": _json(PushRequest)},
                 "responses": {"200": {**ok, "content": _json(PushResponse)},
                               **_errors("bad_json", "bad_request", "unauthorized", "agent_mismatch", "agent_revoked",
-                                        "too_large", "unsupported_encoding", "body_timeout", "quota_exceeded",
-                                        "orphan_quota", "internal")}}},
+                                        *CERT_CODES, "too_large", "unsupported_encoding", "body_timeout",
+                                        "quota_exceeded", "orphan_quota", "internal")}}},
             f"{API_PREFIX}/sync/pull": {
                 method: {
                     "summary": "The township's events of other PCs after a cursor, in the order stored (gzip; "
@@ -88,13 +91,13 @@ def build_openapi() -> dict[str, Any]:
                              "schema": {"type": "integer", "minimum": 1, "maximum": 5000, "default": 1000}}]}),
                     "responses": {"200": {**ok, "content": _json(PullResponse)},
                                   **_errors("bad_json", "bad_request", "bad_cursor", "unauthorized", "agent_revoked",
-                                            "internal")}}
+                                            *CERT_CODES, "internal")}}
                 for method in ("post", "get")},
             f"{API_PREFIX}/reference": {"get": {
                 "summary": "Reference data for the token's township: org units, catalog, calendar",
                 "security": [{"agentToken": []}],
                 "responses": {"200": {**ok, "content": _json(ReferenceResponse)},
-                              **_errors("unauthorized", "agent_revoked")}}},
+                              **_errors("unauthorized", "agent_revoked", *CERT_CODES)}}},
             f"{API_PREFIX}/stats": {"get": {
                 "summary": "Figures per org unit of a level for a period, including units with zero figures",
                 "security": [{"adminToken": []}],

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 from protocol import API_PREFIX
+from server.accounts.audit import ACTIONS, OUTCOMES
+from server.reports.audit import AuditResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.report import MONTH_FIGURES, REPORT_TABLES, ReportResponse
 from server.reports.tables import TABLES
@@ -13,7 +15,7 @@ from server.reports.worklists import CONFLICT_STATES, AgentsResponse, CaseListRe
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
 
 TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse,
-                     ConflictsResponse]
+                     ConflictsResponse, AuditResponse]
 _READER: list[dict[str, list[str]]] = [{"dashboardSession": []}, {"adminToken": []}]
 
 
@@ -43,7 +45,8 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
         body = json(answer) if answer is not None else content
         return {"get": {"summary": summary, "security": _READER, "parameters": list(params),
                         "responses": {"200": {**ok, "content": body},
-                                      **errors("bad_request", "invalid_filter", "login_required")}}}
+                                      **errors("bad_request", "invalid_filter", "login_required",
+                                               "outside_township")}}}
 
     level = _q("level", "the level of the rows", {"type": "string", "enum": [
         "province", "prefecture", "county", "township", "village"]})
@@ -60,6 +63,19 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
                  {"name": "table", "in": "path", "required": True, "schema": {"type": "string", "enum": list(TABLES)}},
                  *SCOPE, level, _q("figure", "for table=cases", {"type": "string", "enum": list(CASE_FIGURES)}),
                  _q("format", "xlsx (default) or csv", {"type": "string", "enum": ["xlsx", "csv"]}), content=files)
+    audit_params = [
+        _q("from", "first day, China time", {"type": "string", "format": "date"}),
+        _q("to", "last day, China time, inclusive", {"type": "string", "format": "date"}),
+        _q("actor", "only this actor", {"type": "string", "maxLength": 200}),
+        _q("action", "only this action", {"type": "string", "enum": list(ACTIONS)}),
+        _q("outcome", "only this outcome", {"type": "string", "enum": list(OUTCOMES)}),
+        _q("limit", "page size (1-500)", {"type": "integer", "minimum": 1, "maximum": 500}),
+        _q("offset", "rows to skip", {"type": "integer", "minimum": 0})]
+
+    def _auditor(path: dict[str, Any]) -> dict[str, Any]:
+        path["get"]["responses"].update(errors("auditor_only"))
+        return path
+
     session_body = {"application/json": {"schema": {
         "type": "object", "required": ["name", "password"], "additionalProperties": False,
         "properties": {"name": {"type": "string", "maxLength": 64},
@@ -89,6 +105,11 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
         f"{API_PREFIX}/org-units": get("The org tree: county, townships, villages", None,
                                        content={"application/json": {"schema": {"type": "object"}}}),
         API_PREFIX + "/export/{table}": export,
+        f"{API_PREFIX}/audit": _auditor(get("The audit log, newest first (the auditor only)", AuditResponse,
+                                            *audit_params)),
+        f"{API_PREFIX}/audit/export": _auditor(get("The audit log as XLSX or CSV (the auditor only)", None,
+                                                   *audit_params[:5], _q("format", "xlsx (default) or csv", {
+                                                       "type": "string", "enum": ["xlsx", "csv"]}), content=files)),
         f"{API_PREFIX}/session": {
             "post": {"summary": "Log in: sets the HttpOnly session cookie", "requestBody": {
                 "required": True, "content": session_body},

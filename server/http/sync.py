@@ -7,20 +7,31 @@ import gzip
 import hashlib
 import logging
 import time
+from typing import Any
 
 import msgspec
 from aiohttp import web
 
 from protocol import API_PREFIX
 from protocol.causal import township_digest
-from protocol.messages import AgentName, PulledEvent, PullRequest, PullResponse, ReferenceResponse, encoder
+from protocol.messages import (
+    AgentName,
+    PulledEvent,
+    PullRequest,
+    PullResponse,
+    PushResponse,
+    ReferenceResponse,
+    encoder,
+)
 from protocol.vocabulary import Level
+from server.accounts.audit import details
 from server.accounts.quotas import Quotas, quota_refusal
-from server.clock import now_ms
+from server.clock import now_iso, now_ms
 from server.config import ServerConfig
 from server.errors import ApiError
 from server.http.body import read_body
 from server.http.common import (
+    AUDIT,
     CALENDAR,
     CLOCK,
     CONFIG,
@@ -30,13 +41,14 @@ from server.http.common import (
     REFERENCE,
     REFERENCE_CACHE,
     STORE,
+    client_address,
     decode,
     json_response,
     require_agent,
 )
 from server.http.health import INSTRUMENTS
 from server.model.cursor import cursor_of, position_of
-from server.storage.base import AgentRecord, Store
+from server.storage.base import AgentRecord, AuditEntry, Store
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -63,9 +75,64 @@ async def push(request: web.Request) -> web.Response:
     started = time.perf_counter()
     response = await app[INGEST].push_body(agent, body)  # in a worker process when there are workers
     app[INGEST_STATS].count(response)
+    await _audit_push(request, agent, body, response)
     answer = json_response(response)
     app[INSTRUMENTS].push_seconds.observe(time.perf_counter() - started)
     return answer
+
+
+class _AuditedEvent(msgspec.Struct):
+    """What the audit reads of a pushed event (ingest checked it; any shape is taken here, nothing raises)."""
+
+    event_id: Any = None
+    kind: Any = None
+    case_id: Any = None
+    staff_id: Any = None  # who at the PC, when its agent signs staff in
+    data: Any = None
+
+
+class _AuditedPush(msgspec.Struct):
+    events: Any = None
+
+
+_audited = msgspec.json.Decoder(_AuditedPush)
+AUDITED_KINDS = {"updated": "case_corrected", "corrected": "case_corrected", "settled": "conflict_settled"}
+_AUDITED_MARKS = tuple(f'"{kind}"'.encode() for kind in AUDITED_KINDS)
+_event = msgspec.convert
+
+
+async def _audit_push(request: web.Request, agent: AgentRecord, body: bytes, response: PushResponse) -> None:
+    """Record the case corrections and conflict settlements of a push in the audit log, once per event (a batch sent
+    again adds nothing): the PC, the case, the fields corrected (not their values) or the conflict settled; a
+    refused event is not recorded, one the county could not apply is recorded as refused."""
+    if not any(mark in body for mark in _AUDITED_MARKS):
+        return
+    try:
+        events = _audited.decode(body).events
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
+        return
+    refused = {r.event_id for r in response.refused}
+    conflicts = {c.event_id: c.code for c in response.conflicts}
+    entries, now, address = [], now_iso(), client_address(request)
+    for raw in events if isinstance(events, list) else []:
+        try:
+            e = _event(raw, _AuditedEvent)
+        except msgspec.ValidationError:
+            continue
+        action = AUDITED_KINDS.get(e.kind) if isinstance(e.kind, str) else None
+        if action is None or not isinstance(e.event_id, str) or e.event_id in refused:
+            continue
+        data = e.data if isinstance(e.data, dict) else {}
+        if action == "case_corrected":
+            detail = details(fields=sorted(str(k)[:40] for k in data)[:40], conflict=conflicts.get(e.event_id))
+        else:
+            detail = details(conflict_event=str(data.get("event_id", ""))[:40],
+                             outcome=str(data.get("outcome", ""))[:20], conflict=conflicts.get(e.event_id))
+        staff = f"/{str(e.staff_id)[:64]}" if e.staff_id else ""
+        entries.append(AuditEntry(at=now, actor=agent.agent_id + staff, role="agent", address=address,
+                                  action=action, outcome="refused" if e.event_id in conflicts else "ok",
+                                  target=str(e.case_id)[:64], detail=detail, event_id=e.event_id[:64]))
+    await request.app[AUDIT].record_events(entries)
 
 
 def quotas_of(config: ServerConfig) -> Quotas:

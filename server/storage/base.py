@@ -102,6 +102,39 @@ class Consultation(msgspec.Struct, frozen=True):
     body: bytes  # the event's data, JSON
 
 
+# The audit log is kept at least this long (6 months: 网络安全法 art. 21, 等保 2.0 audit records); a purge of newer
+# entries is refused, here and by the database itself.
+MIN_AUDIT_RETENTION_DAYS = 183
+
+
+class AuditEntry(msgspec.Struct, frozen=True):
+    """One audit record: who (`actor`, `role`), when (`at`, UTC), from where (`address`), what (`action`,
+    `target`, `detail`), and the `outcome` (ok, refused, failed). `entry_id` is given by the store."""
+
+    at: str
+    actor: str
+    address: str
+    action: str
+    outcome: str
+    target: str | None = None
+    detail: str | None = None
+    role: str | None = None
+    event_id: str | None = None  # a PC's event (correction, settlement): recorded once however often it is sent
+    entry_id: int = 0
+
+
+class AuditQuery(msgspec.Struct, frozen=True):
+    """Which audit entries: `at` in [since, until) (UTC ISO), an actor, an action, an outcome; a page of them."""
+
+    since: str | None = None
+    until: str | None = None
+    actor: str | None = None
+    action: str | None = None
+    outcome: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
 T = TypeVar("T")
 
 # Every daily rollup row that cases and consultations make (admin: `server.admin.rollups.recompute_rollups`).
@@ -290,6 +323,15 @@ class Store(Protocol):
         first time is kept). False when there is no such agent."""
         ...
 
+    async def bind_agent_cert(self, agent_id: str, cert_sha256: str | None) -> bool:
+        """Bind `agent_id` to the TLS client certificate of this SHA-256 (hex), or unbind it (None). False when there
+        is no such agent. Raises ValueError when another agent is bound to that certificate."""
+        ...
+
+    async def agent_cert(self, agent_id: str) -> str | None:
+        """The SHA-256 of the certificate `agent_id` is bound to, or None."""
+        ...
+
     async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:
         """What `agent_id` sent on `day` (YYYY-MM-DD, China time) and its orphan events now; zeros when nothing."""
         ...
@@ -337,6 +379,21 @@ class Store(Protocol):
         ...
 
     async def clear_flag(self, name: str) -> None:
+        ...
+
+    async def append_audit(self, entries: Sequence[AuditEntry]) -> int:
+        """Append audit entries (their `entry_id` is ignored: the store numbers them in order) in one transaction;
+        an entry whose `event_id` is recorded already is skipped. Returns how many were appended. Nothing ever
+        updates an entry."""
+        ...
+
+    async def audit_entries(self, query: AuditQuery) -> tuple[int, list[AuditEntry]]:
+        """(how many match, one page of them), the newest first (by `entry_id` descending)."""
+        ...
+
+    async def purge_audit(self, before: str, now: str) -> int:
+        """Delete the audit entries older than `before` (UTC ISO); returns how many. Raises ValueError when `before`
+        is less than MIN_AUDIT_RETENTION_DAYS before `now`, and deletes nothing then."""
         ...
 
     async def rebuild_rollups(self, recompute: Recompute) -> int:

@@ -83,7 +83,8 @@ class AccountRecord(msgspec.Struct, frozen=True):
     password_hash: str
     created_at: str
     is_disabled: bool = False
-    role: str = "county_admin"  # the only role so far: sees the whole county
+    role: str = "county_admin"  # `server.accounts.roles`: county_admin, township_viewer or auditor
+    township_code: str | None = None  # a township viewer's township (9 digits)
 
 
 class SessionRecord(msgspec.Struct, frozen=True):
@@ -91,6 +92,8 @@ class SessionRecord(msgspec.Struct, frozen=True):
     account: str
     created_at: str
     last_seen_at: str
+    role: str = "county_admin"  # its account's, as read with the session
+    township_code: str | None = None
 
 
 class DashboardStore(Protocol):
@@ -126,9 +129,9 @@ class DashboardStore(Protocol):
         """(how many cases match, one page of them sorted by `sort` (one of CASE_SORTS), then case_no)."""
         ...
 
-    async def agent_statuses(self) -> list[AgentStatus]:
-        """Every agent with its last clock offset, its open conflicts and how far behind its pull is (None: it never
-        acknowledged a pull; the lag counts at most 100,000)."""
+    async def agent_statuses(self, township_code: str | None = None) -> list[AgentStatus]:
+        """Every agent (of `township_code` only, when given) with its last clock offset, its open conflicts and how
+        far behind its pull is (None: it never acknowledged a pull; the lag counts at most 100,000)."""
         ...
 
     async def list_conflicts(self, prefix: str, is_open: bool | None, limit: int, offset: int
@@ -156,7 +159,7 @@ class DashboardStore(Protocol):
     async def add_session(self, session: SessionRecord) -> None: ...
 
     async def session(self, token_sha256: str) -> SessionRecord | None:
-        """The session, unless there is none or its account is disabled."""
+        """The session with its account's role and township, unless there is none or its account is disabled."""
         ...
 
     async def touch_session(self, token_sha256: str, seen_at: str) -> None: ...

@@ -35,9 +35,10 @@ class ProcessCounty:
         return body
 
 
-def add_account(cluster: Cluster, name: str = ACCOUNT, password: str = PASSWORD) -> None:
-    subprocess.run([str(BIN / "county-server"), "users", "add", "--name", name, "--password-stdin", "--config",
-                    str(cluster.server_config)], input=password + "\n", text=True, check=True, cwd=ROOT,
+def add_account(cluster: Cluster, name: str = ACCOUNT, password: str = PASSWORD, *roles: str) -> None:
+    """An account made by the CLI; `roles`: e.g. "--role", "township_viewer", "--township", QIAOWA."""
+    subprocess.run([str(BIN / "county-server"), "users", "add", "--name", name, *roles, "--password-stdin",
+                    "--config", str(cluster.server_config)], input=password + "\n", text=True, check=True, cwd=ROOT,
                    capture_output=True)
 
 

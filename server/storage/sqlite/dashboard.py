@@ -182,7 +182,7 @@ class SqliteDashboardStore:
 
     # ---- agents ---------------------------------------------------------------------------------------------
 
-    async def agent_statuses(self) -> list[AgentStatus]:
+    async def agent_statuses(self, township_code: str | None = None) -> list[AgentStatus]:
         # The pull lag reads the position out of the cursor (`server.model.cursor`: <stream>.<position>), and counts
         # only a cursor of this database's stream.
         rows = await self._read.execute_fetchall(
@@ -193,7 +193,8 @@ class SqliteDashboardStore:
             "(SELECT count(*) FROM (SELECT 1 FROM events e WHERE substr(e.agent_id, 1, 9) = a.township_code "
             "AND e.pos > CAST(substr(a.pull_cursor, instr(a.pull_cursor, '.') + 1) AS INTEGER) "
             "AND e.kind <> 'consulted' AND e.agent_id <> a.agent_id LIMIT 100000)) END "
-            "FROM agents a ORDER BY township_code, agent_id")
+            f"FROM agents a {'WHERE township_code = ?' if township_code else ''} ORDER BY township_code, agent_id",
+            (township_code,) if township_code else ())
         return [AgentStatus(agent_record(r[:12]), r[12], r[13], r[14]) for r in rows]
 
     async def list_conflicts(self, prefix: str, is_open: bool | None, limit: int, offset: int
@@ -227,9 +228,10 @@ class SqliteDashboardStore:
 
     async def add_account(self, account: AccountRecord) -> None:
         try:
-            await self._write("INSERT INTO accounts (name, password_hash, created_at, is_disabled, role) "
-                              "VALUES (?, ?, ?, ?, ?)", (account.name, account.password_hash, account.created_at,
-                                                         int(account.is_disabled), account.role))
+            await self._write("INSERT INTO accounts (name, password_hash, created_at, is_disabled, role, "
+                              "township_code) VALUES (?, ?, ?, ?, ?, ?)",
+                              (account.name, account.password_hash, account.created_at, int(account.is_disabled),
+                               account.role, account.township_code))
         except sqlite3.IntegrityError:
             raise ValueError(f"account {account.name!r} already exists") from None
 
@@ -243,12 +245,12 @@ class SqliteDashboardStore:
 
     async def account(self, name: str) -> AccountRecord | None:
         rows = list(await self._read.execute_fetchall(
-            "SELECT name, password_hash, created_at, is_disabled, role FROM accounts WHERE name = ?", (name,)))
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE name = ?", (name,)))
         return _account(rows[0]) if rows else None
 
     async def list_accounts(self) -> list[AccountRecord]:
         rows = await self._read.execute_fetchall(
-            "SELECT name, password_hash, created_at, is_disabled, role FROM accounts ORDER BY name")
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts ORDER BY name")
         return [_account(r) for r in rows]
 
     async def add_session(self, session: SessionRecord) -> None:
@@ -257,7 +259,8 @@ class SqliteDashboardStore:
 
     async def session(self, token_sha256: str) -> SessionRecord | None:
         rows = list(await self._read.execute_fetchall(
-            "SELECT token_sha256, account, s.created_at, last_seen_at FROM sessions s JOIN accounts a ON a.name = "
+            "SELECT token_sha256, account, s.created_at, last_seen_at, role, township_code FROM sessions s "
+            "JOIN accounts a ON a.name = "
             "s.account WHERE token_sha256 = ? AND NOT a.is_disabled", (token_sha256,)))
         return SessionRecord(*rows[0]) if rows else None
 
@@ -287,9 +290,12 @@ def _case_list_row(row: sqlite3.Row) -> CaseListRow:
     return CaseListRow(*values)
 
 
+_ACCOUNT_COLUMNS = "name, password_hash, created_at, is_disabled, role, township_code"
+
+
 def _account(row: sqlite3.Row) -> AccountRecord:
-    name, password_hash, created_at, is_disabled, role = row
-    return AccountRecord(name, password_hash, created_at, bool(is_disabled), role)
+    name, password_hash, created_at, is_disabled, role, township_code = row
+    return AccountRecord(name, password_hash, created_at, bool(is_disabled), role, township_code)
 
 
 def _case_where(f: CaseFilter) -> tuple[str, list[Any]]:

@@ -17,7 +17,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,8 @@ from server.model.rollups import Contribution, GrainRows, add_into
 from server.storage.base import (
     AgentRecord,
     AgentUsage,
+    AuditEntry,
+    AuditQuery,
     BatchWrite,
     CaseHistory,
     CaseRecord,
@@ -42,6 +44,7 @@ from server.storage.base import (
     WriteTurn,
 )
 from server.storage.rollup_tables import ROLLUP_TABLES, table_rows
+from server.storage.sqlite import audit
 from server.storage.sqlite.ingest import (
     CaseCache,
     CommittedReads,
@@ -249,6 +252,18 @@ class SqliteStore:
             "UPDATE agents SET revoked_at = coalesce(revoked_at, ?) WHERE agent_id = ?",
             (revoked_at, agent_id)).rowcount == 1)
 
+    async def bind_agent_cert(self, agent_id: str, cert_sha256: str | None) -> bool:
+        try:
+            return await self.transaction(lambda conn: conn.execute(
+                "UPDATE agents SET cert_sha256 = ? WHERE agent_id = ?", (cert_sha256, agent_id)).rowcount == 1)
+        except sqlite3.IntegrityError:
+            raise ValueError("another agent is bound to this certificate") from None
+
+    async def agent_cert(self, agent_id: str) -> str | None:
+        rows = list(await self._read.execute_fetchall("SELECT cert_sha256 FROM agents WHERE agent_id = ?",
+                                                      (agent_id,)))
+        return rows[0][0] if rows else None
+
     async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:
         [row] = await self._read.execute_fetchall(
             "SELECT (SELECT events FROM agent_usage WHERE agent_id = ?1 AND day = ?2), "
@@ -324,6 +339,23 @@ class SqliteStore:
 
         # A thread and a connection of its own: minutes at prefecture scale, and the ingest keeps going beside it.
         return await asyncio.to_thread(snapshot)
+
+    async def append_audit(self, entries: Sequence[AuditEntry]) -> int:
+        if not entries:
+            return 0
+        return await self.transaction(lambda conn: audit.append(conn, entries))
+
+    async def audit_entries(self, query: AuditQuery) -> tuple[int, list[AuditEntry]]:
+        sql, params = audit.where(query)
+        [(total,)] = await self._read.execute_fetchall(f"SELECT count(*) FROM audit_log WHERE {sql}", params)
+        rows = await self._read.execute_fetchall(
+            f"SELECT {audit.COLUMNS} FROM audit_log WHERE {sql} ORDER BY entry_id DESC LIMIT ? OFFSET ?",
+            [*params, query.limit, query.offset])
+        return total, [audit.entry(r) for r in rows]
+
+    async def purge_audit(self, before: str, now: str) -> int:
+        audit.check_purge(before, now)
+        return await self.transaction(lambda conn: audit.purge(conn, before))
 
     async def rebuild_rollups(self, recompute: Recompute) -> int:
         def rebuild(conn: sqlite3.Connection) -> int:

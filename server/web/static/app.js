@@ -1,6 +1,6 @@
 // The county dashboard: checks the session (or shows the login form), then one view per route after the "#".
 import { translate, loadMessages, t } from "./i18n.js";
-import { h, api } from "./dom.js";
+import { h, api, reader } from "./dom.js";
 import { renderLogin } from "./views/login.js";
 import { renderOverview } from "./views/overview.js";
 import { renderCases } from "./views/cases.js";
@@ -9,6 +9,7 @@ import { renderAgents } from "./views/agents.js";
 import { renderConflicts } from "./views/conflicts.js";
 import { renderSummary } from "./views/summary.js";
 import { renderReport } from "./views/report.js";
+import { renderAudit } from "./views/audit.js";
 
 const ROUTES = [
   [/^#?\/?$/, "overview", renderOverview],
@@ -20,16 +21,20 @@ const ROUTES = [
   [/^#\/conflicts(\?.*)?$/, "conflicts", renderConflicts],
   [/^#\/summary(\?.*)?$/, "summary", renderSummary],
   [/^#\/report(\?.*)?$/, "report", renderReport],
+  [/^#\/audit(\?.*)?$/, "audit", renderAudit],
 ];
 
 let session = null;
 
 function showSession(info) {
   session = info;
+  reader.info = info;
   document.querySelector("#county-name").textContent = info ? info.county : t("app.county_unknown");
   document.querySelector("#mainnav").hidden = !info;
   document.querySelector("#account").hidden = !info;
-  document.querySelector("#account-name").textContent = info ? info.account : "";
+  document.querySelector("[data-nav=audit]").hidden = !(info && info.role === "auditor");
+  const where = info && info.township_name ? ` · ${info.township_name}` : "";
+  document.querySelector("#account-name").textContent = info ? `${info.account}（${t(`role.${info.role}`)}${where}）` : "";
 }
 
 async function route() {

@@ -28,6 +28,9 @@ export function s(tag, attrs = {}, ...children) {
   return el;
 }
 
+// The signed-in reader (GET /api/v1/session): name, role, township; app.js sets it.
+export const reader = { info: null };
+
 // GET or send JSON; resolves to {ok, status, body}. A 401 sends the reader to the login form.
 export async function api(method, path, body) {
   const init = { method, headers: {}, credentials: "same-origin" };

@@ -58,6 +58,11 @@ class BackendKind(Protocol):
         """Set a case row's state, in its columns and its body (damage, for the case check to find)."""
         ...
 
+    async def tamper_audit(self, where: Path, database: str, sql: str) -> str | None:
+        """Run `sql` (an UPDATE or DELETE of audit_log) straight on the database, as someone with the database's
+        credentials would; the database's error message, or None when it let it through."""
+        ...
+
     def committed_reads(self, backend: Backend) -> IngestReads:
         """For a backend whose ingest reads live inside its write transaction: a reader of the committed state
         with the same answers (a `SerialIngest` backend has its own)."""
@@ -182,6 +187,14 @@ class SqliteKind:
         with sqlite3.connect(self._path(where, database)) as db:
             return db.execute("UPDATE cases SET state = ?1, body = json_set(body, '$.state', ?1) WHERE case_id = ?2",
                               (state, case_id)).rowcount
+
+    async def tamper_audit(self, where: Path, database: str, sql: str) -> str | None:
+        try:
+            with sqlite3.connect(self._path(where, database)) as db:
+                db.execute(sql)
+        except sqlite3.DatabaseError as exc:
+            return str(exc)
+        return None
 
 
 BACKENDS: dict[str, BackendKind] = {"sqlite": SqliteKind()}

@@ -1,6 +1,6 @@
 // 总览: one unit (the county, a township or a village station) for a period: headline figures, the monthly trend,
 // categories and channels, the units one level down (click to drill down), catalogue item figures.
-import { h, api, num, pct, routeQuery, routeTo, banner } from "../dom.js";
+import { h, api, num, pct, routeQuery, routeTo, banner, reader } from "../dom.js";
 import { t } from "../i18n.js";
 import { onPicker, periodPicker, exportLinks, cards, sortableTable, figureColumns, sortRows, definitionsNote } from "../widgets.js";
 import { trendChart, chartLegend } from "../chart.js";
@@ -25,7 +25,9 @@ export async function renderOverview(view) {
   const f = o.figures;
   const crumbs = h("nav", { class: "crumbs", "aria-label": t("overview.path") }, ...o.path.flatMap((p, i) => [
     i ? h("span", { class: "sep", "aria-hidden": "true" }, "›") : null,
-    i === o.path.length - 1 ? h("strong", {}, p.name) : h("a", { href: routeTo("overview", { ...periodOf(query), basis: query.basis, org: p.code.slice(0, { province: 2, prefecture: 4, county: 6, township: 9 }[p.level] || 12) }) }, p.name)]));
+    i === o.path.length - 1 ? h("strong", {}, p.name)
+      : ["province", "prefecture", "county"].includes(p.level) && reader.info?.role === "township_viewer" ? h("span", {}, p.name)
+      : h("a", { href: routeTo("overview", { ...periodOf(query), basis: query.basis, org: p.code.slice(0, { province: 2, prefecture: 4, county: 6, township: 9 }[p.level] || 12) }) }, p.name)]));
   const q = { org: query.org, basis: query.basis, ...(query.from ? { from: o.period.date_from, to: o.period.date_to } : { period: query.period || o.period.date_from.slice(0, 4) }) };
   const casesHref = (figure, extra = {}) => routeTo("cases", { ...q, figure, ...extra });
   view.append(

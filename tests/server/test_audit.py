@@ -1,0 +1,167 @@
+"""The audit log as an auditor reads it and as the county's admins and PCs fill it: logins (right, wrong, locked),
+exports, refused reads outside a township, account and PC changes at the console, corrections and settlements pushed
+by PCs (once each), who may read it (only the auditor), its China time and export, and the retention purge."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from click.testing import CliRunner
+from openpyxl import load_workbook
+
+from server.admin.audit import purge_audit
+from server.cli import main
+from server.http.common import STORE
+from server.http.dashboard import ACCOUNTS
+from server.storage.base import AuditEntry, AuditQuery
+from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer, push_conflict
+
+PASSWORD = "县政务服务看板 2026!"
+
+
+async def _session(county: CountyServer, name: str, role: str = "county_admin", township: str | None = None
+                   ) -> aiohttp.ClientSession:
+    await county.app[ACCOUNTS].add(name, PASSWORD, role, township)
+    session = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async with session.post(f"{county.url}/api/v1/session", json={"name": name, "password": PASSWORD}) as r:
+        assert r.status == 200
+    return session
+
+
+async def _entries(county: CountyServer, **filters: Any) -> list[AuditEntry]:
+    return (await county.app[STORE].audit_entries(AuditQuery(limit=500, **filters)))[1]
+
+
+async def test_logins_exports_and_refused_reads_are_recorded_with_who_where_and_outcome(county_server) -> None:
+    county = county_server
+    viewer = await _session(county, "qiaowa-viewer", "township_viewer", QIAOWA)
+    async with aiohttp.ClientSession() as anon:
+        async with anon.post(f"{county.url}/api/v1/session", json={"name": "qiaowa-viewer", "password": "x" * 12}):
+            pass
+        async with anon.post(f"{county.url}/api/v1/session", json={"name": "nobody", "password": "y" * 12}):
+            pass
+    try:
+        async with viewer.get(f"{county.url}/api/v1/export/cases?format=csv") as r:
+            assert r.status == 200
+        async with viewer.get(f"{county.url}/api/v1/overview?org={WACHANG}") as r:
+            assert r.status == 403
+        async with viewer.delete(f"{county.url}/api/v1/session") as r:
+            assert r.status == 200
+    finally:
+        await viewer.close()
+    rows = await _entries(county)
+    seen = [(e.action, e.actor, e.outcome, e.target) for e in reversed(rows)]
+    assert seen == [("login", "qiaowa-viewer", "ok", "qiaowa-viewer"),
+                    ("login_failed", "qiaowa-viewer", "refused", "qiaowa-viewer"),
+                    ("login_failed", "[unknown]", "refused", None),  # a made-up name may be a typed password
+                    ("export", "qiaowa-viewer", "ok", "cases.csv"),
+                    ("access_refused", "qiaowa-viewer", "refused", "/api/v1/overview"),
+                    ("logout", "qiaowa-viewer", "ok", "qiaowa-viewer")], seen
+    assert {e.address for e in rows} == {"127.0.0.1"}
+    assert all(e.role == "township_viewer" for e in rows if e.actor == "qiaowa-viewer")
+    assert json.loads(rows[1].detail or "{}") == {"org": WACHANG}
+    assert "nobody" not in json.dumps([e.detail for e in rows]) and "y" * 12 not in json.dumps([e.detail for e in rows])
+
+
+async def test_only_the_auditor_reads_and_exports_the_audit_log_in_china_time(county_server) -> None:
+    county = county_server
+    auditor = await _session(county, "shenji", "auditor")
+    admin = await _session(county, "zhangsan")
+    try:
+        for client, headers in ((admin, {}), (county.session, {"Authorization": f"Bearer {ADMIN_TOKEN}"})):
+            for path in ("/api/v1/audit", "/api/v1/audit/export?format=csv"):
+                async with client.get(county.url + path, headers=headers) as r:
+                    assert r.status == 403 and (await r.json())["code"] == "auditor_only", path
+        async with auditor.get(f"{county.url}/api/v1/audit?action=login") as r:
+            body = await r.json()
+        assert r.status == 200 and body["total"] == 2 and body["retention_days"] == 365
+        row = body["rows"][0]
+        at = datetime.fromisoformat(row["at"])
+        assert row["at_china"] == (at + timedelta(hours=8)).strftime("%Y-%m-%d %H:%M:%S")
+        assert row["action_label"] == "登录" and row["outcome_label"] == "成功" and row["actor"] == "zhangsan"
+        async with auditor.get(f"{county.url}/api/v1/audit?action=nonsense") as r:
+            assert r.status == 422 and (await r.json())["fields"]["action"]
+        async with auditor.get(f"{county.url}/api/v1/audit/export?format=csv") as r:
+            text = (await r.read()).decode("utf-8-sig")
+        lines = list(csv.reader(io.StringIO(text)))
+        assert lines[0][:3] == ["编号", "时间(北京时间)", "操作人"] and any("访问被拒绝" in ",".join(x) for x in lines)
+        async with auditor.get(f"{county.url}/api/v1/audit/export?format=xlsx") as r:
+            sheet = load_workbook(io.BytesIO(await r.read())).active
+        assert sheet.cell(1, 1).value == "编号" and sheet.max_row >= 6
+    finally:
+        await auditor.close()
+        await admin.close()
+    actions = {e.action for e in await _entries(county, actor="shenji")}
+    assert {"audit_viewed", "audit_exported"} <= actions
+    refused = await _entries(county, action="access_refused")
+    assert {e.actor for e in refused} == {"zhangsan", "admin"}
+
+
+async def test_corrections_and_settlements_pushed_by_pcs_are_recorded_once(county_server) -> None:
+    county = county_server
+    accepted, completed, withdrawn = await push_conflict(county)
+    fixer = await county.add_agent(QIAOWA, "窗口3")
+    correction = fixer.event("updated", accepted["case_id"], "2026-03-02T11:00:00+08:00",
+                             {"applicant_name": "扎西顿珠", "phone": "13800000001"})
+    correction["parents"] = [completed["event_id"]]
+    settle = fixer.event("settled", accepted["case_id"], "2026-03-02T11:05:00+08:00",
+                         {"event_id": withdrawn["event_id"], "outcome": "accepted"})
+    settle["parents"] = [correction["event_id"]]
+    for _ in range(2):  # a batch sent again (its answer was lost) records nothing more
+        await county.push(fixer, [correction, settle])
+    rows = await _entries(county, actor=fixer.agent_id)
+    assert sorted(e.action for e in rows) == ["case_corrected", "conflict_settled"], rows
+    corrected = next(e for e in rows if e.action == "case_corrected")
+    assert corrected.target == accepted["case_id"] and corrected.event_id == correction["event_id"]
+    assert json.loads(corrected.detail or "{}")["fields"] == ["applicant_name", "phone"]
+    assert "扎西顿珠" not in (corrected.detail or "") and "13800000001" not in (corrected.detail or "")
+    settled = next(e for e in rows if e.action == "conflict_settled")
+    assert json.loads(settled.detail or "{}")["conflict_event"] == withdrawn["event_id"]
+
+
+async def test_console_changes_of_accounts_and_pcs_are_recorded(config_file: Path, county_server) -> None:
+    def run(*args: str, stdin: str | None = None) -> Any:
+        return CliRunner().invoke(main, [*args, "--config", str(config_file)], input=stdin)
+
+    assert (await asyncio.to_thread(run, "users", "add", "--name", "lisi", "--password-stdin",
+                                    stdin=PASSWORD + "\n")).exit_code == 0
+    assert (await asyncio.to_thread(run, "users", "add", "--name", "wangwu", "--password-stdin",
+                                    stdin="password\n")).exit_code == 2
+    assert (await asyncio.to_thread(run, "users", "disable", "lisi")).exit_code == 0
+    assert (await asyncio.to_thread(run, "users", "enable", "lisi")).exit_code == 0
+    added = await asyncio.to_thread(run, "agents", "add", "--township", QIAOWA, "--name", "窗口9", "--json")
+    agent_id = json.loads(added.output)["agent_id"]
+    assert (await asyncio.to_thread(run, "agents", "revoke", agent_id)).exit_code == 0
+    assert (await asyncio.to_thread(run, "agents", "rotate-token", "--agent", agent_id)).exit_code == 0
+    assert (await asyncio.to_thread(run, "agents", "revoke", "513422100-ffffff")).exit_code == 2
+    rows = list(reversed(await _entries(county_server)))
+    assert [(e.action, e.target, e.outcome) for e in rows] == [
+        ("user_added", "lisi", "ok"), ("user_added", "wangwu", "failed"), ("user_disabled", "lisi", "ok"),
+        ("user_enabled", "lisi", "ok"), ("agent_added", agent_id, "ok"), ("agent_revoked", agent_id, "ok"),
+        ("agent_token_rotated", agent_id, "ok"), ("agent_revoked", "513422100-ffffff", "failed")]
+    assert all(e.actor.startswith("cli:") and e.address == "local" for e in rows)
+    listed = await asyncio.to_thread(run, "audit", "list", "--limit", "3")
+    assert listed.exit_code == 0 and "agent_revoked" in listed.output
+
+
+async def test_the_retention_purge_removes_only_entries_older_than_the_retention(county_server) -> None:
+    store = county_server.app[STORE]
+
+    def old(days: int) -> AuditEntry:
+        at = (datetime.now(UTC) - timedelta(days=days)).isoformat(timespec="milliseconds")
+        return AuditEntry(at=at, actor="zhangsan", address="10.0.0.1", action="login", outcome="ok")
+
+    await store.append_audit([old(500), old(366), old(300), old(1)])
+    assert await purge_audit(store, 365) == 2
+    with pytest.raises(ValueError, match="183"):
+        await purge_audit(store, 100)
+    rows = await _entries(county_server)
+    assert [e.action for e in rows] == ["audit_purged", "login", "login"]
