@@ -39,6 +39,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/overview"): "scoped",
     ("GET", "/api/v1/units"): "scoped",
     ("GET", "/api/v1/summary"): "scoped",
+    ("GET", "/api/v1/report"): "scoped",
     ("GET", "/api/v1/cases"): "scoped",
     ("GET", "/api/v1/conflicts"): "scoped",
     ("GET", "/api/v1/agents"): "rows",
