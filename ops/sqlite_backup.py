@@ -73,7 +73,7 @@ def backup(source: Path, dest: Path, *, required_tables: tuple[str, ...] = ("sch
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     except sqlite3.Error as e:
         raise BackupError(f"backup of {source} failed: {e}") from e
     finally:
@@ -124,7 +124,7 @@ def restore(backup_file: Path, database: Path, *, required_tables: tuple[str, ..
                 os.fsync(f.fileno())
             kept = _move_aside(database)
             os.replace(tmp, database)
-            _fsync_dir(database.parent)
+            fsync_dir(database.parent)
         except sqlite3.Error as e:
             raise BackupError(f"restore from {backup_file} failed: {e}; the database was not changed") from e
         finally:
@@ -159,7 +159,7 @@ def _move_aside(database: Path) -> Path | None:
     return kept
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
