@@ -21,7 +21,7 @@ from server.accounts.users import Accounts
 from server.admin.cases import refold_all
 from server.config import ServerConfig
 from server.errors import ConfigError
-from server.http import admin, dashboard, health, stats, sync
+from server.http import admin, attachments, dashboard, health, stats, sync
 from server.http.common import (
     AUTH,
     CALENDAR,
@@ -82,6 +82,7 @@ async def build_app(config: ServerConfig) -> web.Application:
     app.add_routes(stats.routes)
     app.add_routes(admin.routes)
     app.add_routes(health.routes)
+    app.add_routes(attachments.routes)
     app.add_routes(dashboard.routes)
     health.instrument(app)  # the app's metrics registry; times every request, error answers too
     return app
