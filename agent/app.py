@@ -13,6 +13,7 @@ from agent.http import api, guard, materials, page, staff
 from agent.http.health import routes as health_routes
 from agent.service import CaseService
 from agent.store import AgentStore
+from agent.sync.attachments import AttachmentLane
 from agent.sync.identity import resolve_identity
 from agent.sync.schedule import SyncSchedule
 from agent.sync.syncer import Syncer
@@ -62,9 +63,10 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
             on_write=schedule.nudge if run_schedule else lambda: None, casebook=casebook,
         )
         app[api.STORE], app[api.SYNCER], app[api.SERVICE] = store, syncer, service
+        blobs = BlobDir.beside(config.database)
         app[materials.MATERIALS] = attached = Materials(
-            store, BlobDir.beside(config.database),
-            Limits(config.attachment_max_file_bytes, config.attachment_max_total_bytes))
+            store, blobs, Limits(config.attachment_max_file_bytes, config.attachment_max_total_bytes))
+        syncer.attachments = AttachmentLane(store, blobs, uplink, chunk_bytes=config.attachment_chunk_bytes)
         if run_schedule:
             attached.on_attach = schedule.nudge
         syncer.on_reference = service.fill_due_dates
@@ -80,6 +82,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         yield
         if run_schedule:
             schedule.shutdown()
+        await syncer.attachments.stop()  # a chunk in flight is abandoned: the county keeps what arrived
         await syncer.stop(timeout_s=SYNC_STOP_S)  # abandon a push in flight; record an answer that arrived
         await uplink.close()
         async with store.write():  # a staff action in flight commits or rolls back before the close

@@ -62,14 +62,14 @@ def wrong_type() -> InvalidInput:
 
 
 class BlobDir:
-    """`<data dir>/attachments/<first two hex>/<sha256>`: files named by their content."""
+    """`<database>.attachments/<first two hex>/<sha256>` beside the database: files named by their content."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     @classmethod
     def beside(cls, database: Path) -> BlobDir:
-        return cls(database.parent / "attachments")
+        return cls(database.with_name(database.name + ".attachments"))
 
     def path_of(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256

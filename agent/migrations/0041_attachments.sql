@@ -1,4 +1,4 @@
--- Scanned materials (申请材料) of a case: the files on disk, content-addressed (agent/attachments.py), and which case
+-- Scanned materials (申请材料) of a case: the files on disk (<database>.attachments/), content-addressed (agent/attachments.py), and which case
 -- holds which file. One file is stored once however often it is attached; a case holds it once.
 CREATE TABLE attachment_blobs (
     sha256 TEXT PRIMARY KEY,

@@ -52,7 +52,7 @@ async def test_a_scan_is_stored_at_once_under_its_hash_and_listed_on_the_case(ag
     sha = hashlib.sha256(scan).hexdigest()
     assert (a["sha256"], a["size_bytes"], a["media_type"], a["name"]) == (sha, len(scan), PNG, "身份证.png")
     assert a["upload_state"] == "pending"
-    assert (tmp_path / "attachments" / sha[:2] / sha).read_bytes() == scan
+    assert (tmp_path / "agent.sqlite3.attachments" / sha[:2] / sha).read_bytes() == scan
     listed = await (await agent_client.get(f"/api/cases/{case_id}/attachments")).json()
     assert [x["attachment_id"] for x in listed["attachments"]] == [a["attachment_id"]]
     assert listed["limits"]["used_bytes"] == len(scan)
@@ -72,7 +72,7 @@ async def test_the_same_file_is_stored_once_for_two_cases_and_once_per_case(agen
     assert again.status == 200 and (await again.json())["attachment_id"] == a["attachment_id"]
     b = await (await attach(agent_client, second, scan)).json()
     assert b["attachment_id"] != a["attachment_id"] and b["sha256"] == a["sha256"]
-    files = [p for p in (tmp_path / "attachments").rglob("*") if p.is_file()]
+    files = [p for p in (tmp_path / "agent.sqlite3.attachments").rglob("*") if p.is_file()]
     assert len(files) == 1
     listed = await (await agent_client.get(f"/api/cases/{second}/attachments")).json()
     assert listed["limits"]["used_bytes"] == len(scan)  # each file counted once against the PC's limit
@@ -85,7 +85,7 @@ async def test_an_exe_named_jpg_and_an_empty_file_are_refused_in_chinese_and_not
         assert resp.status == 422
         err = await resp.json()
         assert err["code"] == "invalid_input" and "没有保存" in err["message"] and "file" in err["fields"]
-    assert [p for p in (tmp_path / "attachments").rglob("*") if p.is_file()] == []
+    assert [p for p in (tmp_path / "agent.sqlite3.attachments").rglob("*") if p.is_file()] == []
     assert (await (await agent_client.get(f"/api/cases/{case_id}/attachments")).json())["attachments"] == []
 
 
@@ -116,7 +116,7 @@ async def test_limits_per_file_and_per_pc_come_from_config_with_a_clear_message(
         assert resp.status == 422 and "本机保存的材料已达上限" in (await resp.json())["message"]
         listed = await (await client.get(f"/api/cases/{case_id}/attachments")).json()
         assert len(listed["attachments"]) == 2
-    assert len([p for p in (tmp_path / "attachments").rglob("*") if p.is_file()]) == 2
+    assert len([p for p in (tmp_path / "agent.sqlite3.attachments").rglob("*") if p.is_file()]) == 2
 
 
 async def test_uploads_need_the_pages_header_and_type_and_no_foreign_origin(agent_client):
