@@ -55,7 +55,7 @@ function item(a) {
 // The section, drawn into `holder`; `onChange` after a file was added.
 export async function renderMaterials(holder, caseId) {
   const { attachments, limits } = await loadAttachments(caseId);
-  const status = h("p", { class: "banner", role: "status", hidden: true });
+  const status = h("p", { class: "banner", role: "status", hidden: true, dataset: { slot: "materials-status" } });
   const list = h("ul", { class: "materials", dataset: { count: attachments.length } },
     attachments.length ? attachments.map(item) : h("li", { class: "empty" }, t("materials.none")));
 
@@ -71,7 +71,7 @@ export async function renderMaterials(holder, caseId) {
       else errors.push(`${file.name || t("materials.photo")}：${body.message || t("error.network")}`);
     }
     await renderMaterials(holder, caseId);
-    const after = holder.querySelector("[role=status]");
+    const after = holder.querySelector("[data-slot=materials-status]");
     after.hidden = false;
     after.className = errors.length ? "banner error" : "banner ok";
     after.setAttribute("role", errors.length ? "alert" : "status");
@@ -109,7 +109,7 @@ async function webcam(holder, onPhoto) {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
   } catch {
-    const status = holder.querySelector("[role=status]");
+    const status = holder.querySelector("[data-slot=materials-status]");
     status.hidden = false;
     status.className = "banner error";
     status.textContent = t("materials.no_camera");

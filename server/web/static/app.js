@@ -8,6 +8,7 @@ import { renderOpen, renderBad } from "./views/worklists.js";
 import { renderAgents } from "./views/agents.js";
 import { renderConflicts } from "./views/conflicts.js";
 import { renderSummary } from "./views/summary.js";
+import { renderMaterials } from "./views/materials.js";
 
 const ROUTES = [
   [/^#?\/?$/, "overview", renderOverview],
@@ -18,6 +19,7 @@ const ROUTES = [
   [/^#\/agents(\?.*)?$/, "agents", renderAgents],
   [/^#\/conflicts(\?.*)?$/, "conflicts", renderConflicts],
   [/^#\/summary(\?.*)?$/, "summary", renderSummary],
+  [/^#\/materials(\?.*)?$/, "overview", renderMaterials],
 ];
 
 let session = null;
