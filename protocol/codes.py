@@ -94,7 +94,7 @@ _CODES = [
     Code("attachment_hash_mismatch", 422, "The bytes received do not have the sha256 offered; they were dropped. "
          "Offer and send the file again.", "县里收到的材料与本机的不一致，已丢弃，下次同步时重新上传"),
     Code("chunk_type_required", 415, "Send a chunk with `Content-Type: application/offset+octet-stream` and an "
-         "Upload-Offset header."),
+         "Upload-Offset header.", "县服务器不接受这种材料上传格式，请运维核对本机与县服务器的软件版本"),
     # the county dashboard's own filters (its users read Chinese); `fields` names the filter at fault
     Code("invalid_filter", 422, "筛选条件有误，请按提示改正（见 detail 与 fields）。"),
     # the agent's local API (127.0.0.1): read by staff
