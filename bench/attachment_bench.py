@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import hashlib
+import itertools
 import json
 import os
 import random
@@ -61,9 +62,12 @@ def scan_bytes(size: int) -> bytes:
     return b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + os.urandom(size - 11)
 
 
+_seqs = itertools.count(1)
+
+
 def accepted_case(agent_id: str) -> dict:
     case_id = new_uuid7()
-    return {"event_id": new_uuid7(), "seq": 1, "case_id": case_id, "kind": "accepted",
+    return {"event_id": new_uuid7(), "seq": next(_seqs), "case_id": case_id, "kind": "accepted",
             "at": "2026-03-02T10:00:00.000+08:00", "parents": [],
             "data": {"case_no": f"{TOWNSHIP}0120260302{random.randint(1, 9999):04d}", "item_code": "GG-0004",
                      "org_code": f"{TOWNSHIP}000", "channel": "window", "applicant_name": "扎西",
@@ -77,7 +81,7 @@ async def resumable(cluster: Cluster, token: str, agent_id: str, body: bytes, ra
     code, answer = http_json("POST", f"{cluster.server_url}/api/v1/sync/push",
                              {"agent_id": agent_id, "events": [event], "software_version": "bench", "pending": 0},
                              token=token)
-    assert code == 200, answer
+    assert code == 200 and not answer.get("refused"), answer
     store = await AgentStore.open(work / f"agent-{len(body)}.sqlite3")
     blobs = BlobDir.beside(store.path)
     sha = hashlib.sha256(body).hexdigest()
@@ -98,7 +102,7 @@ async def resumable(cluster: Cluster, token: str, agent_id: str, body: bytes, ra
             if summary.uploaded:
                 break
             if summary.error is None:
-                raise RuntimeError("nothing to upload")
+                raise RuntimeError(f"nothing uploaded: {summary}")
     finally:
         took = time.monotonic() - started
         await uplink.close()
