@@ -6,12 +6,14 @@ import logging
 
 from aiohttp import web
 
+from agent.attachments import BlobDir, Limits, Materials
 from agent.casebook import Casebook
 from agent.config import AgentConfig, county_tls, is_loopback
-from agent.http import api, guard, page, staff
+from agent.http import api, guard, materials, page, staff
 from agent.http.health import routes as health_routes
 from agent.service import CaseService
 from agent.store import AgentStore
+from agent.sync.attachments import AttachmentLane
 from agent.sync.identity import resolve_identity
 from agent.sync.schedule import SyncSchedule
 from agent.sync.syncer import Syncer
@@ -33,6 +35,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
     app.on_response_prepare.append(guard.security_headers)
     app.add_routes(api.routes)
     app.add_routes(staff.routes)
+    app.add_routes(materials.routes)
     app.add_routes(page.routes)
     app.add_routes(health_routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
@@ -61,6 +64,12 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
             on_write=schedule.nudge if run_schedule else lambda: None, casebook=casebook,
         )
         app[api.STORE], app[api.SYNCER], app[api.SERVICE] = store, syncer, service
+        blobs = BlobDir.beside(config.database)
+        app[materials.MATERIALS] = attached = Materials(
+            store, blobs, Limits(config.attachment_max_file_bytes, config.attachment_max_total_bytes))
+        syncer.attachments = AttachmentLane(store, blobs, uplink, chunk_bytes=config.attachment_chunk_bytes)
+        if run_schedule:
+            attached.on_attach = schedule.nudge
         syncer.on_reference = service.fill_due_dates
         syncer.identity = await resolve_identity(store, config.agent_id)
         if run_schedule:
@@ -74,6 +83,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         yield
         if run_schedule:
             schedule.shutdown()
+        await syncer.attachments.stop()  # a chunk in flight is abandoned: the county keeps what arrived
         await syncer.stop(timeout_s=SYNC_STOP_S)  # abandon a push in flight; record an answer that arrived
         await uplink.close()
         async with store.write():  # a staff action in flight commits or rolls back before the close

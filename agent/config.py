@@ -44,6 +44,13 @@ SETTINGS = [
     Setting("sync", "backoff_initial_s", POSITIVE, 1.0, "First wait between tries; doubles each time, with jitter."),
     Setting("sync", "backoff_max_s", POSITIVE, 60.0, "Longest wait between tries."),
     Setting("sync", "reference_interval_s", POSITIVE, 3600.0, "Seconds between refreshes of catalog and calendar."),
+    Setting("attachments", "max_file_bytes", INT, 20 * 1024 * 1024, "Largest scan or photo staff may attach, in bytes.",
+            low=1024, attr="attachment_max_file_bytes"),
+    Setting("attachments", "max_total_bytes", INT, 4 * 1024**3, "All attachments this PC keeps, in bytes; beyond it "
+            "staff are told the PC is full.", low=1024, attr="attachment_max_total_bytes"),
+    Setting("attachments", "chunk_bytes", INT, 128 * 1024, "Bytes per request of an attachment's upload: a cut link "
+            "loses at most one chunk's worth of time, never bytes the county already holds.", low=1024,
+            high=64 * 1024 * 1024, attr="attachment_chunk_bytes"),
 ]
 
 
@@ -68,6 +75,9 @@ class AgentConfig:
     backoff_initial_s: float
     backoff_max_s: float
     reference_interval_s: float
+    attachment_max_file_bytes: int
+    attachment_max_total_bytes: int
+    attachment_chunk_bytes: int
     source: Path | None = field(default=None, compare=False)
 
     @property

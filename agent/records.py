@@ -75,3 +75,20 @@ class Consultation:
     topic: str
     channel: str
     org_code: str
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A scan or photo attached to a case (申请材料); the file is `agent.attachments.BlobDir.path_of(sha256)`.
+    `upload_state`: pending (still to go to the county) or uploaded."""
+
+    attachment_id: str
+    case_id: str
+    sha256: str
+    name: str
+    media_type: str
+    size_bytes: int
+    added_at: str
+    upload_state: str
+    uploaded_at: str | None
+    upload_error: str | None

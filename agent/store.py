@@ -17,7 +17,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 
-from agent.records import Consultation, KnownEvent, OutboxEvent, Quarantined, StoredEvent
+from agent.records import Attachment, Consultation, KnownEvent, OutboxEvent, Quarantined, StoredEvent
 from agent.search import case_query
 from ops import migrationlock
 from protocol.causal import CaseMeta, FoldResult, case_digest
@@ -35,6 +35,8 @@ _conflict_decode = msgspec.json.Decoder(Conflict)
 _ids = msgspec.json.Decoder(list[str])
 # Own events that count: not refused (quarantined), and not taken back by staff (resent as a correction, dismissed)
 # even when a county restored from a backup made them pending again.
+ATTACHMENT_COLUMNS = ("attachment_id, case_id, sha256, name, media_type, size_bytes, added_at, upload_state, "
+                      "uploaded_at, upload_error")
 OWN_FOLDED = "status IN ('pending', 'synced') AND staff_outcome IS NULL"
 
 
@@ -479,6 +481,59 @@ class AgentStore:
             )
             await self._db.commit()
         return cur.rowcount == 1
+
+    # ---- attachments (申请材料) -------------------------------------------------------------------------------
+
+    async def attachment_bytes(self) -> int:
+        """All attachment files this PC keeps, in bytes (each file once)."""
+        return int(_value(await (await self._db.execute("SELECT coalesce(sum(size_bytes), 0) FROM attachment_blobs"))
+                          .fetchone()))
+
+    async def add_attachment(self, attachment: Attachment) -> Attachment:
+        """Record that a case holds a file already written under its hash. Idempotent per (case, file): the same scan
+        attached to the same case again answers the attachment it already has."""
+        a = attachment
+        async with self._lock, self.transaction() as db:
+            await db.execute("INSERT INTO attachment_blobs (sha256, size_bytes, media_type, stored_at) VALUES "
+                             "(?, ?, ?, ?) ON CONFLICT (sha256) DO NOTHING",
+                             (a.sha256, a.size_bytes, a.media_type, a.added_at))
+            await db.execute(f"INSERT INTO attachments ({ATTACHMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                             "ON CONFLICT (case_id, sha256) DO NOTHING",
+                             (a.attachment_id, a.case_id, a.sha256, a.name, a.media_type, a.size_bytes, a.added_at,
+                              a.upload_state, a.uploaded_at, a.upload_error))
+            rows = await db.execute_fetchall(f"SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE case_id = ? AND "
+                                             "sha256 = ?", (a.case_id, a.sha256))
+        return Attachment(*next(iter(rows)))
+
+    async def case_attachments(self, case_id: str) -> list[Attachment]:
+        rows = await self._db.execute_fetchall(f"SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE case_id = ? "
+                                               "ORDER BY added_at, attachment_id", (case_id,))
+        return [Attachment(*r) for r in rows]
+
+    async def get_attachment(self, attachment_id: str) -> Attachment | None:
+        rows = list(await self._db.execute_fetchall(
+            f"SELECT {ATTACHMENT_COLUMNS} FROM attachments WHERE attachment_id = ?", (attachment_id,)))
+        return Attachment(*rows[0]) if rows else None
+
+    async def attachments_to_upload(self, limit: int = 100) -> list[Attachment]:
+        """Pending attachments whose case has no event left to push: a file goes behind its case's events, so the
+        county knows the case when the file arrives (and figures never wait for a file)."""
+        rows = await self._db.execute_fetchall(
+            f"SELECT {ATTACHMENT_COLUMNS} FROM attachments a WHERE upload_state = 'pending' AND NOT EXISTS "
+            "(SELECT 1 FROM outbox o WHERE o.case_id = a.case_id AND o.status = 'pending') "
+            "ORDER BY added_at, attachment_id LIMIT ?", (limit,))
+        return [Attachment(*r) for r in rows]
+
+    async def count_attachments_pending(self) -> int:
+        return int(_value(await (await self._db.execute(
+            "SELECT count(*) FROM attachments WHERE upload_state = 'pending'")).fetchone()))
+
+    async def mark_attachment(self, attachment_id: str, *, uploaded_at: str | None, error: str | None) -> None:
+        """Uploaded (with its time), or still pending with the last error staff and ops see."""
+        async with self._lock, self.transaction() as db:
+            await db.execute("UPDATE attachments SET upload_state = ?, uploaded_at = ?, upload_error = ? "
+                             "WHERE attachment_id = ?",
+                             ("uploaded" if uploaded_at else "pending", uploaded_at, error, attachment_id))
 
     # ---- meta and reference ------------------------------------------------------------------------------
 

@@ -41,13 +41,17 @@ def backup_command(program: str, config_option: Decorator, load: Callable[[str],
             else:
                 folder = Path(directory or ".")
                 name = f"{program}-{time.strftime('%Y%m%dT%H%M%S')}.sqlite3"
-                info = sqlite_backup.backup(source, folder / name, required_tables=tables)
+                earlier = sorted(folder.glob(f"{program}-*.sqlite3"))
+                info = sqlite_backup.backup(source, folder / name, required_tables=tables,
+                                            previous=earlier[-1] if earlier else None)
                 pruned = sqlite_backup.prune(folder, f"{program}-*.sqlite3", keep)
         except BackupError as e:
             click.echo(f"backup failed: {e}", err=True)
             sys.exit(1)
         counts = ", ".join(f"{n} {t}" for t, n in info.tables.items() if t != "schema_migrations")
         click.echo(f"backup written: {info.path} ({info.size_bytes} bytes, {counts}, {info.took_ms} ms)")
+        if info.files:
+            click.echo(f"files: {info.files} in {sqlite_backup.files_of(info.path)} ({info.files_copied} copied)")
         for path in pruned:
             click.echo(f"old backup removed: {path}")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Callable
@@ -29,6 +30,11 @@ from ops.runlock import DatabaseInUse, RunLock
 log = logging.getLogger(__name__)
 
 SIDE_FILES = ("-wal", "-shm", "-journal")
+# A database's files (scanned materials: both programs keep them content-addressed in `<database>.attachments/`).
+# A backup holds them in `<backup file>.attachments/`; files under these names never change, so a copy that exists
+# is the same file, and only new ones are copied. Unfinished files (`tmp/`, `uploads/`) are not part of a backup.
+FILES_SUFFIX = ".attachments"
+UNFINISHED_DIRS = ("tmp", "uploads")
 
 
 class BackupError(Exception):
@@ -41,6 +47,43 @@ class BackupInfo:
     size_bytes: int
     took_ms: int
     tables: dict[str, int]
+    files: int = 0  # files of the database's files directory in the backup
+    files_copied: int = 0  # of those, copied this time (the rest were there already or linked to the last backup)
+
+
+def files_of(database: Path) -> Path:
+    return database.with_name(database.name + FILES_SUFFIX)
+
+
+def copy_files(source: Path, dest: Path, *, link_from: Path | None = None) -> tuple[int, int]:
+    """Every finished file under `source` into `dest` unless there: hard-linked from `link_from` (the previous
+    backup's files) when it holds it, else copied (to a temporary name, fsynced, renamed). (files, copied)."""
+    if not source.is_dir():
+        return 0, 0
+    files = copied = 0
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if not path.is_file() or rel.parts[0] in UNFINISHED_DIRS:
+            continue
+        files += 1
+        target = dest / rel
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        previous = link_from / rel if link_from is not None else None
+        if previous is not None and previous.is_file():
+            os.link(previous, target)
+            continue
+        tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        shutil.copyfile(path, tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        copied += 1
+    if copied:
+        for directory in {p.parent for p in dest.rglob("*") if p.is_file()} | {dest}:
+            fsync_dir(directory)
+    return files, copied
 
 
 def _check(db: sqlite3.Connection, path: Path, required_tables: tuple[str, ...]) -> dict[str, int]:
@@ -54,8 +97,11 @@ def _check(db: sqlite3.Connection, path: Path, required_tables: tuple[str, ...])
     return {t: db.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in required_tables}
 
 
-def backup(source: Path, dest: Path, *, required_tables: tuple[str, ...] = ("schema_migrations",)) -> BackupInfo:
-    """Copy the live database `source` to `dest` (replaced if present). Safe while the program runs."""
+def backup(source: Path, dest: Path, *, required_tables: tuple[str, ...] = ("schema_migrations",),
+           previous: Path | None = None) -> BackupInfo:
+    """Copy the live database `source` to `dest` (replaced if present), then its files (`files_of`) beside it;
+    `previous`: the last backup, whose files are linked rather than copied again. Safe while the program runs: the
+    database is copied first, so every file its rows name is already there when the files are copied."""
     if not source.exists():
         raise BackupError(f"{source}: no such database; check `database` in the config")
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -73,14 +119,17 @@ def backup(source: Path, dest: Path, *, required_tables: tuple[str, ...] = ("sch
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, dest)
-        _fsync_dir(dest.parent)
+        fsync_dir(dest.parent)
     except sqlite3.Error as e:
         raise BackupError(f"backup of {source} failed: {e}") from e
     finally:
         src.close()
         tmp.unlink(missing_ok=True)
-    info = BackupInfo(dest, dest.stat().st_size, int((time.monotonic() - started) * 1000), tables)
-    log.info("backup written size_bytes=%d took_ms=%d", info.size_bytes, info.took_ms)
+    files, copied = copy_files(files_of(source), files_of(dest),
+                               link_from=files_of(previous) if previous is not None else None)
+    info = BackupInfo(dest, dest.stat().st_size, int((time.monotonic() - started) * 1000), tables, files, copied)
+    log.info("backup written size_bytes=%d files=%d files_copied=%d took_ms=%d", info.size_bytes, files, copied,
+             info.took_ms)
     return info
 
 
@@ -90,6 +139,7 @@ def prune(directory: Path, pattern: str, keep: int) -> list[Path]:
     doomed = found[:-keep] if keep > 0 else found
     for path in doomed:
         path.unlink()
+        shutil.rmtree(files_of(path), ignore_errors=True)
     return doomed
 
 
@@ -124,13 +174,15 @@ def restore(backup_file: Path, database: Path, *, required_tables: tuple[str, ..
                 os.fsync(f.fileno())
             kept = _move_aside(database)
             os.replace(tmp, database)
-            _fsync_dir(database.parent)
+            fsync_dir(database.parent)
         except sqlite3.Error as e:
             raise BackupError(f"restore from {backup_file} failed: {e}; the database was not changed") from e
         finally:
             for suffix in ("", *SIDE_FILES):
                 Path(f"{tmp}{suffix}").unlink(missing_ok=True)
-    log.info("restore done kept_old=%s", kept is not None)
+    # The backup's files join the live ones (names are contents: nothing there is replaced).
+    files, copied = copy_files(files_of(backup_file), files_of(database))
+    log.info("restore done kept_old=%s files=%d files_copied=%d", kept is not None, files, copied)
     return kept
 
 
@@ -159,7 +211,7 @@ def _move_aside(database: Path) -> Path | None:
     return kept
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -82,6 +82,24 @@ _CODES = [
     Code("bad_cursor", 422, "The pull cursor is not one this server hands out; send an empty cursor to pull from "
          "the beginning (events already held are skipped by event_id).",
          "县服务器不认本机保存的同步位置：请运维核对本机与县服务器的软件版本"),
+    # scanned materials (申请材料): the county's side of the resumable upload (protocol/materials.py)
+    Code("attachment_case_unknown", 409, "The county has no such case of this township yet: push the case's events "
+         "first, then offer its attachments.", "县里还没有这个办件的记录：办件记录上传后再上传材料"),
+    Code("attachment_too_large", 413, "The file is larger than the county accepts ([attachments] max_file_bytes).",
+         "材料文件超过县里允许的大小，没有上传：请缩小扫描分辨率后重新添加"),
+    Code("attachment_type", 415, "The file is not one of the accepted kinds (JPEG, PNG, PDF, TIFF, WebP, HEIC), "
+         "judged by its content.", "材料文件的类型县里不接受（只收 JPEG、PNG、PDF、TIFF、WebP、HEIC）"),
+    Code("attachment_quota", 429, "This PC's attachments reach its quota on the county ([attachments] "
+         "quota_bytes_per_agent); its files stay on the PC.",
+         "本机上传的材料已达县里的限额：文件保存在本机，请联系县里的运维"),
+    Code("upload_unknown", 404, "No upload of this file was offered by this PC: POST /api/v1/attachments first.",
+         "县里没有这份材料的上传记录，下次同步时重新开始"),
+    Code("upload_offset_mismatch", 409, "The chunk's Upload-Offset is not the number of bytes the county holds; "
+         "the answer's Upload-Offset header says where to continue.", "材料上传位置不一致，自动从县里已收到的位置继续"),
+    Code("attachment_hash_mismatch", 422, "The bytes received do not have the sha256 offered; they were dropped. "
+         "Offer and send the file again.", "县里收到的材料与本机的不一致，已丢弃，下次同步时重新上传"),
+    Code("chunk_type_required", 415, "Send a chunk with `Content-Type: application/offset+octet-stream` and an "
+         "Upload-Offset header.", "县服务器不接受这种材料上传格式，请运维核对本机与县服务器的软件版本"),
     # the county dashboard's own filters (its users read Chinese); `fields` names the filter at fault
     Code("invalid_filter", 422, "筛选条件有误，请按提示改正（见 detail 与 fields）。"),
     Code("outside_township", 403, "您的账号只能查看本乡镇的数据。"),
@@ -95,6 +113,9 @@ _CODES = [
     Code("conflict_not_found", 404, "没有找到这条待处理的冲突：它可能已在本机或其他窗口处理过，请刷新页面"),
     Code("no_reference", 503, "尚未从县服务器取得事项目录，请在网络连通时同步一次"),
     Code("agent_failed", 500, "本机办件服务出错，这次操作没有保存，可以重试；仍不行请联系运维"),
+    Code("upload_required", 415, "请从办件页面添加材料文件（其他网页或程序不能上传）。"),
+    Code("attachment_not_found", 404, "没有找到这份材料"),
+    Code("attachment_rejected", 422, "这份材料没有保存，请按提示处理"),
     # why a sync round of the agent failed (`GET /api/status` last_error_code); the PC keeps every record meanwhile
     Code("county_unreachable", 502, "连不上县服务器：网络不通，或县服务器没有运行。记录都保存在本机，联网后自动上传"),
     Code("county_timeout", 504, "县服务器长时间没有应答（网络太慢或中断）。记录都保存在本机，稍后自动重试"),

@@ -25,7 +25,7 @@ from server.admin.cases import refold_all
 from server.clock import Clock
 from server.config import ServerConfig
 from server.errors import ConfigError
-from server.http import admin, audit, dashboard, health, stats, sync
+from server.http import admin, attachments, audit, dashboard, health, stats, sync
 from server.http.common import (
     AUDIT,
     AUTH,
@@ -94,6 +94,7 @@ async def build_app(config: ServerConfig, clock: Clock | None = None) -> web.App
     app.add_routes(admin.routes)
     app.add_routes(health.routes)
     app.add_routes(audit.routes)
+    app.add_routes(attachments.routes)
     app.add_routes(dashboard.routes)
     health.instrument(app)  # the app's metrics registry; times every request, error answers too
     return app

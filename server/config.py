@@ -130,6 +130,11 @@ SETTINGS = [
             low=1, attr="quota_orphan_events"),
     Setting("audit", "retention_days", INT, 365, "Days the audit log keeps an entry; older entries are purged once "
             "a day. At least 183 (6 months, as 网络安全法 art. 21 asks).", low=183, attr="audit_retention_days"),
+    Setting("attachments", "max_file_bytes", INT, 50 * 1024 * 1024, "Largest scan or photo a PC may upload, in bytes.",
+            low=1024, attr="attachment_max_file_bytes"),
+    Setting("attachments", "quota_bytes_per_agent", INT, 8 * 1024**3, "All the attachment files one PC may upload, "
+            "in bytes (each file once); beyond it the PC keeps its files and staff are told.", low=1024,
+            attr="attachment_quota_bytes"),
     Setting("metrics", "token", TOKEN, "", "Bearer token that GET /metrics on the main address requires; empty: "
             "/metrics is not served there (401).", attr="metrics_token"),
     Setting("metrics", "host", STR, "127.0.0.1", "Address of the metrics listener; keep it on loopback.",
@@ -175,6 +180,8 @@ class ServerConfig:
     quota_bytes_per_day: int
     quota_orphan_events: int
     audit_retention_days: int
+    attachment_max_file_bytes: int
+    attachment_quota_bytes: int
     metrics_token: str
     metrics_host: str
     metrics_port: int

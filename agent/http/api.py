@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import asdict
 from typing import Any
 
 import msgspec
@@ -158,6 +159,10 @@ async def status_body(app: web.Application) -> dict[str, Any]:
              "message": q.message, "data": q.data}
             for q in await store.quarantined()
         ],
+        # Scanned materials still to go to the county (they go after their case's events, in a lane of their own).
+        "attachments": {"pending": await store.count_attachments_pending(),
+                        "uploading": bool(syncer.attachments and syncer.attachments.is_running),
+                        "last_error": syncer.attachments.last_error if syncer.attachments else None},
         "last_sync_at": meta.get("last_sync_at") or None,
         "last_attempt_at": meta.get("last_attempt_at") or None,
         "last_error": meta.get("last_error") or None,  # the technical text, for ops
@@ -174,9 +179,14 @@ async def sync_now(request: web.Request) -> web.Response:
     max_batches = request.query.get("max_batches")
     if max_batches is not None and not max_batches.isdigit():
         raise InvalidInput("max_batches 应为正整数", {"max_batches": "应为正整数"})
-    summary = await request.app[SYNCER].sync_once(max_batches=int(max_batches) if max_batches else None)
+    syncer = request.app[SYNCER]
+    summary = await syncer.sync_once(max_batches=int(max_batches) if max_batches else None)
     reason = staff_message(summary.error_code) if summary.error_code else None
-    return web.json_response(msgspec.to_builtins(summary) | {"ok": summary.is_ok, "error_message": reason})
+    answer = msgspec.to_builtins(summary) | {"ok": summary.is_ok, "error_message": reason}
+    if request.query.get("attachments") in ("1", "true") and summary.is_ok and syncer.attachments is not None:
+        # `?attachments=1` (ops, tests): the files' lane too, after the events, and its summary.
+        answer["attachments"] = asdict(await syncer.attachments.upload_once())
+    return web.json_response(answer)
 
 
 @routes.get("/api/reference")

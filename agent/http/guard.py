@@ -10,6 +10,9 @@ so the agent trusts nothing for being local:
   must carry `Content-Type: application/json`, which a cross-origin page can only send after a CORS preflight that
   the agent never grants (it sends no `Access-Control-Allow-*` header at all), and an `Origin` header, when there
   is one, must be the agent's own. curl and scripts send no `Origin`.
+- **A file upload is the one change that is not JSON**: the staff page's attach route takes the file's bytes as
+  `application/octet-stream` with the header `X-Desk-Upload: 1` (agent/http/materials.py). Both are outside what
+  a cross-origin page may send without a preflight, and `Origin` is checked as for JSON.
 - **Headers on every answer**: `frame-ancestors 'none'` (no page may frame the staff page and trick clicks),
   `nosniff`, no referrer, and `Cross-Origin-Resource-Policy: same-origin` (no other page may load an answer as an
   image or a script).
@@ -22,6 +25,7 @@ from typing import Any
 from aiohttp import web
 
 from agent.http.api import error_response
+from agent.http.materials import is_upload, is_upload_route
 from protocol.codes import message_of
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -56,6 +60,10 @@ def guard_middleware(configured_host: str, configured_port: int) -> Any:
             origin = request.headers.get("Origin")
             if origin is not None and origin.lower() not in {f"http://{h}" for h in allowed}:
                 return refuse(403, "cross_origin", f"Origin: {origin[:100]}")
+            if is_upload_route(request):
+                if not is_upload(request):
+                    return refuse(415, "upload_required", f"Content-Type: {request.content_type[:100]}")
+                return await handler(request)
             if request.content_type != "application/json":
                 return refuse(415, "json_required", f"Content-Type: {request.content_type[:100]}")
         return await handler(request)

@@ -40,6 +40,9 @@ class SyncSchedule:
 
     async def _run(self) -> None:
         try:
-            await self._syncer.sync_once()
+            summary = await self._syncer.sync_once()
+            lane = self._syncer.attachments
+            if summary.is_ok and lane is not None:
+                lane.kick()  # files after the events, in their own lane: the next round does not wait for them
         except Exception:  # the job must survive anything, or sync stops for good
             log.exception("sync round crashed")

@@ -24,6 +24,7 @@ from agent.casebook import Casebook
 from agent.errors import RefusedRequestError, TransientUplinkError
 from agent.reference import Reference
 from agent.store import AgentStore
+from agent.sync.attachments import AttachmentLane
 from agent.sync.identity import Identity, retire
 from agent.sync.uplink import Uplink
 from protocol import PROTOCOL_VERSION
@@ -116,6 +117,7 @@ class Syncer:
         self.pulled_total = 0  # events pulled since start
         self.repulls = 0  # full re-pulls after a disagreeing digest, since start
         self._task: asyncio.Task | None = None
+        self.attachments: AttachmentLane | None = None  # the files' lane, started after a round (schedule.py)
 
     async def load_local_reference(self) -> Reference | None:
         """The last reference data pulled from the county, so staff can work offline after a restart."""

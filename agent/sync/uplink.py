@@ -18,12 +18,14 @@ from typing import TypeVar
 
 import aiohttp
 import msgspec
+from multidict import CIMultiDictProxy
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 
 from agent import __version__
 from agent.errors import RefusedRequestError, TransientUplinkError
 from protocol import API_PREFIX
 from protocol.codes import CODES
+from protocol.materials import CHUNK_TYPE, OFFSET_HEADER, AttachmentOffer, UploadState
 from protocol.messages import ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ReferenceResponse
 
 log = logging.getLogger(__name__)
@@ -35,6 +37,7 @@ _push_response = msgspec.json.Decoder(PushResponse)
 _pull_response = msgspec.json.Decoder(PullResponse[msgspec.Raw])
 _reference_response = msgspec.json.Decoder(ReferenceResponse)
 _error_body = msgspec.json.Decoder(ErrorBody)
+_upload_state = msgspec.json.Decoder(UploadState)
 
 
 class Uplink:
@@ -108,7 +111,32 @@ class Uplink:
                 return await call()
         raise AssertionError("unreachable")
 
+    # ---- attachments: the resumable upload (protocol/materials.py); the lane retries, not tenacity ----------
+
+    async def offer_attachment(self, offer: AttachmentOffer) -> UploadState:
+        raw = await self._retrying(lambda: self._exchange("POST", "/attachments", data=_encode.encode(offer),
+                                                          headers={"Content-Type": "application/json"}), 1)
+        return _upload_state.decode(raw)
+
+    async def upload_offset(self, sha256: str) -> int:
+        """The bytes of this file the county holds (HEAD)."""
+        _, headers = await self._send("HEAD", f"/uploads/{sha256}")
+        return int(headers.get(OFFSET_HEADER, "0"))
+
+    async def upload_chunk(self, sha256: str, offset: int, chunk: bytes) -> tuple[int, bool]:
+        """Send `chunk` at `offset`; (the bytes the county holds after it, whether the file is complete there)."""
+        raw, headers = await self._send("PATCH", f"/uploads/{sha256}", data=chunk,
+                                        headers={"Content-Type": CHUNK_TYPE, OFFSET_HEADER: str(offset)})
+        if OFFSET_HEADER in headers:
+            return int(headers[OFFSET_HEADER]), False
+        state = _upload_state.decode(raw)
+        return state.offset, state.is_complete
+
     async def _exchange(self, method: str, path: str, **kwargs) -> bytes:
+        return (await self._send(method, path, **kwargs))[0]
+
+    async def _send(self, method: str, path: str, **kwargs) -> tuple[bytes, CIMultiDictProxy[str]]:
+        """One request: (the body, the headers) of a 2xx answer; else the error kind it is."""
         url = f"{self._base}{API_PREFIX}{path}"
         sent = time.time()
         try:
@@ -117,6 +145,7 @@ class Uplink:
                 received = time.time()
                 self._measure_offset(resp.headers.get("X-Server-Time-Ms"), sent, received)
                 status = resp.status
+                headers = resp.headers
                 retry_after = resp.headers.get("Retry-After")
         except aiohttp.ClientConnectorError as e:  # no connection at all
             raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}", is_unreachable=True) from e
@@ -125,7 +154,7 @@ class Uplink:
             code = "county_timeout" if timed_out else "county_unreachable"
             raise TransientUplinkError(f"{method} {url}: {type(e).__name__}: {e}", code=code) from e
         if status < 300:
-            return raw
+            return raw, headers
         try:
             error = _error_body.decode(raw)
             code, message = error.code, error.message + (f" ({error.detail})" if error.detail else "")

@@ -19,7 +19,7 @@ from protocol.messages import (
     ReferenceResponse,
     StatsResponse,
 )
-from server.http import openapi_dashboard
+from server.http import openapi_attachments, openapi_dashboard
 
 _REF = "#/components/schemas/{name}"
 
@@ -52,7 +52,7 @@ def build_openapi() -> dict[str, Any]:
     _, components = msgspec.json.schema_components(
         [PushRequest, PushResponse, PullRequest, PullResponse, ErrorBody, ReferenceResponse, StatsResponse, Event,
          *data_types,
-         *openapi_dashboard.TYPES],
+         *openapi_dashboard.TYPES, *openapi_attachments.TYPES],
         ref_template=_REF)
     # On the wire `events` are objects checked one by one (so one bad event is refused alone): document them as
     # Event, and Event.data as the struct of its kind.
@@ -125,6 +125,7 @@ def build_openapi() -> dict[str, Any]:
                               **_errors("metrics_token_required")}}},
             f"{API_PREFIX}/openapi.json": {"get": {"summary": "This document", "responses": {"200": ok}}},
             **openapi_dashboard.dashboard_paths(ok, _errors, _json),
+            **openapi_attachments.attachment_paths(ok, _errors, _json),
         },
         "components": {
             "schemas": components,

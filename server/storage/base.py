@@ -16,7 +16,8 @@ Both run the same fold (`server.ingest.batch.fold_batch`) through `IngestReads`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Protocol, TypeVar, runtime_checkable
 
 import msgspec
@@ -396,8 +397,104 @@ class Store(Protocol):
         is less than MIN_AUDIT_RETENTION_DAYS before `now`, and deletes nothing then."""
         ...
 
+    @property
+    def attachments(self) -> AttachmentStore:
+        """Scanned materials and their files (`AttachmentStore`)."""
+        ...
+
     async def rebuild_rollups(self, recompute: Recompute) -> int:
         """In one write transaction: replace the rows of every rollup grain by those of `recompute` over every
         case and consultation; returns the number of rows written. Ingest waits for it (or it for ingest), so no
         batch is counted twice or lost; idempotent on true rollups."""
+        ...
+
+
+# ---- scanned materials (申请材料) ------------------------------------------------------------------------------
+
+
+class AttachmentRecord(msgspec.Struct, frozen=True):
+    """A file attached to a case on a PC, as the county holds it. `is_stored`: its bytes are here whole (its blob)."""
+
+    attachment_id: str
+    case_id: str
+    township_code: str
+    agent_id: str
+    sha256: str
+    name: str
+    media_type: str
+    size_bytes: int
+    added_at: str  # on the PC, China time
+    offered_at: str  # when the PC first offered it
+    is_stored: bool = False
+
+
+class Upload(msgspec.Struct, frozen=True):
+    """An upload an agent offered and has not finished: `held` bytes of `size_bytes` received so far."""
+
+    agent_id: str
+    sha256: str
+    size_bytes: int
+    media_type: str
+    held: int
+
+
+class OffsetMismatchError(Exception):
+    """A chunk sent at another offset than the bytes held; `held` says where to continue."""
+
+    def __init__(self, held: int) -> None:
+        super().__init__(f"the county holds {held} bytes of this upload")
+        self.held = held
+
+
+class AttachmentStore(Protocol):
+    """Attachments and their files: rows in the database, bytes wherever the backend keeps them (SQLite: on disk
+    beside the database, content-addressed: `server.storage.files`). One file is stored once, whoever sends it."""
+
+    async def case_township(self, case_id: str) -> str | None:
+        """The township (9 digits) of a case the county holds, or None."""
+        ...
+
+    async def agent_attachment_bytes(self, agent_id: str) -> int:
+        """What an agent's attachments take against its quota: the sizes of the files it offered (each once, stored
+        or still uploading)."""
+        ...
+
+    async def offer(self, record: AttachmentRecord, media_type: str) -> Upload | None:
+        """Record the attachment (idempotent by attachment_id; a case holds a file once, so an offer of a file the
+        case holds already is a no-op) and, unless the file is stored already, its upload by this agent. Returns the
+        upload still to finish, or None when the county holds the file whole."""
+        ...
+
+    async def offered_size(self, agent_id: str, sha256: str) -> int | None:
+        """The size of a file this agent offered (for any case), or None when it never did."""
+        ...
+
+    async def upload_of(self, agent_id: str, sha256: str) -> Upload | None:
+        """The agent's unfinished upload of this file (with the bytes held), or None."""
+        ...
+
+    async def append(self, upload: Upload, offset: int, chunks: AsyncIterator[bytes]) -> int:
+        """Append the chunk at `offset` (the bytes held; else OffsetMismatchError) and return the bytes held after.
+        Every byte that arrived is kept, even when the stream breaks; never beyond the upload's size (ValueError)."""
+        ...
+
+    async def complete(self, upload: Upload) -> tuple[bool, bytes]:
+        """After the last byte: check the hash of the whole file; if it is the offered one, store the file and end
+        the upload. (whether it matched, the file's first bytes for a type check). A mismatch drops the bytes and
+        the upload: the agent offers it again."""
+        ...
+
+    async def discard(self, upload: Upload) -> None:
+        """Drop an upload and its bytes (a file found to be of a refused type)."""
+        ...
+
+    async def case_attachments(self, case_id: str) -> list[AttachmentRecord]:
+        """The case's attachments, stored or not, in the order added."""
+        ...
+
+    async def get_attachment(self, attachment_id: str) -> AttachmentRecord | None:
+        ...
+
+    def blob_path(self, sha256: str) -> Path | None:
+        """Where a stored file is read from, or None."""
         ...

@@ -214,3 +214,13 @@ def act(page, action: str, *keys: str) -> None:
             page.keyboard.type(key)
     page.keyboard.press("Control+Enter")
     expect(page.locator("[data-slot=history] tbody tr")).to_have_count(events + 1, timeout=10_000)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):
+    """A county server and its agents as processes (`scripts.cluster`), stopped after the test."""
+    from scripts.cluster import Cluster
+
+    c = Cluster(tmp_path / "cluster")
+    yield c
+    c.stop_all()

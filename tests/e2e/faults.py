@@ -17,6 +17,7 @@ import socket
 import struct
 import threading
 from collections import Counter, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 SYNC_PATHS = (b"/api/v1/sync/push", b"/api/v1/sync/pull")
@@ -132,21 +133,30 @@ class FaultProxy:
                 return True
             return False
 
-    def _handle(self, client: socket.socket) -> None:
+    def _connect(self, client: socket.socket) -> tuple[socket.socket, Callable[[], None]] | None:
+        """The connection to the server for `client`, and what resets both; None (client reset) if it fails."""
         try:
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
         except OSError:
             _reset(client)
-            return
+            return None
         with self._lock:
             self._sockets |= {client, upstream}
-        paths: deque[bytes] = deque()  # the path of each request still waiting for its answer
 
         def close_both() -> None:
             for s in (client, upstream):
                 _reset(s)
             with self._lock:
                 self._sockets -= {client, upstream}
+
+        return upstream, close_both
+
+    def _handle(self, client: socket.socket) -> None:
+        connected = self._connect(client)
+        if connected is None:
+            return
+        upstream, close_both = connected
+        paths: deque[bytes] = deque()  # the path of each request still waiting for its answer
 
         def requests() -> None:
             splitter, sent = _Splitter(), 0

@@ -42,8 +42,10 @@ async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
 async def test_the_openapi_document_describes_every_route_and_method(county_server: CountyServer) -> None:
     doc = build_openapi()
     assert doc["openapi"].startswith("3.1")
-    served = {(r.resource.canonical, r.method.lower()) for r in county_server.app.router.routes()
-              if r.method != "HEAD" and r.resource is not None}
+    routes = [(r.resource.canonical, r.method.lower()) for r in county_server.app.router.routes()
+              if r.resource is not None]
+    # aiohttp answers HEAD beside every GET; a HEAD of its own (the upload's offset) is documented.
+    served = {(path, method) for path, method in routes if method != "head" or (path, "get") not in routes}
     assert {(path, method) for path, ops in doc["paths"].items() for method in ops} == served
     for name in ("PushRequest", "PushResponse", "ErrorBody", "ReferenceResponse", "StatsResponse", "Event",
                  "AcceptedData"):

@@ -2,6 +2,7 @@
 // (办结通知书) that goes with the result.
 import { api, dateTime, h } from "./dom.js";
 import { loadMessages, t, translate } from "./i18n.js";
+import { kindText, loadAttachments, sizeText } from "./materials.js";
 import { centreName, item, loadReference, orgName } from "./reference.js";
 import { refreshSync } from "./sync.js";
 
@@ -78,6 +79,16 @@ const SHEETS = {
   }),
 };
 
+// 材料清单: what the resident handed in and the centre scanned, one line per file.
+async function materialsList(caseId) {
+  const { attachments } = await loadAttachments(caseId);
+  const block = document.querySelector("#sheet-materials-block");
+  block.hidden = false;
+  document.querySelector("#sheet-materials").replaceChildren(...(attachments.length
+    ? attachments.map((a) => h("li", {}, a.name, h("span", { class: "muted" }, ` (${kindText(a)}, ${sizeText(a.size_bytes)})`)))
+    : [h("li", { class: "empty" }, t("print.materials_none"))]));
+}
+
 async function start() {
   await loadMessages();
   translate(document.body);
@@ -107,6 +118,7 @@ async function start() {
   const list = document.querySelector("#sheet-missing");
   list.replaceChildren(...(made.missing || []).map((m) => h("li", {}, m)));
   list.hidden = !made.missing?.length;
+  if (kind === "receipt") await materialsList(c.case_id);
   document.querySelector("#sheet-rule").textContent = made.rule;
   document.querySelector("#sheet-date").textContent = made.date;
   document.body.dataset.ready = "true";

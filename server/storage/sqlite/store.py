@@ -45,6 +45,7 @@ from server.storage.base import (
 )
 from server.storage.rollup_tables import ROLLUP_TABLES, table_rows
 from server.storage.sqlite import audit
+from server.storage.sqlite.attachments import SqliteAttachments
 from server.storage.sqlite.ingest import (
     CaseCache,
     CommittedReads,
@@ -104,6 +105,8 @@ class SqliteStore:
         self._checkpoint_task: asyncio.Task[None] | None = None
         self._last_checkpoint_s = 0.0
         self._probe: asyncio.Future[None] | None = None  # the liveness probe in flight (see `ping`)
+        # Scanned materials: rows here, files beside the database (`attachments.py`).
+        self.attachments = SqliteAttachments(path, lambda: self._read, self.transaction)
 
     # ---- life cycle -----------------------------------------------------------------------------------------
 

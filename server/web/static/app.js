@@ -10,6 +10,7 @@ import { renderConflicts } from "./views/conflicts.js";
 import { renderSummary } from "./views/summary.js";
 import { renderReport } from "./views/report.js";
 import { renderAudit } from "./views/audit.js";
+import { renderMaterials } from "./views/materials.js";
 
 const ROUTES = [
   [/^#?\/?$/, "overview", renderOverview],
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^#\/summary(\?.*)?$/, "summary", renderSummary],
   [/^#\/report(\?.*)?$/, "report", renderReport],
   [/^#\/audit(\?.*)?$/, "audit", renderAudit],
+  [/^#\/materials(\?.*)?$/, "overview", renderMaterials],
 ];
 
 let session = null;

@@ -3,6 +3,7 @@
 import { conflictCard, who } from "../conflicts.js";
 import { api, dateTime, flash, fromTemplate, h, setFieldError, showBanner, submitOnCtrlEnter, takeFlash } from "../dom.js";
 import { t } from "../i18n.js";
+import { renderMaterials } from "../materials.js";
 import { item, orgName } from "../reference.js";
 import { flagBadge, itemName, stateBadge } from "../widgets.js";
 
@@ -67,6 +68,7 @@ export async function renderCase(main, caseId) {
     onclick: () => openForm(main, c, kind, slots),
   }, t(`action.${kind}`))) : [h("p", { class: "empty" }, t("case.no_actions"))]));
   slots.history.replaceChildren(history(body.events));
+  await renderMaterials(slots.materials, c.case_id);
   main.replaceChildren(fragment);
   (main.querySelector("[data-focus-after-save]") || main.querySelector("h1")).focus();
 }
