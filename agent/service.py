@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from agent import cases, consultations, corrections
+from agent import amendments, cases, consultations, corrections
 from agent.casebook import Casebook, own
 from agent.errors import CaseNotFound, ConflictNotFound, EventNotQuarantined, InvalidInput
 from agent.records import Consultation
@@ -71,6 +71,19 @@ class CaseService:
             assert state.case is not None
             _, event = cases.act(state.case, kind, body, ref, self._stamp(), parents=tuple(state.meta.heads))
             folded = await self.casebook.record(state, event)
+        self._on_write()
+        assert folded.case is not None
+        return folded.case
+
+    async def correct(self, case_id: str, form: dict[str, Any]) -> Case:
+        """更正: the case's fields in `form` corrected, for `form["reason"]` (`amendments.correct`)."""
+        ref = self.reference()
+        async with self.store.write():
+            state = await self._state(case_id)
+            assert state.case is not None
+            _, event = amendments.correct(state.case, form, ref, self._stamp(), tuple(state.meta.heads))
+            folded = await self.casebook.record(state, event)
+        log.info("case corrected case_id=%s event_id=%s", case_id, event.event_id)
         self._on_write()
         assert folded.case is not None
         return folded.case

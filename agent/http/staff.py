@@ -18,6 +18,7 @@ from agent.service import can_redo
 from agent.store import AgentStore
 from agent.today import counts, flag_of, worklist
 from protocol.certificates import mask_certificate
+from protocol.corrections import CORRECTABLE, needs_grant
 from protocol.lifecycle import Case
 from protocol.messages import Conflict
 from protocol.vocabulary import EventKind
@@ -101,6 +102,8 @@ async def history(request: web.Request) -> web.Response:
             "centre_phone": ref.phone_of(case.org_code) if ref else None,
             "accepted_by": _who(state.meta.accepted_by, names, own_id),
             "last_by": _who(state.meta.last_by, names, own_id),
+            # 更正: the fields the page offers, and those that need the county's grant now.
+            "correction": {"fields": list(CORRECTABLE), "locked": needs_grant(case, CORRECTABLE)},
         },
         "conflicts": [await _conflict_json(store, c, case, names, own_id) for c in state.conflicts],
         "events": events,

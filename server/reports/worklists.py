@@ -141,7 +141,7 @@ class ConflictsResponse(msgspec.Struct, omit_defaults=False):
     rows: list[ConflictItem]
 
 
-KIND_LABELS = {"accepted": "受理", "updated": "更正", "supplement_requested": "要求补正",
+KIND_LABELS = {"accepted": "受理", "updated": "修改", "corrected": "更正", "supplement_requested": "要求补正",
                "supplement_received": "补正材料已收到", "completed": "办结", "rejected": "不予受理",
                "withdrawn": "撤回", "evaluated": "评价", "followed_up": "差评回访", "settled": "处理冲突"}
 OUTCOME_LABELS = {"accepted": "以县级为准", "redone": "按当前状态重做"}
