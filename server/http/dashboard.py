@@ -25,6 +25,7 @@ from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
 from server.http.common import AUTH, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
+from server.reports.casepage import CasePages
 from server.reports.exports import Table, to_csv, to_xlsx
 from server.reports.scope import Scope, parse_scope
 from server.reports.tables import (
@@ -40,6 +41,7 @@ from server.reports.worklists import Worklists
 
 routes = web.RouteTableDef()
 WORKLISTS = web.AppKey("worklists", Worklists)
+CASE_PAGES = web.AppKey("case_pages", CasePages)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 COOKIE = "county_session"
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -174,6 +176,24 @@ async def cases(request: web.Request) -> web.Response:
     scope = _scope(request)
     with _timed(request):
         answer = await request.app[WORKLISTS].cases(scope, request.query, has_period=_has_period(request))
+    return json_response(answer)
+
+
+@routes.get(API_PREFIX + "/cases/{case_id}")
+async def case_page(request: web.Request) -> web.Response:
+    """One case: its fields (certificate masked), its whole history and its conflicts."""
+    await require_reader(request)
+    with _timed(request):
+        answer = await request.app[CASE_PAGES].case(_scope(request), request.match_info["case_id"])
+    return json_response(answer)
+
+
+@routes.get(f"{API_PREFIX}/search")
+async def search(request: web.Request) -> web.Response:
+    """Cases by number, applicant name, certificate number (or its last 4) or phone."""
+    await require_reader(request)
+    with _timed(request):
+        answer = await request.app[CASE_PAGES].search(_scope(request), request.query.get("q", ""))
     return json_response(answer)
 
 

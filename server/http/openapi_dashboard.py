@@ -6,13 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from protocol import API_PREFIX
+from server.reports.casepage import CaseDetail, SearchResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.tables import TABLES
 from server.reports.worklists import CONFLICT_STATES, AgentsResponse, CaseListResponse, ConflictsResponse
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
 
 TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse,
-                     ConflictsResponse]
+                     ConflictsResponse, CaseDetail, SearchResponse]
 _READER: list[dict[str, list[str]]] = [{"dashboardSession": []}, {"adminToken": []}]
 
 
@@ -68,6 +69,14 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
         f"{API_PREFIX}/summary": get("The yearbook sentence and the table behind it", SummaryResponse, *SCOPE),
         f"{API_PREFIX}/cases": get("The cases behind one figure (certificate numbers masked)", CaseListResponse,
                                    *SCOPE, *case_params),
+        API_PREFIX + "/cases/{case_id}": get(
+            "One case: its fields (certificate masked), every event with its PC, staff and China time, corrections "
+            "with reason and before/after, ratings with comments, conflicts", CaseDetail,
+            {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}, SCOPE[0]),
+        f"{API_PREFIX}/search": get(
+            "Cases under `org` by case number, applicant name, certificate number (whole or last 4) or phone",
+            SearchResponse, _q("q", "what to look for (full-width digits are folded)", {"type": "string"}, True),
+            SCOPE[0]),
         f"{API_PREFIX}/agents": get("Township PCs: last push, pending events, clock offset, version, silence, "
                                     "protocol, agreement with the county, pull lag, open conflicts", AgentsResponse),
         f"{API_PREFIX}/conflicts": get(

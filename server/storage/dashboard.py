@@ -12,6 +12,7 @@ from typing import Protocol
 import msgspec
 
 from protocol.messages import Conflict
+from server.model.case_search import CaseSearch
 from server.storage.base import AgentRecord
 
 GROUPS = ("unit", "month", "category", "channel")  # what figure sums can be grouped by, in key order
@@ -60,6 +61,31 @@ class CaseListRow(msgspec.Struct, omit_defaults=False):
     cert_no: str  # unmasked here: the service masks it before anything leaves the server
     staff: str | None
     trips: int
+    comment: str | None = None  # the resident's words with the rating
+
+
+class CaseEventRow(msgspec.Struct, omit_defaults=False):
+    """One stored event of a case, for its page."""
+
+    event_id: str
+    agent_id: str
+    seq: int
+    kind: str
+    at: str  # the PC's clock
+    offset_ms: int
+    data: bytes  # JSON
+    received_at: str  # UTC
+    replaces: str | None = None
+
+
+class CasePageRows(msgspec.Struct, omit_defaults=False):
+    """A case as stored (`body`: the whole `protocol.lifecycle.Case`), every event of it in fold order, and its
+    conflicts."""
+
+    body: bytes
+    category: str
+    events: list[CaseEventRow]
+    conflicts: list[ConflictRow]
 
 
 class AgentStatus(msgspec.Struct, omit_defaults=False):
@@ -115,6 +141,16 @@ class DashboardStore(Protocol):
     async def list_cases(self, where: CaseFilter, sort: str, descending: bool, limit: int, offset: int
                          ) -> tuple[int, list[CaseListRow]]:
         """(how many cases match, one page of them sorted by `sort` (one of CASE_SORTS), then case_no)."""
+        ...
+
+    async def search_cases(self, prefix: str, search: CaseSearch, limit: int) -> list[CaseListRow]:
+        """Cases under `prefix` that match any key of `search` (`server.model.case_search`), newest accepted first,
+        at most `limit`. Each key is looked up through an index of its own."""
+        ...
+
+    async def case_page(self, case_id: str) -> CasePageRows | None:
+        """The case, its events (by their time on the county's clock: `order_key`) and its conflicts; None when
+        there is no such case."""
         ...
 
     async def agent_statuses(self) -> list[AgentStatus]:
