@@ -93,6 +93,8 @@ class AgentItem(msgspec.Struct, omit_defaults=False):
     digest_agrees: bool | None = None  # its last agreement check with the county (None: none yet)
     open_conflicts: int = 0  # its events the county could not apply, not settled yet
     pull_lag: int | None = None  # township events stored after its acknowledged pull (None: never pulled)
+    refused: int = 0  # its events the county refused
+    conflicts: int = 0  # its events that could not apply, open or settled
 
     @property
     def is_revoked(self) -> bool:
@@ -237,7 +239,8 @@ class Worklists:
                 clock_offset_ms=status.last_offset_ms, software_version=a.software_version,
                 is_silent=a.revoked_at is None and (hours is None or hours > self._silent_hours),
                 revoked_at=a.revoked_at, protocol_version=a.protocol_version, digest_agrees=a.digest_agrees,
-                open_conflicts=status.open_conflicts, pull_lag=status.pull_lag))
+                open_conflicts=status.open_conflicts, pull_lag=status.pull_lag, refused=status.refused,
+                conflicts=status.conflicts))
         return AgentsResponse(silent_after_hours=self._silent_hours, rows=rows)
 
     async def conflicts(self, scope: Scope, params: Mapping[str, str]) -> ConflictsResponse:

@@ -93,6 +93,8 @@ class AgentStatus(msgspec.Struct, omit_defaults=False):
     last_offset_ms: int | None  # the clock offset carried by the agent's latest event
     open_conflicts: int = 0  # of its events
     pull_lag: int | None = None  # the township's events (not its own) stored after its acknowledged pull cursor
+    refused: int = 0  # its events the county refused (quarantined on the PC until corrected)
+    conflicts: int = 0  # its events that could not apply, open or settled
 
 
 class ConflictRow(msgspec.Struct, omit_defaults=False):

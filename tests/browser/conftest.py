@@ -21,6 +21,7 @@ import pytest
 
 from agent.store import AgentStore
 from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem
+from scripts.cluster import Cluster
 from server.model.calendar import package_calendar
 from server.model.pinyin import initials_of
 from server.model.reference import load_catalog
@@ -170,6 +171,14 @@ def browser():
         browser = launch_chromium(playwright)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    """A county server and township agents as real processes (`scripts.cluster`), stopped after the test."""
+    c = Cluster(tmp_path / "cluster")
+    yield c
+    c.stop_all()
 
 
 @pytest.fixture

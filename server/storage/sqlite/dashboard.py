@@ -209,9 +209,11 @@ class SqliteDashboardStore:
             "CASE WHEN pull_cursor LIKE (SELECT value FROM server_meta WHERE key = 'stream') || '.%' THEN "
             "(SELECT count(*) FROM (SELECT 1 FROM events e WHERE substr(e.agent_id, 1, 9) = a.township_code "
             "AND e.pos > CAST(substr(a.pull_cursor, instr(a.pull_cursor, '.') + 1) AS INTEGER) "
-            "AND e.kind <> 'consulted' AND e.agent_id <> a.agent_id LIMIT 100000)) END "
+            "AND e.kind <> 'consulted' AND e.agent_id <> a.agent_id LIMIT 100000)) END, "
+            "(SELECT count(*) FROM refused_events r WHERE r.agent_id = a.agent_id), "
+            "(SELECT count(*) FROM conflicts c WHERE c.agent_id = a.agent_id) "
             "FROM agents a ORDER BY township_code, agent_id")
-        return [AgentStatus(agent_record(r[:12]), r[12], r[13], r[14]) for r in rows]
+        return [AgentStatus(agent_record(r[:12]), r[12], r[13], r[14], r[15], r[16]) for r in rows]
 
     async def list_conflicts(self, prefix: str, is_open: bool | None, limit: int, offset: int
                              ) -> tuple[int, list[ConflictRow]]:

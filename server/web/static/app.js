@@ -8,6 +8,7 @@ import { renderOpen, renderBad } from "./views/worklists.js";
 import { renderAgents } from "./views/agents.js";
 import { renderConflicts } from "./views/conflicts.js";
 import { renderSummary } from "./views/summary.js";
+import { renderCasePage, renderSearch, searchForm } from "./views/casepage.js";
 
 const ROUTES = [
   [/^#?\/?$/, "overview", renderOverview],
@@ -18,6 +19,8 @@ const ROUTES = [
   [/^#\/agents(\?.*)?$/, "agents", renderAgents],
   [/^#\/conflicts(\?.*)?$/, "conflicts", renderConflicts],
   [/^#\/summary(\?.*)?$/, "summary", renderSummary],
+  [/^#\/case\/[0-9a-f-]{36}(\?.*)?$/, "case", renderCasePage],
+  [/^#\/search(\?.*)?$/, "search", renderSearch],
 ];
 
 let session = null;
@@ -27,6 +30,7 @@ function showSession(info) {
   document.querySelector("#county-name").textContent = info ? info.county : t("app.county_unknown");
   document.querySelector("#mainnav").hidden = !info;
   document.querySelector("#account").hidden = !info;
+  document.querySelector("#topsearch").hidden = !info;
   document.querySelector("#account-name").textContent = info ? info.account : "";
 }
 
@@ -67,6 +71,7 @@ async function start() {
   await loadMessages();
   translate(document.body);
   document.title = t("app.title");
+  document.querySelector("#topsearch").replaceChildren(searchForm());
   document.querySelector("#logout").addEventListener("click", async () => {
     await api("DELETE", "/api/v1/session");
     showSession(null);

@@ -57,3 +57,16 @@ async def test_the_case_page_holds_the_case_every_event_by_time_and_its_conflict
     assert msgspec.json.decode(page.events[2].data) == withdrawn["data"] and page.events[0].received_at
     assert [c.conflict.event_id for c in page.conflicts] == [withdrawn["event_id"]]
     assert await backend.dashboard.case_page("00000000-0000-7000-8000-000000000000") is None
+
+
+async def test_agent_statuses_count_each_pcs_refused_and_conflicting_events(backend: Backend) -> None:
+    one_rec, two_rec, accepted, _, _ = await _conflict(backend)
+    _, two = await backend.add_agent(QIAOWA, "窗口9")  # only for its event builder: seqs follow window 2's
+    two.seq = 1
+    bad = two.event("completed", accepted["case_id"], "2026-03-03", {"result": "maybe"})
+    answer = await backend.push(two_rec, [bad])
+    assert [r.event_id for r in answer.refused] == [bad["event_id"]]
+    statuses = {s.agent.agent_id: s for s in await backend.dashboard.agent_statuses()}
+    one, second = statuses[one_rec.agent_id], statuses[two_rec.agent_id]
+    assert (one.refused, one.conflicts, one.open_conflicts) == (0, 0, 0)
+    assert (second.refused, second.conflicts, second.open_conflicts) == (1, 1, 1)
