@@ -74,6 +74,8 @@ _CODES = [
     Code("implausible_time", 422, "The event's time (the PC's clock corrected by its measured offset) is outside "
          "what the county accepts: from 10 years before to 1 day after the server's clock. Set the PC's clock right "
          "and record the action again.", "这条记录的时间不可信（本机时钟可能不准）：请校准电脑时间后重新办理"),
+    Code("unknown_grant", 403, "The correction names a grant the county did not give for this case.",
+         "县里没有为这个办件授权更正（授权可能已被撤销或属于其他办件）：请联系县级管理员"),
     Code("bad_cursor", 422, "The pull cursor is not one this server hands out; send an empty cursor to pull from "
          "the beginning (events already held are skipped by event_id).",
          "县服务器不认本机保存的同步位置：请运维核对本机与县服务器的软件版本"),

@@ -292,6 +292,18 @@ class PulledEvent(Lenient, Generic[D]):
     replaces: str | None = None
 
 
+class CorrectionGrant(Lenient):
+    """A county admin's leave to correct, on any PC of the case's township, the fields of a closed or rated case
+    that move a figure (`protocol.corrections`). It reaches the PCs with the pull, so they use it offline; a
+    `corrected` event names it in `grant`, and the county refuses one that names no grant of its case."""
+
+    grant_id: str
+    case_id: str
+    reason: str
+    granted_by: str
+    granted_at: str  # UTC
+
+
 class AgentName(Lenient):
     agent_id: str
     name: str
@@ -312,6 +324,7 @@ class PullResponse(Lenient, Generic[D]):
     conflicts: list[Conflict] = []
     agents: list[AgentName] = []  # the township's PCs, to show who did what
     server_time_ms: int = 0
+    grants: list[CorrectionGrant] = []  # the county's grants for the township's cases (更正 of figure fields)
 
 
 class ErrorBody(Lenient):

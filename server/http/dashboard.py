@@ -23,7 +23,16 @@ from protocol.vocabulary import Level
 from server.accounts.users import NAME_CHARS, Accounts
 from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
-from server.http.common import AUTH, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
+from server.http.common import (
+    AUTH,
+    CONFIG,
+    DASHBOARD_STORE,
+    OVERVIEW,
+    REFERENCE,
+    client_address,
+    decode,
+    json_response,
+)
 from server.http.health import INSTRUMENTS
 from server.reports.casepage import CasePages
 from server.reports.exports import Table, to_csv, to_xlsx
@@ -80,6 +89,16 @@ async def require_reader(request: web.Request) -> str:
     if header.lower().startswith("bearer ") and auth.is_admin(header[7:].strip()):
         return "admin"
     raise ApiError("login_required")
+
+
+async def require_admin(request: web.Request) -> str:
+    """A reader whose role may give correction grants: a county admin, or the admin token. Raises forbidden."""
+    account = await require_reader(request)
+    if account != "admin":
+        record = await request.app[DASHBOARD_STORE].account(account)
+        if record is None or record.role != "county_admin":
+            raise ApiError("forbidden", "只有县级管理员可以授权更正")
+    return account
 
 
 def _timed(request: web.Request) -> Timer:
@@ -186,6 +205,22 @@ async def case_page(request: web.Request) -> web.Response:
     with _timed(request):
         answer = await request.app[CASE_PAGES].case(_scope(request), request.match_info["case_id"])
     return json_response(answer)
+
+
+class GrantRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)]
+
+
+@routes.post(API_PREFIX + "/cases/{case_id}/grants")
+async def grant(request: web.Request) -> web.Response:
+    """A county admin allows the township's PCs to correct the figure fields of a closed or rated case."""
+    account = await require_admin(request)
+    if request.content_type != "application/json":
+        raise ApiError("json_required", f"Content-Type: {request.content_type}")
+    config = request.app[CONFIG]
+    body = decode(await read_body(request, LOGIN_BODY_BYTES, config.body_timeout_s), GrantRequest)
+    answer = await request.app[CASE_PAGES].grant(_scope(request), request.match_info["case_id"], body.reason, account)
+    return json_response(answer, status=201)
 
 
 @routes.get(f"{API_PREFIX}/search")

@@ -6,14 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from protocol import API_PREFIX
-from server.reports.casepage import CaseDetail, SearchResponse
+from server.reports.casepage import CaseDetail, GrantItem, SearchResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.tables import TABLES
 from server.reports.worklists import CONFLICT_STATES, AgentsResponse, CaseListResponse, ConflictsResponse
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
 
 TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse,
-                     ConflictsResponse, CaseDetail, SearchResponse]
+                     ConflictsResponse, CaseDetail, SearchResponse, GrantItem]
 _READER: list[dict[str, list[str]]] = [{"dashboardSession": []}, {"adminToken": []}]
 
 
@@ -73,6 +73,16 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
             "One case: its fields (certificate masked), every event with its PC, staff and China time, corrections "
             "with reason and before/after, ratings with comments, conflicts", CaseDetail,
             {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}, SCOPE[0]),
+        API_PREFIX + "/cases/{case_id}/grants": {"post": {
+            "summary": "A county admin's leave to correct the figure fields of a closed or rated case (更正授权); the "
+                       "township's PCs receive it with their next pull", "security": _READER,
+            "parameters": [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reason"], "additionalProperties": False,
+                "properties": {"reason": {"type": "string", "maxLength": 500}}}}}},
+            "responses": {"201": {**ok, "content": json(GrantItem)},
+                          **errors("bad_json", "bad_request", "invalid_input", "login_required", "forbidden",
+                                   "case_not_found", "json_required", "too_large", "body_timeout")}}},
         f"{API_PREFIX}/search": get(
             "Cases under `org` by case number, applicant name, certificate number (whole or last 4) or phone",
             SearchResponse, _q("q", "what to look for (full-width digits are folded)", {"type": "string"}, True),

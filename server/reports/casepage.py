@@ -11,8 +11,11 @@ from typing import Any
 import msgspec
 
 from protocol.certificates import CERT_TYPES, mask_certificate
-from protocol.corrections import DERIVED, FIELD_LABELS
+from protocol.corrections import CORRECTABLE, DERIVED, FIELD_LABELS, is_settled, needs_grant
+from protocol.ids import new_uuid7
 from protocol.lifecycle import CHINA_TZ, Case, corrected_at
+from protocol.messages import CorrectionGrant
+from server.clock import now_iso
 from server.errors import ApiError, invalid_filter
 from server.model.case_search import parse_search
 from server.model.figures import CHANNEL_LABELS, RATING_LABELS
@@ -71,6 +74,17 @@ class CaseDetail(msgspec.Struct, omit_defaults=False):
     missing: list[str]
     history: list[HistoryItem]
     conflicts: list[ConflictItem]
+    # 更正 of the fields that move a figure: which need a grant now (empty while the case is open), and the grants
+    # the county gave (the township's PCs receive them with their next pull).
+    locked_fields: list[str] = []
+    grants: list[GrantItem] = []
+
+
+class GrantItem(msgspec.Struct, omit_defaults=False):
+    grant_id: str
+    reason: str
+    granted_by: str
+    granted_at: str  # China time
 
 
 class SearchResponse(msgspec.Struct, omit_defaults=False):
@@ -123,7 +137,28 @@ class CasePages:
             result_label=RESULT_LABELS.get(case.result or "", case.result), note=case.note, reason=case.reason,
             supplements=case.supplements, missing=case.missing,
             history=[self._history_item(e, names, lost) for e in found.events],
-            conflicts=[conflict_item(c, names, self._reference) for c in found.conflicts])
+            conflicts=[conflict_item(c, names, self._reference) for c in found.conflicts],
+            locked_fields=needs_grant(case, CORRECTABLE),
+            grants=[GrantItem(g.grant_id, g.reason, g.granted_by, _china(datetime.fromisoformat(g.granted_at)))
+                    for g in found.grants])
+
+    async def grant(self, scope: Scope, case_id: str, reason: str, account: str) -> GrantItem:
+        """A county admin's leave to correct the figure fields of a closed or rated case (`protocol.corrections`).
+        Raises `case_not_found`, or `invalid_input` without a reason or for a case that needs none."""
+        found = await self._store.case_page(case_id)
+        case = _decode(found.body, type=Case) if found is not None else None
+        if case is None or not case.org_code.startswith(scope.prefix):
+            raise ApiError("case_not_found", case_id[:40])
+        reason = reason.strip()
+        if not reason:
+            raise ApiError("invalid_input", "请填写授权原因", {"reason": "请填写授权原因"})
+        if not is_settled(case):
+            message = "该办件尚未办结或评价，窗口可直接更正，无需授权"
+            raise ApiError("invalid_input", message, {"reason": message})
+        grant = CorrectionGrant(grant_id=new_uuid7(), case_id=case_id, reason=reason, granted_by=account,
+                                granted_at=now_iso())
+        await self._store.add_grant(grant, case.org_code[:9])
+        return GrantItem(grant.grant_id, reason, account, _china(datetime.fromisoformat(grant.granted_at)))
 
     def _history_item(self, e: CaseEventRow, names: dict[str, str], lost: dict[str, str]) -> HistoryItem:
         data: dict[str, Any] = _decode(e.data)

@@ -11,7 +11,7 @@ from typing import Protocol
 
 import msgspec
 
-from protocol.messages import Conflict
+from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
 from server.storage.base import AgentRecord
 
@@ -86,6 +86,7 @@ class CasePageRows(msgspec.Struct, omit_defaults=False):
     category: str
     events: list[CaseEventRow]
     conflicts: list[ConflictRow]
+    grants: list[CorrectionGrant] = []
 
 
 class AgentStatus(msgspec.Struct, omit_defaults=False):
@@ -153,6 +154,14 @@ class DashboardStore(Protocol):
     async def case_page(self, case_id: str) -> CasePageRows | None:
         """The case, its events (by their time on the county's clock: `order_key`) and its conflicts; None when
         there is no such case."""
+        ...
+
+    async def add_grant(self, grant: CorrectionGrant, township_code: str) -> None:
+        """Store a correction grant (its id is new); the township's PCs receive it with their next pull."""
+        ...
+
+    async def case_grants(self, case_id: str) -> list[CorrectionGrant]:
+        """The grants given for the case, oldest first."""
         ...
 
     async def agent_statuses(self) -> list[AgentStatus]:

@@ -1,8 +1,13 @@
 """更正 over the local API: a correction needs a reason, is checked like the form, becomes a `corrected` event with
-what changed, and a closed or rated case changes no figure field; an unguarded `updated` of it is refused."""
+what changed, and a closed or rated case changes no figure field unless the county granted it (a grant the pull
+brought, used offline); an unguarded `updated` of it is refused."""
 
 from __future__ import annotations
 
+import msgspec
+
+from agent.http.api import STORE
+from protocol.messages import CorrectionGrant
 from tests.agent.conftest import TOWNSHIP, accept_form
 
 
@@ -75,3 +80,25 @@ async def test_an_unguarded_update_of_a_completed_rated_case_is_refused_in_chine
     body = await resp.json()
     assert body["code"] == "correction_required" and "更正" in body["message"]
     assert (await (await agent_client.get(f"/api/cases/{case_id}")).json())["item_code"] == "GG-001"
+
+
+async def test_a_county_grant_pulled_earlier_lets_the_pc_correct_a_figure_field_offline(agent_client):
+    case_id = await _case(agent_client, ("completed", {"result": "approved"}), ("evaluated", {"rating": 4}))
+    history = await (await agent_client.get(f"/api/cases/{case_id}/history")).json()
+    assert set(history["case"]["correction"]["locked"]) == {"item_code", "org_code", "channel"}
+    grant = CorrectionGrant(grant_id="0190a0b0-0000-7000-8000-000000000001", case_id=case_id, reason="核实后改正",
+                            granted_by="县管理员", granted_at="2026-11-24T01:00:00+00:00")
+    other = msgspec.structs.replace(grant, grant_id="0190a0b0-0000-7000-8000-000000000002",
+                                    case_id="0190a0b0-0000-7000-8000-0000000000ff")
+    await agent_client.server.app[STORE].set_meta(correction_grants=msgspec.json.encode([other, grant]).decode())
+    history = await (await agent_client.get(f"/api/cases/{case_id}/history")).json()
+    assert history["case"]["correction"]["locked"] == []
+    assert history["case"]["correction"]["grant"]["reason"] == "核实后改正"
+    resp = await _correct(agent_client, case_id, item_code="XK-001", reason="选错事项")  # the county is unreachable
+    assert resp.status == 201, await resp.text()
+    case = await resp.json()
+    assert (case["item_code"], case["promised_days"], case["state"], case["rating"]) == ("XK-001", 10, "completed", 4)
+    history = await (await agent_client.get(f"/api/cases/{case_id}/history")).json()
+    [event] = [e for e in history["events"] if e["kind"] == "corrected"]
+    assert event["data"]["grant"] == grant.grant_id
+    assert event["data"]["before"]["item_code"] == "GG-001" and event["data"]["before"]["promised_days"] == 3

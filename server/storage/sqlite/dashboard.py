@@ -14,7 +14,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 
-from protocol.messages import Conflict
+from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
 from server.model.rollups import METRICS
 from server.storage.dashboard import (
@@ -195,7 +195,19 @@ class SqliteDashboardStore:
             body.encode(), category,
             [CaseEventRow(e, a, seq, k, at, off, data.encode(), received, rep)
              for e, a, seq, k, at, off, data, received, rep in events],
-            [ConflictRow(_conflict.decode(b), t, n, f, st) for b, t, n, f, st in conflicts])
+            [ConflictRow(_conflict.decode(b), t, n, f, st) for b, t, n, f, st in conflicts],
+            await self.case_grants(case_id))
+
+    async def add_grant(self, grant: CorrectionGrant, township_code: str) -> None:
+        await self._write("INSERT INTO correction_grants (grant_id, case_id, township_code, reason, granted_by, "
+                          "granted_at) VALUES (?, ?, ?, ?, ?, ?)", (grant.grant_id, grant.case_id, township_code,
+                                                                  grant.reason, grant.granted_by, grant.granted_at))
+
+    async def case_grants(self, case_id: str) -> list[CorrectionGrant]:
+        rows = await self._read.execute_fetchall(
+            "SELECT grant_id, case_id, reason, granted_by, granted_at FROM correction_grants WHERE case_id = ? "
+            "ORDER BY granted_at, grant_id", (case_id,))
+        return [CorrectionGrant(*r) for r in rows]
 
     # ---- agents ---------------------------------------------------------------------------------------------
 

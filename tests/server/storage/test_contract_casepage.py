@@ -1,11 +1,14 @@
 """The storage contract, case page half: the search by case number, name, certificate number or its last 4 and phone
-under a unit, and one case's page (its body, every event by time, its conflicts). Every backend of `BACKENDS`."""
+under a unit, one case's page (its body, every event by time, its conflicts), the correction grants (kept, pulled
+by the case's township, checked at ingest), each PC's refused and conflicting events. Every backend of `BACKENDS`."""
 
 from __future__ import annotations
 
 import msgspec
 
+from protocol.ids import new_uuid7
 from protocol.lifecycle import Case
+from protocol.messages import CorrectionGrant
 from server.model.case_search import parse_search
 from tests.server.storage.backends import Backend
 from tests.server.storage.test_contract_sync import QIAOWA, WACHANG, _conflict
@@ -70,3 +73,27 @@ async def test_agent_statuses_count_each_pcs_refused_and_conflicting_events(back
     one, second = statuses[one_rec.agent_id], statuses[two_rec.agent_id]
     assert (one.refused, one.conflicts, one.open_conflicts) == (0, 0, 0)
     assert (second.refused, second.conflicts, second.open_conflicts) == (1, 1, 1)
+
+
+async def test_a_grant_is_kept_with_its_case_pulled_by_its_township_and_checked_at_ingest(backend: Backend) -> None:
+    q_rec, q = await backend.add_agent(QIAOWA)
+    p_rec, _ = await backend.add_agent(QIAOWA, "窗口2")
+    w_rec, _ = await backend.add_agent(WACHANG)
+    acc = q.accepted("2026-03-02")
+    case_id = acc["case_id"]
+    await backend.push(q_rec, [acc, q.completed(case_id, "2026-03-03")])
+    grant = CorrectionGrant(grant_id=new_uuid7(), case_id=case_id, reason="核实", granted_by="admin",
+                            granted_at="2026-03-04T01:00:00+00:00")
+    await backend.dashboard.add_grant(grant, QIAOWA)
+    assert await backend.dashboard.case_grants(case_id) == [grant]
+    page = await backend.dashboard.case_page(case_id)
+    assert page is not None and page.grants == [grant]
+    assert (await backend.store.pull(QIAOWA, p_rec.agent_id, 0, 10)).grants == [grant]
+    assert (await backend.store.pull(WACHANG, w_rec.agent_id, 0, 10)).grants == []
+    fine = q.event("corrected", case_id, "2026-03-05", {"reason": "r", "channel": "online", "grant": grant.grant_id})
+    forged = q.event("corrected", case_id, "2026-03-05T11:00:00+08:00",
+                     {"reason": "r", "channel": "proxy", "grant": new_uuid7()})
+    answer = await backend.push(q_rec, [fine, forged])
+    assert [(r.event_id, r.code) for r in answer.refused] == [(forged["event_id"], "unknown_grant")]
+    page = await backend.dashboard.case_page(case_id)
+    assert page is not None and msgspec.json.decode(page.body, type=Case).channel == "online"

@@ -50,6 +50,8 @@ export function openCorrection(main, c, slots, rerender) {
   const form = h("form", { class: "action-form", novalidate: true, dataset: { kind: "corrected" } },
     h("h3", {}, t("action.corrected")),
     h("p", { class: "hint" }, t(locked.size ? "correct.help_settled" : "correct.help")),
+    c.correction.grant ? h("p", { class: "banner ok", dataset: { grant: c.correction.grant.grant_id } }, t("correct.grant",
+      { reason: c.correction.grant.reason, by: c.correction.grant.granted_by })) : null,
     shown.map(([name, type]) => control(c, name, type, locked.has(name))),
     h("div", { class: "field", dataset: { field: "reason" } },
       h("label", { for: "c-reason" }, t("correct.reason")),

@@ -83,6 +83,38 @@ function attachments(list) {
     a.size ? h("span", { class: "muted" }, ` · ${Math.ceil(a.size / 1024)} KB`) : null)));
 }
 
+// 授权更正: a county admin lets the township's PCs correct the fields of a closed or rated case that move a figure.
+function grantPanel(d) {
+  const reason = h("textarea", { id: "grant-reason", name: "reason", rows: 2, maxlength: 500, "aria-describedby": "grant-error" });
+  const error = h("p", { class: "field-error", id: "grant-error", role: "alert" });
+  const list = h("ul", { class: "plain grants" }, ...d.grants.map(grantLine));
+  const form = h("form", { class: "grant-form", onsubmit: async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    if (!reason.value.trim()) {
+      error.textContent = t("grant.reason_required");
+      reason.focus();
+      return;
+    }
+    const resp = await api("POST", `/api/v1/cases/${d.case.case_id}/grants`, { reason: reason.value.trim() });
+    if (!resp.ok) {
+      error.textContent = resp.body.fields?.reason || resp.body.detail || resp.body.message;
+      return;
+    }
+    list.append(grantLine(resp.body));
+    reason.value = "";
+  } },
+  h("label", { for: "grant-reason" }, t("grant.reason")), reason, error,
+  h("button", { type: "submit", class: "secondary" }, t("grant.submit")));
+  return h("section", { class: "panel", id: "case-grants" }, h("h2", {}, t("grant.title")),
+    h("p", { class: "hint" }, t("grant.hint", { fields: d.locked_fields.map((f) => t(`field.${f}`)).join("、") })), list, form);
+}
+
+function grantLine(g) {
+  return h("li", { dataset: { grantId: g.grant_id } }, h("span", { class: "badge state-completed" }, t("grant.given")), " ",
+    g.granted_at, " · ", g.granted_by, "：", g.reason);
+}
+
 export async function renderCasePage(view) {
   const caseId = location.hash.split("/")[2]?.split("?")[0] || "";
   const resp = await api("GET", `/api/v1/cases/${encodeURIComponent(caseId)}`);
@@ -99,6 +131,7 @@ export async function renderCasePage(view) {
       h("section", { class: "panel", id: "case-facts" }, h("h2", {}, t("case.facts")), facts(d)),
       h("section", { class: "panel", id: "case-conflicts" }, h("h2", {}, t("case.conflicts")),
         d.conflicts.length ? conflicts(d.conflicts) : h("p", { class: "empty" }, t("case.no_conflicts")))),
+    d.locked_fields.length || d.grants.length ? grantPanel(d) : null,
     d.attachments ? h("section", { class: "panel", id: "case-attachments" }, h("h2", {}, t("case.attachments")),
       d.attachments.length ? attachments(d.attachments) : h("p", { class: "empty" }, t("case.no_attachments"))) : null,
     h("section", { class: "panel", id: "case-history" }, h("div", { class: "panel-head" }, h("h2", {}, t("case.history")),
