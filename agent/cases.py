@@ -15,7 +15,8 @@ from agent.errors import InvalidInput
 from agent.explain import invalid_input
 from agent.records import OutboxEvent
 from agent.reference import Reference
-from protocol import certificates
+from protocol import certificates, corrections
+from protocol.codes import staff_message
 from protocol.lifecycle import Case, IllegalTransition, apply_event, china_seconds, corrected_at
 from protocol.messages import AcceptedData, Conflict, SettledData, decode_event_data
 from protocol.vocabulary import Channel, EventKind, Outcome
@@ -27,8 +28,8 @@ ACCEPT_FIELDS = ("item_code", "org_code", "village_code", "channel", "applicant_
                  "phone", "staff")
 
 # Actions on an existing case that staff may take through the API (accepted creates, consulted is no case, settled
-# answers a conflict: `settle`).
-ACTIONS = frozenset(EventKind) - {EventKind.ACCEPTED, EventKind.CONSULTED, EventKind.SETTLED}
+# answers a conflict: `settle`, corrected has its own checks: `amendments.correct`).
+ACTIONS = frozenset(EventKind) - {EventKind.ACCEPTED, EventKind.CONSULTED, EventKind.SETTLED, EventKind.CORRECTED}
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,9 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
         raise InvalidInput(f"未知的操作: {kind}", {"kind": "未知的操作"}) from None
     if event_kind not in ACTIONS:
         raise InvalidInput(f"不能对已有办件执行 {kind}", {"kind": "不能对已有办件执行此操作"})
+    if event_kind is EventKind.UPDATED and corrections.is_settled(case):
+        raise InvalidInput(staff_message("correction_required"), {"kind": "请用「更正」并写明原因"},
+                           code="correction_required")
     body = dict(body or {})
     if event_kind is EventKind.SUPPLEMENT_RECEIVED:
         # The new due date follows from the pause; staff never type it.

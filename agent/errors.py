@@ -9,13 +9,15 @@ from ops.settings import ConfigError as ConfigError
 
 class InvalidInput(Exception):
     """A staff entry that cannot be stored. `fields` maps a form field to a message in plain Chinese; `detail` is the
-    technical text behind it (a library's message), for ops."""
+    technical text behind it (a library's message), for ops; `code` the answer's code (`protocol.codes`)."""
 
-    def __init__(self, message: str, fields: dict[str, str] | None = None, detail: str | None = None) -> None:
+    def __init__(self, message: str, fields: dict[str, str] | None = None, detail: str | None = None, *,
+                 code: str = "invalid_input") -> None:
         super().__init__(message)
         self.message = message
         self.fields = fields or {}
         self.detail = detail
+        self.code = code
 
 
 class CaseNotFound(Exception):

@@ -10,7 +10,7 @@ from typing import Any
 
 import msgspec
 
-from agent import cases, consultations, corrections
+from agent import amendments, cases, consultations, corrections
 from agent.casebook import Casebook, own
 from agent.errors import CaseNotFound, ConflictNotFound, EventNotQuarantined, InvalidInput
 from agent.records import Consultation
@@ -19,10 +19,11 @@ from agent.store import AgentStore
 from protocol.causal import FoldResult
 from protocol.ids import case_number, new_uuid7
 from protocol.lifecycle import CHINA_TZ, Case, IllegalTransition, apply_event
-from protocol.messages import decode_event_data
+from protocol.messages import CorrectionGrant, decode_event_data
 from protocol.vocabulary import EventKind, Outcome
 
 log = logging.getLogger(__name__)
+_grants = msgspec.json.Decoder(list[CorrectionGrant])
 
 
 class CaseService:
@@ -74,6 +75,28 @@ class CaseService:
         self._on_write()
         assert folded.case is not None
         return folded.case
+
+    async def correct(self, case_id: str, form: dict[str, Any]) -> Case:
+        """更正: the case's fields in `form` corrected, for `form["reason"]` (`amendments.correct`), under the county's
+        grant for the case when it has one (pulled: it works offline)."""
+        ref = self.reference()
+        async with self.store.write():
+            state = await self._state(case_id)
+            assert state.case is not None
+            grant = await self.grant_for(case_id)
+            _, event = amendments.correct(state.case, form, ref, self._stamp(), tuple(state.meta.heads),
+                                          grant.grant_id if grant else None)
+            folded = await self.casebook.record(state, event)
+        log.info("case corrected case_id=%s event_id=%s", case_id, event.event_id)
+        self._on_write()
+        assert folded.case is not None
+        return folded.case
+
+    async def grant_for(self, case_id: str) -> CorrectionGrant | None:
+        """The county's latest correction grant for the case, as the last pull brought it."""
+        grants = _grants.decode((await self.store.get_meta()).get("correction_grants") or "[]")
+        mine = [g for g in grants if g.case_id == case_id]
+        return max(mine, key=lambda g: g.granted_at) if mine else None
 
     def today(self) -> date:
         """Today in China time on the county's clock, as actions are dated."""

@@ -79,6 +79,8 @@ _CODES = [
     Code("implausible_time", 422, "The event's time (the PC's clock corrected by its measured offset) is outside "
          "what the county accepts: from 10 years before to 1 day after the server's clock. Set the PC's clock right "
          "and record the action again.", "这条记录的时间不可信（本机时钟可能不准）：请校准电脑时间后重新办理"),
+    Code("unknown_grant", 403, "The correction names a grant the county did not give for this case.",
+         "县里没有为这个办件授权更正（授权可能已被撤销或属于其他办件）：请联系县级管理员"),
     Code("bad_cursor", 422, "The pull cursor is not one this server hands out; send an empty cursor to pull from "
          "the beginning (events already held are skipped by event_id).",
          "县服务器不认本机保存的同步位置：请运维核对本机与县服务器的软件版本"),
@@ -108,6 +110,8 @@ _CODES = [
     Code("host_not_allowed", 403, "这个地址不是本机办件代理的地址。请用 http://127.0.0.1:端口/ 打开办件工作台。"),
     Code("cross_origin", 403, "其他网页不能修改本机的办件数据。请在办件工作台中操作。"),
     Code("invalid_input", 422, "请改正标出的字段"),
+    Code("correction_required", 409, "该办件已办结、不予受理、撤回或已评价，不能直接修改：请用「更正」并写明原因"),
+    Code("correction_needs_grant", 409, "该办件已办结或已评价，这些字段会改变统计数字，须县级管理员授权后才能更正"),
     Code("case_not_found", 404, "没有找到这个办件"),
     Code("not_quarantined", 404, "这条记录不在被退回的列表中（可能已重新上传或已移出）"),
     Code("conflict_not_found", 404, "没有找到这条待处理的冲突：它可能已在本机或其他窗口处理过，请刷新页面"),

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import msgspec
 
+from protocol import corrections
 from protocol import messages as m
 from protocol.vocabulary import BAD_RATINGS, OPEN_STATES, CaseState, EventKind
 
@@ -128,12 +129,25 @@ _IN_PROGRESS, _SUSPENDED, _COMPLETED = CaseState.IN_PROGRESS.value, CaseState.SU
 
 def _updated(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
     assert isinstance(data, m.UpdatedData)
+    # A closed or rated case counts in figures: it changes only by a correction, with its reason (and grant).
+    _require(not corrections.is_settled(case), "correction_required",
+             "该办件已办结、不予受理、撤回或已评价，不能直接修改：请用「更正」并写明原因")
     changes: dict[str, object] = {"last_at": last_at}
     for field in data.__struct_fields__:
         value = getattr(data, field)
         if value is not None:
             changes[field] = value.value if field == "channel" else value
     return msgspec.structs.replace(case, **changes)
+
+
+def _corrected(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+    assert isinstance(data, m.CorrectedData)
+    changes = corrections.changes_of(data)
+    _require(bool(changes), "empty_correction", "这次更正没有修改任何字段")
+    blocked = corrections.needs_grant(case, changes)
+    if blocked and data.grant is None:
+        raise IllegalTransition("correction_needs_grant", corrections.needs_grant_message(blocked))
+    return msgspec.structs.replace(case, last_at=last_at, **changes)
 
 
 def _supplement_requested(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
@@ -189,6 +203,7 @@ def _settled(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Cas
 
 _STEPS: dict[EventKind, Step] = {
     EventKind.UPDATED: _updated,
+    EventKind.CORRECTED: _corrected,
     EventKind.SUPPLEMENT_REQUESTED: _supplement_requested,
     EventKind.SUPPLEMENT_RECEIVED: _supplement_received,
     EventKind.COMPLETED: _completed,

@@ -74,6 +74,33 @@ class UpdatedData(Strict):
     due_on: Annotated[str, Date] | None = None
 
 
+MAX_REASON = 500
+Before = Annotated[str, Text] | int | None
+
+
+class CorrectedData(Strict):
+    """更正: the case's own fields given change (`protocol.corrections`), for `reason`; `before` holds what the author
+    saw of each (for the history; the fold does not read it). `grant`: the county's grant for this case, needed to
+    change a field that moves a figure once the case is closed or rated. `promised_days` and `due_on` are derived by
+    the agent when the item changes."""
+
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_REASON)]
+    applicant_name: Annotated[str, Name] | None = None
+    cert_type: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    cert_no: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
+    phone: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
+    village_code: Annotated[str, Code12] | None = None
+    staff: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)] | None = None
+    item_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    org_code: Annotated[str, Code12] | None = None
+    channel: Channel | None = None
+    promised_days: Annotated[int, msgspec.Meta(ge=0, le=3650)] | None = None
+    due_on: Annotated[str, Date] | None = None
+    before: Annotated[dict[Annotated[str, msgspec.Meta(max_length=32)], Before], msgspec.Meta(max_length=16)] = {}
+    grant: Annotated[str, Uuid] | None = None
+
+
 class SupplementRequestedData(Strict):
     missing: Annotated[list[Annotated[str, Text]], msgspec.Meta(min_length=1, max_length=100)]
     note: Annotated[str, Text] | None = None
@@ -134,6 +161,7 @@ DATA_TYPES: dict[EventKind, type[Strict]] = {
     EventKind.FOLLOWED_UP: FollowedUpData,
     EventKind.CONSULTED: ConsultedData,
     EventKind.SETTLED: SettledData,
+    EventKind.CORRECTED: CorrectedData,
 }
 
 
@@ -264,6 +292,18 @@ class PulledEvent(Lenient, Generic[D]):
     replaces: str | None = None
 
 
+class CorrectionGrant(Lenient):
+    """A county admin's leave to correct, on any PC of the case's township, the fields of a closed or rated case
+    that move a figure (`protocol.corrections`). It reaches the PCs with the pull, so they use it offline; a
+    `corrected` event names it in `grant`, and the county refuses one that names no grant of its case."""
+
+    grant_id: str
+    case_id: str
+    reason: str
+    granted_by: str
+    granted_at: str  # UTC
+
+
 class AgentName(Lenient):
     agent_id: str
     name: str
@@ -284,6 +324,7 @@ class PullResponse(Lenient, Generic[D]):
     conflicts: list[Conflict] = []
     agents: list[AgentName] = []  # the township's PCs, to show who did what
     server_time_ms: int = 0
+    grants: list[CorrectionGrant] = []  # the county's grants for the township's cases (更正 of figure fields)
 
 
 class ErrorBody(Lenient):

@@ -7,7 +7,8 @@ from enum import StrEnum
 
 class EventKind(StrEnum):
     ACCEPTED = "accepted"  # 受理: creates the case, starts the clock
-    UPDATED = "updated"  # correction of the case's fields (item, village, applicant ...)
+    UPDATED = "updated"  # the agent's own change of an open case's fields (a due date the calendar now reaches)
+    CORRECTED = "corrected"  # 更正: staff correct the case's fields, with a reason (protocol.corrections)
     SUPPLEMENT_REQUESTED = "supplement_requested"  # 补正 with the one-time notice: the clock stops
     SUPPLEMENT_RECEIVED = "supplement_received"  # materials arrived: the clock restarts the next day
     COMPLETED = "completed"  # 办结

@@ -50,7 +50,7 @@ async def errors_middleware(request: web.Request, handler):
     try:
         return await handler(request)
     except InvalidInput as e:
-        return error_response(422, "invalid_input", e.message, e.fields, detail=e.detail)
+        return error_response(status_of(e.code), e.code, e.message, e.fields, detail=e.detail)
     except CaseNotFound as e:
         return error_response(404, "case_not_found", f"没有找到办件 {e.case_id}")
     except ConflictNotFound:
@@ -105,7 +105,8 @@ async def add_event(request: web.Request) -> web.Response:
     data = body.get("data") or {}
     if not isinstance(data, dict):
         raise InvalidInput("data 应为 JSON 对象")
-    case = await request.app[SERVICE].act(request.match_info["case_id"], kind, data)
+    service, case_id = request.app[SERVICE], request.match_info["case_id"]
+    case = await (service.correct(case_id, data) if kind == "corrected" else service.act(case_id, kind, data))
     return web.json_response(case_json(case), status=201)
 
 

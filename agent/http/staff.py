@@ -18,6 +18,7 @@ from agent.service import can_redo
 from agent.store import AgentStore
 from agent.today import counts, flag_of, worklist
 from protocol.certificates import mask_certificate
+from protocol.corrections import CORRECTABLE, needs_grant
 from protocol.lifecycle import Case
 from protocol.messages import Conflict
 from protocol.vocabulary import EventKind
@@ -84,6 +85,7 @@ async def history(request: web.Request) -> web.Response:
     names = await _names(store, own_id)
     ref = syncer.reference
     flag = flag_of(case, service.today(), ref.calendar if ref else None)
+    grant = await service.grant_for(case.case_id)
     lost = {c.event_id for c in state.conflicts if c.is_open}
     events = [{"seq": e.seq, "event_id": e.event_id, "kind": e.kind, "at": e.at, "status": e.status,
                "data": e.data, "by": _who(own_id, names, own_id), "is_conflict": e.event_id in lost}
@@ -101,6 +103,9 @@ async def history(request: web.Request) -> web.Response:
             "centre_phone": ref.phone_of(case.org_code) if ref else None,
             "accepted_by": _who(state.meta.accepted_by, names, own_id),
             "last_by": _who(state.meta.last_by, names, own_id),
+            # 更正: the fields the page offers, those that need the county's grant now, and the grant if given.
+            "correction": {"fields": list(CORRECTABLE), "locked": [] if grant else needs_grant(case, CORRECTABLE),
+                           "grant": msgspec.to_builtins(grant) if grant else None},
         },
         "conflicts": [await _conflict_json(store, c, case, names, own_id) for c in state.conflicts],
         "events": events,

@@ -280,6 +280,7 @@ class Syncer:
             # Shielded like the push's answer: a batch that arrived is applied whole.
             cases = await asyncio.shield(self.casebook.apply_pull(
                 response.events, pull_cursor=response.cursor, township_agents=_encode.encode(names).decode(),
+                correction_grants=_encode.encode(response.grants).decode(),
                 last_pull_at=datetime.now(CHINA_TZ).isoformat(timespec="seconds")))
             summary.pulled += len(response.events)
             summary.pull_batches += 1

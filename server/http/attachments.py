@@ -174,11 +174,11 @@ def attachment_json(a: AttachmentRecord) -> dict[str, object]:
 
 
 async def _readable(request: web.Request, township_code: str) -> None:
-    """A logged-in reader of the county may read every township's materials; a reader bound to townships (when
-    accounts carry a scope) only theirs. The one place that decides it."""
-    await require_reader(request)
-    if not township_code.startswith(request.app[REFERENCE].county.code[:6]):
-        raise ApiError("forbidden", "the case is not of this county")
+    """A logged-in reader may read the materials of the townships its role lets it see (a township viewer: its
+    own; `server.accounts.roles`). The one place that decides it."""
+    reader = await require_reader(request)
+    if not township_code.startswith(request.app[REFERENCE].county.code[:6]) or not reader.allows_org(township_code):
+        raise ApiError("outside_township", f"账号 {reader.name} 不能查看这个办件的材料")
 
 
 @routes.get(API_PREFIX + "/cases/{case_id}/attachments")

@@ -21,7 +21,7 @@ from protocol import API_PREFIX
 from protocol.messages import OrgUnit
 from protocol.vocabulary import Level
 from server.accounts.audit import details
-from server.accounts.roles import Reader
+from server.accounts.roles import COUNTY_ADMIN, Reader
 from server.accounts.users import NAME_CHARS
 from server.errors import ApiError, invalid_filter
 from server.http.body import read_body
@@ -39,6 +39,7 @@ from server.http.common import (
     require_reader,
 )
 from server.http.health import INSTRUMENTS
+from server.reports.casepage import CasePages
 from server.reports.exports import Table, to_csv, to_xlsx
 from server.reports.report import Reports
 from server.reports.scope import Scope, parse_scope
@@ -57,7 +58,8 @@ from server.reports.worklists import Worklists
 routes = web.RouteTableDef()
 WORKLISTS = web.AppKey("worklists", Worklists)
 REPORTS = web.AppKey("reports", Reports)
-__all__ = ["ACCOUNTS", "COOKIE", "REPORTS", "WORKLISTS", "routes"]
+CASE_PAGES = web.AppKey("case_pages", CasePages)
+__all__ = ["ACCOUNTS", "CASE_PAGES", "COOKIE", "REPORTS", "WORKLISTS", "routes"]
 WEB = Path(__file__).resolve().parent.parent / "web"
 FIGURE_LABELS = {
     "accepted": "受理", "online": "网上受理", "in_progress": "在办", "completed": "办结",
@@ -85,6 +87,15 @@ class SessionInfo(msgspec.Struct, omit_defaults=False):
     role: str = "county_admin"  # `server.accounts.roles`
     township_code: str | None = None  # a township viewer's township: the page starts there
     township_name: str | None = None
+
+
+async def require_admin(request: web.Request) -> str:
+    """The name of a reader whose role may give correction grants: a county admin (or the admin token). Raises
+    forbidden."""
+    reader = await require_reader(request)
+    if reader.role != COUNTY_ADMIN:
+        raise ApiError("forbidden", "只有县级管理员可以授权更正")
+    return reader.name
 
 
 def _timed(request: web.Request) -> Timer:
@@ -202,6 +213,41 @@ async def cases(request: web.Request) -> web.Response:
     scope = await _scope(request, await require_reader(request))
     with _timed(request):
         answer = await request.app[WORKLISTS].cases(scope, request.query, has_period=_has_period(request))
+    return json_response(answer)
+
+
+@routes.get(API_PREFIX + "/cases/{case_id}")
+async def case_page(request: web.Request) -> web.Response:
+    """One case: its fields (certificate masked), its whole history and its conflicts."""
+    scope = await _scope(request, await require_reader(request))
+    with _timed(request):
+        answer = await request.app[CASE_PAGES].case(scope, request.match_info["case_id"])
+    return json_response(answer)
+
+
+class GrantRequest(msgspec.Struct, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(max_length=500)]
+
+
+@routes.post(API_PREFIX + "/cases/{case_id}/grants")
+async def grant(request: web.Request) -> web.Response:
+    """A county admin allows the township's PCs to correct the figure fields of a closed or rated case."""
+    account = await require_admin(request)
+    if request.content_type != "application/json":
+        raise ApiError("json_required", f"Content-Type: {request.content_type}")
+    config = request.app[CONFIG]
+    body = decode(await read_body(request, LOGIN_BODY_BYTES, config.body_timeout_s), GrantRequest)
+    scope = await _scope(request, await require_reader(request))
+    answer = await request.app[CASE_PAGES].grant(scope, request.match_info["case_id"], body.reason, account)
+    return json_response(answer, status=201)
+
+
+@routes.get(f"{API_PREFIX}/search")
+async def search(request: web.Request) -> web.Response:
+    """Cases by number, applicant name, certificate number (or its last 4) or phone."""
+    scope = await _scope(request, await require_reader(request))
+    with _timed(request):
+        answer = await request.app[CASE_PAGES].search(scope, request.query.get("q", ""))
     return json_response(answer)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from protocol import API_PREFIX
 from server.accounts.audit import ACTIONS, OUTCOMES
 from server.reports.audit import AuditResponse
+from server.reports.casepage import CaseDetail, GrantItem, SearchResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.report import MONTH_FIGURES, REPORT_TABLES, ReportResponse
 from server.reports.tables import TABLES
@@ -15,7 +16,7 @@ from server.reports.worklists import CONFLICT_STATES, AgentsResponse, CaseListRe
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
 
 TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse,
-                     ConflictsResponse, AuditResponse]
+                     ConflictsResponse, AuditResponse, CaseDetail, SearchResponse, GrantItem]
 _READER: list[dict[str, list[str]]] = [{"dashboardSession": []}, {"adminToken": []}]
 
 
@@ -95,6 +96,24 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
                {"type": "string", "enum": list(MONTH_FIGURES)})),
         f"{API_PREFIX}/cases": get("The cases behind one figure (certificate numbers masked)", CaseListResponse,
                                    *SCOPE, *case_params),
+        API_PREFIX + "/cases/{case_id}": get(
+            "One case: its fields (certificate masked), every event with its PC, staff and China time, corrections "
+            "with reason and before/after, ratings with comments, conflicts", CaseDetail,
+            {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}, SCOPE[0]),
+        API_PREFIX + "/cases/{case_id}/grants": {"post": {
+            "summary": "A county admin's leave to correct the figure fields of a closed or rated case (更正授权); the "
+                       "township's PCs receive it with their next pull", "security": _READER,
+            "parameters": [{"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                "type": "object", "required": ["reason"], "additionalProperties": False,
+                "properties": {"reason": {"type": "string", "maxLength": 500}}}}}},
+            "responses": {"201": {**ok, "content": json(GrantItem)},
+                          **errors("bad_json", "bad_request", "invalid_input", "login_required", "forbidden",
+                                   "case_not_found", "json_required", "too_large", "body_timeout")}}},
+        f"{API_PREFIX}/search": get(
+            "Cases under `org` by case number, applicant name, certificate number (whole or last 4) or phone",
+            SearchResponse, _q("q", "what to look for (full-width digits are folded)", {"type": "string"}, True),
+            SCOPE[0]),
         f"{API_PREFIX}/agents": get("Township PCs: last push, pending events, clock offset, version, silence, "
                                     "protocol, agreement with the county, pull lag, open conflicts", AgentsResponse),
         f"{API_PREFIX}/conflicts": get(

@@ -191,7 +191,7 @@ async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest) -> P
         cursor=cursor_of(stream, batch.last_pos), has_more=batch.has_more,
         digest=None if batch.digest is None else township_digest(*batch.digest), reset=after is None,
         conflicts=batch.conflicts, agents=[AgentName(agent_id=a, name=n) for a, n in batch.agents],
-        server_time_ms=now_ms())
+        server_time_ms=now_ms(), grants=batch.grants)
 
 
 @routes.get(f"{API_PREFIX}/reference")

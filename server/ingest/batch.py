@@ -22,7 +22,7 @@ from typing import NamedTuple
 import msgspec
 
 from protocol.causal import FoldEvent, FoldResult, append, fold
-from protocol.messages import Conflict, ConsultedData, ServiceItem
+from protocol.messages import Conflict, ConsultedData, CorrectedData, ServiceItem
 from protocol.vocabulary import EventKind
 from server.ingest.checks import Candidate, CheckedPush, Refused
 from server.model.reference import category_of
@@ -46,6 +46,7 @@ async def fold_batch(reads: IngestReads, push: CheckedPush, items: Mapping[str, 
     """Fold one checked push on the state `reads` sees. Raises only what `reads` raises."""
     refused = list(push.refused)
     fresh, duplicates = await _new_events(reads, push, refused)
+    fresh = await _refuse_unknown_grants(reads, fresh, refused)
     case_events, consulted = _by_case(fresh)
     loaded = await reads.load_cases(list(case_events))
     _refuse_other_townships(push.agent.township_code, case_events, loaded, refused)
@@ -92,6 +93,26 @@ async def _new_events(reads: IngestReads, push: CheckedPush, refused: list[Refus
         owners[ev.seq] = ev.event_id
         fresh.append(c)
     return fresh, duplicates
+
+
+async def _refuse_unknown_grants(reads: IngestReads, fresh: list[Candidate], refused: list[Refused]
+                                 ) -> list[Candidate]:
+    """A correction that names a grant (to change a figure of a closed or rated case) stands only on a grant the
+    county gave for that very case; any other is refused (`unknown_grant`)."""
+    named = {c.stored.event_id: c.data.grant for c in fresh
+             if c.fold.kind is EventKind.CORRECTED and isinstance(c.data, CorrectedData) and c.data.grant is not None}
+    if not named:
+        return fresh
+    cases = await reads.grant_cases(sorted(set(named.values())))
+    kept = []
+    for c in fresh:
+        grant = named.get(c.stored.event_id)
+        if grant is not None and cases.get(grant) != c.fold.case_id:
+            refused.append(Refused(c.stored.event_id, c.stored.seq, "unknown_grant",
+                                   f"grant {grant} is not a grant of case {c.fold.case_id}", c.event))
+        else:
+            kept.append(c)
+    return kept
 
 
 def _by_case(fresh: Sequence[Candidate]) -> tuple[dict[str, list[Candidate]], list[Candidate]]:

@@ -79,6 +79,9 @@ class Overlay:
                 out.extend(e for e in by_case.get(case_id, ()) if e.event_id not in seen)
         return out
 
+    async def grant_cases(self, grant_ids: Sequence[str]) -> dict[str, str]:
+        return await self._committed.grant_cases(grant_ids)  # grants are the dashboard's writes, never a batch's
+
     async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
         out = await self._committed.stored_consultations(consultation_ids)
         for layer in self._layers:

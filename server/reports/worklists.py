@@ -17,7 +17,7 @@ from server.errors import invalid_filter
 from server.model.figures import CHANNEL_LABELS, RATING_LABELS, Definitions
 from server.model.reference import Reference
 from server.reports.scope import Scope
-from server.storage.dashboard import CASE_FIGURES, CASE_SORTS, CaseFilter, DashboardStore
+from server.storage.dashboard import CASE_FIGURES, CASE_SORTS, CaseFilter, ConflictRow, DashboardStore
 
 MAX_PAGE = 500
 STATE_LABELS = {"in_progress": "办理中", "suspended": "补正中", "completed": "办结", "rejected": "不予受理",
@@ -54,6 +54,7 @@ class CaseItem(msgspec.Struct, omit_defaults=False):
     staff: str | None
     trips: int
     days_overdue: int | None  # calendar days past the due date on as_of, for open cases
+    comment: str | None = None  # the resident's words with the rating (差评回访 shows them)
 
 
 class CaseListResponse(msgspec.Struct, omit_defaults=False):
@@ -92,6 +93,8 @@ class AgentItem(msgspec.Struct, omit_defaults=False):
     digest_agrees: bool | None = None  # its last agreement check with the county (None: none yet)
     open_conflicts: int = 0  # its events the county could not apply, not settled yet
     pull_lag: int | None = None  # township events stored after its acknowledged pull (None: never pulled)
+    refused: int = 0  # its events the county refused
+    conflicts: int = 0  # its events that could not apply, open or settled
 
     @property
     def is_revoked(self) -> bool:
@@ -141,7 +144,7 @@ class ConflictsResponse(msgspec.Struct, omit_defaults=False):
     rows: list[ConflictItem]
 
 
-KIND_LABELS = {"accepted": "受理", "updated": "更正", "supplement_requested": "要求补正",
+KIND_LABELS = {"accepted": "受理", "updated": "修改", "corrected": "更正", "supplement_requested": "要求补正",
                "supplement_received": "补正材料已收到", "completed": "办结", "rejected": "不予受理",
                "withdrawn": "撤回", "evaluated": "评价", "followed_up": "差评回访", "settled": "处理冲突"}
 OUTCOME_LABELS = {"accepted": "以县级为准", "redone": "按当前状态重做"}
@@ -196,9 +199,10 @@ class Worklists:
         return CaseListResponse(figure=figure, org=scope.unit.code, org_name=org_name,
                                 date_from=where.date_from, date_to=where.date_to,
                                 as_of=scope.as_of, due_until=due_until, total=total, offset=offset, limit=limit,
-                                sort=sort, order=order, rows=[self._item(r, scope.as_of) for r in rows])
+                                sort=sort, order=order, rows=[self.item(r, scope.as_of) for r in rows])
 
-    def _item(self, r: Any, as_of: str) -> CaseItem:
+    def item(self, r: Any, as_of: str) -> CaseItem:
+        """One row of a case list, as the dashboard shows it (names for codes, the certificate number masked)."""
         units, items = self._reference.org_units, self._reference.items
         township = units.get(r.org_code[:9] + "000")
         org = units.get(r.org_code)
@@ -218,7 +222,8 @@ class Worklists:
             due_on=r.due_on, completed_on=r.completed_on, closed_on=r.closed_on, is_on_time=r.is_on_time,
             rating=r.rating, rating_label=RATING_LABELS.get(r.rating) if r.rating else None, rated_on=r.rated_on,
             followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
-            cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue)
+            cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue,
+            comment=r.comment)
 
     async def agents(self, now: datetime, township_code: str | None = None) -> AgentsResponse:
         """Every PC, or those of one township, their silence measured up to `now` (aware)."""
@@ -236,7 +241,8 @@ class Worklists:
                 clock_offset_ms=status.last_offset_ms, software_version=a.software_version,
                 is_silent=a.revoked_at is None and (hours is None or hours > self._silent_hours),
                 revoked_at=a.revoked_at, protocol_version=a.protocol_version, digest_agrees=a.digest_agrees,
-                open_conflicts=status.open_conflicts, pull_lag=status.pull_lag))
+                open_conflicts=status.open_conflicts, pull_lag=status.pull_lag, refused=status.refused,
+                conflicts=status.conflicts))
         return AgentsResponse(silent_after_hours=self._silent_hours, rows=rows)
 
     async def conflicts(self, scope: Scope, params: Mapping[str, str]) -> ConflictsResponse:
@@ -249,23 +255,25 @@ class Worklists:
             scope.prefix, None if state == "all" else state == "open", limit, offset)
         names = {s.agent.agent_id: s.agent.name for s in await self._store.agent_statuses(
             scope.prefix[:9] if len(scope.prefix) >= 9 else None)} if rows else {}
-        units = self._reference.org_units
-        items = []
-        for r in rows:
-            c = r.conflict
-            township = units.get(r.township_code + "000")
-            items.append(ConflictItem(
-                event_id=c.event_id, case_id=c.case_id, case_no=r.case_no, township_code=r.township_code,
-                township_name=township.name if township else r.township_code, agent_id=c.agent_id,
-                agent_name=names.get(c.agent_id), kind=c.kind, kind_label=KIND_LABELS.get(c.kind, c.kind), code=c.code,
-                message=c.message, at=c.at, lost_to=c.lost_to, lost_to_agent_id=c.lost_to_agent_id,
-                lost_to_agent_name=names.get(c.lost_to_agent_id or ""), lost_to_kind=c.lost_to_kind,
-                lost_to_kind_label=KIND_LABELS.get(c.lost_to_kind or "", c.lost_to_kind), lost_to_at=c.lost_to_at,
-                detected_at=r.detected_at, is_open=c.is_open, outcome=c.outcome,
-                outcome_label=OUTCOME_LABELS.get(c.outcome or ""), settled_at=r.settled_at))
+        items = [conflict_item(r, names, self._reference) for r in rows]
         org_name = scope.unit.name + ("便民服务中心" if scope.is_centre else "")
         return ConflictsResponse(org=scope.unit.code, org_name=org_name, state=state, total=total, offset=offset,
                                  limit=limit, rows=items)
+
+
+def conflict_item(r: ConflictRow, names: Mapping[str, str], reference: Reference) -> ConflictItem:
+    """A conflict as the dashboard shows it: who lost to whom, in words, and how it was settled."""
+    c = r.conflict
+    township = reference.org_units.get(r.township_code + "000")
+    return ConflictItem(
+        event_id=c.event_id, case_id=c.case_id, case_no=r.case_no, township_code=r.township_code,
+        township_name=township.name if township else r.township_code, agent_id=c.agent_id,
+        agent_name=names.get(c.agent_id), kind=c.kind, kind_label=KIND_LABELS.get(c.kind, c.kind), code=c.code,
+        message=c.message, at=c.at, lost_to=c.lost_to, lost_to_agent_id=c.lost_to_agent_id,
+        lost_to_agent_name=names.get(c.lost_to_agent_id or ""), lost_to_kind=c.lost_to_kind,
+        lost_to_kind_label=KIND_LABELS.get(c.lost_to_kind or "", c.lost_to_kind), lost_to_at=c.lost_to_at,
+        detected_at=r.detected_at, is_open=c.is_open, outcome=c.outcome,
+        outcome_label=OUTCOME_LABELS.get(c.outcome or ""), settled_at=r.settled_at)
 
 
 def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:

@@ -24,7 +24,7 @@ import msgspec
 
 from protocol.causal import CaseMeta, FoldEvent
 from protocol.lifecycle import Case
-from protocol.messages import DATA_TYPES, Conflict, OrgUnit, ServiceItem
+from protocol.messages import DATA_TYPES, Conflict, CorrectionGrant, OrgUnit, ServiceItem
 from protocol.vocabulary import EventKind
 from server.model.rollups import Contribution, GrainRows
 
@@ -175,6 +175,7 @@ class PullBatch(msgspec.Struct):
     digest: tuple[int, int] | None  # (cases, sum of their digests) of the township, when `has_more` is false
     conflicts: list[Conflict]  # the open conflicts of the asking agent's events
     agents: list[tuple[str, str]]  # (agent_id, name) of the township's agents
+    grants: list[CorrectionGrant] = []  # the county's grants for the township's cases, newest first (at most 500)
 
 
 class CaseHistory(msgspec.Struct):
@@ -214,6 +215,10 @@ class IngestReads(Protocol):
 
     async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
         """Those of `consultation_ids` already stored."""
+        ...
+
+    async def grant_cases(self, grant_ids: Sequence[str]) -> dict[str, str]:
+        """grant_id -> case_id for those of `grant_ids` the county gave (`DashboardStore.add_grant`)."""
         ...
 
 
@@ -355,8 +360,8 @@ class Store(Protocol):
         """From one snapshot: up to `limit` events of the agents of `township_code` other than `agent_id`
         (consultations left out) stored after position `after`, in the order stored; whether more follow; on the
         last batch the township digest; the open conflicts of `agent_id`'s events (at most 500); the township's
-        agents. Positions grow in commit order within a township (one writer per township, or the township's lock),
-        so a cursor never skips an event committed later. Only reads."""
+        agents and correction grants. Positions grow in commit order within a township (one writer per township, or
+        the township's lock), so a cursor never skips an event committed later. Only reads."""
         ...
 
     async def stream(self) -> str:

@@ -11,7 +11,8 @@ from typing import Protocol
 
 import msgspec
 
-from protocol.messages import Conflict
+from protocol.messages import Conflict, CorrectionGrant
+from server.model.case_search import CaseSearch
 from server.storage.base import AgentRecord
 
 GROUPS = ("unit", "month", "category", "channel")  # what figure sums can be grouped by, in key order
@@ -61,6 +62,32 @@ class CaseListRow(msgspec.Struct, omit_defaults=False):
     cert_no: str  # unmasked here: the service masks it before anything leaves the server
     staff: str | None
     trips: int
+    comment: str | None = None  # the resident's words with the rating
+
+
+class CaseEventRow(msgspec.Struct, omit_defaults=False):
+    """One stored event of a case, for its page."""
+
+    event_id: str
+    agent_id: str
+    seq: int
+    kind: str
+    at: str  # the PC's clock
+    offset_ms: int
+    data: bytes  # JSON
+    received_at: str  # UTC
+    replaces: str | None = None
+
+
+class CasePageRows(msgspec.Struct, omit_defaults=False):
+    """A case as stored (`body`: the whole `protocol.lifecycle.Case`), every event of it in fold order, and its
+    conflicts."""
+
+    body: bytes
+    category: str
+    events: list[CaseEventRow]
+    conflicts: list[ConflictRow]
+    grants: list[CorrectionGrant] = []
 
 
 class AgentStatus(msgspec.Struct, omit_defaults=False):
@@ -68,6 +95,8 @@ class AgentStatus(msgspec.Struct, omit_defaults=False):
     last_offset_ms: int | None  # the clock offset carried by the agent's latest event
     open_conflicts: int = 0  # of its events
     pull_lag: int | None = None  # the township's events (not its own) stored after its acknowledged pull cursor
+    refused: int = 0  # its events the county refused (quarantined on the PC until corrected)
+    conflicts: int = 0  # its events that could not apply, open or settled
 
 
 class ConflictRow(msgspec.Struct, omit_defaults=False):
@@ -129,9 +158,28 @@ class DashboardStore(Protocol):
         """(how many cases match, one page of them sorted by `sort` (one of CASE_SORTS), then case_no)."""
         ...
 
+    async def search_cases(self, prefix: str, search: CaseSearch, limit: int) -> list[CaseListRow]:
+        """Cases under `prefix` that match any key of `search` (`server.model.case_search`), newest accepted first,
+        at most `limit`. Each key is looked up through an index of its own."""
+        ...
+
+    async def case_page(self, case_id: str) -> CasePageRows | None:
+        """The case, its events (by their time on the county's clock: `order_key`) and its conflicts; None when
+        there is no such case."""
+        ...
+
+    async def add_grant(self, grant: CorrectionGrant, township_code: str) -> None:
+        """Store a correction grant (its id is new); the township's PCs receive it with their next pull."""
+        ...
+
+    async def case_grants(self, case_id: str) -> list[CorrectionGrant]:
+        """The grants given for the case, oldest first."""
+        ...
+
     async def agent_statuses(self, township_code: str | None = None) -> list[AgentStatus]:
-        """Every agent (of `township_code` only, when given) with its last clock offset, its open conflicts and how
-        far behind its pull is (None: it never acknowledged a pull; the lag counts at most 100,000)."""
+        """Every agent (of `township_code` only, when given) with its last clock offset, its open conflicts, how
+        far behind its pull is (None: it never acknowledged a pull; the lag counts at most 100,000), and its
+        refused and conflicting events."""
         ...
 
     async def list_conflicts(self, prefix: str, is_open: bool | None, limit: int, offset: int

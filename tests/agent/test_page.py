@@ -10,6 +10,7 @@ from agent.http.page import LANGUAGES, WEB
 from agent.today import Flag
 from ops.fonts import FONTS_DIR
 from protocol.certificates import CERT_TYPES, MESSAGES
+from protocol.corrections import CORRECTABLE, DERIVED
 from protocol.vocabulary import CaseState, Channel, EventKind, Result
 from tests.agent.desk import running_agent
 
@@ -49,8 +50,10 @@ def test_every_value_the_page_turns_into_a_key_has_a_message():
     expected |= {f"kind.{k}" for k in EventKind} | {f"result.{r}" for r in Result}
     expected |= {f"rating.{n}" for n in range(1, 6)} | {f"cert_type.{c}" for c in CERT_TYPES}
     expected |= {f"flag.{f}" for f in Flag} | {f"upload.{s}" for s in OUTBOX_STATUSES}
-    # Corrections of a case's own fields (`updated`) are made through the API, not offered on the page.
+    # The agent's own changes of open cases (`updated`) are made through the API, not offered on the page; staff
+    # correct a case with `corrected` (更正), every field of it labelled.
     expected |= {f"action.{a}" for a in ACTIONS - {EventKind.UPDATED}} | {f"cert.{k}" for k in MESSAGES}
+    expected |= {"action.corrected"} | {f"correct.field.{f}" for f in (*CORRECTABLE, *DERIVED)}
     assert sorted(expected - set(CATALOGS["zh-CN"])) == []
 
 

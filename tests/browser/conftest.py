@@ -21,6 +21,7 @@ import pytest
 
 from agent.store import AgentStore
 from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem
+from scripts.cluster import Cluster
 from server.model.calendar import package_calendar
 from server.model.pinyin import initials_of
 from server.model.reference import load_catalog
@@ -173,6 +174,14 @@ def browser():
 
 
 @pytest.fixture
+def cluster(tmp_path):
+    """A county server and township agents as real processes (`scripts.cluster`), stopped after the test."""
+    c = Cluster(tmp_path / "cluster")
+    yield c
+    c.stop_all()
+
+
+@pytest.fixture
 def page(browser):
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 860})
     page = context.new_page()
@@ -214,13 +223,3 @@ def act(page, action: str, *keys: str) -> None:
             page.keyboard.type(key)
     page.keyboard.press("Control+Enter")
     expect(page.locator("[data-slot=history] tbody tr")).to_have_count(events + 1, timeout=10_000)
-
-
-@pytest.fixture
-def cluster(tmp_path: Path):
-    """A county server and its agents as processes (`scripts.cluster`), stopped after the test."""
-    from scripts.cluster import Cluster
-
-    c = Cluster(tmp_path / "cluster")
-    yield c
-    c.stop_all()

@@ -16,13 +16,6 @@ pytestmark = pytest.mark.browser
 TOWNSHIP = "513422100"
 
 
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path / "cluster")
-    yield c
-    c.stop_all()
-
-
 def county_figures(cluster: Cluster) -> dict:
     today = date.today()
     query = f"level=township&org=513422&from={today.year - 1}-01-01&to={today.year + 1}-12-31"

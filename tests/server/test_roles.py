@@ -34,12 +34,23 @@ PERIOD = "period=2026"
 #   auditor:  the audit log: 403 auditor_only
 #   agent:    township PCs only (agent token): a session opens nothing (401)
 #   metrics:  the metrics token: a session opens nothing (401)
+#   case:     one case's page or materials by its id: 乔瓦镇's case answers, 瓦厂镇's is not found or 403
+#   search:   a 瓦厂镇 case number finds nothing, a 乔瓦镇 one finds its case
+#   admin:    county admins only (correction grants): 403
+#   file:     one material's file by its id: an unknown id is 404 (its township check is `case`'s)
 #   public:   no township data (health, the API description, the page's files, the session itself)
 RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/overview"): "scoped",
     ("GET", "/api/v1/units"): "scoped",
     ("GET", "/api/v1/summary"): "scoped",
     ("GET", "/api/v1/report"): "scoped",
+    ("GET", "/api/v1/cases/{case_id}"): "case",
+    ("GET", "/api/v1/cases/{case_id}/attachments"): "case",
+    ("POST", "/api/v1/cases/{case_id}/grants"): "admin",
+    ("GET", "/api/v1/search"): "search",
+    ("GET", "/api/v1/attachments/{attachment_id}/file"): "file",
+    ("POST", "/api/v1/attachments"): "agent",
+    ("PATCH", "/api/v1/uploads/{sha256}"): "agent",
     ("GET", "/api/v1/cases"): "scoped",
     ("GET", "/api/v1/conflicts"): "scoped",
     ("GET", "/api/v1/agents"): "rows",
@@ -145,6 +156,12 @@ async def _scoped(viewer: Client, admin: Client, path: str) -> None:
         assert status == 403 and json.loads(body)["code"] == "outside_township", (path, other, body)
 
 
+async def _a_case(admin: Client, township: str) -> dict[str, Any]:
+    status, body = await admin.get(f"/api/v1/cases?{PERIOD}&figure=accepted&org={township}")
+    assert status == 200, body
+    return json.loads(body)["rows"][0]
+
+
 async def _rows(viewer: Client, admin: Client, path: str) -> None:
     status, mine = await viewer.get(path)
     assert status == 200 and QIAOWA in mine and WACHANG not in mine and "瓦厂镇" not in mine, (path, mine[:300])
@@ -177,6 +194,24 @@ async def test_a_township_viewer_reads_only_its_township_on_every_route(two_town
         elif rule == "auditor":
             status, body = await viewer.get(path)
             assert status == 403 and json.loads(body)["code"] == "auditor_only", body
+        elif rule in ("case", "search"):
+            mine, other = await _a_case(admin, QIAOWA), await _a_case(admin, WACHANG)
+            if rule == "case":
+                status, body = await viewer.get(path.replace("{case_id}", mine["case_id"]))
+                assert status == 200 and (mine["case_id"] in body or body == '{"attachments":[]}'), (path, body)
+                status, body = await viewer.get(path.replace("{case_id}", other["case_id"]))
+                assert status in (403, 404) and other["case_no"] not in body and "瓦厂镇" not in body, (path, body)
+            else:
+                status, body = await viewer.get(f"{path}?q={mine['case_no']}")
+                assert status == 200 and mine["case_id"] in body, body[:200]
+                status, body = await viewer.get(f"{path}?q={other['case_no']}")
+                assert status == 200 and other["case_id"] not in body and "瓦厂镇" not in body, body[:200]
+        elif rule == "admin":
+            status = await viewer.send(method, path.replace("{case_id}", (await _a_case(admin, QIAOWA))["case_id"]))
+            assert status in (403, 415), (method, path, status)
+        elif rule == "file":
+            status, body = await viewer.get(path.replace("{attachment_id}", "0" * 32))
+            assert status == 404, (path, status, body[:200])
         elif rule in ("agent", "metrics"):
             status = await viewer.send(method, path)
             assert status == 401, (method, path, status)

@@ -14,7 +14,8 @@ from typing import Any
 import aiosqlite
 import msgspec
 
-from protocol.messages import Conflict
+from protocol.messages import Conflict, CorrectionGrant
+from server.model.case_search import CaseSearch
 from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE, UNIT_LENGTHS
 from server.storage.dashboard import (
     CASE_FIGURES,
@@ -22,8 +23,10 @@ from server.storage.dashboard import (
     GROUPS,
     AccountRecord,
     AgentStatus,
+    CaseEventRow,
     CaseFilter,
     CaseListRow,
+    CasePageRows,
     ConflictRow,
     SessionRecord,
     Sums,
@@ -49,7 +52,18 @@ _HOME = "COALESCE(village_code, substr(org_code, 1, 6) || '000000')"
 _CASE_COLUMNS = ("case_id, case_no, org_code, item_code, category, channel, state, accepted_on, due_on, "
                  "completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, "
                  "json_extract(body, '$.applicant_name'), json_extract(body, '$.cert_type'), "
-                 "json_extract(body, '$.cert_no'), json_extract(body, '$.staff'), json_extract(body, '$.trips')")
+                 "json_extract(body, '$.cert_no'), json_extract(body, '$.staff'), json_extract(body, '$.trips'), "
+                 "json_extract(body, '$.comment')")
+# One lookup per search key, each through its own index (migration 0045; INDEXED BY, so that a planner with
+# statistics never walks a county's range of cases instead): `?1` the key, `?2` the end of its range.
+_SEARCH_KEYS = {
+    "case_no": "INDEXED BY cases_case_no WHERE case_no >= ?1 AND case_no < ?2",
+    "cert_no": "INDEXED BY cases_cert_no WHERE json_extract(body, '$.cert_no') = ?1",
+    "cert_tail": "INDEXED BY cases_cert_tail WHERE substr(json_extract(body, '$.cert_no'), -4) = ?1",
+    "phone": "INDEXED BY cases_phone WHERE json_extract(body, '$.phone') = ?1",
+    "name": "INDEXED BY cases_applicant WHERE json_extract(body, '$.applicant_name') >= ?1 "
+            "AND json_extract(body, '$.applicant_name') < ?2",
+}
 _SORT_SQL = {"accepted_on": "accepted_on", "due_on": "due_on", "completed_on": "completed_on",
              "org_code": "org_code", "staff": "json_extract(body, '$.staff')", "case_no": "case_no",
              "rated_on": "rated_on"}
@@ -180,6 +194,54 @@ class SqliteDashboardStore:
             [*params, limit, offset])
         return total, [_case_list_row(r) for r in rows]
 
+    async def search_cases(self, prefix: str, search: CaseSearch, limit: int) -> list[CaseListRow]:
+        found: dict[str, tuple[str, CaseListRow]] = {}
+        for key, where in _SEARCH_KEYS.items():
+            value = getattr(search, key)
+            if value is None:
+                continue
+            # A key's own index finds the few rows; the unit and the order are applied to those.
+            rows = await self._read.execute_fetchall(
+                f"SELECT {_CASE_COLUMNS} FROM cases {where} AND org_code >= ?3 AND org_code < ?4 LIMIT ?5",
+                (value, value + "\U0010ffff" if key == "name" else upper_bound(value), prefix, upper_bound(prefix),
+                 limit))
+            for r in rows:
+                row = _case_list_row(r)
+                found[row.case_id] = (row.accepted_on, row)
+        ranked = sorted(found.values(), key=lambda x: (x[0], x[1].case_no), reverse=True)
+        return [row for _, row in ranked[:limit]]
+
+    async def case_page(self, case_id: str) -> CasePageRows | None:
+        db = self._read
+        rows = list(await db.execute_fetchall("SELECT body, category FROM cases WHERE case_id = ?", (case_id,)))
+        if not rows:
+            return None
+        body, category = rows[0]
+        events = await db.execute_fetchall(
+            "SELECT event_id, agent_id, seq, kind, at, offset_ms, data, received_at, replaces FROM events "
+            "WHERE case_id = ? ORDER BY order_key, event_id", (case_id,))
+        conflicts = await db.execute_fetchall(
+            "SELECT c.body, c.township_code, k.case_no, c.detected_at, c.settled_at FROM conflicts c "
+            "LEFT JOIN cases k ON k.case_id = c.case_id WHERE c.case_id = ? ORDER BY c.detected_at, c.event_id",
+            (case_id,))
+        return CasePageRows(
+            body.encode(), category,
+            [CaseEventRow(e, a, seq, k, at, off, data.encode(), received, rep)
+             for e, a, seq, k, at, off, data, received, rep in events],
+            [ConflictRow(_conflict.decode(b), t, n, f, st) for b, t, n, f, st in conflicts],
+            await self.case_grants(case_id))
+
+    async def add_grant(self, grant: CorrectionGrant, township_code: str) -> None:
+        await self._write("INSERT INTO correction_grants (grant_id, case_id, township_code, reason, granted_by, "
+                          "granted_at) VALUES (?, ?, ?, ?, ?, ?)", (grant.grant_id, grant.case_id, township_code,
+                                                                  grant.reason, grant.granted_by, grant.granted_at))
+
+    async def case_grants(self, case_id: str) -> list[CorrectionGrant]:
+        rows = await self._read.execute_fetchall(
+            "SELECT grant_id, case_id, reason, granted_by, granted_at FROM correction_grants WHERE case_id = ? "
+            "ORDER BY granted_at, grant_id", (case_id,))
+        return [CorrectionGrant(*r) for r in rows]
+
     # ---- agents ---------------------------------------------------------------------------------------------
 
     async def agent_statuses(self, township_code: str | None = None) -> list[AgentStatus]:
@@ -192,10 +254,12 @@ class SqliteDashboardStore:
             "CASE WHEN pull_cursor LIKE (SELECT value FROM server_meta WHERE key = 'stream') || '.%' THEN "
             "(SELECT count(*) FROM (SELECT 1 FROM events e WHERE substr(e.agent_id, 1, 9) = a.township_code "
             "AND e.pos > CAST(substr(a.pull_cursor, instr(a.pull_cursor, '.') + 1) AS INTEGER) "
-            "AND e.kind <> 'consulted' AND e.agent_id <> a.agent_id LIMIT 100000)) END "
+            "AND e.kind <> 'consulted' AND e.agent_id <> a.agent_id LIMIT 100000)) END, "
+            "(SELECT count(*) FROM refused_events r WHERE r.agent_id = a.agent_id), "
+            "(SELECT count(*) FROM conflicts c WHERE c.agent_id = a.agent_id) "
             f"FROM agents a {'WHERE township_code = ?' if township_code else ''} ORDER BY township_code, agent_id",
             (township_code,) if township_code else ())
-        return [AgentStatus(agent_record(r[:12]), r[12], r[13], r[14]) for r in rows]
+        return [AgentStatus(agent_record(r[:12]), r[12], r[13], r[14], r[15], r[16]) for r in rows]
 
     async def list_conflicts(self, prefix: str, is_open: bool | None, limit: int, offset: int
                              ) -> tuple[int, list[ConflictRow]]:

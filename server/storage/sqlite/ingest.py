@@ -248,6 +248,14 @@ class CommittedReads:
             "WHERE case_id IN (SELECT value FROM json_each(?))", case_ids)
         return stored_events(doc)
 
+    async def grant_cases(self, grant_ids: Sequence[str]) -> dict[str, str]:
+        if not grant_ids:
+            return {}
+        rows = await self._db.execute_fetchall(
+            "SELECT grant_id, case_id FROM correction_grants WHERE grant_id IN (SELECT value FROM json_each(?))",
+            (_json_ids.encode(grant_ids),))
+        return {grant_id: case_id for grant_id, case_id in rows}
+
     async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
         if not consultation_ids:
             return set()

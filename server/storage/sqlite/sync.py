@@ -15,7 +15,7 @@ import msgspec
 
 from protocol.causal import CaseMeta
 from protocol.lifecycle import Case
-from protocol.messages import Conflict
+from protocol.messages import Conflict, CorrectionGrant
 from server.storage.base import CaseHistory, CaseRecord, PullBatch, Refold, StoredEvent
 from server.storage.sqlite.ingest import (
     CASES,
@@ -30,6 +30,7 @@ from server.storage.sqlite.ingest import (
 T = TypeVar("T")
 
 MAX_CONFLICTS = 500  # in a pull answer
+MAX_GRANTS = 500  # in a pull answer: a county grants a handful a month
 HISTORY_CHUNK = 2000  # cases read at a time by `check_cases` and `refold_cases`
 
 # ?1 township, ?2 the asking agent, ?3 after this position, ?4 the most events to send (one more is read: has_more).
@@ -42,6 +43,9 @@ SELECT json_object(
     'conflicts', (SELECT json_group_array(json(body)) FROM (
         SELECT body FROM conflicts WHERE agent_id = ?2 AND is_open = 1 ORDER BY event_id LIMIT {MAX_CONFLICTS})),
     'agents', (SELECT json_group_array(json_array(agent_id, name)) FROM agents WHERE township_code = ?1),
+    'grants', (SELECT json_group_array(json_object('grant_id', grant_id, 'case_id', case_id, 'reason', reason,
+        'granted_by', granted_by, 'granted_at', granted_at)) FROM (SELECT * FROM correction_grants
+        WHERE township_code = ?1 ORDER BY granted_at DESC LIMIT {MAX_GRANTS})),
     'stream', (SELECT value FROM server_meta WHERE key = 'stream'))
 """
 
@@ -54,6 +58,7 @@ class _PullDoc(msgspec.Struct):
     conflicts: list[Conflict]
     agents: list[tuple[str, str]]
     stream: str
+    grants: list[CorrectionGrant] = []
 
 
 _pull_doc = msgspec.json.Decoder(_PullDoc)
@@ -71,7 +76,8 @@ def pull_batch(doc: bytes, after: int, limit: int) -> PullBatch:
     events = [StoredEvent(*r[1:9], data=bytes(r[9]), parents=None if r[10] is None else r[10].encode(),
                           replaces=r[11]) for r in rows]
     return PullBatch(events=events, last_pos=rows[-1][0] if rows else after, has_more=has_more, stream=got.stream,
-                     digest=None if has_more else got.digest, conflicts=got.conflicts, agents=got.agents)
+                     digest=None if has_more else got.digest, conflicts=got.conflicts, agents=got.agents,
+                     grants=got.grants)
 
 
 # ---- case histories ----------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import { renderSummary } from "./views/summary.js";
 import { renderReport } from "./views/report.js";
 import { renderAudit } from "./views/audit.js";
 import { renderMaterials } from "./views/materials.js";
+import { renderCasePage, renderSearch, searchForm } from "./views/casepage.js";
 
 const ROUTES = [
   [/^#?\/?$/, "overview", renderOverview],
@@ -24,6 +25,8 @@ const ROUTES = [
   [/^#\/report(\?.*)?$/, "report", renderReport],
   [/^#\/audit(\?.*)?$/, "audit", renderAudit],
   [/^#\/materials(\?.*)?$/, "overview", renderMaterials],
+  [/^#\/case\/[0-9a-f-]{36}(\?.*)?$/, "case", renderCasePage],
+  [/^#\/search(\?.*)?$/, "search", renderSearch],
 ];
 
 let session = null;
@@ -35,6 +38,7 @@ function showSession(info) {
   document.querySelector("#mainnav").hidden = !info;
   document.querySelector("#account").hidden = !info;
   document.querySelector("[data-nav=audit]").hidden = !(info && info.role === "auditor");
+  document.querySelector("#topsearch").hidden = !info;
   const where = info && info.township_name ? ` · ${info.township_name}` : "";
   document.querySelector("#account-name").textContent = info ? `${info.account}（${t(`role.${info.role}`)}${where}）` : "";
 }
@@ -76,6 +80,7 @@ async function start() {
   await loadMessages();
   translate(document.body);
   document.title = t("app.title");
+  document.querySelector("#topsearch").replaceChildren(searchForm());
   document.querySelector("#logout").addEventListener("click", async () => {
     await api("DELETE", "/api/v1/session");
     showSession(null);

@@ -68,6 +68,11 @@ export function clipped(text) {
   return h("span", { class: "clip", title: text }, text);
 }
 
+// A case number as the link to the case's own page (办件详情).
+export function caseLink(c) {
+  return h("a", { href: `#/case/${c.case_id}`, class: "mono case-link", dataset: { caseId: c.case_id } }, c.case_no || c.case_id);
+}
+
 // Links that download a table as XLSX and CSV, with the view's own query.
 export function exportLinks(table, query) {
   const link = (format) => h("a", { class: "button secondary", href: `/api/v1/export/${table}?${apiQuery({ ...query, format })}`,

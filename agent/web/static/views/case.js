@@ -6,6 +6,7 @@ import { t } from "../i18n.js";
 import { renderMaterials } from "../materials.js";
 import { item, orgName } from "../reference.js";
 import { flagBadge, itemName, stateBadge } from "../widgets.js";
+import { eventDetail, openCorrection } from "./correct.js";
 
 const OPEN = (c) => c.state === "in_progress" || c.state === "suspended";
 const BAD_RATINGS = [1, 2];
@@ -66,7 +67,9 @@ export async function renderCase(main, caseId) {
   slots["action-buttons"].replaceChildren(...(allowed.length ? allowed.map(([kind]) => h("button", {
     type: "button", class: kind === "completed" ? "primary" : "secondary", dataset: { action: kind },
     onclick: () => openForm(main, c, kind, slots),
-  }, t(`action.${kind}`))) : [h("p", { class: "empty" }, t("case.no_actions"))]));
+  }, t(`action.${kind}`))) : [h("p", { class: "empty" }, t("case.no_actions"))]),
+  h("button", { type: "button", class: "secondary", dataset: { action: "corrected" },
+    onclick: () => openCorrection(main, c, slots, () => renderCase(main, c.case_id)) }, t("action.corrected")));
   slots.history.replaceChildren(history(body.events));
   await renderMaterials(slots.materials, c.case_id);
   main.replaceChildren(fragment);
@@ -131,12 +134,13 @@ function dueOn(c) {
 
 function history(events) {
   return h("table", { class: "cases history" },
-    h("thead", {}, h("tr", {}, h("th", {}, t("col.time")), h("th", {}, t("col.kind")), h("th", {}, t("col.by")),
-      h("th", {}, t("col.upload")))),
+    h("thead", {}, h("tr", {}, h("th", {}, t("col.time")), h("th", {}, t("col.kind")), h("th", {}, t("col.detail")),
+      h("th", {}, t("col.by")), h("th", {}, t("col.upload")))),
     h("tbody", {}, events.map((e) => h("tr", { class: e.is_conflict ? "conflict-row" : null },
       h("td", { class: "nowrap" }, dateTime(e.at)),
       h("td", {}, t(`kind.${e.kind}`), e.is_conflict ? [" ", h("span", { class: "badge flag-overdue" },
         t("conflict.badge"))] : null),
+      h("td", {}, eventDetail(e)),
       h("td", {}, who(e.by)),
       h("td", {}, h("span", { class: `upload upload-${e.status}` }, t(`upload.${e.status}`)))))));
 }

@@ -2,14 +2,16 @@
 // Certificate numbers arrive masked from the server.
 import { h, api, num, routeQuery, routeTo, banner } from "../dom.js";
 import { t, has } from "../i18n.js";
-import { clipped, exportLinks, sortableTable } from "../widgets.js";
+import { caseLink, clipped, exportLinks, sortableTable } from "../widgets.js";
+
+const RATED = ["evaluations", "good_ratings", "bad_ratings", "bad_pending", "bad_followed_up"];
 
 const PAGE = 100;
 
 export function caseColumns(figure) {
   const open = figure === "overdue_open" || figure === "due_soon";
   return [
-    { key: "case_no", label: t("col.case_no"), render: (c) => h("span", { class: "mono" }, c.case_no) },
+    { key: "case_no", label: t("col.case_no"), render: caseLink },
     { key: "org_code", label: t("col.township"), render: (c) => clipped(c.township_name) },
     { key: "org_name", label: t("col.handled_at"), sortable: false, render: (c) => clipped(c.org_name) },
     { key: "item_name", label: t("col.item"), sortable: false, render: (c) => clipped(c.item_name) },
@@ -24,6 +26,7 @@ export function caseColumns(figure) {
     { key: "staff", label: t("col.staff"), render: (c) => (c.staff ? clipped(c.staff) : "—") },
     { key: "materials", label: t("col.materials"), sortable: false, render: (c) => h("a", { href: routeTo("materials", { case_id: c.case_id, case_no: c.case_no }) }, t("materials.open")) },
     open ? null : { key: "rated_on", label: t("col.rating"), render: (c) => (c.rating ? h("span", { class: c.rating <= 2 ? "bad-rating" : null }, c.rating_label || t(`rating.${c.rating}`)) : "—") },
+    RATED.includes(figure) ? { key: "comment", label: t("col.comment"), sortable: false, render: (c) => (c.comment ? h("span", { class: "wrap comment" }, c.comment) : "—") } : null,
   ].filter(Boolean);
 }
 

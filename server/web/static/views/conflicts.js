@@ -3,7 +3,7 @@
 // (redo on the current state, or accept the county's); the county sees the outcome here.
 import { h, api, banner, num, routeQuery, routeTo } from "../dom.js";
 import { t } from "../i18n.js";
-import { exportLinks, sortableTable, sortRows } from "../widgets.js";
+import { caseLink, exportLinks, sortableTable, sortRows } from "../widgets.js";
 
 const STATES = ["open", "settled", "all"];
 
@@ -33,7 +33,7 @@ export async function renderConflicts(view) {
   const who = (name, id) => name || h("span", { class: "mono" }, id || "—");
   const columns = [
     { key: "township_name", label: t("col.township") },
-    { key: "case_no", label: t("conflicts.case_no"), render: (c) => h("span", { class: "mono" }, c.case_no || c.case_id) },
+    { key: "case_no", label: t("conflicts.case_no"), render: caseLink },
     { key: "kind_label", label: t("conflicts.lost"), render: (c) => [h("strong", {}, c.kind_label), " · ", who(c.agent_name, c.agent_id), " · ", c.at.slice(0, 16).replace("T", " ")] },
     { key: "message", label: t("conflicts.reason"), render: (c) => h("span", { class: "wrap" }, c.message) },
     { key: "lost_to_kind_label", label: t("conflicts.applied"), render: (c) => (c.lost_to ? [c.lost_to_kind_label, " · ", who(c.lost_to_agent_name, c.lost_to_agent_id), " · ", (c.lost_to_at || "").slice(0, 16).replace("T", " ")] : t("conflicts.no_lost_to")) },

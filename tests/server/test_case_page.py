@@ -1,0 +1,57 @@
+"""The dashboard's case page and search over HTTP: every event with its PC, China time, a correction's reason and
+before/after, a rating's comment, conflicts; the certificate masked; bad searches are a Chinese invalid_filter."""
+
+from __future__ import annotations
+
+from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent, push_conflict
+
+
+async def test_the_case_page_shows_every_event_with_its_pc_china_time_and_a_correction(
+        county_server: CountyServer, qiaowa: TownshipAgent) -> None:
+    acc = qiaowa.accepted(cert_no="11010519491231002X", phone="13800000001", staff="李四")
+    case_id = acc["case_id"]
+    corrected = qiaowa.event("corrected", case_id, "2026-03-06T02:00:00+00:00", {
+        "reason": "电话记错", "phone": "13900000000", "before": {"phone": "13800000001"}})
+    await county_server.push(qiaowa, [acc, qiaowa.completed(case_id), qiaowa.event(
+        "evaluated", case_id, "2026-03-05T10:30:00+08:00", {"rating": 2, "comment": "等太久"}), corrected])
+    status, page = await county_server.get(f"/api/v1/cases/{case_id}")
+    assert status == 200, page
+    assert page["case"]["cert_no_masked"] != "11010519491231002X" and page["case"]["cert_no_masked"].endswith("002X")
+    assert "11010519491231002X" not in str(page)
+    assert page["phone"] == "13900000000" and page["case"]["comment"] == "等太久"
+    kinds = [(h["kind"], h["kind_label"]) for h in page["history"]]
+    assert kinds == [("accepted", "受理"), ("completed", "办结"), ("evaluated", "评价"), ("corrected", "更正")]
+    accepted, _, rated, fix = page["history"]
+    assert accepted["agent_name"] == "窗口1" and accepted["staff"] == "李四"
+    assert fix["at"] == "2026-03-06 10:00:00"  # China time, whatever zone the PC wrote
+    assert fix["reason"] == "电话记错"
+    assert fix["changes"] == [{"field": "phone", "label": "联系电话", "before": "13800000001",
+                               "after": "13900000000"}]
+    assert (rated["rating"], rated["rating_label"], rated["comment"]) == (2, "不满意", "等太久")
+    status, listed = await county_server.get("/api/v1/cases?figure=bad_ratings")
+    assert [r["comment"] for r in listed["rows"]] == ["等太久"]  # 差评回访 shows the resident's words
+
+
+async def test_a_conflict_shows_on_its_case_page_and_an_unknown_case_is_404(county_server: CountyServer) -> None:
+    accepted, _, withdrawn = await push_conflict(county_server)
+    status, page = await county_server.get(f"/api/v1/cases/{accepted['case_id']}")
+    assert [c["event_id"] for c in page["conflicts"]] == [withdrawn["event_id"]]
+    [lost] = [h for h in page["history"] if h["event_id"] == withdrawn["event_id"]]
+    assert lost["conflict"] and lost["agent_name"] == "窗口2"
+    status, body = await county_server.get("/api/v1/cases/00000000-0000-7000-8000-000000000000")
+    assert status == 404 and body["code"] == "case_not_found" and "没有找到" in body["message"]
+    status, outside = await county_server.get(f"/api/v1/cases/{accepted['case_id']}?org=513422101")
+    assert status == 404  # outside the unit asked for
+
+
+async def test_search_by_last_four_and_its_errors(county_server: CountyServer, qiaowa: TownshipAgent) -> None:
+    acc = qiaowa.accepted(cert_no="11010519491231002X")
+    await county_server.push(qiaowa, [acc])
+    status, found = await county_server.get("/api/v1/search?q=002x")
+    assert status == 200 and [r["case_id"] for r in found["rows"]] == [acc["case_id"]]
+    assert found["rows"][0]["township_code"] == QIAOWA
+    status, empty = await county_server.get("/api/v1/search?q=%20")
+    assert status == 422 and empty["code"] == "invalid_filter" and "q" in empty["fields"]
+    status, long = await county_server.get("/api/v1/search?q=" + "x" * 101)
+    assert status == 422 and "100" in long["fields"]["q"]
+    assert (await county_server.get("/api/v1/search?q=002X", token=None))[0] == 401
