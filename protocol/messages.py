@@ -352,6 +352,19 @@ class StatsRow(Lenient, omit_defaults=False):
     evaluations: int = 0
     good_ratings: int = 0
     good_rating_rate: float | None = None
+    online: int = 0  # accepted online
+    online_completed: int = 0  # completed, accepted online
+    online_share: float | None = None  # over accepted or completed: see `definitions`
+    active_evaluation_rate: float | None = None
+
+
+class FigureDefinition(Lenient, omit_defaults=False):
+    """The county's choice for a figure that reports define two ways (server config `[figures]`, docs/figures.md)."""
+
+    figure: str
+    choice: str
+    text: str
+    label: str = ""
 
 
 class StatsResponse(Lenient, omit_defaults=False):
@@ -361,6 +374,7 @@ class StatsResponse(Lenient, omit_defaults=False):
     org: str | None
     rows: list[StatsRow]
     basis: str = "handled"  # handled: by where cases were handled; residence: by where applicants live
+    definitions: list[FigureDefinition] = []
 
 
 encoder = msgspec.json.Encoder()

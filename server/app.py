@@ -142,7 +142,8 @@ async def refold_if_needed(store: Store, reference: Reference) -> None:
 async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     """The figures, work lists, accounts and sessions, on the dashboard store `_storage` opened."""
     config, reference, store = app[CONFIG], app[REFERENCE], app[DASHBOARD_STORE]
-    definitions = Definitions(config.active_evaluation_rate, config.good_includes_basic)
+    definitions = Definitions(config.active_evaluation_rate, config.good_includes_basic, config.online_share_base,
+                              config.promise_speedup)
     calendar_json = app[CALENDAR]
     calendar = WorkCalendar.from_json(calendar_json) if calendar_json else None
     app[OVERVIEW] = Overview(store, reference, definitions)

@@ -75,6 +75,13 @@ SETTINGS = [
             "100 % whenever there is one)"),
     Setting("figures", "good_includes_basic", BOOL, True,
             "好评率: whether 基本满意 (basically satisfied) counts as a good rating."),
+    Setting("figures", "online_share_base", choice("accepted", "completed"), "accepted",
+            "网上办理率: accepted (cases accepted online / accepted cases, by acceptance day) or completed (completed "
+            "cases that were accepted online / completed cases, by completion day: 阿坝州 2021's 85.67 %)."),
+    Setting("figures", "promise_speedup", choice("mean_of_items", "ratio_of_totals"), "mean_of_items",
+            "承诺提速率 over catalogue items with a legal limit: mean_of_items (the mean of "
+            "(legal - promised) / legal) or ratio_of_totals ((sum of legal - sum of promised) / sum of legal: the "
+            "average limit's compression)."),
     Setting("dashboard", "session_idle_minutes", INT, 30, "A dashboard session ends after this many idle minutes.",
             low=1),
     Setting("dashboard", "session_max_hours", INT, 12, "A dashboard session ends this many hours after the login, "
@@ -123,6 +130,8 @@ class ServerConfig:
     extra_workdays: tuple[date, ...]
     active_evaluation_rate: str
     good_includes_basic: bool
+    online_share_base: str
+    promise_speedup: str
     session_idle_minutes: int
     session_max_hours: int
     login_failures_per_account: int

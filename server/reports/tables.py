@@ -22,20 +22,19 @@ TABLES = ("units", "categories", "channels", "trend", "summary", "report", "case
 
 def figure_columns(definitions: Sequence[Definition]) -> list[tuple[str, Column]]:
     """(Figures field, column) for the figure columns of every figures table."""
-    active = {d.figure: d.choice for d in definitions}
-    is_per_completed = active.get("active_evaluation_rate") == "rated_over_completed"
-    active_label = "评价数/办结量" if is_per_completed else "主动/全部评价"
-    good_label = "含基本满意" if active.get("good_rating_rate") == "includes_basic" else "不含基本满意"
+    label = {d.figure: d.label for d in definitions}
     return [
         ("accepted", Column("受理量", "int")), ("completed", Column("办结量", "int")),
         ("completed_on_time", Column("按时办结", "int")), ("on_time_rate", Column("按时办结率", "rate")),
         ("completed_late", Column("超期办结", "int")), ("in_progress", Column("在办", "int")),
         ("overdue_open", Column("超期未办结", "int")), ("rejected", Column("不予受理", "int")),
         ("withdrawn", Column("撤回", "int")), ("completion_rate", Column("办结率", "rate")),
-        ("online", Column("网上受理", "int")), ("online_share", Column("网上办理率", "rate")),
+        ("online", Column("网上受理", "int")), ("online_completed", Column("网上受理的办结件", "int")),
+        ("online_share", Column(f"网上办理率({label['online_share']})", "rate")),
         ("one_trip_share", Column("最多跑一次率", "rate")), ("evaluations", Column("评价数", "int")),
-        ("active_evaluation_rate", Column(f"主动评价率({active_label})", "rate")),
-        ("good_rating_rate", Column(f"好评率({good_label})", "rate")), ("bad_ratings", Column("差评", "int")),
+        ("active_evaluation_rate", Column(f"主动评价率({label['active_evaluation_rate']})", "rate")),
+        ("good_rating_rate", Column(f"好评率({label['good_rating_rate']})", "rate")),
+        ("bad_ratings", Column("差评", "int")),
         ("bad_pending", Column("差评待回访", "int")), ("consultations", Column("咨询量", "int")),
     ]
 
@@ -52,7 +51,7 @@ def _notes(org: OrgRef, period: Period, definitions: Sequence[Definition], as_of
         notes.append(("统计口径", BASIS_NOTES[basis]))
     if as_of is not None:
         notes.append(("超期未办结截至", as_of))
-    notes += [("口径", d.text) for d in definitions]
+    notes += [(f"口径:{d.text.split(' = ')[0]}", d.text) for d in definitions]  # 口径:网上办理率
     notes.append(("说明", "受理量按受理日期、办结量按办结日期、评价按评价日期统计;不予受理的办件不计入受理量。"))
     return notes
 

@@ -103,11 +103,11 @@ class DashboardStore(Protocol):
     async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
                           units: Sequence[str] | None = None, basis: str = "handled") -> Sums:
         """Every rollup metric summed over [date_from, date_to] for units of `unit_len` digits under `prefix`
-        (or exactly `units`, each `unit_len` long), plus `online_accepted` (accepted through the online channel),
-        grouped by `by` (a subsequence of GROUPS; "unit" is the first `unit_len` digits of where the case was
-        handled, or with `basis` "residence" of where the applicant lives). `unit_len` may be 2 or 4 (a province's,
-        a prefecture's units). Whole months come from the monthly grain, the days at either end from the daily
-        table; the result is the same either way. Keys follow the order of `by`."""
+        (or exactly `units`, each `unit_len` long), plus `online_accepted` and `online_completed` (accepted and
+        completed through the online channel), grouped by `by` (a subsequence of GROUPS; "unit" is the first
+        `unit_len` digits of where the case was handled, or with `basis` "residence" of where the applicant lives).
+        `unit_len` may be 2 or 4 (a province's, a prefecture's units). Whole months come from the monthly grain, the
+        days at either end from the daily table; the result is the same either way. Keys follow the order of `by`."""
         ...
 
     async def item_counts(self, where: CaseFilter, unit_len: int) -> dict[tuple[str, str], int]:

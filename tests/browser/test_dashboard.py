@@ -41,6 +41,9 @@ def test_log_in_drill_down_to_a_village_and_export_the_townships_table(county, p
     expect(card(page, "accepted")).to_have_text("10")
     expect(card(page, "completed")).to_have_text("6")
     expect(page.locator("[data-definition=good_rating_rate]")).to_contain_text("基本满意")
+    # the county's choice of definition beside the figure's name: 网上办理率(÷受理量)
+    expect(page.locator("[data-card=online_share] .card-label")).to_have_text("网上办理率(÷受理量)")
+    expect(page.locator("[data-definition=online_share]")).to_contain_text("网上受理 ÷ 受理量")
     assert page.locator("svg.chart rect.bar-accepted").count() == 3  # January to March
     # county -> township -> village
     page.click(f"#units a[data-unit='{QIAOWA}000']")

@@ -39,10 +39,11 @@ from server.storage.sqlite.store import AGENT_COLUMNS, READ_PRAGMAS, SqliteStore
 
 _conflict = msgspec.json.Decoder(Conflict)
 
-# Every metric, plus `online_accepted`: the accepted counter of the online channel, so that the online share of
-# any grouping needs no extra grouping by channel.
-SUM_METRICS = (*METRICS, "online_accepted")
-_SUMS = ", ".join([*(f"SUM({m})" for m in METRICS), "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)"])
+# Every metric, plus `online_accepted` and `online_completed`: the accepted and completed counters of the online
+# channel, so that the online share of any grouping (over either base) needs no extra grouping by channel.
+SUM_METRICS = (*METRICS, "online_accepted", "online_completed")
+_SUMS = ", ".join([*(f"SUM({m})" for m in METRICS), "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)",
+                   "SUM(CASE WHEN channel = 'online' THEN completed ELSE 0 END)"])
 _OPEN = "state IN ('in_progress', 'suspended')"  # the exact predicate of the partial index cases_open_due
 # Where the applicant lives, as `server.model.rollups.residence_of` says: the village, else the unit's county code.
 _HOME = "COALESCE(village_code, substr(org_code, 1, 6) || '000000')"
