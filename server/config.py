@@ -82,6 +82,10 @@ SETTINGS = [
             "承诺提速率 over catalogue items with a legal limit: mean_of_items (the mean of "
             "(legal - promised) / legal) or ratio_of_totals ((sum of legal - sum of promised) / sum of legal: the "
             "average limit's compression)."),
+    Setting("ratings", "follow_up_workdays", INT, 15, "差评回访: a bad rating is followed up within this many "
+            "working days after the rating day (a Sichuan rule: 15 working days; 德州 5; 0 = no rule). The PCs "
+            "compute each bad rating's last day with the county calendar; later ones are listed as overdue.",
+            low=0, high=365),
     Setting("dashboard", "session_idle_minutes", INT, 30, "A dashboard session ends after this many idle minutes.",
             low=1),
     Setting("dashboard", "session_max_hours", INT, 12, "A dashboard session ends this many hours after the login, "
@@ -132,6 +136,7 @@ class ServerConfig:
     good_includes_basic: bool
     online_share_base: str
     promise_speedup: str
+    follow_up_workdays: int
     session_idle_minutes: int
     session_max_hours: int
     login_failures_per_account: int

@@ -24,8 +24,9 @@ from server.model.reference import CATEGORIES
 
 RATE_DIGITS = 4
 ACTIVE_EVALUATION_CHOICES = {
-    "rated_over_completed": "主动评价率 = 评价数 ÷ 办结量（同一期间：评价按评价日，办结按办结日）",
-    "active_over_ratings": "主动评价率 = 申请人主动评价数 ÷ 评价总数（本系统只记录申请人给出的评价，不含超时默认好评）",
+    "rated_over_completed": "主动评价率 = 已评价办件数 ÷ 办结量（同一期间：办件按首次评价日，办结按办结日）",
+    "active_over_ratings": "主动评价率 = 群众本人评价数 ÷ 评价数（群众在评价器、手机或网上自己给出的评价；"
+                           "工作人员代录、电话回访录入的不算主动评价）",
 }
 GOOD_RATING_CHOICES = {
     True: "好评率 = (非常满意 + 满意 + 基本满意) ÷ 评价数",
@@ -43,8 +44,8 @@ PROMISE_SPEEDUP_CHOICES = {
 }
 # Short names for column headers: 网上办理率(÷办结量)
 SHORT_LABELS = {
-    ("active_evaluation_rate", "rated_over_completed"): "评价数/办结量",
-    ("active_evaluation_rate", "active_over_ratings"): "主动/全部评价",
+    ("active_evaluation_rate", "rated_over_completed"): "已评价办件/办结量",
+    ("active_evaluation_rate", "active_over_ratings"): "群众本人/全部评价",
     ("good_rating_rate", "includes_basic"): "含基本满意",
     ("good_rating_rate", "excludes_basic"): "不含基本满意",
     ("online_share", "accepted"): "÷受理量",
@@ -56,6 +57,8 @@ CHANNEL_LABELS = {Channel.WINDOW.value: "窗口", Channel.ONLINE.value: "网上"
                   Channel.HOME_VISIT.value: "上门", Channel.SELF_SERVICE.value: "自助"}
 CATEGORY_LABELS = {"行政许可": "行政许可", "公共服务": "公共服务", "其他": "其他服务"}
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}  # the national 好差评 scale
+RATING_STEP_LABELS = {"intake": "接件", "acceptance": "受理", "completion": "办结", "case": "整个办件"}
+RATING_CHANNEL_LABELS = {"window": "窗口评价器", "phone": "手机", "online": "网上", "callback": "电话回访"}
 
 
 @dataclass(frozen=True)
@@ -107,12 +110,17 @@ class Figures(msgspec.Struct, omit_defaults=False):
     online: int = 0  # accepted through the online channel (网上)
     online_completed: int = 0  # completed, accepted through the online channel
     trips_le1: int = 0  # completed with at most one trip (最多跑一次)
-    evaluations: int = 0  # 评价数
+    evaluations: int = 0  # 评价数: ratings (a case may have several), by rating day
+    rated_cases: int = 0  # 已评价办件: cases with a rating, by their first rating day
+    resident_ratings: int = 0  # ratings the resident entered (主动评价)
     ratings: dict[str, int] = {}  # "5".."1" -> count (非常满意 .. 非常不满意)
+    ratings_by_channel: dict[str, int] = {}  # window, phone, online, callback -> count
+    ratings_by_step: dict[str, int] = {}  # intake, acceptance, completion, case -> count
     good_ratings: int = 0
     bad_ratings: int = 0  # 差评 (不满意, 非常不满意)
     bad_followed_up: int = 0  # of those bad ratings, followed up (回访) by now
     bad_pending: int = 0  # of those bad ratings, still waiting for their follow-up
+    bad_followed_up_on_time: int = 0  # follow-ups done by the rule's last day, by follow-up day
     consultations: int = 0  # 咨询量
     completion_rate: float | None = None  # 办结率 = completed / accepted
     on_time_rate: float | None = None  # 按时办结率 = completed on time / completed
@@ -122,6 +130,8 @@ class Figures(msgspec.Struct, omit_defaults=False):
     active_evaluation_rate: float | None = None  # 主动评价率, per Definitions
     good_rating_rate: float | None = None  # 好评率, per Definitions
     bad_follow_up_rate: float | None = None  # 差评整改率 = followed up / bad ratings
+    # 差评按时回访率 = follow-ups done by the rule's last day / follow-ups done, both by follow-up day
+    bad_follow_up_on_time_rate: float | None = None
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -140,7 +150,10 @@ def figures_from(counters: Mapping[str, int], d: Definitions, *, overdue_open: i
     good = sum(ratings[str(r)] for r in d.good_ratings)
     bad = sum(ratings[str(r)] for r in BAD_RATINGS)
     pending = c("bad_pending", 0)
-    active = completed if d.active_evaluation_rate == "rated_over_completed" else rated
+    rated_cases, resident = c("rated_cases", 0), c("rated_by_resident", 0)
+    active = (rate(rated_cases, completed) if d.active_evaluation_rate == "rated_over_completed"
+              else rate(resident, rated))
+    followed, on_time_follow_ups = bad - pending, c("bad_followed_up_on_time", 0)
     online_share = (rate(online, accepted) if d.online_share_base == "accepted"
                     else rate(online_completed, completed))
     return Figures(
@@ -148,12 +161,16 @@ def figures_from(counters: Mapping[str, int], d: Definitions, *, overdue_open: i
         completed_no_due_date=completed - on_time - late, in_progress=c("in_progress", 0), overdue_open=overdue_open,
         rejected=c("rejected", 0), withdrawn=c("withdrawn", 0), online=online, online_completed=online_completed,
         trips_le1=c("trips_le1", 0),
-        evaluations=rated, ratings=ratings, good_ratings=good, bad_ratings=bad, bad_followed_up=bad - pending,
-        bad_pending=pending, consultations=c("consultations", 0),
+        evaluations=rated, rated_cases=rated_cases, resident_ratings=resident, ratings=ratings,
+        ratings_by_channel={k: c(f"rated_via_{k}", 0) for k in RATING_CHANNEL_LABELS},
+        ratings_by_step={k: c(f"rated_at_{k}", 0) for k in RATING_STEP_LABELS},
+        good_ratings=good, bad_ratings=bad, bad_followed_up=followed, bad_pending=pending,
+        bad_followed_up_on_time=on_time_follow_ups, consultations=c("consultations", 0),
         completion_rate=rate(completed, accepted), on_time_rate=rate(on_time, completed),
         overdue_rate=rate(late, completed), online_share=online_share,
-        one_trip_share=rate(c("trips_le1", 0), completed), active_evaluation_rate=rate(rated, active),
-        good_rating_rate=rate(good, rated), bad_follow_up_rate=rate(bad - pending, bad))
+        one_trip_share=rate(c("trips_le1", 0), completed), active_evaluation_rate=active,
+        good_rating_rate=rate(good, rated), bad_follow_up_rate=rate(followed, bad),
+        bad_follow_up_on_time_rate=rate(on_time_follow_ups, c("bad_followed_up", 0)))
 
 
 def add_counters(total: dict[str, int], part: Mapping[str, int]) -> None:
