@@ -45,6 +45,7 @@ from server.ingest.pool import IngestPool
 from server.model.calendar import build_calendar
 from server.model.figures import Definitions
 from server.model.reference import Reference, load_reference
+from server.reports.followups import FollowUps
 from server.reports.overview import Overview
 from server.reports.report import Reports
 from server.reports.worklists import Worklists
@@ -150,6 +151,7 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     app[dashboard.REPORTS] = Reports(app[OVERVIEW], store, reference, definitions)
     app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
                                          config.agent_silent_hours)
+    app[dashboard.FOLLOW_UPS] = FollowUps(store, reference, calendar, config.follow_up_workdays)
     throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
                                     config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
     app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle)

@@ -26,6 +26,7 @@ from server.http.body import read_body
 from server.http.common import AUTH, CLOCK, CONFIG, OVERVIEW, REFERENCE, client_address, decode, json_response
 from server.http.health import INSTRUMENTS
 from server.reports.exports import Table, to_csv, to_xlsx
+from server.reports.followups import FollowUps
 from server.reports.report import Reports
 from server.reports.scope import Scope, parse_scope
 from server.reports.tables import (
@@ -35,6 +36,7 @@ from server.reports.tables import (
     cases_table,
     conflicts_table,
     report_table,
+    follow_ups_table,
     summary_table,
     units_table,
 )
@@ -43,6 +45,7 @@ from server.reports.worklists import Worklists
 routes = web.RouteTableDef()
 WORKLISTS = web.AppKey("worklists", Worklists)
 REPORTS = web.AppKey("reports", Reports)
+FOLLOW_UPS = web.AppKey("follow_ups", FollowUps)
 ACCOUNTS = web.AppKey("accounts", Accounts)
 COOKIE = "county_session"
 WEB = Path(__file__).resolve().parent.parent / "web"
@@ -205,6 +208,14 @@ async def conflicts(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+@routes.get(f"{API_PREFIX}/follow-ups")
+async def follow_ups(request: web.Request) -> web.Response:
+    await require_reader(request)
+    with _timed(request):
+        answer = await request.app[FOLLOW_UPS].list(_scope(request), request.query)
+    return json_response(answer)
+
+
 @routes.get(f"{API_PREFIX}/org-units")
 async def org_units(request: web.Request) -> web.Response:
     await require_reader(request)
@@ -256,12 +267,12 @@ async def _table(request: web.Request, name: str) -> Table:
         return report_table(await request.app[REPORTS].report(scope, request.query))
     if name == "agents":
         return agents_table(await request.app[WORKLISTS].agents(request.app[CLOCK].utc()))
-    if name == "conflicts":
-        query = dict(request.query)
-        query.setdefault("limit", "500")
-        return conflicts_table(await request.app[WORKLISTS].conflicts(scope, query))
     query = dict(request.query)
     query.setdefault("limit", "500")
+    if name == "conflicts":
+        return conflicts_table(await request.app[WORKLISTS].conflicts(scope, query))
+    if name == "follow_ups":
+        return follow_ups_table(await request.app[FOLLOW_UPS].list(scope, query))
     listed = await request.app[WORKLISTS].cases(scope, query, has_period=_has_period(request))
     label = f"{scope.unit.name}{FIGURE_LABELS.get(listed.figure, listed.figure)}办件清单"
     return cases_table(listed, label)

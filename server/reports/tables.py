@@ -10,6 +10,7 @@ from typing import Any
 from protocol.lifecycle import CHINA_TZ
 from server.model.figures import Definition, Figures, Period
 from server.reports.exports import Column, Table
+from server.reports.followups import FollowUpsResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.report import ReportResponse
 from server.reports.scope import OrgRef
@@ -17,7 +18,7 @@ from server.reports.worklists import AgentsResponse, CaseListResponse, Conflicts
 
 BASIS_NOTES = {"handled": "按办理地:办件计入受理它的单位(政务服务大厅、便民服务中心或村服务站)",
                "residence": "按申请人居住地:办件计入申请人所在的村(社区);未填居住地的计入办理单位所在县"}
-TABLES = ("units", "categories", "channels", "trend", "summary", "report", "cases", "agents", "conflicts")
+TABLES = ("units", "categories", "channels", "trend", "summary", "report", "cases", "agents", "conflicts", "follow_ups")
 
 
 def figure_columns(definitions: Sequence[Definition]) -> list[tuple[str, Column]]:
@@ -158,3 +159,19 @@ def conflicts_table(r: ConflictsResponse) -> Table:
              ("说明", "县级未采纳:两个窗口离线时对同一办件做了不能同时成立的操作,县级按因果顺序采纳了先发生的一个;"
                     "乡镇窗口可按办件当前状态重做,或以县级为准,处理结果作为事件上传。")]
     return Table(f"{r.org_name}县级未采纳的操作", cols, body, notes)
+
+
+def follow_ups_table(r: FollowUpsResponse) -> Table:
+    cols = [Column("乡镇"), Column("办件编号", "code"), Column("事项"), Column("经办人"), Column("申请人"),
+            Column("证件号码(脱敏)", "code"), Column("评价"), Column("评价环节"), Column("评价渠道"),
+            Column("录入"), Column("评价意见"), Column("评价日期", "date"), Column("回访期限", "date"),
+            Column("超期天数", "int")]
+    body = [[f.township_name, f.case_no, f.item_name, f.staff, f.applicant_name, f.cert_no_masked, f.rating_label,
+             f.step_label, f.channel_label, "群众本人" if f.entered_by == "resident" else "工作人员", f.comment,
+             f.rated_on, f.follow_up_due, f.days_overdue] for f in r.rows]
+    states = {"overdue": "已超期", "pending": "全部待回访"}
+    notes = [("单位", f"{r.org_name}({r.org})"), ("范围", states[r.state]), ("截至", r.as_of),
+             ("条数", f"共 {r.total} 条(其中超期 {r.overdue} 条),本表 {len(r.rows)} 条(从第 {r.offset + 1} 条起)"),
+             ("规则", f"差评应在评价后 {r.follow_up_workdays} 个工作日内回访(按县级工作日历计算);"
+                    "回访期限为空的,日历尚未覆盖该日期")]
+    return Table(f"{r.org_name}差评回访清单", cols, body, notes)

@@ -180,7 +180,7 @@ class Worklists:
             raise invalid_filter("sort", f"不能按「{sort}」排序：可按 {'、'.join(CASE_SORTS)} 排序")
         if order not in ("asc", "desc"):
             raise invalid_filter("order", f"排序方向「{order}」无效：应为 asc（升序）或 desc（降序）")
-        limit, offset = _int(params, "limit", 100, 1, MAX_PAGE), _int(params, "offset", 0, 0, 10**9)
+        limit, offset = int_param(params, "limit", 100, 1, MAX_PAGE), int_param(params, "offset", 0, 0, 10**9)
         category, channel = params.get("category"), params.get("channel")
         if channel is not None and channel not in CHANNEL_LABELS:
             raise invalid_filter("channel", f"没有「{channel}」这种受理渠道：应为 {'、'.join(CHANNEL_LABELS)} 之一")
@@ -244,7 +244,7 @@ class Worklists:
         state = params.get("state", "open")
         if state not in CONFLICT_STATES:
             raise invalid_filter("state", f"状态「{state}」无效：应为 {'、'.join(CONFLICT_STATES)} 之一")
-        limit, offset = _int(params, "limit", 100, 1, MAX_PAGE), _int(params, "offset", 0, 0, 10**9)
+        limit, offset = int_param(params, "limit", 100, 1, MAX_PAGE), int_param(params, "offset", 0, 0, 10**9)
         total, rows = await self._store.list_conflicts(
             scope.prefix, None if state == "all" else state == "open", limit, offset)
         names = {s.agent.agent_id: s.agent.name for s in await self._store.agent_statuses()} if rows else {}
@@ -267,7 +267,7 @@ class Worklists:
                                  limit=limit, rows=items)
 
 
-def _int(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+def int_param(params: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
     raw = params.get(name)
     if raw is None:
         return default

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import msgspec
 
+from protocol.lifecycle import Rating
 from protocol.messages import Conflict
 from server.storage.base import AgentRecord
 
@@ -135,6 +136,11 @@ class DashboardStore(Protocol):
                              ) -> tuple[int, list[ConflictRow]]:
         """(how many, one page of) the conflicts of the cases under `prefix` (6, 9 or 12 digits), open, settled or
         both (None), the newest found first."""
+        ...
+
+    async def waiting_bad_ratings(self, prefix: str) -> list[tuple[CaseListRow, list[Rating]]]:
+        """The cases under `prefix` (where handled) with a bad rating waiting for its follow-up, each with its
+        ratings; oldest first rating first. Bad ratings are rare, so all of them (the service filters and pages)."""
         ...
 
     async def conflict_counts(self) -> dict[tuple[str, bool], int]:
