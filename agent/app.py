@@ -8,8 +8,9 @@ from aiohttp import web
 
 from agent.casebook import Casebook
 from agent.config import AgentConfig, is_loopback
-from agent.http import api, guard, page, staff
+from agent.http import api, guard, page, rate, staff
 from agent.http.health import routes as health_routes
+from agent.rating_desk import RatingDesk
 from agent.service import CaseService
 from agent.store import AgentStore
 from agent.sync.identity import resolve_identity
@@ -33,6 +34,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
     app.on_response_prepare.append(guard.security_headers)
     app.add_routes(api.routes)
     app.add_routes(staff.routes)
+    app.add_routes(rate.routes)
     app.add_routes(page.routes)
     app.add_routes(health_routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
@@ -60,6 +62,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
             on_write=schedule.nudge if run_schedule else lambda: None, casebook=casebook,
         )
         app[api.STORE], app[api.SYNCER], app[api.SERVICE] = store, syncer, service
+        app[rate.DESK] = RatingDesk(service)
         syncer.on_reference = service.fill_due_dates
         syncer.identity = await resolve_identity(store, config.agent_id)
         if run_schedule:

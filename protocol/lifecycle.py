@@ -13,7 +13,15 @@ from datetime import datetime, timedelta, timezone
 import msgspec
 
 from protocol import messages as m
-from protocol.vocabulary import BAD_RATINGS, OPEN_STATES, STEPS_AFTER_COMPLETION, CaseState, EventKind
+from protocol.vocabulary import (
+    BAD_RATINGS,
+    OPEN_STATES,
+    RATING_CHANNEL_LABELS,
+    RATING_STEP_LABELS,
+    STEPS_AFTER_COMPLETION,
+    CaseState,
+    EventKind,
+)
 
 CHINA_TZ = timezone(timedelta(hours=8))
 _ACCEPTED = EventKind.ACCEPTED  # read once: an enum member lookup costs on every access (Python 3.11)
@@ -210,8 +218,7 @@ def _closed(new_state: CaseState, verb: str) -> Step:
     return step
 
 
-_STEP_NAMES = {"intake": "接件", "acceptance": "受理", "completion": "办结", "case": "整个办件"}
-_CHANNEL_NAMES = {"window": "窗口评价器", "phone": "手机", "online": "网上", "callback": "电话回访"}
+_STEP_NAMES, _CHANNEL_NAMES = RATING_STEP_LABELS, RATING_CHANNEL_LABELS
 
 
 def _evaluated(case: Case, data: m.Strict, last_at: str, day: str, event_id: str) -> Case:

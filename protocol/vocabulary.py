@@ -100,6 +100,10 @@ class RatingChannel(StrEnum):
     CALLBACK = "callback"  # 电话回访 (staff rang the resident and entered the answer)
 
 
+RATING_STEP_LABELS = {"intake": "接件", "acceptance": "受理", "completion": "办结", "case": "整个办件"}
+RATING_CHANNEL_LABELS = {"window": "窗口评价器", "phone": "手机", "online": "网上", "callback": "电话回访"}
+
+
 class EnteredBy(StrEnum):
     """Who entered a rating: the resident themselves (主动评价), or staff on the resident's word."""
 

@@ -19,7 +19,7 @@ from datetime import date
 import msgspec
 
 from protocol.messages import ServiceItem
-from protocol.vocabulary import BAD_RATINGS, Channel
+from protocol.vocabulary import BAD_RATINGS, RATING_CHANNEL_LABELS, RATING_STEP_LABELS, Channel
 from server.model.reference import CATEGORIES
 
 RATE_DIGITS = 4
@@ -57,8 +57,6 @@ CHANNEL_LABELS = {Channel.WINDOW.value: "窗口", Channel.ONLINE.value: "网上"
                   Channel.HOME_VISIT.value: "上门", Channel.SELF_SERVICE.value: "自助"}
 CATEGORY_LABELS = {"行政许可": "行政许可", "公共服务": "公共服务", "其他": "其他服务"}
 RATING_LABELS = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}  # the national 好差评 scale
-RATING_STEP_LABELS = {"intake": "接件", "acceptance": "受理", "completion": "办结", "case": "整个办件"}
-RATING_CHANNEL_LABELS = {"window": "窗口评价器", "phone": "手机", "online": "网上", "callback": "电话回访"}
 
 
 @dataclass(frozen=True)

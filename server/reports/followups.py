@@ -15,9 +15,10 @@ import msgspec
 
 from protocol.certificates import mask_certificate
 from protocol.lifecycle import Rating
+from protocol.vocabulary import RATING_CHANNEL_LABELS, RATING_STEP_LABELS
 from protocol.workdays import CalendarMissing, WorkCalendar, due_date
 from server.errors import invalid_filter
-from server.model.figures import RATING_CHANNEL_LABELS, RATING_LABELS, RATING_STEP_LABELS
+from server.model.figures import RATING_LABELS
 from server.model.reference import Reference
 from server.reports.scope import Scope
 from server.reports.worklists import MAX_PAGE, int_param

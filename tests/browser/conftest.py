@@ -21,6 +21,7 @@ import pytest
 
 from agent.store import AgentStore
 from protocol.messages import OrgUnit, ReferenceResponse, ServiceItem
+from scripts.cluster import Cluster
 from server.model.calendar import package_calendar
 from server.model.pinyin import initials_of
 from server.model.reference import load_catalog
@@ -214,3 +215,26 @@ def act(page, action: str, *keys: str) -> None:
             page.keyboard.type(key)
     page.keyboard.press("Control+Enter")
     expect(page.locator("[data-slot=history] tbody tr")).to_have_count(events + 1, timeout=10_000)
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A county server and township agents as real processes (scripts/cluster.py), stopped at the end."""
+    c = Cluster(tmp_path / "cluster")
+    yield c
+    c.stop_all()
+
+
+def enter_case(page, name: str = "扎西卓玛", village: str | None = None) -> None:
+    """On the staff page: a new 最低生活保障申请 case typed from the keyboard and saved (Ctrl+Enter)."""
+    page.keyboard.press("Alt+KeyN")
+    expect_focus(page, "#f-item")
+    page.keyboard.type("最低生活")
+    page.wait_for_selector("#f-item-list li[aria-selected=true]")
+    page.keyboard.press("Enter")
+    page.fill("#f-name", name)
+    page.fill("#f-cert-no", VALID_ID)
+    if village is not None:
+        page.select_option("#f-village", village)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("[data-slot=saved]:not([hidden])")

@@ -10,20 +10,13 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from scripts.cluster import Cluster, http_json
+from scripts.cluster import http_json
 from tests.browser.county import add_account, log_in, visit
 from tests.e2e.conftest import accept, act
 
 pytestmark = pytest.mark.browser
 
 TOWNSHIP = "513422100"
-
-
-@pytest.fixture
-def cluster(tmp_path):
-    c = Cluster(tmp_path / "cluster")
-    yield c
-    c.stop_all()
 
 
 def sync(url: str) -> dict:
