@@ -35,8 +35,8 @@ from server.reports.tables import (
     breakdown_table,
     cases_table,
     conflicts_table,
-    report_table,
     follow_ups_table,
+    report_table,
     summary_table,
     units_table,
 )

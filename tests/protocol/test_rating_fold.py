@@ -110,8 +110,9 @@ def test_a_case_stored_before_ratings_per_step_still_counts_its_one_rating() -> 
 def test_each_rating_counts_on_its_day_and_the_case_once() -> None:
     case, _ = _case(HISTORY)
     got = contributions(case, "公共服务")
-    key = ("513422100000", "2026-03-{:02d}", "公共服务", "window")
-    day = lambda n: (key[0], key[1].format(n), key[2], key[3])  # noqa: E731
+    home = "513422000000"  # no applicant's village: by residence, the handling unit's county
+    key = ("513422100000", "2026-03-{:02d}", "公共服务", "window", home)
+    day = lambda n: (key[0], key[1].format(n), key[2], key[3], key[4])  # noqa: E731
     assert got[day(2)] == {"accepted": 1, "rated_cases": 1, "rated": 2, "rated_4": 1, "rated_1": 1,
                            "rated_by_resident": 2, "rated_via_window": 1, "rated_via_phone": 1,
                            "rated_at_intake": 1, "rated_at_acceptance": 1}
@@ -140,8 +141,8 @@ def test_a_follow_up_by_its_last_day_is_on_time() -> None:
     case, _ = _case([*HISTORY, in_time])
     assert case.followed_up_on == "2026-03-09"  # no bad rating waits any more
     got = contributions(case, "公共服务")
-    assert got[("513422100000", "2026-03-09", "公共服务", "window")] == {"bad_followed_up": 1,
-                                                                     "bad_followed_up_on_time": 1}
+    assert got[("513422100000", "2026-03-09", "公共服务", "window", "513422000000")] == {
+        "bad_followed_up": 1, "bad_followed_up_on_time": 1}
 
 
 @settings(max_examples=60, deadline=None)
