@@ -9,8 +9,9 @@ from aiohttp import web
 from agent.attachments import BlobDir, Limits, Materials
 from agent.casebook import Casebook
 from agent.config import AgentConfig, county_tls, is_loopback
-from agent.http import api, guard, materials, page, staff
+from agent.http import api, guard, materials, page, rate, staff
 from agent.http.health import routes as health_routes
+from agent.rating_desk import RatingDesk
 from agent.service import CaseService
 from agent.store import AgentStore
 from agent.sync.attachments import AttachmentLane
@@ -36,6 +37,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
     app.add_routes(api.routes)
     app.add_routes(staff.routes)
     app.add_routes(materials.routes)
+    app.add_routes(rate.routes)
     app.add_routes(page.routes)
     app.add_routes(health_routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
@@ -70,6 +72,7 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         syncer.attachments = AttachmentLane(store, blobs, uplink, chunk_bytes=config.attachment_chunk_bytes)
         if run_schedule:
             attached.on_attach = schedule.nudge
+        app[rate.DESK] = RatingDesk(service)
         syncer.on_reference = service.fill_due_dates
         syncer.identity = await resolve_identity(store, config.agent_id)
         if run_schedule:

@@ -19,7 +19,7 @@ from protocol import certificates, corrections
 from protocol.codes import staff_message
 from protocol.lifecycle import Case, IllegalTransition, apply_event, china_seconds, corrected_at
 from protocol.messages import AcceptedData, Conflict, SettledData, decode_event_data
-from protocol.vocabulary import Channel, EventKind, Outcome
+from protocol.vocabulary import BAD_RATINGS, Channel, EventKind, Outcome
 
 _json = msgspec.json.Encoder()
 
@@ -142,6 +142,8 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
         if pauses and pauses[-1][1] is None:
             pauses[-1][1] = received_on
         body["due_on"] = ref.due_on(case.accepted_on, case.promised_days, pauses)
+    if event_kind is EventKind.EVALUATED and body.get("rating") in BAD_RATINGS:
+        body["follow_up_due"] = ref.follow_up_due(stamp.corrected[:10])  # staff never type it
     if event_kind is EventKind.UPDATED:
         _check_update(body, ref, case)
         if "item_code" in body and body["item_code"] in ref.items:
@@ -152,7 +154,7 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
     except msgspec.ValidationError as e:
         raise invalid_input(e) from None
     try:
-        new_case = apply_event(case, case.case_id, event_kind, data, stamp.corrected)
+        new_case = apply_event(case, case.case_id, event_kind, data, stamp.corrected, stamp.event_id)
     except IllegalTransition as e:
         raise InvalidInput(e.message, {"kind": e.message}) from None
     return new_case, event_for(case.case_id, event_kind, data, stamp, parents=parents)

@@ -22,6 +22,7 @@ class Reference:
     org_units: dict[str, OrgUnit]
     items: dict[str, ServiceItem]
     calendar: WorkCalendar | None
+    follow_up_workdays: int | None = None  # 差评回访 within this many working days (the county's rule)
 
     @classmethod
     def from_response(cls, response: ReferenceResponse) -> Reference:
@@ -31,6 +32,7 @@ class Reference:
             org_units={o.code: o for o in [response.township, *response.org_units]},
             items={i.code: i for i in response.items},
             calendar=WorkCalendar.from_json(response.calendar) if response.calendar else None,
+            follow_up_workdays=response.follow_up_workdays,
         )
 
     @classmethod
@@ -61,6 +63,13 @@ class Reference:
         if not case.supplements or item is None or not item.supplement_days:
             return None
         return self.due_on(str(case.supplements[-1][0]), item.supplement_days)
+
+    def follow_up_due(self, rated_on: str) -> str | None:
+        """A bad rating's last day for its follow-up: the county rule's N-th working day after the rating day; None
+        when the county set no rule or the calendar cannot say."""
+        if not self.follow_up_workdays:
+            return None
+        return self.due_on(rated_on, self.follow_up_workdays)
 
     def phone_of(self, org_code: str) -> str | None:
         """The phone residents call about a case handled at `org_code`: the station's own, else the centre's."""

@@ -65,6 +65,12 @@ class CaseService:
             raise CaseNotFound(case_id)
         return state
 
+    async def case(self, case_id: str) -> Case:
+        """The case's current state; CaseNotFound when this PC does not have it."""
+        state = await self._state(case_id)
+        assert state.case is not None
+        return state.case
+
     async def act(self, case_id: str, kind: str, body: dict[str, Any]) -> Case:
         ref = self.reference()
         async with self.store.write():

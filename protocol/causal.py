@@ -243,7 +243,7 @@ def _apply(case: Case, e: FoldEvent) -> tuple[Case, IllegalTransition | None]:
     if e.agent_id[:9] != case.org_code[:9]:
         return case, IllegalTransition("wrong_township", "该办件属于其他乡镇,本机的操作不能用于它")
     try:
-        return apply_event(case, e.case_id, e.kind, e.data, e.at), None
+        return apply_event(case, e.case_id, e.kind, e.data, e.at, e.event_id), None
     except IllegalTransition as error:
         return case, error
 

@@ -14,10 +14,19 @@ import msgspec
 
 from protocol import corrections
 from protocol import messages as m
-from protocol.vocabulary import BAD_RATINGS, OPEN_STATES, CaseState, EventKind
+from protocol.vocabulary import (
+    BAD_RATINGS,
+    OPEN_STATES,
+    RATING_CHANNEL_LABELS,
+    RATING_STEP_LABELS,
+    STEPS_AFTER_COMPLETION,
+    CaseState,
+    EventKind,
+)
 
 CHINA_TZ = timezone(timedelta(hours=8))
 _ACCEPTED = EventKind.ACCEPTED  # read once: an enum member lookup costs on every access (Python 3.11)
+_EVALUATED = EventKind.EVALUATED
 
 
 class IllegalTransition(Exception):
@@ -29,8 +38,35 @@ class IllegalTransition(Exception):
         self.message = message
 
 
+class Rating(msgspec.Struct, omit_defaults=True):
+    """One rating of a case as the resident gave it (好差评): `id` is its `evaluated` event's id."""
+
+    id: str
+    rating: int  # 5 非常满意 .. 1 非常不满意
+    on: str  # the rating day, China time
+    step: str = "case"  # `vocabulary.RatingStep`
+    channel: str = "window"  # `vocabulary.RatingChannel`
+    entered_by: str = "staff"  # `vocabulary.EnteredBy`
+    comment: str | None = None
+    follow_up_due: str | None = None  # a bad rating's last day for its follow-up (回访)
+    followed_up_on: str | None = None
+
+    @property
+    def is_bad(self) -> bool:
+        return self.rating in BAD_RATINGS
+
+    @property
+    def is_pending(self) -> bool:
+        """A bad rating still waiting for its follow-up."""
+        return self.rating in BAD_RATINGS and self.followed_up_on is None
+
+
 class Case(msgspec.Struct):
-    """The current state of one case (办件), as both sides keep it."""
+    """The current state of one case (办件), as both sides keep it.
+
+    Ratings: `ratings` holds every rating in the order applied. `rating`, `rated_on`, `comment` and `followed_up_on`
+    summarise them for lists and indexes: the lowest level given, the first rating day (the day the case counts as
+    rated), the last comment, and the last follow-up day once no bad rating waits (None while one does)."""
 
     case_id: str
     case_no: str
@@ -63,6 +99,7 @@ class Case(msgspec.Struct):
     comment: str | None = None
     followed_up_on: str | None = None
     last_at: str = ""  # corrected time of the last applied event
+    ratings: list[Rating] = []
 
     @property
     def is_on_time(self) -> bool | None:
@@ -76,6 +113,15 @@ class Case(msgspec.Struct):
         return self.rating is not None and self.rating in BAD_RATINGS
 
 
+def ratings_of(case: Case) -> list[Rating]:
+    """The case's ratings; a case stored before ratings per step (not refolded yet) has its one rating in the summary
+    fields: of the whole case, entered by staff, at the window."""
+    if case.ratings or case.rating is None or case.rated_on is None:
+        return case.ratings
+    return [Rating(id="", rating=case.rating, on=case.rated_on, comment=case.comment,
+                   followed_up_on=case.followed_up_on if case.rating in BAD_RATINGS else None)]
+
+
 def corrected_at(at: str, offset_ms: int) -> datetime:
     """The event time on the server's clock, in China time: the PC's time minus its measured offset."""
     local = datetime.fromisoformat(at)
@@ -87,9 +133,9 @@ def china_seconds(when: datetime) -> str:
     return when.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
-def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict, at: str) -> Case:
-    """Return the case after `kind` happened at `at` (the corrected time: `china_seconds`). Raises
-    `IllegalTransition`; never mutates."""
+def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict, at: str, event_id: str = "") -> Case:
+    """Return the case after `kind` happened at `at` (the corrected time: `china_seconds`). `event_id` names the
+    rating an `evaluated` event adds. Raises `IllegalTransition`; never mutates."""
     day = at[:10]  # the date in China time
     if kind is _ACCEPTED:
         if case is not None:
@@ -116,6 +162,8 @@ def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict
         )
     if case is None:
         raise IllegalTransition("unknown_case", "没有找到该办件,请先受理")
+    if kind is _EVALUATED:
+        return _evaluated(case, data, at if at > case.last_at else case.last_at, day, event_id)
     step = _STEPS.get(kind)
     if step is None:
         raise IllegalTransition("not_a_case_event", f"{kind} 不是办件事件")
@@ -184,17 +232,52 @@ def _closed(new_state: CaseState, verb: str) -> Step:
     return step
 
 
-def _evaluated(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
+_STEP_NAMES, _CHANNEL_NAMES = RATING_STEP_LABELS, RATING_CHANNEL_LABELS
+
+
+def _evaluated(case: Case, data: m.Strict, last_at: str, day: str, event_id: str) -> Case:
+    """One more rating: of a step (接件 and 受理 any time after acceptance; 办结 and the whole case once completed), at
+    most one per step and channel (一次一评: one per occasion and way of rating)."""
     assert isinstance(data, m.EvaluatedData)
-    _require(case.state == _COMPLETED, "not_completed", "办结之后才能评价")
-    _require(case.rating is None, "already_rated", "每个办件只能评价一次(一事一评)")
-    return msgspec.structs.replace(case, last_at=last_at, rating=data.rating, rated_on=day, comment=data.comment)
+    step, channel = data.step.value, data.channel.value
+    if data.step in STEPS_AFTER_COMPLETION:
+        _require(case.state == _COMPLETED, "not_completed", "办结之后才能评价"
+                 + ("" if data.step.value == "case" else "办结环节"))
+    if any(r.step == step and r.channel == channel for r in case.ratings):
+        raise IllegalTransition("already_rated", f"该办件已通过{_CHANNEL_NAMES[channel]}评价过(一事一评)"
+                                if step == "case" else
+                                f"该办件的{_STEP_NAMES[step]}环节已通过{_CHANNEL_NAMES[channel]}评价过(一次一评)")
+    rating = Rating(id=event_id, rating=data.rating, on=day, step=step, channel=channel,
+                    entered_by=data.entered_by.value, comment=data.comment,
+                    follow_up_due=data.follow_up_due if data.rating in BAD_RATINGS else None)
+    return _with_ratings(msgspec.structs.replace(case, last_at=last_at), [*case.ratings, rating])
 
 
 def _followed_up(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
-    _require(case.is_bad_rating, "not_bad_rating", "只有差评需要回访")
-    _require(case.followed_up_on is None, "already_followed_up", "该差评已回访")
-    return msgspec.structs.replace(case, last_at=last_at, followed_up_on=day)
+    assert isinstance(data, m.FollowedUpData)
+    ratings = case.ratings
+    if data.rating_id is None:  # an older agent: the earliest bad rating still waiting
+        _require(any(r.is_bad for r in ratings), "not_bad_rating", "只有差评需要回访")
+        index = next((i for i, r in enumerate(ratings) if r.is_pending), -1)
+        _require(index >= 0, "already_followed_up", "该差评已回访")
+    else:
+        index = next((i for i, r in enumerate(ratings) if r.id == data.rating_id), -1)
+        _require(index >= 0, "unknown_rating", "没有找到要回访的评价")
+        _require(ratings[index].is_bad, "not_bad_rating", "只有差评需要回访")
+        _require(ratings[index].followed_up_on is None, "already_followed_up", "该差评已回访")
+    done = [*ratings]
+    done[index] = msgspec.structs.replace(ratings[index], followed_up_on=day)
+    return _with_ratings(msgspec.structs.replace(case, last_at=last_at), done)
+
+
+def _with_ratings(case: Case, ratings: list[Rating]) -> Case:
+    """The case with `ratings` and their summary fields (see `Case`)."""
+    follow_ups = [r.followed_up_on for r in ratings if r.followed_up_on is not None]
+    pending = any(r.is_pending for r in ratings)
+    return msgspec.structs.replace(
+        case, ratings=ratings, rating=min(r.rating for r in ratings), rated_on=ratings[0].on,
+        comment=next((r.comment for r in reversed(ratings) if r.comment), None),
+        followed_up_on=max(follow_ups) if follow_ups and not pending else None)
 
 
 def _settled(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Case:
@@ -209,7 +292,6 @@ _STEPS: dict[EventKind, Step] = {
     EventKind.COMPLETED: _completed,
     EventKind.REJECTED: _closed(CaseState.REJECTED, "不予受理"),
     EventKind.WITHDRAWN: _closed(CaseState.WITHDRAWN, "撤回"),
-    EventKind.EVALUATED: _evaluated,
     EventKind.FOLLOWED_UP: _followed_up,
     EventKind.SETTLED: _settled,
 }

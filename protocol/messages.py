@@ -10,7 +10,7 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
-from protocol.vocabulary import Channel, EventKind, Outcome, Result
+from protocol.vocabulary import Channel, EnteredBy, EventKind, Outcome, RatingChannel, RatingStep, Result
 
 # Bounds that keep a push small enough to hold in memory and quick to commit. Every string and number the server
 # decodes has a bound: what is stored is shown to every dashboard reader, and SQLite holds 64-bit integers only.
@@ -126,12 +126,25 @@ class WithdrawnData(Strict):
 
 
 class EvaluatedData(Strict):
+    """好差评: one rating, identified by its event's id. An agent from before ratings per step sends `rating` (and
+    `comment`) only: its one rating is of the whole case, entered by staff, at the window (the defaults).
+    `follow_up_due`: for a bad rating, the last day of its follow-up (回访) under the county's rule, as the PC's
+    calendar computed it (null when the calendar does not reach it, or from an older agent)."""
+
     rating: Annotated[int, msgspec.Meta(ge=1, le=5)]
     comment: Annotated[str, Text] | None = None
+    step: RatingStep = RatingStep.CASE
+    channel: RatingChannel = RatingChannel.WINDOW
+    entered_by: EnteredBy = EnteredBy.STAFF
+    follow_up_due: Annotated[str, Date] | None = None
 
 
 class FollowedUpData(Strict):
+    """回访 of a bad rating: `rating_id` (the `evaluated` event's id) names which; absent (an older agent), the
+    earliest bad rating of the case still waiting."""
+
     note: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_TEXT)]
+    rating_id: Annotated[str, Uuid] | None = None
 
 
 class SettledData(Strict):
@@ -372,6 +385,8 @@ class ReferenceResponse(Lenient):
     items: list[ServiceItem]
     calendar: dict[str, Any] | None = None
     server_time_ms: int = 0
+    # 差评回访: working days after the rating day by which a bad rating must be followed up (county rule)
+    follow_up_workdays: int | None = None
 
 
 # ---- stats ---------------------------------------------------------------------------------------------------
@@ -393,6 +408,19 @@ class StatsRow(Lenient, omit_defaults=False):
     evaluations: int = 0
     good_ratings: int = 0
     good_rating_rate: float | None = None
+    online: int = 0  # accepted online
+    online_completed: int = 0  # completed, accepted online
+    online_share: float | None = None  # over accepted or completed: see `definitions`
+    active_evaluation_rate: float | None = None
+
+
+class FigureDefinition(Lenient, omit_defaults=False):
+    """The county's choice for a figure that reports define two ways (server config `[figures]`, docs/figures.md)."""
+
+    figure: str
+    choice: str
+    text: str
+    label: str = ""
 
 
 class StatsResponse(Lenient, omit_defaults=False):
@@ -402,6 +430,7 @@ class StatsResponse(Lenient, omit_defaults=False):
     org: str | None
     rows: list[StatsRow]
     basis: str = "handled"  # handled: by where cases were handled; residence: by where applicants live
+    definitions: list[FigureDefinition] = []
 
 
 encoder = msgspec.json.Encoder()

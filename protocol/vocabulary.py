@@ -14,7 +14,7 @@ class EventKind(StrEnum):
     COMPLETED = "completed"  # 办结
     REJECTED = "rejected"  # 不予受理
     WITHDRAWN = "withdrawn"  # 撤回
-    EVALUATED = "evaluated"  # 好差评, at most one per case
+    EVALUATED = "evaluated"  # 好差评: one rating of a step of the case; several per case (一次一评, 一事多评)
     FOLLOWED_UP = "followed_up"  # 回访 of a bad rating
     CONSULTED = "consulted"  # 咨询: a counter entry, not a case
     SETTLED = "settled"  # 冲突已处理: staff accepted the county's state, or redid the action (the case is unchanged)
@@ -77,6 +77,39 @@ class Rating(StrEnum):
 
 
 BAD_RATINGS = frozenset({1, 2})  # 不满意, 非常不满意: must be followed up
+
+
+class RatingStep(StrEnum):
+    """What a rating is of: one service occasion of the case (一次一评), or the whole case (一事一评)."""
+
+    INTAKE = "intake"  # 接件
+    ACCEPTANCE = "acceptance"  # 受理
+    COMPLETION = "completion"  # 办结
+    CASE = "case"  # 整个办件 (an agent before ratings per step: its one rating)
+
+
+# Steps a resident can rate only once the case is completed.
+STEPS_AFTER_COMPLETION = frozenset({RatingStep.COMPLETION, RatingStep.CASE})
+
+
+class RatingChannel(StrEnum):
+    """Where a rating was given (评价渠道)."""
+
+    WINDOW = "window"  # 窗口评价器 (the rating pad or the second screen at the window)
+    PHONE = "phone"  # 群众手机 (scanning the window's code)
+    ONLINE = "online"  # 网上 (the online platform's rating step)
+    CALLBACK = "callback"  # 电话回访 (staff rang the resident and entered the answer)
+
+
+RATING_STEP_LABELS = {"intake": "接件", "acceptance": "受理", "completion": "办结", "case": "整个办件"}
+RATING_CHANNEL_LABELS = {"window": "窗口评价器", "phone": "手机", "online": "网上", "callback": "电话回访"}
+
+
+class EnteredBy(StrEnum):
+    """Who entered a rating: the resident themselves (主动评价), or staff on the resident's word."""
+
+    RESIDENT = "resident"
+    STAFF = "staff"
 
 
 def level_of(division_code: str) -> Level:

@@ -51,6 +51,7 @@ from server.model.calendar import build_calendar
 from server.model.figures import Definitions
 from server.model.reference import Reference, load_reference
 from server.reports.casepage import CasePages
+from server.reports.followups import FollowUps
 from server.reports.overview import Overview
 from server.reports.report import Reports
 from server.reports.worklists import Worklists
@@ -152,7 +153,8 @@ async def refold_if_needed(store: Store, reference: Reference) -> None:
 async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     """The figures, work lists, accounts and sessions, on the dashboard store `_storage` opened."""
     config, reference, store = app[CONFIG], app[REFERENCE], app[DASHBOARD_STORE]
-    definitions = Definitions(config.active_evaluation_rate, config.good_includes_basic)
+    definitions = Definitions(config.active_evaluation_rate, config.good_includes_basic, config.online_share_base,
+                              config.promise_speedup)
     calendar_json = app[CALENDAR]
     calendar = WorkCalendar.from_json(calendar_json) if calendar_json else None
     app[OVERVIEW] = Overview(store, reference, definitions)
@@ -160,6 +162,7 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
                                          config.agent_silent_hours)
     app[dashboard.CASE_PAGES] = CasePages(store, reference, app[dashboard.WORKLISTS])
+    app[dashboard.FOLLOW_UPS] = FollowUps(store, reference, calendar, config.follow_up_workdays)
     throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
                                     config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
     app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle,

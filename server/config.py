@@ -104,6 +104,17 @@ SETTINGS = [
             "100 % whenever there is one)"),
     Setting("figures", "good_includes_basic", BOOL, True,
             "好评率: whether 基本满意 (basically satisfied) counts as a good rating."),
+    Setting("figures", "online_share_base", choice("accepted", "completed"), "accepted",
+            "网上办理率: accepted (cases accepted online / accepted cases, by acceptance day) or completed (completed "
+            "cases that were accepted online / completed cases, by completion day: 阿坝州 2021's 85.67 %)."),
+    Setting("figures", "promise_speedup", choice("mean_of_items", "ratio_of_totals"), "mean_of_items",
+            "承诺提速率 over catalogue items with a legal limit: mean_of_items (the mean of "
+            "(legal - promised) / legal) or ratio_of_totals ((sum of legal - sum of promised) / sum of legal: the "
+            "average limit's compression)."),
+    Setting("ratings", "follow_up_workdays", INT, 15, "差评回访: a bad rating is followed up within this many "
+            "working days after the rating day (a Sichuan rule: 15 working days; 德州 5; 0 = no rule). The PCs "
+            "compute each bad rating's last day with the county calendar; later ones are listed as overdue.",
+            low=0, high=365),
     Setting("dashboard", "session_idle_minutes", INT, 30, "A dashboard session ends after this many idle minutes.",
             low=1),
     Setting("dashboard", "session_max_hours", INT, 12, "A dashboard session ends this many hours after the login, "
@@ -165,6 +176,9 @@ class ServerConfig:
     extra_workdays: tuple[date, ...]
     active_evaluation_rate: str
     good_includes_basic: bool
+    online_share_base: str
+    promise_speedup: str
+    follow_up_workdays: int
     session_idle_minutes: int
     session_max_hours: int
     login_failures_per_account: int

@@ -23,7 +23,7 @@ CSP = ("default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'n
 routes = web.RouteTableDef()
 
 
-def _html(name: str) -> web.FileResponse:
+def html_file(name: str) -> web.FileResponse:
     return web.FileResponse(WEB / name, headers={"Content-Security-Policy": CSP, "Cache-Control": "no-cache",
                                                  "Content-Type": "text/html; charset=utf-8"})
 
@@ -31,13 +31,13 @@ def _html(name: str) -> web.FileResponse:
 @routes.get("/")
 async def index(request: web.Request) -> web.FileResponse:
     """The working page: today's work, new case, case detail, consultations, search (routes after the #)."""
-    return _html("index.html")
+    return html_file("index.html")
 
 
 @routes.get(r"/print/{kind:receipt|notice|result}/{case_id}")
 async def printable(request: web.Request) -> web.FileResponse:
     """A4 acceptance receipt (受理回执), one-time notice (一次性告知书) or result slip (办结通知书) of one case."""
-    return _html("print.html")
+    return html_file("print.html")
 
 
 @routes.get("/fonts/{name}")

@@ -41,6 +41,7 @@ from server.http.common import (
 from server.http.health import INSTRUMENTS
 from server.reports.casepage import CasePages
 from server.reports.exports import Table, to_csv, to_xlsx
+from server.reports.followups import FollowUps
 from server.reports.report import Reports
 from server.reports.scope import Scope, parse_scope
 from server.reports.tables import (
@@ -49,6 +50,7 @@ from server.reports.tables import (
     breakdown_table,
     cases_table,
     conflicts_table,
+    follow_ups_table,
     report_table,
     summary_table,
     units_table,
@@ -59,7 +61,8 @@ routes = web.RouteTableDef()
 WORKLISTS = web.AppKey("worklists", Worklists)
 REPORTS = web.AppKey("reports", Reports)
 CASE_PAGES = web.AppKey("case_pages", CasePages)
-__all__ = ["ACCOUNTS", "CASE_PAGES", "COOKIE", "REPORTS", "WORKLISTS", "routes"]
+FOLLOW_UPS = web.AppKey("follow_ups", FollowUps)
+__all__ = ["ACCOUNTS", "CASE_PAGES", "COOKIE", "FOLLOW_UPS", "REPORTS", "WORKLISTS", "routes"]
 WEB = Path(__file__).resolve().parent.parent / "web"
 FIGURE_LABELS = {
     "accepted": "受理", "online": "网上受理", "in_progress": "在办", "completed": "办结",
@@ -267,6 +270,14 @@ async def conflicts(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+@routes.get(f"{API_PREFIX}/follow-ups")
+async def follow_ups(request: web.Request) -> web.Response:
+    scope = await _scope(request, await require_reader(request))
+    with _timed(request):
+        answer = await request.app[FOLLOW_UPS].list(scope, request.query)
+    return json_response(answer)
+
+
 @routes.get(f"{API_PREFIX}/org-units")
 async def org_units(request: web.Request) -> web.Response:
     reader = await require_reader(request)
@@ -331,12 +342,12 @@ async def _table(request: web.Request, reader: Reader, name: str) -> Table:
     if name == "agents":
         return agents_table(await request.app[WORKLISTS].agents(request.app[CLOCK].utc(),
                                                                 township_code=reader.township))
-    if name == "conflicts":
-        query = dict(request.query)
-        query.setdefault("limit", "500")
-        return conflicts_table(await request.app[WORKLISTS].conflicts(scope, query))
     query = dict(request.query)
     query.setdefault("limit", "500")
+    if name == "conflicts":
+        return conflicts_table(await request.app[WORKLISTS].conflicts(scope, query))
+    if name == "follow_ups":
+        return follow_ups_table(await request.app[FOLLOW_UPS].list(scope, query))
     listed = await request.app[WORKLISTS].cases(scope, query, has_period=_has_period(request))
     label = f"{scope.unit.name}{FIGURE_LABELS.get(listed.figure, listed.figure)}办件清单"
     return cases_table(listed, label)

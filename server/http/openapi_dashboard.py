@@ -9,6 +9,7 @@ from protocol import API_PREFIX
 from server.accounts.audit import ACTIONS, OUTCOMES
 from server.reports.audit import AuditResponse
 from server.reports.casepage import CaseDetail, GrantItem, SearchResponse
+from server.reports.followups import FOLLOW_UP_STATES, FollowUpsResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.report import MONTH_FIGURES, REPORT_TABLES, ReportResponse
 from server.reports.tables import TABLES
@@ -16,7 +17,7 @@ from server.reports.worklists import CONFLICT_STATES, AgentsResponse, CaseListRe
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
 
 TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse,
-                     ConflictsResponse, AuditResponse, CaseDetail, SearchResponse, GrantItem]
+                     ConflictsResponse, AuditResponse, CaseDetail, SearchResponse, GrantItem, FollowUpsResponse]
 _READER: list[dict[str, list[str]]] = [{"dashboardSession": []}, {"adminToken": []}]
 
 
@@ -120,6 +121,12 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
             "Conflicts (县级未采纳) of the cases under `org`: the event that could not apply and the one it lost to",
             ConflictsResponse, SCOPE[0],
             _q("state", "open (default), settled or all", {"type": "string", "enum": list(CONFLICT_STATES)}),
+            _q("limit", "page size (1-500)", {"type": "integer"}), _q("offset", "rows to skip", {"type": "integer"})),
+        f"{API_PREFIX}/follow-ups": get(
+            "Bad ratings (差评) under `org` waiting for their follow-up (回访), one row per rating, with the last day "
+            "the county's rule gives and the days past it on `as_of`", FollowUpsResponse, SCOPE[0], SCOPE[-1],
+            _q("state", "overdue (default) or pending (all waiting)",
+               {"type": "string", "enum": list(FOLLOW_UP_STATES)}),
             _q("limit", "page size (1-500)", {"type": "integer"}), _q("offset", "rows to skip", {"type": "integer"})),
         f"{API_PREFIX}/org-units": get("The org tree: county, townships, villages", None,
                                        content={"application/json": {"schema": {"type": "object"}}}),

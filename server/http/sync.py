@@ -213,5 +213,7 @@ def build_reference(app: web.Application, township_code: str) -> ReferenceRespon
              else ref.units_under(ref.residence_prefix(township_code), Level.VILLAGE))
     items = ref.items_for_agents
     calendar = app[CALENDAR]
-    version = hashlib.sha256(msgspec.json.encode([township, units, items, calendar])).hexdigest()[:16]
-    return ReferenceResponse(version=version, township=township, org_units=units, items=items, calendar=calendar)
+    follow_up = app[CONFIG].follow_up_workdays or None
+    version = hashlib.sha256(msgspec.json.encode([township, units, items, calendar, follow_up])).hexdigest()[:16]
+    return ReferenceResponse(version=version, township=township, org_units=units, items=items, calendar=calendar,
+                             follow_up_workdays=follow_up)

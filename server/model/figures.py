@@ -1,9 +1,10 @@
 """The published figures, computed once from summed rollup counters; pure.
 
 Every figure the API, the dashboard, the summary and the exports show is made here from the counters of
-`server.model.rollups.METRICS`, so there is one definition of each (see docs/figures.md). The two definitions that are a
-county's choice rather than a rule (glossary: 主动评价率, and whether 好评率 counts 基本满意) come from the
-`[figures]` settings as a `Definitions`, and every answer names the choice it used.
+`server.model.rollups.METRICS`, so there is one definition of each (see docs/figures.md). The definitions that reports
+use two ways (网办率 over accepted or over completed cases, 主动评价率, whether 好评率 counts 基本满意, how 承诺提速率
+averages) are a county's choice: they come from the `[figures]` settings as a `Definitions`, and every answer names
+the choice it used beside the figure (`definitions_named`).
 
 Periods: a day, a month, a quarter, a year or a range of days, always inclusive dates in China time.
 """
@@ -18,17 +19,39 @@ from datetime import date
 import msgspec
 
 from protocol.messages import ServiceItem
-from protocol.vocabulary import BAD_RATINGS, Channel
+from protocol.vocabulary import BAD_RATINGS, RATING_CHANNEL_LABELS, RATING_STEP_LABELS, Channel
 from server.model.reference import CATEGORIES
 
 RATE_DIGITS = 4
 ACTIVE_EVALUATION_CHOICES = {
-    "rated_over_completed": "主动评价率 = 评价数 ÷ 办结量（同一期间：评价按评价日，办结按办结日）",
-    "active_over_ratings": "主动评价率 = 申请人主动评价数 ÷ 评价总数（本系统只记录申请人给出的评价，不含超时默认好评）",
+    "rated_over_completed": "主动评价率 = 已评价办件数 ÷ 办结量（同一期间：办件按首次评价日，办结按办结日）",
+    "active_over_ratings": "主动评价率 = 群众本人评价数 ÷ 评价数（群众在评价器、手机或网上自己给出的评价；"
+                           "工作人员代录、电话回访录入的不算主动评价）",
 }
 GOOD_RATING_CHOICES = {
     True: "好评率 = (非常满意 + 满意 + 基本满意) ÷ 评价数",
     False: "好评率 = (非常满意 + 满意) ÷ 评价数（基本满意不计为好评）",
+}
+# 网办率: 阿坝州 2021 divides the online cases by the completed ones (3,030,301 ÷ 3,537,028 = 85.67 %), other reports by
+# the accepted ones; each base counts its own cases (accepted online by acceptance day, completed by completion day).
+ONLINE_SHARE_CHOICES = {
+    "accepted": "网上办理率 = 网上受理 ÷ 受理量（按受理日期）",
+    "completed": "网上办理率 = 网上受理的办结件 ÷ 办结量（按办结日期，如阿坝州 2021 年 85.67%）",
+}
+PROMISE_SPEEDUP_CHOICES = {
+    "mean_of_items": "承诺提速率 = 各事项 (法定时限 − 承诺时限) ÷ 法定时限 的平均",
+    "ratio_of_totals": "承诺提速率 = (法定时限合计 − 承诺时限合计) ÷ 法定时限合计（平均时限的压缩比）",
+}
+# Short names for column headers: 网上办理率(÷办结量)
+SHORT_LABELS = {
+    ("active_evaluation_rate", "rated_over_completed"): "已评价办件/办结量",
+    ("active_evaluation_rate", "active_over_ratings"): "群众本人/全部评价",
+    ("good_rating_rate", "includes_basic"): "含基本满意",
+    ("good_rating_rate", "excludes_basic"): "不含基本满意",
+    ("online_share", "accepted"): "÷受理量",
+    ("online_share", "completed"): "÷办结量",
+    ("promise_speedup", "mean_of_items"): "事项平均",
+    ("promise_speedup", "ratio_of_totals"): "时限合计",
 }
 CHANNEL_LABELS = {Channel.WINDOW.value: "窗口", Channel.ONLINE.value: "网上", Channel.PROXY.value: "代办帮办",
                   Channel.HOME_VISIT.value: "上门", Channel.SELF_SERVICE.value: "自助"}
@@ -42,6 +65,8 @@ class Definitions:
 
     active_evaluation_rate: str = "rated_over_completed"
     good_includes_basic: bool = True
+    online_share_base: str = "accepted"
+    promise_speedup: str = "mean_of_items"
 
     @property
     def good_ratings(self) -> tuple[int, ...]:
@@ -49,17 +74,21 @@ class Definitions:
 
 
 class Definition(msgspec.Struct, omit_defaults=False):
-    figure: str
+    figure: str  # the Figures / ItemFigures field it defines
     choice: str
-    text: str
+    text: str  # the whole definition, in Chinese
+    label: str = ""  # short, for a column header: 网上办理率(÷办结量)
 
 
 def definitions_named(d: Definitions) -> list[Definition]:
     """The choices behind the figures, as the API and the dashboard name them beside the figures."""
-    return [Definition("active_evaluation_rate", d.active_evaluation_rate,
-                       ACTIVE_EVALUATION_CHOICES[d.active_evaluation_rate]),
-            Definition("good_rating_rate", "includes_basic" if d.good_includes_basic else "excludes_basic",
-                       GOOD_RATING_CHOICES[d.good_includes_basic])]
+    good = "includes_basic" if d.good_includes_basic else "excludes_basic"
+    named = [("online_share", d.online_share_base, ONLINE_SHARE_CHOICES[d.online_share_base]),
+             ("active_evaluation_rate", d.active_evaluation_rate,
+              ACTIVE_EVALUATION_CHOICES[d.active_evaluation_rate]),
+             ("good_rating_rate", good, GOOD_RATING_CHOICES[d.good_includes_basic]),
+             ("promise_speedup", d.promise_speedup, PROMISE_SPEEDUP_CHOICES[d.promise_speedup])]
+    return [Definition(figure, choice, text, SHORT_LABELS[figure, choice]) for figure, choice, text in named]
 
 
 class Figures(msgspec.Struct, omit_defaults=False):
@@ -77,22 +106,30 @@ class Figures(msgspec.Struct, omit_defaults=False):
     rejected: int = 0  # 不予受理
     withdrawn: int = 0  # 撤回
     online: int = 0  # accepted through the online channel (网上)
+    online_completed: int = 0  # completed, accepted through the online channel
     trips_le1: int = 0  # completed with at most one trip (最多跑一次)
-    evaluations: int = 0  # 评价数
+    evaluations: int = 0  # 评价数: ratings (a case may have several), by rating day
+    rated_cases: int = 0  # 已评价办件: cases with a rating, by their first rating day
+    resident_ratings: int = 0  # ratings the resident entered (主动评价)
     ratings: dict[str, int] = {}  # "5".."1" -> count (非常满意 .. 非常不满意)
+    ratings_by_channel: dict[str, int] = {}  # window, phone, online, callback -> count
+    ratings_by_step: dict[str, int] = {}  # intake, acceptance, completion, case -> count
     good_ratings: int = 0
     bad_ratings: int = 0  # 差评 (不满意, 非常不满意)
     bad_followed_up: int = 0  # of those bad ratings, followed up (回访) by now
     bad_pending: int = 0  # of those bad ratings, still waiting for their follow-up
+    bad_followed_up_on_time: int = 0  # follow-ups done by the rule's last day, by follow-up day
     consultations: int = 0  # 咨询量
     completion_rate: float | None = None  # 办结率 = completed / accepted
     on_time_rate: float | None = None  # 按时办结率 = completed on time / completed
     overdue_rate: float | None = None  # 超期办结率 = completed late / completed
-    online_share: float | None = None  # 网上办理率 = online / accepted
+    online_share: float | None = None  # 网上办理率 = online / accepted, or online_completed / completed (Definitions)
     one_trip_share: float | None = None  # 最多跑一次率 = trips <= 1 / completed
     active_evaluation_rate: float | None = None  # 主动评价率, per Definitions
     good_rating_rate: float | None = None  # 好评率, per Definitions
     bad_follow_up_rate: float | None = None  # 差评整改率 = followed up / bad ratings
+    # 差评按时回访率 = follow-ups done by the rule's last day / follow-ups done, both by follow-up day
+    bad_follow_up_on_time_rate: float | None = None
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -100,27 +137,38 @@ def rate(part: int, whole: int) -> float | None:
 
 
 def figures_from(counters: Mapping[str, int], d: Definitions, *, overdue_open: int = 0) -> Figures:
-    """Figures from summed rollup counters (`server.model.rollups.METRICS`, plus `online_accepted`: the accepted counter
-    of the online channel over the same rows); `overdue_open` comes from the open cases."""
+    """Figures from summed rollup counters (`server.model.rollups.METRICS`, plus `online_accepted` and
+    `online_completed`: the accepted and completed counters of the online channel over the same rows);
+    `overdue_open` comes from the open cases."""
     c = counters.get
-    online = c("online_accepted", 0)
+    online, online_completed = c("online_accepted", 0), c("online_completed", 0)
     accepted, completed, rated = c("accepted", 0), c("completed", 0), c("rated", 0)
     on_time, late = c("completed_on_time", 0), c("completed_late", 0)
     ratings = {str(r): c(f"rated_{r}", 0) for r in (5, 4, 3, 2, 1)}
     good = sum(ratings[str(r)] for r in d.good_ratings)
     bad = sum(ratings[str(r)] for r in BAD_RATINGS)
     pending = c("bad_pending", 0)
-    active = completed if d.active_evaluation_rate == "rated_over_completed" else rated
+    rated_cases, resident = c("rated_cases", 0), c("rated_by_resident", 0)
+    active = (rate(rated_cases, completed) if d.active_evaluation_rate == "rated_over_completed"
+              else rate(resident, rated))
+    followed, on_time_follow_ups = bad - pending, c("bad_followed_up_on_time", 0)
+    online_share = (rate(online, accepted) if d.online_share_base == "accepted"
+                    else rate(online_completed, completed))
     return Figures(
         accepted=accepted, completed=completed, completed_on_time=on_time, completed_late=late,
         completed_no_due_date=completed - on_time - late, in_progress=c("in_progress", 0), overdue_open=overdue_open,
-        rejected=c("rejected", 0), withdrawn=c("withdrawn", 0), online=online, trips_le1=c("trips_le1", 0),
-        evaluations=rated, ratings=ratings, good_ratings=good, bad_ratings=bad, bad_followed_up=bad - pending,
-        bad_pending=pending, consultations=c("consultations", 0),
+        rejected=c("rejected", 0), withdrawn=c("withdrawn", 0), online=online, online_completed=online_completed,
+        trips_le1=c("trips_le1", 0),
+        evaluations=rated, rated_cases=rated_cases, resident_ratings=resident, ratings=ratings,
+        ratings_by_channel={k: c(f"rated_via_{k}", 0) for k in RATING_CHANNEL_LABELS},
+        ratings_by_step={k: c(f"rated_at_{k}", 0) for k in RATING_STEP_LABELS},
+        good_ratings=good, bad_ratings=bad, bad_followed_up=followed, bad_pending=pending,
+        bad_followed_up_on_time=on_time_follow_ups, consultations=c("consultations", 0),
         completion_rate=rate(completed, accepted), on_time_rate=rate(on_time, completed),
-        overdue_rate=rate(late, completed), online_share=rate(online, accepted),
-        one_trip_share=rate(c("trips_le1", 0), completed), active_evaluation_rate=rate(rated, active),
-        good_rating_rate=rate(good, rated), bad_follow_up_rate=rate(bad - pending, bad))
+        overdue_rate=rate(late, completed), online_share=online_share,
+        one_trip_share=rate(c("trips_le1", 0), completed), active_evaluation_rate=active,
+        good_rating_rate=rate(good, rated), bad_follow_up_rate=rate(followed, bad),
+        bad_follow_up_on_time_rate=rate(on_time_follow_ups, c("bad_followed_up", 0)))
 
 
 def add_counters(total: dict[str, int], part: Mapping[str, int]) -> None:
@@ -246,21 +294,28 @@ class ItemFigures(msgspec.Struct, omit_defaults=False):
     fully_online_share: float | None
     one_trip: int
     one_trip_share: float | None
-    promise_speedup: float | None  # mean of (legal − promised) / legal over items with a legal limit > 0
-    speedup_items: int  # the items that mean is over
+    # 承诺提速率 over items with a legal limit > 0 (Definitions.promise_speedup): the mean of
+    # (legal − promised) / legal, or (Σ legal − Σ promised) / Σ legal
+    promise_speedup: float | None
+    speedup_items: int  # the items it is over
 
 
-def item_figures(items: Iterable[ServiceItem]) -> ItemFigures:
+def item_figures(items: Iterable[ServiceItem], d: Definitions | None = None) -> ItemFigures:
+    d = d or Definitions()
     items = list(items)
     online = sum(1 for i in items if i.is_online)
     one_trip = sum(1 for i in items if i.is_one_trip)
-    limited = [i for i in items if i.legal_days]
-    speedups = [(i.legal_days - i.promised_days) / i.legal_days for i in limited if i.legal_days]
+    limited = [(i.legal_days, i.promised_days) for i in items if i.legal_days]
+    if not limited:
+        speedup = None
+    elif d.promise_speedup == "ratio_of_totals":
+        legal = sum(x for x, _ in limited)
+        speedup = round((legal - sum(p for _, p in limited)) / legal, RATE_DIGITS)
+    else:
+        speedup = round(sum((x - p) / x for x, p in limited) / len(limited), RATE_DIGITS)
     return ItemFigures(
         items=len(items), fully_online=online, fully_online_share=rate(online, len(items)), one_trip=one_trip,
-        one_trip_share=rate(one_trip, len(items)),
-        promise_speedup=round(sum(speedups) / len(speedups), RATE_DIGITS) if speedups else None,
-        speedup_items=len(speedups))
+        one_trip_share=rate(one_trip, len(items)), promise_speedup=speedup, speedup_items=len(limited))
 
 
 # ---- the yearbook sentence -----------------------------------------------------------------------------------

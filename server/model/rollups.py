@@ -12,6 +12,9 @@ Definition choices, kept here in one place (see `shared/domain/glossary.md`):
   `[figures] good_includes_basic` setting (`server.model.figures` applies the setting; the counters keep every level).
 - in_progress counts on the acceptance day the cases still open now; bad_pending on the rating day the bad ratings
   not yet followed up: both leave their day when the case moves on, like every other counter.
+- ratings: a case has several (one per step and channel, `protocol.lifecycle`); `rated` and its breakdowns count
+  ratings on their rating day, `rated_cases` counts a case once, on its first rating day. A bad rating's follow-up
+  is on time when done by its `follow_up_due` (a rating without one is neither on time nor late).
 
 Coarser grains (`GRAINS`) are kept by the same deltas in the same transaction: `grain_rows(deltas)` says what each
 adds (a store writes them: `server.storage.rollup_tables`). `rollups_month` sums the days of a month per unit at
@@ -30,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from protocol.lifecycle import Case
+from protocol.lifecycle import Case, ratings_of
 from protocol.vocabulary import BAD_RATINGS, OPEN_STATES, CaseState
 
 METRICS: tuple[str, ...] = (
@@ -41,16 +44,27 @@ METRICS: tuple[str, ...] = (
     "trips_le1",  # completed with trips <= 1 (最多跑一次)
     "rejected",  # 不予受理, on closed_on
     "withdrawn",  # 撤回, on closed_on
-    "rated",  # 评价数, on rated_on
+    "rated",  # 评价数: ratings (several per case), each on its rating day
     "rated_5",
     "rated_4",
     "rated_3",
     "rated_2",
     "rated_1",
-    "bad_followed_up",  # 差评回访, on followed_up_on
+    "bad_followed_up",  # 差评回访, on the follow-up day
     "consultations",  # 咨询量
     "in_progress",  # 在办: accepted, still open (办理中 or 补正中), on accepted_on
-    "bad_pending",  # 差评待回访: a bad rating not yet followed up, on rated_on
+    "bad_pending",  # 差评待回访: a bad rating not yet followed up, on its rating day
+    "rated_cases",  # 已评价办件: a case with at least one rating, on its first rating day
+    "rated_by_resident",  # ratings the resident entered (主动评价), on the rating day
+    "bad_followed_up_on_time",  # 差评 followed up by its follow_up_due, on the follow-up day
+    "rated_via_window",  # ratings by channel (评价渠道), on the rating day: 窗口评价器
+    "rated_via_phone",  # 手机
+    "rated_via_online",  # 网上
+    "rated_via_callback",  # 电话回访
+    "rated_at_intake",  # ratings by step, on the rating day: 接件
+    "rated_at_acceptance",  # 受理
+    "rated_at_completion",  # 办结
+    "rated_at_case",  # 整个办件
 )
 KEY_COLUMNS: tuple[str, ...] = ("org_code", "day", "category", "channel")  # the daily table's (handled) keys
 GOOD_RATINGS: tuple[int, ...] = (5, 4, 3)
@@ -92,14 +106,22 @@ def add_case(total: Contribution, case: Case | None, category: str, sign: int = 
         _add(total, (org, case.closed_on, category, channel, home), sign, "rejected")
     elif state == CaseState.WITHDRAWN and case.closed_on is not None:
         _add(total, (org, case.closed_on, category, channel, home), sign, "withdrawn")
-    if case.rating is not None and case.rated_on is not None:
-        _add(total, (org, case.rated_on, category, channel, home), sign, "rated", _RATED[case.rating],
-             "bad_pending" if case.rating in BAD_RATINGS and case.followed_up_on is None else None)
-    if case.followed_up_on is not None:
-        _add(total, (org, case.followed_up_on, category, channel, home), sign, "bad_followed_up")
+    ratings = ratings_of(case) if case.rating is not None else ()
+    if ratings:
+        _add(total, (org, ratings[0].on, category, channel, home), sign, "rated_cases")
+    for r in ratings:
+        _add(total, (org, r.on, category, channel, home), sign, "rated", _RATED[r.rating],
+             "rated_by_resident" if r.entered_by == "resident" else None, _VIA.get(r.channel), _AT.get(r.step),
+             "bad_pending" if r.rating in BAD_RATINGS and r.followed_up_on is None else None)
+        if r.followed_up_on is not None:
+            on_time = r.follow_up_due is not None and r.followed_up_on <= r.follow_up_due
+            _add(total, (org, r.followed_up_on, category, channel, home), sign, "bad_followed_up",
+                 "bad_followed_up_on_time" if on_time else None)
 
 
 _RATED = {n: f"rated_{n}" for n in range(1, 6)}
+_VIA = {c: f"rated_via_{c}" for c in ("window", "phone", "online", "callback")}
+_AT = {s: f"rated_at_{s}" for s in ("intake", "acceptance", "completion", "case")}
 
 
 def _add(total: Contribution, key: Key, sign: int, *metrics: str | None) -> None:

@@ -10,9 +10,10 @@ from collections.abc import Mapping
 from datetime import date
 from typing import NamedTuple
 
-from protocol.messages import StatsResponse, StatsRow
+from protocol.messages import FigureDefinition, StatsResponse, StatsRow
 from protocol.vocabulary import LEVEL_PREFIX_LEN, Level, level_of
 from server.errors import ApiError
+from server.model.figures import definitions_named
 from server.model.reference import Reference
 from server.model.rollups import BASES, HANDLED
 from server.reports.overview import Overview, UnitFigures
@@ -83,7 +84,9 @@ async def compute_stats(overview: Overview, reference: Reference, query: StatsQu
     rows = await overview.unit_figures(query.prefix, query.date_from, query.date_to, query.level, units,
                                        basis=query.basis)
     return StatsResponse(level=query.level.value, date_from=query.date_from, date_to=query.date_to, org=query.org,
-                         rows=[_row(r) for r in rows], basis=query.basis)
+                         rows=[_row(r) for r in rows], basis=query.basis,
+                         definitions=[FigureDefinition(d.figure, d.choice, d.text, d.label)
+                                      for d in definitions_named(overview.definitions)])
 
 
 def _row(unit: UnitFigures) -> StatsRow:
@@ -91,4 +94,6 @@ def _row(unit: UnitFigures) -> StatsRow:
     return StatsRow(code=unit.org.code, name=unit.org.name, level=unit.org.level, accepted=f.accepted,
                     completed=f.completed, completed_on_time=f.completed_on_time, on_time_rate=f.on_time_rate,
                     rejected=f.rejected, withdrawn=f.withdrawn, evaluations=f.evaluations,
-                    good_ratings=f.good_ratings, good_rating_rate=f.good_rating_rate)
+                    good_ratings=f.good_ratings, good_rating_rate=f.good_rating_rate, online=f.online,
+                    online_completed=f.online_completed, online_share=f.online_share,
+                    active_evaluation_rate=f.active_evaluation_rate)

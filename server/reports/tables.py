@@ -10,6 +10,7 @@ from typing import Any
 from protocol.lifecycle import CHINA_TZ
 from server.model.figures import Definition, Figures, Period
 from server.reports.exports import Column, Table
+from server.reports.followups import FollowUpsResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.report import ReportResponse
 from server.reports.scope import OrgRef
@@ -17,25 +18,24 @@ from server.reports.worklists import AgentsResponse, CaseListResponse, Conflicts
 
 BASIS_NOTES = {"handled": "按办理地:办件计入受理它的单位(政务服务大厅、便民服务中心或村服务站)",
                "residence": "按申请人居住地:办件计入申请人所在的村(社区);未填居住地的计入办理单位所在县"}
-TABLES = ("units", "categories", "channels", "trend", "summary", "report", "cases", "agents", "conflicts")
+TABLES = ("units", "categories", "channels", "trend", "summary", "report", "cases", "agents", "conflicts", "follow_ups")
 
 
 def figure_columns(definitions: Sequence[Definition]) -> list[tuple[str, Column]]:
     """(Figures field, column) for the figure columns of every figures table."""
-    active = {d.figure: d.choice for d in definitions}
-    is_per_completed = active.get("active_evaluation_rate") == "rated_over_completed"
-    active_label = "评价数/办结量" if is_per_completed else "主动/全部评价"
-    good_label = "含基本满意" if active.get("good_rating_rate") == "includes_basic" else "不含基本满意"
+    label = {d.figure: d.label for d in definitions}
     return [
         ("accepted", Column("受理量", "int")), ("completed", Column("办结量", "int")),
         ("completed_on_time", Column("按时办结", "int")), ("on_time_rate", Column("按时办结率", "rate")),
         ("completed_late", Column("超期办结", "int")), ("in_progress", Column("在办", "int")),
         ("overdue_open", Column("超期未办结", "int")), ("rejected", Column("不予受理", "int")),
         ("withdrawn", Column("撤回", "int")), ("completion_rate", Column("办结率", "rate")),
-        ("online", Column("网上受理", "int")), ("online_share", Column("网上办理率", "rate")),
+        ("online", Column("网上受理", "int")), ("online_completed", Column("网上受理的办结件", "int")),
+        ("online_share", Column(f"网上办理率({label['online_share']})", "rate")),
         ("one_trip_share", Column("最多跑一次率", "rate")), ("evaluations", Column("评价数", "int")),
-        ("active_evaluation_rate", Column(f"主动评价率({active_label})", "rate")),
-        ("good_rating_rate", Column(f"好评率({good_label})", "rate")), ("bad_ratings", Column("差评", "int")),
+        ("active_evaluation_rate", Column(f"主动评价率({label['active_evaluation_rate']})", "rate")),
+        ("good_rating_rate", Column(f"好评率({label['good_rating_rate']})", "rate")),
+        ("bad_ratings", Column("差评", "int")),
         ("bad_pending", Column("差评待回访", "int")), ("consultations", Column("咨询量", "int")),
     ]
 
@@ -52,7 +52,7 @@ def _notes(org: OrgRef, period: Period, definitions: Sequence[Definition], as_of
         notes.append(("统计口径", BASIS_NOTES[basis]))
     if as_of is not None:
         notes.append(("超期未办结截至", as_of))
-    notes += [("口径", d.text) for d in definitions]
+    notes += [(f"口径:{d.text.split(' = ')[0]}", d.text) for d in definitions]  # 口径:网上办理率
     notes.append(("说明", "受理量按受理日期、办结量按办结日期、评价按评价日期统计;不予受理的办件不计入受理量。"))
     return notes
 
@@ -159,3 +159,19 @@ def conflicts_table(r: ConflictsResponse) -> Table:
              ("说明", "县级未采纳:两个窗口离线时对同一办件做了不能同时成立的操作,县级按因果顺序采纳了先发生的一个;"
                     "乡镇窗口可按办件当前状态重做,或以县级为准,处理结果作为事件上传。")]
     return Table(f"{r.org_name}县级未采纳的操作", cols, body, notes)
+
+
+def follow_ups_table(r: FollowUpsResponse) -> Table:
+    cols = [Column("乡镇"), Column("办件编号", "code"), Column("事项"), Column("经办人"), Column("申请人"),
+            Column("证件号码(脱敏)", "code"), Column("评价"), Column("评价环节"), Column("评价渠道"),
+            Column("录入"), Column("评价意见"), Column("评价日期", "date"), Column("回访期限", "date"),
+            Column("超期天数", "int")]
+    body = [[f.township_name, f.case_no, f.item_name, f.staff, f.applicant_name, f.cert_no_masked, f.rating_label,
+             f.step_label, f.channel_label, "群众本人" if f.entered_by == "resident" else "工作人员", f.comment,
+             f.rated_on, f.follow_up_due, f.days_overdue] for f in r.rows]
+    states = {"overdue": "已超期", "pending": "全部待回访"}
+    notes = [("单位", f"{r.org_name}({r.org})"), ("范围", states[r.state]), ("截至", r.as_of),
+             ("条数", f"共 {r.total} 条(其中超期 {r.overdue} 条),本表 {len(r.rows)} 条(从第 {r.offset + 1} 条起)"),
+             ("规则", f"差评应在评价后 {r.follow_up_workdays} 个工作日内回访(按县级工作日历计算);"
+                    "回访期限为空的,日历尚未覆盖该日期")]
+    return Table(f"{r.org_name}差评回访清单", cols, body, notes)

@@ -11,6 +11,7 @@ from typing import Protocol
 
 import msgspec
 
+from protocol.lifecycle import Rating
 from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
 from server.storage.base import AgentRecord
@@ -135,11 +136,11 @@ class DashboardStore(Protocol):
     async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
                           units: Sequence[str] | None = None, basis: str = "handled") -> Sums:
         """Every rollup metric summed over [date_from, date_to] for units of `unit_len` digits under `prefix`
-        (or exactly `units`, each `unit_len` long), plus `online_accepted` (accepted through the online channel),
-        grouped by `by` (a subsequence of GROUPS; "unit" is the first `unit_len` digits of where the case was
-        handled, or with `basis` "residence" of where the applicant lives). `unit_len` may be 2 or 4 (a province's,
-        a prefecture's units). Whole months come from the monthly grain, the days at either end from the daily
-        table; the result is the same either way. Keys follow the order of `by`."""
+        (or exactly `units`, each `unit_len` long), plus `online_accepted` and `online_completed` (accepted and
+        completed through the online channel), grouped by `by` (a subsequence of GROUPS; "unit" is the first
+        `unit_len` digits of where the case was handled, or with `basis` "residence" of where the applicant lives).
+        `unit_len` may be 2 or 4 (a province's, a prefecture's units). Whole months come from the monthly grain, the
+        days at either end from the daily table; the result is the same either way. Keys follow the order of `by`."""
         ...
 
     async def item_counts(self, where: CaseFilter, unit_len: int) -> dict[tuple[str, str], int]:
@@ -186,6 +187,11 @@ class DashboardStore(Protocol):
                              ) -> tuple[int, list[ConflictRow]]:
         """(how many, one page of) the conflicts of the cases under `prefix` (6, 9 or 12 digits), open, settled or
         both (None), the newest found first."""
+        ...
+
+    async def waiting_bad_ratings(self, prefix: str) -> list[tuple[CaseListRow, list[Rating]]]:
+        """The cases under `prefix` (where handled) with a bad rating waiting for its follow-up, each with its
+        ratings; oldest first rating first. Bad ratings are rare, so all of them (the service filters and pages)."""
         ...
 
     async def conflict_counts(self) -> dict[tuple[str, bool], int]:

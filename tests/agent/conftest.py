@@ -40,6 +40,7 @@ def sample_reference() -> ReferenceResponse:
                ServiceItem(code="XK-001", name="农村宅基地批准", category="行政许可", promised_days=10),
                ServiceItem(code="QT-001", name="证明开具", category="其他", promised_days=0)],
         calendar=calendar.to_json(),
+        follow_up_workdays=5,
     )
 
 

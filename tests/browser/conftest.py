@@ -223,3 +223,18 @@ def act(page, action: str, *keys: str) -> None:
             page.keyboard.type(key)
     page.keyboard.press("Control+Enter")
     expect(page.locator("[data-slot=history] tbody tr")).to_have_count(events + 1, timeout=10_000)
+
+
+def enter_case(page, name: str = "扎西卓玛", village: str | None = None) -> None:
+    """On the staff page: a new 最低生活保障申请 case typed from the keyboard and saved (Ctrl+Enter)."""
+    page.keyboard.press("Alt+KeyN")
+    expect_focus(page, "#f-item")
+    page.keyboard.type("最低生活")
+    page.wait_for_selector("#f-item-list li[aria-selected=true]")
+    page.keyboard.press("Enter")
+    page.fill("#f-name", name)
+    page.fill("#f-cert-no", VALID_ID)
+    if village is not None:
+        page.select_option("#f-village", village)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("[data-slot=saved]:not([hidden])")

@@ -41,6 +41,9 @@ def test_log_in_drill_down_to_a_village_and_export_the_townships_table(county, p
     expect(card(page, "accepted")).to_have_text("10")
     expect(card(page, "completed")).to_have_text("6")
     expect(page.locator("[data-definition=good_rating_rate]")).to_contain_text("基本满意")
+    # the county's choice of definition beside the figure's name: 网上办理率(÷受理量)
+    expect(page.locator("[data-card=online_share] .card-label")).to_have_text("网上办理率(÷受理量)")
+    expect(page.locator("[data-definition=online_share]")).to_contain_text("网上受理 ÷ 受理量")
     assert page.locator("svg.chart rect.bar-accepted").count() == 3  # January to March
     # county -> township -> village
     page.click(f"#units a[data-unit='{QIAOWA}000']")
@@ -87,8 +90,11 @@ def test_a_figure_opens_the_cases_behind_it_with_masked_certificates(county, pag
     visit(page, url, "#/open?as_of=2026-04-01")
     expect(page.locator("#overdue tbody tr")).to_have_count(2)
     expect(page.locator("#due-soon tbody tr")).to_have_count(1)
-    visit(page, url, "#/bad")
-    expect(page.locator("tbody tr")).to_have_count(1)
+    visit(page, url, "#/bad?as_of=2026-04-01")
+    # c6's 不满意 of 03-03: 15 working days (the county rule) end on 03-24, 8 days before 04-01
+    expect(page.locator("#follow-ups tbody tr")).to_have_count(1)
+    expect(page.locator("#follow-ups tbody tr")).to_contain_text("2026-03-24")
+    expect(page.locator("#follow-ups tbody tr td.num")).to_have_text("8")
     visit(page, url, "#/summary?period=2026-Q1")
     expect(page.locator("#yearbook-sentence")).to_have_text(
         "2026年第一季度，木里藏族自治县办理各类行政许可和公共服务事项6件，其中：行政许可办结3件，公共服务事项办结3件；"

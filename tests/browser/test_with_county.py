@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from scripts.cluster import Cluster, http_json
-from tests.browser.conftest import VALID_ID, act, expect_focus, open_page
+from tests.browser.conftest import act, enter_case, expect_focus, open_page
 
 pytestmark = pytest.mark.browser
 
@@ -33,16 +33,7 @@ def test_a_case_worked_in_the_page_while_the_county_is_down_reaches_its_figures(
     before = county_figures(cluster)
 
     cluster.server.stop()
-    page.keyboard.press("Alt+KeyN")
-    expect_focus(page, "#f-item")
-    page.keyboard.type("最低生活")
-    page.wait_for_selector("#f-item-list li[aria-selected=true]")
-    page.keyboard.press("Enter")
-    page.fill("#f-name", "扎西卓玛")
-    page.fill("#f-cert-no", VALID_ID)
-    page.select_option("#f-village", f"{TOWNSHIP}201")
-    page.keyboard.press("Control+Enter")
-    page.wait_for_selector("[data-slot=saved]:not([hidden])")
+    enter_case(page, village=f"{TOWNSHIP}201")
     # The save starts a sync round at once; it cannot reach the county.
     expect(page.locator("#sync-indicator")).to_have_attribute("data-state", "offline", timeout=20_000)
     act(page, "supplement_requested", "户口簿复印件\n家庭收入证明")

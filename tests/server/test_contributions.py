@@ -80,7 +80,8 @@ def test_contributions_follow_the_published_definitions() -> None:
     assert got == {
         (village, "2026-03-02", cat, channel, home): {"accepted": 1},
         (village, "2026-03-06", cat, channel, home): {"completed": 1, "completed_late": 1, "rated": 1,
-                                                      "rated_2": 1},
+                                                      "rated_2": 1, "rated_cases": 1, "rated_via_window": 1,
+                                                      "rated_at_case": 1},
         (village, "2026-03-09", cat, channel, home): {"bad_followed_up": 1},
     }
     rejected, _ = _full([HISTORY[0], _event(2, "rejected", "2026-03-03T09:00:00+08:00", {"reason": "不符合条件"})])

@@ -32,7 +32,8 @@ async def test_the_townships_table_as_xlsx_has_typed_cells_and_a_frozen_chinese_
     ws = wb.worksheets[0]
     header = [c.value for c in ws[1]]
     assert header[:4] == ["区划代码", "单位", "受理量", "办结量"]
-    assert "好评率(含基本满意)" in header and "主动评价率(评价数/办结量)" in header
+    assert "好评率(含基本满意)" in header and "主动评价率(已评价办件/办结量)" in header
+    assert "网上办理率(÷受理量)" in header
     assert ws.freeze_panes == "A2" and ws["A1"].font.bold
     rows = {r[1]: r for r in ws.iter_rows(min_row=2, values_only=True)}
     qiaowa = rows["乔瓦镇"]

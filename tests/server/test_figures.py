@@ -22,7 +22,7 @@ from protocol.workdays import due_date
 from server.admin import rollups as maintenance
 from server.app import build_app
 from server.config import load_config
-from server.http.common import STORE
+from server.http.common import REFERENCE, STORE
 from server.model.calendar import package_calendar
 from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer
 
@@ -241,14 +241,17 @@ async def test_rollups_stay_equal_to_a_recomputation(data_set: CountyServer) -> 
 async def test_the_definitions_are_named_and_a_county_can_choose_others(data_set: CountyServer,
                                                                          tmp_path: Path) -> None:
     o = await _get(data_set, f"/api/v1/overview?{Q1}")
-    assert [(d["figure"], d["choice"]) for d in o["definitions"]] == [
-        ("active_evaluation_rate", "rated_over_completed"), ("good_rating_rate", "includes_basic")]
+    assert [(d["figure"], d["choice"], d["label"]) for d in o["definitions"]] == [
+        ("online_share", "accepted", "÷受理量"),
+        ("active_evaluation_rate", "rated_over_completed", "已评价办件/办结量"),
+        ("good_rating_rate", "includes_basic", "含基本满意"), ("promise_speedup", "mean_of_items", "事项平均")]
     source = data_set.config.source
     assert source is not None
     other = tmp_path / "other" / "server.toml"
     other.parent.mkdir()
     other.write_text(source.read_text("utf-8") + '[figures]\nactive_evaluation_rate = "active_over_ratings"\n'
-                     "good_includes_basic = false\n", encoding="utf-8")
+                     'good_includes_basic = false\nonline_share_base = "completed"\n'
+                     'promise_speedup = "ratio_of_totals"\n', encoding="utf-8")
     config = load_config(other)
     app = await build_app(config)
     async with TestServer(app, host="127.0.0.1", port=0) as server, aiohttp.ClientSession() as session:
@@ -256,9 +259,21 @@ async def test_the_definitions_are_named_and_a_county_can_choose_others(data_set
         await load_data_set(again)
         o = await _get(again, f"/api/v1/overview?{Q1}")
         f = o["figures"]
-        assert (f["good_ratings"], f["good_rating_rate"], f["active_evaluation_rate"]) == (1, 0.25, 1.0)
+        # every rating of the data set was entered by staff (an agent before ratings per step): none is 主动
+        assert (f["good_ratings"], f["good_rating_rate"], f["active_evaluation_rate"]) == (1, 0.25, 0.0)
         assert (await _get(again, f"/api/v1/cases?{Q1}&figure=good_ratings"))["total"] == 1
         assert "基本满意不计为好评" in next(d["text"] for d in o["definitions"] if d["figure"] == "good_rating_rate")
+        # 网办率 over completed: of the 6 completed cases, c2 and c6 were accepted online (over accepted: 2 / 10)
+        assert (f["online"], f["online_completed"], f["completed"], f["online_share"]) == (2, 2, 6, 0.3333)
+        assert [d["label"] for d in o["definitions"]] == ["÷办结量", "群众本人/全部评价", "不含基本满意", "时限合计"]
+        items = o["items"]
+        catalog = list(again.app[REFERENCE].items.values())
+        legal = [(i.legal_days, i.promised_days) for i in catalog if i.legal_days]
+        assert items["promise_speedup"] == round(1 - sum(p for _, p in legal) / sum(x for x, _ in legal), 4)
+        stats = await _get(again, "/api/v1/stats?level=county&from=2026-01-01&to=2026-03-31")
+        assert stats["rows"][0]["online_share"] == 0.3333
+        assert [d["choice"] for d in stats["definitions"]] == [
+            "completed", "active_over_ratings", "excludes_basic", "ratio_of_totals"]
 
 
 @pytest.mark.parametrize(("query", "field", "expected"), [

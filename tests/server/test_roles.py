@@ -44,6 +44,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/units"): "scoped",
     ("GET", "/api/v1/summary"): "scoped",
     ("GET", "/api/v1/report"): "scoped",
+    ("GET", "/api/v1/follow-ups"): "scoped",
     ("GET", "/api/v1/cases/{case_id}"): "case",
     ("GET", "/api/v1/cases/{case_id}/attachments"): "case",
     ("POST", "/api/v1/cases/{case_id}/grants"): "admin",

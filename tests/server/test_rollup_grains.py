@@ -56,7 +56,8 @@ async def test_a_correction_of_item_and_handling_unit_moves_the_case_between_row
                                                    {"item_code": "XK-0002", "org_code": VILLAGE})])
     assert _month(county_server, CENTRE) == {"accepted": 1, "in_progress": 1}
     assert _month(county_server, VILLAGE) == {"accepted": 1, "completed": 1, "completed_on_time": 1, "trips_le1": 1,
-                                              "rated": 1, "rated_2": 1, "bad_pending": 1}
+                                              "rated": 1, "rated_2": 1, "bad_pending": 1, "rated_cases": 1,
+                                              "rated_via_window": 1, "rated_at_case": 1}
     with sqlite3.connect(county_server.config.database) as db:
         categories = db.execute("SELECT category, sum(accepted) FROM rollups_month WHERE unit = ? GROUP BY 1",
                                 (QIAOWA,)).fetchall()

@@ -14,6 +14,7 @@ from typing import Any
 import aiosqlite
 import msgspec
 
+from protocol.lifecycle import Case, Rating, ratings_of
 from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
 from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE, UNIT_LENGTHS
@@ -41,11 +42,13 @@ from server.storage.rollup_tables import (
 from server.storage.sqlite.store import AGENT_COLUMNS, READ_PRAGMAS, SqliteStore, agent_record
 
 _conflict = msgspec.json.Decoder(Conflict)
+_case = msgspec.json.Decoder(Case)
 
-# Every metric, plus `online_accepted`: the accepted counter of the online channel, so that the online share of
-# any grouping needs no extra grouping by channel.
-SUM_METRICS = (*METRICS, "online_accepted")
-_SUMS = ", ".join([*(f"SUM({m})" for m in METRICS), "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)"])
+# Every metric, plus `online_accepted` and `online_completed`: the accepted and completed counters of the online
+# channel, so that the online share of any grouping (over either base) needs no extra grouping by channel.
+SUM_METRICS = (*METRICS, "online_accepted", "online_completed")
+_SUMS = ", ".join([*(f"SUM({m})" for m in METRICS), "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)",
+                   "SUM(CASE WHEN channel = 'online' THEN completed ELSE 0 END)"])
 _OPEN = "state IN ('in_progress', 'suspended')"  # the exact predicate of the partial index cases_open_due
 # Where the applicant lives, as `server.model.rollups.residence_of` says: the village, else the unit's county code.
 _HOME = "COALESCE(village_code, substr(org_code, 1, 6) || '000000')"
@@ -280,6 +283,17 @@ class SqliteDashboardStore:
         return total, [ConflictRow(_conflict.decode(body), township, case_no, found, settled)
                        for body, township, case_no, found, settled in rows]
 
+    async def waiting_bad_ratings(self, prefix: str) -> list[tuple[CaseListRow, list[Rating]]]:
+        # The predicate of the partial index cases_bad_pending: a case's summary fields say a bad rating waits.
+        rows = await self._read.execute_fetchall(
+            f"SELECT {_CASE_COLUMNS}, body FROM cases INDEXED BY cases_bad_pending "
+            "WHERE rating IN (1, 2) AND followed_up_on IS NULL AND org_code >= ? AND org_code < ? "
+            "ORDER BY rated_on, case_no", (prefix, upper_bound(prefix)))
+        out = []
+        for r in rows:
+            out.append((_case_list_row(r[:-1]), ratings_of(_case.decode(r[-1]))))
+        return out
+
     async def conflict_counts(self) -> dict[tuple[str, bool], int]:
         rows = await self._read.execute_fetchall(
             "SELECT township_code, is_open, count(*) FROM conflicts GROUP BY township_code, is_open")
@@ -348,7 +362,7 @@ class SqliteDashboardStore:
         return await self._store.transaction(change)
 
 
-def _case_list_row(row: sqlite3.Row) -> CaseListRow:
+def _case_list_row(row: sqlite3.Row | tuple[Any, ...]) -> CaseListRow:
     values = list(row)  # _CASE_COLUMNS are in CaseListRow's order; is_on_time is stored as 0 or 1
     values[14] = None if values[14] is None else bool(values[14])
     return CaseListRow(*values)

@@ -87,10 +87,11 @@ export function figureLink(value, figure, query) {
 }
 
 // Headline cards: [label key, value text, note, figure for the case list, tone]
+// items: [key, value, note, href, tone, definition label (the county's choice of definition, shown beside the name)]
 export function cards(items) {
-  return h("ul", { class: "cards" }, ...items.map(([key, value, note, href, tone]) =>
+  return h("ul", { class: "cards" }, ...items.map(([key, value, note, href, tone, defined]) =>
     h("li", { class: `card${tone ? ` card-${tone}` : ""}`, dataset: { card: key } },
-      h("span", { class: "card-label" }, t(`fig.${key}`)),
+      h("span", { class: "card-label" }, t(`fig.${key}`), defined ? h("span", { class: "defined", dataset: { definedAs: key } }, `(${defined})`) : null),
       href ? h("a", { href, class: "card-value" }, value) : h("strong", { class: "card-value" }, value),
       note ? h("small", {}, note) : null)));
 }
@@ -113,9 +114,14 @@ export function sortableTable(columns, rows, { sort, order = "asc", onSort, capt
 }
 
 // The figure columns of unit, category and channel tables, each count a link to its cases.
+// The short name of the county's definition of a figure ("÷办结量"), or "" when it has one definition only.
+export function definedAs(definitions, figure) {
+  return definitions.find((d) => d.figure === figure)?.label || "";
+}
+
 export function figureColumns(query, orgOf, definitions) {
-  const goodNote = definitions.find((d) => d.figure === "good_rating_rate")?.text;
-  const activeNote = definitions.find((d) => d.figure === "active_evaluation_rate")?.text;
+  const note = (figure) => definitions.find((d) => d.figure === figure)?.text;
+  const named = (figure) => `${t(`fig.${figure}`)}(${definedAs(definitions, figure)})`;
   const link = (figure, field) => (row) => figureLink(row.figures[field], figure, { ...query, ...orgOf(row) });
   const rate = (field) => (row) => pct(row.figures[field]);
   return [
@@ -126,11 +132,11 @@ export function figureColumns(query, orgOf, definitions) {
     { key: "in_progress", label: t("fig.in_progress"), num: true, render: link("in_progress", "in_progress") },
     { key: "overdue_open", label: t("fig.overdue_open"), num: true, render: link("overdue_open", "overdue_open") },
     { key: "rejected", label: t("fig.rejected"), num: true, render: link("rejected", "rejected") },
-    { key: "online_share", label: t("fig.online_share"), num: true, render: rate("online_share") },
+    { key: "online_share", label: named("online_share"), num: true, title: note("online_share"), render: rate("online_share") },
     { key: "one_trip_share", label: t("fig.one_trip_share"), num: true, render: rate("one_trip_share") },
     { key: "evaluations", label: t("fig.evaluations"), num: true, render: link("evaluations", "evaluations") },
-    { key: "active_evaluation_rate", label: t("fig.active_evaluation_rate"), num: true, title: activeNote, render: rate("active_evaluation_rate") },
-    { key: "good_rating_rate", label: t("fig.good_rating_rate"), num: true, title: goodNote, render: rate("good_rating_rate") },
+    { key: "active_evaluation_rate", label: named("active_evaluation_rate"), num: true, title: note("active_evaluation_rate"), render: rate("active_evaluation_rate") },
+    { key: "good_rating_rate", label: named("good_rating_rate"), num: true, title: note("good_rating_rate"), render: rate("good_rating_rate") },
     { key: "bad_pending", label: t("fig.bad_pending"), num: true, render: link("bad_pending", "bad_pending") },
     { key: "consultations", label: t("fig.consultations"), num: true, render: (row) => num(row.figures.consultations) },
   ];

@@ -31,10 +31,14 @@ const ACTIONS = {
   },
   rejected: { allowed: OPEN, fields: [["reason", "textarea", { label: "form.reject_reason", required: true }]] },
   withdrawn: { allowed: OPEN, fields: [["reason", "textarea", { label: "form.withdraw_reason" }]] },
+  // A rating the resident gave staff (by word, or on a phone callback): entered by staff. The resident rates by
+  // themselves on the rating screen (请群众评价, below).
   evaluated: {
-    allowed: (c) => c.state === "completed" && c.rating === null,
+    allowed: (c) => c.state === "completed",
     fields: [
       ["rating", "radio", { label: "form.rating", choices: [5, 4, 3, 2, 1], prefix: "rating", required: true }],
+      ["step", "radio", { label: "form.rating_step", choices: ["completion", "case", "acceptance", "intake"], prefix: "rating_step", value: "case" }],
+      ["channel", "radio", { label: "form.rating_channel", choices: ["window", "callback", "phone", "online"], prefix: "rating_channel", value: "window" }],
       ["comment", "textarea", { label: "form.comment" }],
     ],
   },
@@ -64,16 +68,32 @@ export async function renderCase(main, caseId) {
   slots.conflicts.hidden = body.conflicts.length === 0;
   slots["conflict-list"].replaceChildren(...body.conflicts.map((x) => conflictCard(x, () => renderCase(main, c.case_id))));
   const allowed = Object.entries(ACTIONS).filter(([, action]) => action.allowed(c));
-  slots["action-buttons"].replaceChildren(...(allowed.length ? allowed.map(([kind]) => h("button", {
+  const buttons = allowed.map(([kind]) => h("button", {
     type: "button", class: kind === "completed" ? "primary" : "secondary", dataset: { action: kind },
     onclick: () => openForm(main, c, kind, slots),
-  }, t(`action.${kind}`))) : [h("p", { class: "empty" }, t("case.no_actions"))]),
-  h("button", { type: "button", class: "secondary", dataset: { action: "corrected" },
-    onclick: () => openCorrection(main, c, slots, () => renderCase(main, c.case_id)) }, t("action.corrected")));
+  }, t(`action.${kind}`)));
+  if (c.state !== "rejected" && c.state !== "withdrawn") {
+    buttons.push(h("button", { type: "button", class: "secondary", dataset: { action: "ask_rating" },
+      onclick: () => askRating(c, slots) }, t("action.ask_rating")));
+  }
+  slots["action-buttons"].replaceChildren(...(buttons.length ? buttons : [h("p", { class: "empty" }, t("case.no_actions"))]),
+    h("button", { type: "button", class: "secondary", dataset: { action: "corrected" },
+      onclick: () => openCorrection(main, c, slots, () => renderCase(main, c.case_id)) }, t("action.corrected")));
   slots.history.replaceChildren(history(body.events));
   await renderMaterials(slots.materials, c.case_id);
   main.replaceChildren(fragment);
   (main.querySelector("[data-focus-after-save]") || main.querySelector("h1")).focus();
+}
+
+// 请群众评价: the case goes to the rating screen (/rate) at this window; the resident taps a face there.
+async function askRating(c, slots) {
+  const { ok, body } = await api("POST", "/api/rate/handoff", { case_id: c.case_id });
+  if (!ok) {
+    showBanner(slots["action-error"], body.message);
+    return;
+  }
+  if ("BroadcastChannel" in window) new BroadcastChannel("rating-screen").postMessage(body.request.request_id);
+  showBanner(slots.saved, t("case.rating_handed"));
 }
 
 function row(label, ...value) {
@@ -116,6 +136,9 @@ function facts(c) {
         c.followed_up_on ? t("case.followed_up", { date: c.followed_up_on }) : t("case.follow_up_needed"))
       : null;
     rows.push(row("case.rating", t(`rating.${c.rating}`), " ", followUp));
+    rows.push(row("case.ratings", h("ul", { class: "plain", dataset: { ratings: c.ratings.length } }, c.ratings.map((r) =>
+      h("li", { class: BAD_RATINGS.includes(r.rating) ? "bad-rating" : null },
+        `${r.on} ${t(`rating_step.${r.step || "case"}`)} · ${t(`rating_channel.${r.channel || "window"}`)} · ${t(`rating.${r.rating}`)}`)))));
     if (c.comment) rows.push(row("case.comment", c.comment));
   }
   if (c.staff) rows.push(row("case.staff", c.staff));

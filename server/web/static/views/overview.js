@@ -2,7 +2,7 @@
 // categories and channels, the units one level down (click to drill down), catalogue item figures.
 import { h, api, num, pct, routeQuery, routeTo, banner, reader } from "../dom.js";
 import { t } from "../i18n.js";
-import { onPicker, periodPicker, exportLinks, cards, sortableTable, figureColumns, sortRows, definitionsNote } from "../widgets.js";
+import { onPicker, periodPicker, exportLinks, cards, sortableTable, figureColumns, sortRows, definitionsNote, definedAs } from "../widgets.js";
 import { trendChart, chartLegend } from "../chart.js";
 
 function periodOf(query) {
@@ -30,6 +30,7 @@ export async function renderOverview(view) {
       : h("a", { href: routeTo("overview", { ...periodOf(query), basis: query.basis, org: p.code.slice(0, { province: 2, prefecture: 4, county: 6, township: 9 }[p.level] || 12) }) }, p.name)]));
   const q = { org: query.org, basis: query.basis, ...(query.from ? { from: o.period.date_from, to: o.period.date_to } : { period: query.period || o.period.date_from.slice(0, 4) }) };
   const casesHref = (figure, extra = {}) => routeTo("cases", { ...q, figure, ...extra });
+  const defined = (figure) => definedAs(o.definitions, figure);
   view.append(
     h("div", { class: "view-head" }, h("h1", {}, `${o.org.name}`), h("span", { class: "period-text" }, `${o.period.label}`), crumbs),
     h("div", { class: "toolbar" }, periodPicker(query, (p) => go(p)), basisToggle(o.basis, (basis) => go({ basis }))),
@@ -38,9 +39,9 @@ export async function renderOverview(view) {
       ["completed", num(f.completed), t("card.on_time", { rate: pct(f.on_time_rate) }), casesHref("completed")],
       ["completed_late", num(f.completed_late), t("card.overdue_rate", { rate: pct(f.overdue_rate) }), casesHref("completed_late"), f.completed_late ? "warn" : null],
       ["in_progress", num(f.in_progress), t("card.overdue_open", { n: num(f.overdue_open), date: o.as_of }), casesHref("in_progress"), f.overdue_open ? "alert" : null],
-      ["online_share", pct(f.online_share), t("card.online", { n: num(f.online) }), casesHref("online")],
+      ["online_share", pct(f.online_share), t("card.online", { n: num(f.online) }), casesHref("online"), null, defined("online_share")],
       ["one_trip_share", pct(f.one_trip_share), t("card.one_trip", { n: num(f.trips_le1) }), casesHref("trips_le1")],
-      ["good_rating_rate", pct(f.good_rating_rate), t("card.evaluations", { n: num(f.evaluations), rate: pct(f.active_evaluation_rate) }), casesHref("evaluations")],
+      ["good_rating_rate", pct(f.good_rating_rate), t("card.evaluations", { n: num(f.evaluations), rate: pct(f.active_evaluation_rate), defined: defined("active_evaluation_rate") }), casesHref("evaluations"), null, defined("good_rating_rate")],
       ["bad_ratings", num(f.bad_ratings), t("card.bad", { done: num(f.bad_followed_up), pending: num(f.bad_pending) }), casesHref("bad_ratings"), f.bad_pending ? "warn" : null],
       ["consultations", num(f.consultations), t("card.rejected", { rejected: num(f.rejected), withdrawn: num(f.withdrawn) }), null],
     ]),
@@ -94,7 +95,7 @@ export async function renderOverview(view) {
       h("dt", {}, t("item.count")), h("dd", {}, num(it.items)),
       h("dt", {}, t("item.fully_online")), h("dd", {}, `${num(it.fully_online)}(${pct(it.fully_online_share)})`),
       h("dt", {}, t("item.one_trip")), h("dd", {}, `${num(it.one_trip)}(${pct(it.one_trip_share)})`),
-      h("dt", {}, t("item.speedup")), h("dd", {}, t("item.speedup_value", { rate: pct(it.promise_speedup), n: it.speedup_items })))));
+      h("dt", {}, `${t("item.speedup")}(${defined("promise_speedup")})`), h("dd", {}, t("item.speedup_value", { rate: pct(it.promise_speedup), n: it.speedup_items })))));
 }
 
 // 办理地 / 居住地: count cases where they were handled, or where the applicant lives.
