@@ -19,6 +19,7 @@ class OutboxEvent:
     data: bytes
     parents: tuple[str, ...] | None = None
     replaces: str | None = None
+    staff_id: str | None = None  # the signed-in staff member who did it
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class StoredEvent:
     data: dict[str, Any]
     status: str
     parents: tuple[str, ...] | None = None
+    staff_id: str | None = None
 
 
 @dataclass(frozen=True)

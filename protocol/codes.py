@@ -87,6 +87,12 @@ _CODES = [
     Code("not_quarantined", 404, "这条记录不在被退回的列表中（可能已重新上传或已移出）"),
     Code("conflict_not_found", 404, "没有找到这条待处理的冲突：它可能已在本机或其他窗口处理过，请刷新页面"),
     Code("no_reference", 503, "尚未从县服务器取得事项目录，请在网络连通时同步一次"),
+    Code("sign_in_required", 401, "请先登录：用工号和密码（或 PIN）登录办件工作台；脚本用 curl -u 工号:密码。"),
+    Code("sign_in_failed", 401, "工号或密码不对，请重新输入。"),
+    Code("sign_in_locked", 429, "密码连续输错次数太多，这个工号暂时锁定，请稍后再试，或请负责人重设密码。"),
+    Code("staff_disabled", 403, "这个工号已停用，请联系本乡镇的负责人。"),
+    Code("lead_required", 403, "只有本乡镇的负责人才能管理工作人员。"),
+    Code("staff_not_found", 404, "没有这个工号。"),
     Code("agent_failed", 500, "本机办件服务出错，这次操作没有保存，可以重试；仍不行请联系运维"),
     # why a sync round of the agent failed (`GET /api/status` last_error_code); the PC keeps every record meanwhile
     Code("county_unreachable", 502, "连不上县服务器：网络不通，或县服务器没有运行。记录都保存在本机，联网后自动上传"),

@@ -12,9 +12,19 @@ from datetime import UTC, datetime
 import msgspec
 from aiohttp import web
 
+from ops.passwords import is_scrypt_hash
 from protocol import API_PREFIX
 from protocol.causal import township_digest
-from protocol.messages import AgentName, PulledEvent, PullRequest, PullResponse, ReferenceResponse, encoder
+from protocol.messages import (
+    AgentName,
+    PulledEvent,
+    PullRequest,
+    PullResponse,
+    ReferenceResponse,
+    StaffList,
+    StaffPush,
+    encoder,
+)
 from server.accounts.quotas import Quotas, quota_refusal
 from server.clock import now_ms
 from server.config import ServerConfig
@@ -118,12 +128,34 @@ async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest) -> P
     return PullResponse(
         events=[PulledEvent(event_id=e.event_id, agent_id=e.agent_id, seq=e.seq, case_id=e.case_id, kind=e.kind,
                             at=e.at, data=msgspec.Raw(e.data), offset_ms=e.offset_ms,
-                            parents=None if e.parents is None else _parents.decode(e.parents), replaces=e.replaces)
+                            parents=None if e.parents is None else _parents.decode(e.parents), replaces=e.replaces,
+                            staff_id=e.staff_id)
                 for e in batch.events],
         cursor=cursor_of(stream, batch.last_pos), has_more=batch.has_more,
         digest=None if batch.digest is None else township_digest(*batch.digest), reset=after is None,
         conflicts=batch.conflicts, agents=[AgentName(agent_id=a, name=n) for a, n in batch.agents],
         server_time_ms=now_ms())
+
+
+@routes.post(f"{API_PREFIX}/staff")
+async def staff(request: web.Request) -> web.Response:
+    """A PC's changes to its township's staff list (hashes only, never a PIN); answers the township's whole list,
+    which every PC of the township takes as its own, so a clerk signs in at any window offline."""
+    agent = await require_agent(request)
+    config = request.app[CONFIG]
+    asked = decode(await read_body(request, config.max_body_bytes, config.body_timeout_s), StaffPush)
+    ids = [m.staff_id for m in asked.members]
+    if len(set(ids)) != len(ids):
+        raise ApiError("bad_request", "a staff id appears twice in members")
+    bad = [m.staff_id for m in asked.members if not is_scrypt_hash(m.secret_hash)]
+    if bad:
+        raise ApiError("bad_request", f"secret_hash is not an scrypt hash (ops.passwords) for {bad[:5]}")
+    members = await request.app[STORE].merge_staff(agent.township_code, agent.agent_id, asked.members,
+                                                    datetime.now(UTC).isoformat(timespec="seconds"))
+    if asked.members:
+        log.info("staff list changed township=%s agent_id=%s sent=%d", agent.township_code, agent.agent_id,
+                 len(asked.members))
+    return json_response(StaffList(members=members, server_time_ms=now_ms()))
 
 
 @routes.get(f"{API_PREFIX}/reference")

@@ -23,7 +23,7 @@ import msgspec
 
 from protocol.causal import CaseMeta, FoldEvent
 from protocol.lifecycle import Case
-from protocol.messages import DATA_TYPES, Conflict, OrgUnit, ServiceItem
+from protocol.messages import DATA_TYPES, Conflict, OrgUnit, ServiceItem, StaffMember
 from protocol.vocabulary import EventKind
 from server.model.rollups import Contribution, GrainRows
 
@@ -63,6 +63,7 @@ class StoredEvent(msgspec.Struct, frozen=True):
     data: bytes  # JSON of the event's data
     parents: bytes | None = None  # JSON list of the case's heads its PC had applied; None: a protocol-1 event
     replaces: str | None = None  # the refused event it corrects
+    staff_id: str | None = None  # who did it: the staff member signed in on the PC
 
 
 _DATA = {kind: msgspec.json.Decoder(t) for kind, t in DATA_TYPES.items()}
@@ -288,6 +289,19 @@ class Store(Protocol):
     async def revoke_agent(self, agent_id: str, revoked_at: str) -> bool:
         """Mark `agent_id` revoked: `agent_by_token_sha256` still finds it, with `revoked_at` set. Idempotent (the
         first time is kept). False when there is no such agent."""
+        ...
+
+    async def merge_staff(self, township_code: str, agent_id: str, members: Sequence[StaffMember],
+                          received_at: str) -> list[StaffMember]:
+        """Take a PC's changes to its township's staff list, each record where it is newer than the one held
+        (`protocol.staff.newer`), in one transaction; returns the township's whole list after, by staff id."""
+        ...
+
+    async def township_staff(self, township_code: str) -> list[StaffMember]:
+        ...
+
+    async def staff_names(self) -> dict[tuple[str, str], str]:
+        """(township code, staff id) -> name, of every township: to say who did what."""
         ...
 
     async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:

@@ -34,7 +34,7 @@ CASE_COLUMNS = ("case_id", "case_no", "township_code", "org_code", "village_code
                 "channel", "state", "accepted_on", "due_on", "completed_on", "closed_on", "rating", "rated_on",
                 "followed_up_on", "is_on_time", "last_key", "body", "updated_at", "meta", "digest")
 EVENT_COLUMNS = ("event_id", "agent_id", "seq", "case_id", "kind", "at", "offset_ms", "order_key", "data",
-                 "parents", "replaces", "received_at")
+                 "parents", "replaces", "staff_id", "received_at")
 CONFLICT_COLUMNS = ("event_id", "case_id", "township_code", "agent_id", "kind", "code", "lost_to", "is_open",
                     "detected_at", "settled_at", "body")
 REFUSAL_COLUMNS = ("event_id", "agent_id", "seq", "code", "detail", "body", "received_at")
@@ -133,7 +133,7 @@ _owners = msgspec.json.Decoder(list[tuple[str, str, int]])
 _seq_owners = msgspec.json.Decoder(list[tuple[int, str]])
 _names = msgspec.json.Decoder(list[str])
 _stored_events = msgspec.json.Decoder(
-    list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None]])
+    list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None, str | None]])
 _cases = msgspec.json.Decoder(list[tuple[Case, str, str, CaseMeta]])
 
 
@@ -259,12 +259,13 @@ class CommittedReads:
 
 # A StoredEvent as a JSON array, in `stored_events`' shape: `data` as JSON, `parents` as its JSON text (a string:
 # msgspec.Raw cannot stand in a union with null).
-STORED_EVENT_JSON = "event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, json(data), parents, replaces"
+STORED_EVENT_JSON = ("event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, json(data), parents, replaces,"
+                     " staff_id")
 
 
 def stored_events(doc: bytes) -> list[StoredEvent]:
-    return [StoredEvent(*r[:8], data=bytes(r[8]), parents=None if r[9] is None else r[9].encode(), replaces=r[10])
-            for r in _stored_events.decode(doc)]
+    return [StoredEvent(*r[:8], data=bytes(r[8]), parents=None if r[9] is None else r[9].encode(), replaces=r[10],
+                        staff_id=r[11]) for r in _stored_events.decode(doc)]
 
 
 def conflict_row(c: Conflict, township_code: str, found_at: str) -> tuple[object, ...]:

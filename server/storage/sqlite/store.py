@@ -17,7 +17,7 @@ import functools
 import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,8 @@ import aiosqlite
 import msgspec
 
 from protocol.lifecycle import Case
-from protocol.messages import OrgUnit, ServiceItem
+from protocol.messages import OrgUnit, ServiceItem, StaffMember
+from protocol.staff import newer
 from server.clock import now_iso
 from server.model.rollups import Contribution, GrainRows, add_into
 from server.storage.base import (
@@ -247,6 +248,32 @@ class SqliteStore:
             "UPDATE agents SET revoked_at = coalesce(revoked_at, ?) WHERE agent_id = ?",
             (revoked_at, agent_id)).rowcount == 1)
 
+    async def merge_staff(self, township_code: str, agent_id: str, members: Sequence[StaffMember],
+                          received_at: str) -> list[StaffMember]:
+        def merge(conn: sqlite3.Connection) -> list[StaffMember]:
+            held = {m.staff_id: m for m in _staff_rows(conn, township_code)}
+            take = [m for m in members if newer(m, held.get(m.staff_id))]
+            conn.executemany(
+                f"INSERT INTO staff (township_code, {STAFF_COLUMNS}, agent_id, received_at) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (township_code, staff_id) DO UPDATE SET"
+                " name = excluded.name, role = excluded.role, secret_hash = excluded.secret_hash,"
+                " rev = excluded.rev, changed_at = excluded.changed_at, is_disabled = excluded.is_disabled,"
+                " changed_by = excluded.changed_by, agent_id = excluded.agent_id, received_at = excluded.received_at",
+                [(township_code, m.staff_id, m.name, m.role, m.secret_hash, m.rev, m.changed_at, int(m.is_disabled),
+                  m.changed_by, agent_id, received_at) for m in take])
+            return _staff_rows(conn, township_code) if take else sorted(held.values(), key=lambda m: m.staff_id)
+
+        return await self.transaction(merge)
+
+    async def township_staff(self, township_code: str) -> list[StaffMember]:
+        rows = await self._read.execute_fetchall(
+            f"SELECT {STAFF_COLUMNS} FROM staff WHERE township_code = ? ORDER BY staff_id", (township_code,))
+        return [_staff(r) for r in rows]
+
+    async def staff_names(self) -> dict[tuple[str, str], str]:
+        rows = await self._read.execute_fetchall("SELECT township_code, staff_id, name FROM staff")
+        return {(r[0], r[1]): r[2] for r in rows}
+
     async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:
         [row] = await self._read.execute_fetchall(
             "SELECT (SELECT events FROM agent_usage WHERE agent_id = ?1 AND day = ?2), "
@@ -386,3 +413,16 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 conn.execute("ROLLBACK")
             raise
         log.info("migration applied version=%d name=%s", version, path.stem)
+
+
+STAFF_COLUMNS = "staff_id, name, role, secret_hash, rev, changed_at, is_disabled, changed_by"
+
+
+def _staff(r: Any) -> StaffMember:
+    return StaffMember(staff_id=r[0], name=r[1], role=r[2], secret_hash=r[3], rev=r[4], changed_at=r[5],
+                       is_disabled=bool(r[6]), changed_by=r[7])
+
+
+def _staff_rows(conn: sqlite3.Connection, township_code: str) -> list[StaffMember]:
+    return [_staff(r) for r in conn.execute(
+        f"SELECT {STAFF_COLUMNS} FROM staff WHERE township_code = ? ORDER BY staff_id", (township_code,))]
