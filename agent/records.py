@@ -38,6 +38,7 @@ class KnownEvent:
     replaces: str | None
     data: bytes  # JSON
     is_own: bool
+    staff_id: str | None = None
 
 
 @dataclass(frozen=True)

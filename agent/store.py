@@ -232,9 +232,10 @@ class AgentStore:
         and were not pulled back. Its own carry `agent_id` and their local seq."""
         ids = _case_json.encode(sorted(set(case_ids)))
         async with self._db.execute(
-            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0 FROM pulled"
+            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0, staff_id"
+            " FROM pulled"
             " WHERE case_id IN (SELECT value FROM json_each(?1))"
-            " UNION ALL SELECT event_id, ?2, seq, case_id, kind, at, offset_ms, parents, replaces, data, 1"
+            " UNION ALL SELECT event_id, ?2, seq, case_id, kind, at, offset_ms, parents, replaces, data, 1, staff_id"
             f" FROM outbox WHERE case_id IN (SELECT value FROM json_each(?1)) AND {OWN_FOLDED}"
             " AND event_id NOT IN (SELECT event_id FROM pulled WHERE case_id IN (SELECT value FROM json_each(?1)))",
             (ids, agent_id),
@@ -334,9 +335,11 @@ class AgentStore:
     async def known_event(self, event_id: str, agent_id: str) -> KnownEvent | None:
         """One event this PC knows (its own that counts, or pulled), by id."""
         async with self._db.execute(
-            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0 FROM pulled"
+            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0, staff_id"
+            " FROM pulled"
             " WHERE event_id = ?1 UNION ALL SELECT event_id, ?2, seq, case_id, kind, at, offset_ms, parents,"
-            f" replaces, data, 1 FROM outbox WHERE event_id = ?1 AND {OWN_FOLDED} LIMIT 1", (event_id, agent_id),
+            f" replaces, data, 1, staff_id FROM outbox WHERE event_id = ?1 AND {OWN_FOLDED} LIMIT 1",
+            (event_id, agent_id),
         ) as cur:
             r = await cur.fetchone()
         return None if r is None else _known(r)
@@ -670,10 +673,10 @@ def _staff(r: Any) -> StaffMember:
 
 def _known(r: Any) -> KnownEvent:
     """A row of `known_events`' shape (pulled and outbox rows alike): outbox data is bytes, pulled data text."""
-    event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, is_own = r
+    event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, is_own, staff_id = r
     return KnownEvent(event_id, agent_id, seq, case_id, kind, at, offset_ms,
                       None if parents is None else tuple(_ids.decode(parents)), replaces,
-                      data.encode() if isinstance(data, str) else data, bool(is_own))
+                      data.encode() if isinstance(data, str) else data, bool(is_own), staff_id)
 
 
 def retire_identity(db: sqlite3.Connection, agent_id: str, reason: str) -> None:

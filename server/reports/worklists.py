@@ -51,8 +51,9 @@ class CaseItem(msgspec.Struct, omit_defaults=False):
     followed_up_on: str | None
     applicant_name: str
     cert_no_masked: str
-    staff: str | None
+    staff: str | None  # who accepted it (受理人)
     trips: int
+    closed_by: str | None  # who closed it (办结人): completed, refused or withdrew
     days_overdue: int | None  # calendar days past the due date on as_of, for open cases
 
 
@@ -216,7 +217,8 @@ class Worklists:
             due_on=r.due_on, completed_on=r.completed_on, closed_on=r.closed_on, is_on_time=r.is_on_time,
             rating=r.rating, rating_label=RATING_LABELS.get(r.rating) if r.rating else None, rated_on=r.rated_on,
             followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
-            cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue)
+            cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, closed_by=r.closed_by,
+            days_overdue=overdue)
 
     async def agents(self, now: datetime | None = None) -> AgentsResponse:
         now = now or datetime.now(UTC)

@@ -58,8 +58,9 @@ class CaseListRow(msgspec.Struct, omit_defaults=False):
     applicant_name: str
     cert_type: str
     cert_no: str  # unmasked here: the service masks it before anything leaves the server
-    staff: str | None
+    staff: str | None  # who accepted it: "name（staff id）" of the signed-in staff member, else the free-text 经办人
     trips: int
+    closed_by: str | None = None  # who completed, refused or withdrew it (name（staff id）), while it is closed
 
 
 class AgentStatus(msgspec.Struct, omit_defaults=False):

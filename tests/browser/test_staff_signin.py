@@ -14,7 +14,7 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from scripts.cluster import BIN, Cluster
+from scripts.cluster import BIN, Cluster, http_json
 from tests.browser.conftest import VALID_ID, expect_focus
 
 pytestmark = pytest.mark.browser
@@ -100,6 +100,11 @@ def test_a_clerk_signs_in_at_another_window_and_the_county_knows_who_accepted_th
             return db.execute("SELECT kind, staff_id FROM events WHERE case_id = ?", (case_id,)).fetchall()
 
     assert wait_for(county_events) == [("accepted", "C07")]
+    # The county's case list (what the dashboard and its exports show) names the clerk.
+    code, listed = http_json("GET", f"{cluster.server_url}/api/v1/cases?figure=accepted&org={TOWNSHIP}",
+                             token=cluster.admin_token)
+    assert code == 200, listed
+    assert [r["staff"] for r in listed["rows"] if r["case_id"] == case_id] == ["扎西（C07）"]
     # Signing out ends the session: the page asks again.
     page.click("#sign-out")
     page.wait_for_selector("#signin")

@@ -6,11 +6,12 @@ from __future__ import annotations
 import base64
 import sqlite3
 
+import aiohttp
 from aiohttp.test_utils import TestClient
 
 from agent.http.api import STORE
 from agent.staff import StaffDesk
-from tests.server.helpers import WACHANG, CountyServer
+from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer
 from tests.township.conftest import PC
 from tests.township.test_shared_cases import form
 
@@ -60,16 +61,28 @@ async def test_the_lead_set_up_on_one_pc_signs_in_at_another_offline_and_the_cou
                           " ORDER BY staff_id").fetchall()
     assert [(s, n, r) for s, n, r, _ in held] == [("C07", "扎西", "clerk"), ("L01", "卓玛", "lead")]
     assert all(h.startswith("scrypt$") and PIN not in h and "583920" not in h for *_, h in held)
+    # The dashboard's case list and its exports say who accepted and who completed the case, by name.
+    status, listed = await county_server.get(f"/api/v1/cases?figure=accepted&org={QIAOWA}")
+    assert status == 200, listed
+    row = next(r for r in listed["rows"] if r["case_id"] == case["case_id"])
+    assert (row["staff"], row["closed_by"]) == ("扎西（C07）", "卓玛（L01）")
+    async with aiohttp.ClientSession() as s, s.get(
+            f"{county_server.url}/api/v1/export/cases?figure=accepted&org={QIAOWA}&format=csv",
+            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as r:
+        assert r.status == 200
+        text = (await r.read()).decode("utf-8-sig")
+    assert "受理人" in text and "办结人" in text and "扎西（C07）" in text and "卓玛（L01）" in text
     # pc1 has pc2's event with its author.
     await sync(pc1, **clerk)
     with sqlite3.connect(pc1.server.app[STORE].path) as db:
         assert db.execute("SELECT kind, staff_id FROM pulled").fetchall() == [("completed", "L01")]
+    shown = await (await pc1.get(f"/api/cases/{case['case_id']}/history", headers=clerk)).json()
+    assert [(e["kind"], e["staff"]) for e in shown["events"]] == [
+        ("accepted", {"staff_id": "C07", "name": "扎西"}), ("completed", {"staff_id": "L01", "name": "卓玛"})]
 
 
 async def test_the_county_takes_only_scrypt_hashes(county_server: CountyServer) -> None:
     agent = await county_server.add_agent()
-    import aiohttp
-
     async with aiohttp.ClientSession() as s:
         body = {"members": [{"staff_id": "C01", "name": "x", "role": "clerk", "secret_hash": "274915274915274915274915",
                              "rev": 1, "changed_at": "2026-03-02T09:00:00+08:00"}]}

@@ -38,12 +38,31 @@ _conflict = msgspec.json.Decoder(Conflict)
 SUM_METRICS = (*METRICS, "online_accepted")
 _SUMS = ", ".join([*(f"SUM({m})" for m in METRICS), "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)"])
 _OPEN = "state IN ('in_progress', 'suspended')"  # the exact predicate of the partial index cases_open_due
+# Who accepted the case: the signed-in staff member of its `accepted` event, as "name（staff id）" from the township's
+# staff list (the id alone if the list lacks it); for a case accepted before staff sign-in, the free-text 经办人.
+# `_CLOSED_BY`: likewise of the latest event that closed it (办结, 不予受理, 撤回), while it is closed.
+
+
+def _staff_of(kinds: str) -> str:
+    """The staff id of the case's latest event of `kinds` that names one (by the index of events' case_id)."""
+    return (f"(SELECT e.staff_id FROM events e WHERE e.case_id = cases.case_id AND e.kind IN ({kinds}) "
+            "AND e.staff_id IS NOT NULL ORDER BY e.order_key DESC LIMIT 1)")
+
+
+def _staff_name(staff_id: str) -> str:
+    return (f"coalesce((SELECT s.name || '（' || s.staff_id || '）' FROM staff s WHERE s.township_code = "
+            f"cases.township_code AND s.staff_id = {staff_id}), {staff_id})")
+
+
+_CLOSING = "'completed', 'rejected', 'withdrawn'"
+_STAFF = "coalesce(" + _staff_name(_staff_of("'accepted'")) + ", json_extract(body, '$.staff'))"
+_CLOSED_BY = f"CASE WHEN state IN ({_CLOSING}) THEN {_staff_name(_staff_of(_CLOSING))} END"
 _CASE_COLUMNS = ("case_id, case_no, org_code, item_code, category, channel, state, accepted_on, due_on, "
                  "completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, "
                  "json_extract(body, '$.applicant_name'), json_extract(body, '$.cert_type'), "
-                 "json_extract(body, '$.cert_no'), json_extract(body, '$.staff'), json_extract(body, '$.trips')")
+                 f"json_extract(body, '$.cert_no'), {_STAFF}, json_extract(body, '$.trips'), {_CLOSED_BY}")
 _SORT_SQL = {"accepted_on": "accepted_on", "due_on": "due_on", "completed_on": "completed_on",
-             "org_code": "org_code", "staff": "json_extract(body, '$.staff')", "case_no": "case_no",
+             "org_code": "org_code", "staff": _STAFF, "case_no": "case_no",
              "rated_on": "rated_on"}
 assert set(_SORT_SQL) == set(CASE_SORTS)
 

@@ -22,6 +22,7 @@ export function caseColumns(figure) {
     { key: "applicant_name", label: t("col.applicant"), sortable: false, render: (c) => clipped(c.applicant_name) },
     { key: "cert_no_masked", label: t("col.cert_no"), sortable: false, render: (c) => h("span", { class: "mono" }, c.cert_no_masked) },
     { key: "staff", label: t("col.staff"), render: (c) => (c.staff ? clipped(c.staff) : "—") },
+    open ? null : { key: "closed_by", label: t("col.closed_by"), sortable: false, render: (c) => (c.closed_by ? clipped(c.closed_by) : "—") },
     open ? null : { key: "rated_on", label: t("col.rating"), render: (c) => (c.rating ? h("span", { class: c.rating <= 2 ? "bad-rating" : null }, c.rating_label || t(`rating.${c.rating}`)) : "—") },
   ].filter(Boolean);
 }
