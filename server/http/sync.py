@@ -35,6 +35,7 @@ from server.http.common import (
     CONFIG,
     INGEST,
     INGEST_STATS,
+    KEYS,
     QUOTA_REFUSALS,
     REFERENCE,
     REFERENCE_CACHE,
@@ -44,7 +45,9 @@ from server.http.common import (
     require_agent,
 )
 from server.http.health import INSTRUMENTS
+from server.ingest.privacy import open_event
 from server.model.cursor import cursor_of, position_of
+from server.model.sealing import Keyring
 from server.storage.base import AgentRecord, Store
 
 log = logging.getLogger(__name__)
@@ -102,7 +105,7 @@ async def pull(request: web.Request) -> web.Response:
             asked = msgspec.convert(dict(request.query), PullRequest, strict=False)
         except msgspec.ValidationError as exc:
             raise ApiError("bad_request", str(exc)) from None
-    answer = await pull_answer(request.app[STORE], agent, asked)
+    answer = await pull_answer(request.app[STORE], agent, asked, request.app[KEYS])
     instruments = request.app[INSTRUMENTS]
     instruments.pulled_events.inc(len(answer.events))
     instruments.pulls.labels(str(answer.reset).lower()).inc()
@@ -117,7 +120,8 @@ async def pull(request: web.Request) -> web.Response:
                         headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
 
 
-async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest) -> PullResponse[msgspec.Raw]:
+async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest, keys: Keyring | None = None
+                      ) -> PullResponse[msgspec.Raw]:
     """The answer to one pull of `agent` (authenticated). Raises ApiError for a cursor this server never handed out."""
     stream = await store.stream()
     try:
@@ -125,12 +129,14 @@ async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest) -> P
     except ValueError as exc:
         raise ApiError("bad_cursor", str(exc)) from None
     batch = await store.pull(agent.township_code, agent.agent_id, after or 0, asked.limit)
+    # The township's PCs get their events in clear: sealed is how the county keeps them, not how it sends them.
+    events = [open_event(keys, e) for e in batch.events] if keys is not None else batch.events
     return PullResponse(
         events=[PulledEvent(event_id=e.event_id, agent_id=e.agent_id, seq=e.seq, case_id=e.case_id, kind=e.kind,
                             at=e.at, data=msgspec.Raw(e.data), offset_ms=e.offset_ms,
                             parents=None if e.parents is None else _parents.decode(e.parents), replaces=e.replaces,
                             staff_id=e.staff_id)
-                for e in batch.events],
+                for e in events],
         cursor=cursor_of(stream, batch.last_pos), has_more=batch.has_more,
         digest=None if batch.digest is None else township_digest(*batch.digest), reset=after is None,
         conflicts=batch.conflicts, agents=[AgentName(agent_id=a, name=n) for a, n in batch.agents],

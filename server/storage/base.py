@@ -26,6 +26,7 @@ from protocol.lifecycle import Case
 from protocol.messages import DATA_TYPES, Conflict, OrgUnit, ServiceItem, StaffMember
 from protocol.vocabulary import EventKind
 from server.model.rollups import Contribution, GrainRows
+from server.model.sealing import SearchKeys
 
 
 class AgentRecord(msgspec.Struct, frozen=True):
@@ -92,6 +93,9 @@ class CaseRecord(msgspec.Struct):
     category: str
     last_key: str  # highest order_key among the case's stored events (`meta.last_key`)
     meta: CaseMeta = msgspec.field(default_factory=CaseMeta)  # what the next fold needs (empty: refold it)
+    # Given when `case` is sealed (server.model.sealing): the digest of the case in clear, and its search hashes.
+    digest: int | None = None
+    search: SearchKeys | None = None
 
 
 class Consultation(msgspec.Struct, frozen=True):
@@ -295,6 +299,14 @@ class Store(Protocol):
                           received_at: str) -> list[StaffMember]:
         """Take a PC's changes to its township's staff list, each record where it is newer than the one held
         (`protocol.staff.newer`), in one transaction; returns the township's whole list after, by staff id."""
+        ...
+
+    async def reseal(self, case: Callable[[Case], tuple[Case, SearchKeys]], event: Callable[[str, bytes], bytes],
+                     refusal: Callable[[bytes], bytes]) -> tuple[int, int, int]:
+        """Rewrite every stored case body (with its search hashes), event data (of `accepted` and `updated`) and
+        refused event through these functions, in one write transaction, then reclaim the free pages so that what
+        was overwritten is gone from the file (`county-server keys seal` and `keys rotate`). Returns the rows
+        changed: (cases, events, refusals). The cases' digests stay: the functions change no case in clear."""
         ...
 
     async def township_staff(self, township_code: str) -> list[StaffMember]:

@@ -37,6 +37,11 @@ class CaseFilter(msgspec.Struct, frozen=True):
     good_ratings: tuple[int, ...] = (5, 4, 3)
     category: str | None = None
     channel: str | None = None
+    # A search by ID number, phone or ID's last 4 (`q` of the case list): the keyed hashes it may match (cert_hash,
+    # phone_hash, tail_hash columns; server.model.sealing). All empty: no search.
+    cert_hashes: tuple[str, ...] = ()
+    phone_hashes: tuple[str, ...] = ()
+    tail_hashes: tuple[str, ...] = ()
 
 
 class CaseListRow(msgspec.Struct, omit_defaults=False):

@@ -23,7 +23,8 @@ async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT version, name FROM schema_migrations").fetchall() == [
             (1, "0001_init"), (2, "0002_dashboard"), (3, "0003_unit_tables"), (10, "0010_causal"),
-            (20, "0020_quotas_and_revocation"), (25, "0025_staff")]
+            (20, "0020_quotas_and_revocation"), (25, "0025_staff"),
+            (26, "0026_sealed_personal_data")]
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
         columns = [r[1] for r in db.execute("PRAGMA table_info(rollups)")]
         month_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month)")]

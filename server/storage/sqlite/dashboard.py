@@ -292,6 +292,11 @@ def _case_where(f: CaseFilter) -> tuple[str, list[Any]]:
             terms.append(f"{column} <= ?")
             params.append(f.date_to)
 
+    searched = [(column, hashes) for column, hashes in (("cert_hash", f.cert_hashes), ("phone_hash", f.phone_hashes),
+                                                         ("tail_hash", f.tail_hashes)) if hashes]
+    if searched:
+        terms.append("(" + " OR ".join(f"{c} IN ({_marks(len(h))})" for c, h in searched) + ")")
+        params.extend(x for _, h in searched for x in h)
     figure = f.figure
     if figure in ("accepted", "online", "in_progress"):
         terms.append(_OPEN if figure == "in_progress" else "state <> 'rejected'")

@@ -32,7 +32,8 @@ from server.storage.rollup_tables import ROLLUP_TABLES, delta_rows
 
 CASE_COLUMNS = ("case_id", "case_no", "township_code", "org_code", "village_code", "item_code", "category",
                 "channel", "state", "accepted_on", "due_on", "completed_on", "closed_on", "rating", "rated_on",
-                "followed_up_on", "is_on_time", "last_key", "body", "updated_at", "meta", "digest")
+                "followed_up_on", "is_on_time", "last_key", "body", "updated_at", "meta", "digest", "cert_hash",
+                "phone_hash", "tail_hash")
 EVENT_COLUMNS = ("event_id", "agent_id", "seq", "case_id", "kind", "at", "offset_ms", "order_key", "data",
                  "parents", "replaces", "staff_id", "received_at")
 CONFLICT_COLUMNS = ("event_id", "case_id", "township_code", "agent_id", "kind", "code", "lost_to", "is_open",
@@ -156,10 +157,12 @@ def case_row(record: CaseRecord, updated_at: str, conflicts: Sequence[Conflict] 
     completed_on, due_on = c.completed_on, c.due_on
     on_time = None if completed_on is None or due_on is None else int(completed_on <= due_on)  # Case.is_on_time
     body = _encode(c)
+    digest = record.digest if record.digest is not None else case_digest(c, conflicts, encoded=body)
+    search = record.search
     return (c.case_id, c.case_no, c.org_code[:9], c.org_code, c.village_code, c.item_code, record.category,
             c.channel, c.state, c.accepted_on, due_on, completed_on, c.closed_on, c.rating, c.rated_on,
-            c.followed_up_on, on_time, record.last_key, body, updated_at, _encode(record.meta),
-            case_digest(c, conflicts, encoded=body))
+            c.followed_up_on, on_time, record.last_key, body, updated_at, _encode(record.meta), digest,
+            search and search.cert, search and search.phone, search and search.tail)
 
 
 class CaseCache:

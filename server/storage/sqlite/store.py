@@ -18,6 +18,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from protocol.messages import OrgUnit, ServiceItem, StaffMember
 from protocol.staff import newer
 from server.clock import now_iso
 from server.model.rollups import Contribution, GrainRows, add_into
+from server.model.sealing import SearchKeys
 from server.storage.base import (
     AgentRecord,
     AgentUsage,
@@ -265,6 +267,47 @@ class SqliteStore:
 
         return await self.transaction(merge)
 
+    async def reseal(self, case: Callable[[Case], tuple[Case, SearchKeys]], event: Callable[[str, bytes], bytes],
+                     refusal: Callable[[bytes], bytes]) -> tuple[int, int, int]:
+        def work(conn: sqlite3.Connection) -> tuple[int, int, int]:
+            counts = [0, 0, 0]
+            for case_id, body in conn.execute("SELECT case_id, body FROM cases").fetchall():
+                sealed, search = case(_case.decode(body))
+                new = msgspec.json.encode(sealed)
+                if new != (body.encode() if isinstance(body, str) else body):
+                    conn.execute("UPDATE cases SET body = CAST(? AS TEXT), cert_hash = ?, phone_hash = ?, tail_hash = ?"
+                                 " WHERE case_id = ?", (new, search.cert, search.phone, search.tail, case_id))
+                    counts[0] += 1
+            for event_id, kind, data in conn.execute(
+                    "SELECT event_id, kind, data FROM events WHERE kind IN ('accepted', 'updated')").fetchall():
+                raw = data.encode() if isinstance(data, str) else data
+                new = event(kind, raw)
+                if new != raw:
+                    conn.execute("UPDATE events SET data = CAST(? AS TEXT) WHERE event_id = ?", (new, event_id))
+                    counts[1] += 1
+            for event_id, body in conn.execute("SELECT event_id, body FROM refused_events").fetchall():
+                raw = body.encode() if isinstance(body, str) else body
+                new = refusal(raw)
+                if new != raw:
+                    conn.execute("UPDATE refused_events SET body = CAST(? AS TEXT) WHERE event_id = ?",
+                                 (new, event_id))
+                    counts[2] += 1
+            return counts[0], counts[1], counts[2]
+
+        changed = await self.transaction(work)
+        await self.transaction(lambda conn: conn.execute("PRAGMA secure_delete = ON"))
+        await self._vacuum()
+        return changed
+
+    async def _vacuum(self) -> None:
+        """VACUUM on a connection of its own: the file is rewritten without the pages the old values were on."""
+        def run() -> None:
+            with closing(sqlite3.connect(self.path, isolation_level=None)) as db:
+                db.execute("VACUUM")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await asyncio.to_thread(run)
+
     async def township_staff(self, township_code: str) -> list[StaffMember]:
         rows = await self._read.execute_fetchall(
             f"SELECT {STAFF_COLUMNS} FROM staff WHERE township_code = ? ORDER BY staff_id", (township_code,))
@@ -415,6 +458,7 @@ def _migrate(conn: sqlite3.Connection) -> None:
         log.info("migration applied version=%d name=%s", version, path.stem)
 
 
+_case = msgspec.json.Decoder(Case)
 STAFF_COLUMNS = "staff_id, name, role, secret_hash, rev, changed_at, is_disabled, changed_by"
 
 
