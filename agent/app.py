@@ -9,10 +9,11 @@ from aiohttp import web
 from agent.attachments import BlobDir, Limits, Materials
 from agent.casebook import Casebook
 from agent.config import AgentConfig, county_tls, is_loopback
-from agent.http import api, guard, materials, page, rate, staff
+from agent.http import api, guard, materials, page, rate, signin, staff
 from agent.http.health import routes as health_routes
 from agent.rating_desk import RatingDesk
 from agent.service import CaseService
+from agent.staff import StaffDesk
 from agent.store import AgentStore
 from agent.sync.attachments import AttachmentLane
 from agent.sync.identity import resolve_identity
@@ -31,13 +32,14 @@ SYNC_STOP_S = 10.0
 
 def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Application:
     """The agent's aiohttp app. With `run_schedule=False` nothing syncs by itself (tests call `sync_once`)."""
-    app = web.Application(middlewares=[guard.guard_middleware(config.host, config.port), api.errors_middleware],
-                          client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[guard.guard_middleware(config.host, config.port), api.errors_middleware,
+                                       signin.signin_middleware], client_max_size=1024 * 1024)
     app.on_response_prepare.append(guard.security_headers)
     app.add_routes(api.routes)
     app.add_routes(staff.routes)
     app.add_routes(materials.routes)
     app.add_routes(rate.routes)
+    app.add_routes(signin.routes)
     app.add_routes(page.routes)
     app.add_routes(health_routes)
     app[api.INFO] = {"township_code": config.township_code, "county_url": config.county_url}
@@ -73,6 +75,11 @@ def build_app(config: AgentConfig, *, run_schedule: bool = True) -> web.Applicat
         if run_schedule:
             attached.on_attach = schedule.nudge
         app[rate.DESK] = RatingDesk(service)
+        app[signin.DESK] = StaffDesk(store)
+        app[signin.OPS_TOKEN] = signin.ensure_ops_token(config.database)
+        if not await store.has_staff():
+            log.warning("no staff member can sign in yet: actions name nobody until the township's lead is set up "
+                        "(township-agent staff add --lead)")
         syncer.on_reference = service.fill_due_dates
         syncer.identity = await resolve_identity(store, config.agent_id)
         if run_schedule:

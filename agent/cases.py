@@ -39,6 +39,7 @@ class Stamp:
     event_id: str
     now: datetime  # the PC's clock, aware
     offset_ms: int  # PC clock minus server clock, last measured
+    staff_id: str | None = None  # the signed-in staff member; None: the agent itself, or no sign-in yet
 
     @property
     def at(self) -> str:
@@ -198,4 +199,5 @@ def event_for(case_id: str, kind: EventKind, data: msgspec.Struct, stamp: Stamp,
         data=_json.encode(data),
         parents=parents,
         replaces=replaces,
+        staff_id=stamp.staff_id,
     )

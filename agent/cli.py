@@ -52,8 +52,15 @@ def run(config_path: str) -> None:
 def _local(config: AgentConfig, method: str, path: str, timeout_s: float = 10) -> dict:
     import asyncio
 
+    from agent.http.signin import ops_token_path
+
+    try:  # the agent's operations token, written at its start (agent/http/signin.py)
+        headers = {"Authorization": f"Bearer {ops_token_path(config.database).read_text().strip()}"}
+    except OSError:
+        headers = {}
+
     async def go() -> dict:
-        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s)) as s:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout_s), headers=headers) as s:
             # A change goes as JSON: the agent refuses anything else that is not a GET (agent/http/guard.py).
             body: dict[str, object] | None = {} if method != "GET" else None
             async with s.request(method, config.local_url + path, json=body) as resp:
@@ -108,6 +115,80 @@ def sync(config_path: str) -> None:
         click.echo(f"sync failed: {summary['error']}", err=True)
         sys.exit(1)
 
+
+
+@main.group()
+def staff() -> None:
+    """The township's staff who sign in on the page (工作人员): set up the first lead, reset a PIN."""
+
+
+@staff.command("add")
+@config_option
+@click.option("--id", "staff_id", required=True, help="Staff id (工号): letters, digits, - and _.")
+@click.option("--name", required=True, help="The staff member's name (姓名).")
+@click.option("--lead", is_flag=True, help="The township's lead (负责人), who manages staff on the page.")
+@click.option("--secret", prompt="PIN 或密码", hide_input=True, confirmation_prompt=True,
+              help="PIN (6+ digits) or password (8+ characters); asked for when not given.")
+def staff_add(config_path: str, staff_id: str, name: str, lead: bool, secret: str) -> None:
+    """Add a staff member on this PC; the county and the township's other PCs get it at the next sync."""
+    _staff_command(config_path, lambda desk: desk.add(None, staff_id, name, "lead" if lead else "clerk", secret))
+    click.echo(f"staff {staff_id} ({name}) added as {'lead' if lead else 'clerk'}; it reaches the county and the "
+               "township's other PCs at the next sync")
+
+
+@staff.command("passwd")
+@config_option
+@click.option("--id", "staff_id", required=True, help="Staff id (工号).")
+@click.option("--secret", prompt="新 PIN 或密码", hide_input=True, confirmation_prompt=True)
+def staff_passwd(config_path: str, staff_id: str, secret: str) -> None:
+    """Set a staff member's PIN or password (and end their lock)."""
+    _staff_command(config_path, lambda desk: desk.change(None, staff_id, secret=secret))
+    click.echo(f"staff {staff_id}: new PIN or password set")
+
+
+@staff.command("list")
+@config_option
+def staff_list(config_path: str) -> None:
+    """The township's staff as this PC knows them."""
+    import asyncio
+
+    from agent.store import AgentStore
+
+    async def go() -> None:
+        store = await AgentStore.open(_load(config_path).database)
+        try:
+            for m in await store.staff_members():
+                state = "disabled" if m.is_disabled else "active"
+                click.echo(f"{m.staff_id}\t{m.name}\t{m.role}\t{state}\trev {m.rev}")
+        finally:
+            await store.close()
+
+    asyncio.run(go())
+
+
+def _staff_command(config_path: str, change) -> None:
+    import asyncio
+
+    from agent.errors import InvalidInput, StaffRefused
+    from agent.staff import StaffDesk
+    from agent.store import AgentStore
+    from protocol.codes import message_of
+
+    async def go() -> None:
+        store = await AgentStore.open(_load(config_path).database)
+        try:
+            await change(StaffDesk(store))
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(go())
+    except InvalidInput as e:
+        click.echo(f"{e.message}: " + "; ".join(f"{k}: {v}" for k, v in e.fields.items()), err=True)
+        sys.exit(2)
+    except StaffRefused as e:
+        click.echo(f"{message_of(e.code)} ({e.detail or e.code})", err=True)
+        sys.exit(2)
 
 
 def _restore_next_steps(config: AgentConfig) -> str:

@@ -63,3 +63,14 @@ class RefusedRequestError(Exception):
         self.status = status
         self.code = code
         self.message = message
+
+
+class StaffRefused(Exception):
+    """Sign-in or staff management refused: `code` of `protocol.codes` (sign_in_failed, sign_in_locked, ...).
+    `retry_after_s`: when a locked staff id may try again."""
+
+    def __init__(self, code: str, detail: str | None = None, retry_after_s: int | None = None) -> None:
+        super().__init__(f"{code}: {detail or ''}")
+        self.code = code
+        self.detail = detail
+        self.retry_after_s = retry_after_s

@@ -19,6 +19,7 @@ class OutboxEvent:
     data: bytes
     parents: tuple[str, ...] | None = None
     replaces: str | None = None
+    staff_id: str | None = None  # the signed-in staff member who did it
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class KnownEvent:
     replaces: str | None
     data: bytes  # JSON
     is_own: bool
+    staff_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,7 @@ class StoredEvent:
     data: dict[str, Any]
     status: str
     parents: tuple[str, ...] | None = None
+    staff_id: str | None = None
 
 
 @dataclass(frozen=True)

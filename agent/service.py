@@ -15,6 +15,7 @@ from agent.casebook import Casebook, own
 from agent.errors import CaseNotFound, ConflictNotFound, EventNotQuarantined, InvalidInput
 from agent.records import Consultation
 from agent.reference import Reference
+from agent.staff import SIGNED_IN
 from agent.store import AgentStore
 from protocol.causal import FoldResult
 from protocol.ids import case_number, new_uuid7
@@ -44,8 +45,11 @@ class CaseService:
             raise InvalidInput("尚未从县服务器取得事项目录:请在网络连通时同步一次(township-agent sync)")
         return ref
 
-    def _stamp(self) -> cases.Stamp:
-        return cases.Stamp(event_id=new_uuid7(), now=datetime.now(CHINA_TZ), offset_ms=self._offset_ms())
+    def _stamp(self, *, by_agent: bool = False) -> cases.Stamp:
+        """The stamp of an action of the staff member signed in for this request (`by_agent`: of the agent itself,
+        whoever's request set it off)."""
+        return cases.Stamp(event_id=new_uuid7(), now=datetime.now(CHINA_TZ), offset_ms=self._offset_ms(),
+                           staff_id=None if by_agent else SIGNED_IN.get())
 
     async def accept(self, form: dict[str, Any]) -> Case:
         ref = self.reference()
@@ -126,7 +130,8 @@ class CaseService:
             old = await self.store.get_event(event_id)
             if old is None or old.status != "quarantined":
                 raise EventNotQuarantined(event_id)
-            stamp = cases.Stamp(event_id=new_uuid7(), now=datetime.fromisoformat(old.at), offset_ms=old.offset_ms)
+            stamp = cases.Stamp(event_id=new_uuid7(), now=datetime.fromisoformat(old.at), offset_ms=old.offset_ms,
+                                staff_id=SIGNED_IN.get())
             event, consultation = corrections.corrected(old, changes, ref, stamp)
             folded = None
             if consultation is None:
@@ -155,7 +160,7 @@ class CaseService:
                 if due_on is None:
                     continue
                 state = await self._state(case.case_id)
-                _, event = cases.act(case, EventKind.UPDATED, {"due_on": due_on}, ref, self._stamp(),
+                _, event = cases.act(case, EventKind.UPDATED, {"due_on": due_on}, ref, self._stamp(by_agent=True),
                                      parents=tuple(state.meta.heads))
                 await self.casebook.record(state, event)
                 filled += 1

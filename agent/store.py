@@ -22,7 +22,8 @@ from agent.search import case_query
 from ops import migrationlock
 from protocol.causal import CaseMeta, FoldResult, case_digest
 from protocol.lifecycle import Case
-from protocol.messages import Conflict, Event, PulledEvent, Refusal
+from protocol.messages import Conflict, Event, PulledEvent, Refusal, StaffMember
+from protocol.staff import newer
 
 log = logging.getLogger(__name__)
 
@@ -185,10 +186,11 @@ class AgentStore:
         seq = None
         for event in events:
             cur = await self._db.execute(
-                "INSERT INTO outbox (event_id, case_id, kind, at, offset_ms, data, parents, replaces)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO outbox (event_id, case_id, kind, at, offset_ms, data, parents, replaces, staff_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (event.event_id, event.case_id, event.kind, event.at, event.offset_ms, event.data,
-                 None if event.parents is None else _case_json.encode(list(event.parents)), event.replaces),
+                 None if event.parents is None else _case_json.encode(list(event.parents)), event.replaces,
+                 event.staff_id),
             )
             seq = cur.lastrowid
         for sql, args in extra:
@@ -238,9 +240,10 @@ class AgentStore:
         and were not pulled back. Its own carry `agent_id` and their local seq."""
         ids = _case_json.encode(sorted(set(case_ids)))
         async with self._db.execute(
-            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0 FROM pulled"
+            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0, staff_id"
+            " FROM pulled"
             " WHERE case_id IN (SELECT value FROM json_each(?1))"
-            " UNION ALL SELECT event_id, ?2, seq, case_id, kind, at, offset_ms, parents, replaces, data, 1"
+            " UNION ALL SELECT event_id, ?2, seq, case_id, kind, at, offset_ms, parents, replaces, data, 1, staff_id"
             f" FROM outbox WHERE case_id IN (SELECT value FROM json_each(?1)) AND {OWN_FOLDED}"
             " AND event_id NOT IN (SELECT event_id FROM pulled WHERE case_id IN (SELECT value FROM json_each(?1)))",
             (ids, agent_id),
@@ -293,11 +296,11 @@ class AgentStore:
         """Store pulled events in the caller's transaction; one already here takes the county's agent id and seq
         (an event of this PC's earlier identity)."""
         await self._db.executemany(
-            "INSERT INTO pulled (event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT)) ON CONFLICT (event_id) DO UPDATE SET"
+            "INSERT INTO pulled (event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data,"
+            " staff_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TEXT), ?) ON CONFLICT (event_id) DO UPDATE SET"
             " agent_id = excluded.agent_id, seq = excluded.seq",
             [(e.event_id, e.agent_id, e.seq, e.case_id, e.kind, e.at, e.offset_ms,
-              None if e.parents is None else _case_json.encode(e.parents), e.replaces, bytes(e.data))
+              None if e.parents is None else _case_json.encode(e.parents), e.replaces, bytes(e.data), e.staff_id)
              for e in events])
 
     async def folded_case_ids(self) -> list[str]:
@@ -340,9 +343,11 @@ class AgentStore:
     async def known_event(self, event_id: str, agent_id: str) -> KnownEvent | None:
         """One event this PC knows (its own that counts, or pulled), by id."""
         async with self._db.execute(
-            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0 FROM pulled"
+            "SELECT event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, 0, staff_id"
+            " FROM pulled"
             " WHERE event_id = ?1 UNION ALL SELECT event_id, ?2, seq, case_id, kind, at, offset_ms, parents,"
-            f" replaces, data, 1 FROM outbox WHERE event_id = ?1 AND {OWN_FOLDED} LIMIT 1", (event_id, agent_id),
+            f" replaces, data, 1, staff_id FROM outbox WHERE event_id = ?1 AND {OWN_FOLDED} LIMIT 1",
+            (event_id, agent_id),
         ) as cur:
             r = await cur.fetchone()
         return None if r is None else _known(r)
@@ -412,27 +417,28 @@ class AgentStore:
 
     async def _stored_events(self, where: str, *args: Any) -> list[StoredEvent]:
         async with self._db.execute(
-            f"SELECT seq, event_id, case_id, kind, at, offset_ms, data, status, parents FROM outbox WHERE {where}",
-            args,
+            f"SELECT seq, event_id, case_id, kind, at, offset_ms, data, status, parents, staff_id FROM outbox"
+            f" WHERE {where}", args,
         ) as cur:
             rows = await cur.fetchall()
         return [StoredEvent(seq, event_id, case_id, kind, at, offset_ms, msgspec.json.decode(data), status,
-                            None if parents is None else tuple(_ids.decode(parents)))
-                for seq, event_id, case_id, kind, at, offset_ms, data, status, parents in rows]
+                            None if parents is None else tuple(_ids.decode(parents)), staff_id)
+                for seq, event_id, case_id, kind, at, offset_ms, data, status, parents, staff_id in rows]
 
     # ---- outbox ------------------------------------------------------------------------------------------
 
     async def pending_events(self, limit: int) -> list[Event]:
         """The oldest events not yet acknowledged, in seq order."""
         async with self._db.execute(
-            "SELECT seq, event_id, case_id, kind, at, offset_ms, data, parents, replaces FROM outbox"
+            "SELECT seq, event_id, case_id, kind, at, offset_ms, data, parents, replaces, staff_id FROM outbox"
             " WHERE status = 'pending' ORDER BY seq LIMIT ?",
             (limit,),
         ) as cur:
             rows = await cur.fetchall()
         return [
             Event(event_id=r[1], seq=r[0], case_id=r[2], kind=r[3], at=r[4], offset_ms=r[5],
-                  data=msgspec.json.decode(r[6]), parents=None if r[7] is None else _ids.decode(r[7]), replaces=r[8])
+                  data=msgspec.json.decode(r[6]), parents=None if r[7] is None else _ids.decode(r[7]), replaces=r[8],
+                  staff_id=r[9])
             for r in rows
         ]
 
@@ -645,6 +651,72 @@ class AgentStore:
                 raise
         return first - 1, to_send
 
+    # ---- staff (agent/staff.py has the rules) ---------------------------------------------------------------
+
+    async def staff_members(self) -> list[StaffMember]:
+        async with self._db.execute(f"SELECT {_STAFF_COLUMNS} FROM staff ORDER BY staff_id") as cur:
+            return [_staff(r) for r in await cur.fetchall()]
+
+    async def staff_member(self, staff_id: str) -> StaffMember | None:
+        async with self._db.execute(f"SELECT {_STAFF_COLUMNS} FROM staff WHERE staff_id = ?", (staff_id,)) as cur:
+            row = await cur.fetchone()
+        return _staff(row) if row else None
+
+    async def has_staff(self) -> bool:
+        """Whether any staff member can sign in: from then on every action needs one signed in."""
+        async with self._db.execute("SELECT 1 FROM staff WHERE is_disabled = 0 LIMIT 1") as cur:
+            return await cur.fetchone() is not None
+
+    async def save_staff(self, member: StaffMember) -> None:
+        """A change made on this PC: stored, and marked to go to the county at the next sync."""
+        async with self._lock, self.transaction():
+            await self._put_staff([member], dirty=True)
+
+    async def _put_staff(self, members: Sequence[StaffMember], *, dirty: bool) -> None:
+        await self._db.executemany(
+            "INSERT INTO staff (staff_id, name, role, secret_hash, is_disabled, rev, changed_at, changed_by, dirty)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (staff_id) DO UPDATE SET name = excluded.name,"
+            " role = excluded.role, secret_hash = excluded.secret_hash, is_disabled = excluded.is_disabled,"
+            " rev = excluded.rev, changed_at = excluded.changed_at, changed_by = excluded.changed_by,"
+            " dirty = excluded.dirty",
+            [(m.staff_id, m.name, m.role, m.secret_hash, int(m.is_disabled), m.rev, m.changed_at, m.changed_by,
+              int(dirty)) for m in members])
+
+    async def dirty_staff(self) -> list[StaffMember]:
+        async with self._db.execute(f"SELECT {_STAFF_COLUMNS} FROM staff WHERE dirty = 1 ORDER BY staff_id") as cur:
+            return [_staff(r) for r in await cur.fetchall()]
+
+    async def merge_staff(self, county: Sequence[StaffMember], sent: Sequence[StaffMember]) -> int:
+        """Take the county's list of the township's staff: each record replaces ours when it is newer
+        (`protocol.staff.newer`); what we sent and the county now holds is no longer dirty. Returns records
+        changed here."""
+        changed = 0
+        async with self._lock, self.transaction():
+            ours = {m.staff_id: m for m in await self.staff_members()}
+            take = [m for m in county if m != ours.get(m.staff_id) and newer(m, ours.get(m.staff_id))]
+            await self._put_staff(take, dirty=False)
+            changed = len(take)
+            held = {m.staff_id: m for m in county}
+            acknowledged = [m.staff_id for m in sent if held.get(m.staff_id) == m]
+            await self._db.executemany("UPDATE staff SET dirty = 0 WHERE staff_id = ?", [(i,) for i in acknowledged])
+        return changed
+
+    async def sign_in_failures(self, staff_id: str) -> tuple[int, float]:
+        """(failed sign-ins in a row on this PC, unix time the lock ends)."""
+        async with self._db.execute("SELECT failures, locked_until FROM staff WHERE staff_id = ?",
+                                    (staff_id,)) as cur:
+            row = await cur.fetchone()
+        return (int(row[0]), float(row[1])) if row else (0, 0.0)
+
+    async def set_sign_in_failures(self, staff_id: str, failures: int, locked_until: float) -> None:
+        async with self._lock, self.transaction():
+            await self._db.execute("UPDATE staff SET failures = ?, locked_until = ? WHERE staff_id = ?",
+                                   (failures, locked_until, staff_id))
+
+    async def staff_names(self) -> dict[str, str]:
+        async with self._db.execute("SELECT staff_id, name FROM staff") as cur:
+            return {r[0]: r[1] for r in await cur.fetchall()}
+
 
 def _value(row: aiosqlite.Row | None) -> Any:
     """The one value of an aggregate's row (an aggregate always answers a row)."""
@@ -652,12 +724,20 @@ def _value(row: aiosqlite.Row | None) -> Any:
     return row[0]
 
 
+_STAFF_COLUMNS = "staff_id, name, role, secret_hash, rev, changed_at, is_disabled, changed_by"
+
+
+def _staff(r: Any) -> StaffMember:
+    return StaffMember(staff_id=r[0], name=r[1], role=r[2], secret_hash=r[3], rev=r[4], changed_at=r[5],
+                       is_disabled=bool(r[6]), changed_by=r[7])
+
+
 def _known(r: Any) -> KnownEvent:
     """A row of `known_events`' shape (pulled and outbox rows alike): outbox data is bytes, pulled data text."""
-    event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, is_own = r
+    event_id, agent_id, seq, case_id, kind, at, offset_ms, parents, replaces, data, is_own, staff_id = r
     return KnownEvent(event_id, agent_id, seq, case_id, kind, at, offset_ms,
                       None if parents is None else tuple(_ids.decode(parents)), replaces,
-                      data.encode() if isinstance(data, str) else data, bool(is_own))
+                      data.encode() if isinstance(data, str) else data, bool(is_own), staff_id)
 
 
 def retire_identity(db: sqlite3.Connection, agent_id: str, reason: str) -> None:

@@ -40,6 +40,8 @@ Text = msgspec.Meta(max_length=MAX_TEXT)
 Name = msgspec.Meta(min_length=1, max_length=100)
 Date = msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
 Uuid = msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# A staff member's id within the township (工号), chosen by the township's lead: letters, digits, - and _.
+StaffId = msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$", description="staff id (工号) within the township")
 
 class AcceptedData(Strict):
     """受理: everything the case starts with. `due_on` is null when the calendar does not reach that far."""
@@ -214,6 +216,9 @@ class Event(Strict, Generic[D]):
     offset_ms: Annotated[int, msgspec.Meta(ge=-MAX_OFFSET_MS, le=MAX_OFFSET_MS)] = 0
     parents: Annotated[list[Annotated[str, Uuid]], msgspec.Meta(max_length=MAX_PARENTS)] | None = None
     replaces: Annotated[str, Uuid] | None = None
+    # Who did it: the signed-in staff member of the PC's township (absent: an agent from before staff sign-in, or
+    # what the agent did by itself, e.g. a due date a new calendar reaches).
+    staff_id: Annotated[str, StaffId] | None = None
 
 
 class PushRequest(Strict, Generic[E]):
@@ -303,6 +308,7 @@ class PulledEvent(Lenient, Generic[D]):
     offset_ms: int = 0
     parents: list[str] | None = None
     replaces: str | None = None
+    staff_id: str | None = None
 
 
 class CorrectionGrant(Lenient):
@@ -347,6 +353,39 @@ class ErrorBody(Lenient):
     message: str
     detail: str | None = None
     fields: dict[str, str] | None = None  # per-field messages, shown next to the field in the page
+
+
+# ---- staff of a township (reference data the PCs make) --------------------------------------------------------
+
+STAFF_ROLES = ("clerk", "lead")  # 办事员; 负责人, who manages the township's staff
+MAX_STAFF = 500
+
+
+class StaffMember(Strict):
+    """One staff member of a township as every PC and the county keep it: the PIN or password only as its scrypt
+    hash (`ops.passwords`), never in clear. `rev` grows by one at every change on a PC; of two versions the one
+    `protocol.staff.newer` picks stands everywhere."""
+
+    staff_id: Annotated[str, StaffId]
+    name: Annotated[str, Name]
+    role: Annotated[str, msgspec.Meta(pattern=r"^(clerk|lead)$")]
+    secret_hash: Annotated[str, msgspec.Meta(min_length=20, max_length=200)]
+    rev: Annotated[int, msgspec.Meta(ge=1, le=MAX_SEQ)]
+    changed_at: Annotated[str, Instant]
+    is_disabled: bool = False
+    changed_by: Annotated[str, StaffId] | None = None  # None: set up on the PC's command line
+
+
+class StaffPush(Strict):
+    """`POST /api/v1/staff`: the staff records this PC changed since the county last acknowledged them (often
+    none). The answer is the township's whole list (`StaffList`), which the PC takes as its own."""
+
+    members: Annotated[list[StaffMember], msgspec.Meta(max_length=MAX_STAFF)] = []
+
+
+class StaffList(Lenient):
+    members: list[StaffMember] = []
+    server_time_ms: int = 0
 
 
 # ---- reference data ------------------------------------------------------------------------------------------

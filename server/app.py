@@ -16,6 +16,7 @@ from aiohttp import web
 from ops.runlock import RunLock
 from ops.serve import PROBE
 from protocol.workdays import WorkCalendar
+from server import keys
 from server.accounts.agents import Authenticator
 from server.accounts.audit import AuditTrail
 from server.accounts.throttle import Limits, LoginThrottle
@@ -35,6 +36,7 @@ from server.http.common import (
     DASHBOARD_STORE,
     INGEST,
     INGEST_STATS,
+    KEYS,
     OVERVIEW,
     QUOTA_REFUSALS,
     REFERENCE,
@@ -50,6 +52,7 @@ from server.ingest.pool import IngestPool
 from server.model.calendar import build_calendar
 from server.model.figures import Definitions
 from server.model.reference import Reference, load_reference
+from server.model.sealing import Keyring
 from server.reports.casepage import CasePages
 from server.reports.followups import FollowUps
 from server.reports.overview import Overview
@@ -85,6 +88,7 @@ async def build_app(config: ServerConfig, clock: Clock | None = None) -> web.App
     app[CALENDAR] = calendar
     app[CLOCK] = clock or Clock(config.time_zone)
     app[REFERENCE_CACHE] = {}
+    app[KEYS] = await asyncio.to_thread(keys.load_or_create, config.key_file)
     app[QUOTA_REFUSALS] = Counter()
     app.on_response_prepare.append(stamp_server_time)
     app.cleanup_ctx.append(_storage)
@@ -116,13 +120,13 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         app[PROBE] = probe
         reference = app[REFERENCE]
         await store.upsert_reference(reference.org_units.values(), reference.items.values())
-        await refold_if_needed(store, reference)  # before any ingest: the first start after the upgrade
+        await refold_if_needed(store, reference, app[KEYS])  # before any ingest: the first start after the upgrade
         app[STORE] = store
         app[AUTH] = Authenticator(store, config.admin_token)
         app[AUDIT] = AuditTrail(store)
         app[INGEST_STATS] = IngestStats()
         pool = IngestPool(config, reference) if config.ingest_workers else None
-        app[INGEST] = pool or Ingestor(store, reference)
+        app[INGEST] = pool or Ingestor(store, reference, app[KEYS])
         if pool is not None:
             await pool.start()
         log.info("server ready database=%s org_units=%d items=%d ingest_workers=%d", config.database,
@@ -139,12 +143,12 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         log.info("server stopped")
 
 
-async def refold_if_needed(store: Store, reference: Reference) -> None:
+async def refold_if_needed(store: Store, reference: Reference, keyring: Keyring | None = None) -> None:
     """After the upgrade to causal order (migration 0010): every case refolded from its events, and the rollups
     rebuilt, once; the log says how many cases changed (`county-server cases refold` does the same by hand)."""
     if not await store.flag("refold_needed"):
         return
-    report = await refold_all(store, reference.items)
+    report = await refold_all(store, reference.items, keyring)
     await store.clear_flag("refold_needed")  # only once done: a start that dies midway refolds again
     log.info("cases refolded in causal order changed=%d rollup_rows=%d fields=%s", report.cases_changed,
              report.rollup_rows, ",".join(f"{f}:{n}" for f, n in sorted(report.fields.items())) or "-")
@@ -160,7 +164,7 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     app[OVERVIEW] = Overview(store, reference, definitions)
     app[dashboard.REPORTS] = Reports(app[OVERVIEW], store, reference, definitions)
     app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
-                                         config.agent_silent_hours)
+                                         config.agent_silent_hours, keys=app[KEYS])
     app[dashboard.CASE_PAGES] = CasePages(store, reference, app[dashboard.WORKLISTS])
     app[dashboard.FOLLOW_UPS] = FollowUps(store, reference, calendar, config.follow_up_workdays)
     throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,

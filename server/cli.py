@@ -43,6 +43,16 @@ def _fail(message: str) -> NoReturn:
     sys.exit(2)
 
 
+def _keys(config: ServerConfig) -> Any:
+    """The county's keyring (server.keys), made when there is none."""
+    from server import keys
+
+    try:
+        return keys.load_or_create(config.key_file)
+    except ConfigError as exc:
+        _fail(str(exc))
+
+
 def _run(config: ServerConfig, work: Callable[..., Awaitable[T]]) -> T:
     """Open the store, run `work(store, reference)`, close the store."""
 
@@ -265,7 +275,7 @@ def rollups_verify(config_path: str) -> None:
     config = _load(config_path)
 
     async def work(store: Any, reference: Any) -> tuple[list[Any], list[Any]]:
-        return await verify_cases(store, reference.items), await maintenance.verify_rollups(store)
+        return await verify_cases(store, reference.items, _keys(config)), await maintenance.verify_rollups(store)
 
     cases, differences = _run(config, work)
     for c in cases:
@@ -303,7 +313,8 @@ def cases_refold(config_path: str) -> None:
     server does this by itself at its first start after the upgrade; safe beside a running server."""
     from server.admin.cases import refold_all
 
-    report = _run(_load(config_path), lambda store, reference: refold_all(store, reference.items))
+    config = _load(config_path)
+    report = _run(config, lambda store, reference: refold_all(store, reference.items, _keys(config)))
     for d in report.differences[:20]:
         click.echo(f"case {d.case_no or d.case_id} {d.field}: was {d.stored!r}, now {d.expected!r}")
     if len(report.differences) > 20:
@@ -478,3 +489,61 @@ def _add_operations_commands() -> None:
 
 
 _add_operations_commands()
+
+
+@main.group("keys")
+def keys_group() -> None:
+    """The key file that seals ID numbers and phones in the database ([privacy] key_file)."""
+
+
+@keys_group.command("init")
+@config_option
+def keys_init(config_path: str) -> None:
+    """Make the key file (mode 0600); refuses to replace one that exists."""
+    from server import keys
+
+    config = _load(config_path)
+    try:
+        made = keys.create(config.key_file)
+    except FileExistsError:
+        _fail(f"{config.key_file} exists already; `keys rotate` makes a new key")
+    click.echo(f"key file {config.key_file} made (key {made.current.key_id}); back it up apart from the database")
+
+
+@keys_group.command("seal")
+@config_option
+def keys_seal(config_path: str) -> None:
+    """Seal every ID number and phone stored in clear (data from before sealing), fill in the search hashes, and
+    rewrite the database file without the old pages. Safe to run again."""
+    config = _load(config_path)
+    cases, events, refusals = _reseal(config, _keys(config))
+    click.echo(f"sealed: {cases} case(s), {events} event(s), {refusals} refused event(s)")
+
+
+@keys_group.command("rotate")
+@config_option
+def keys_rotate(config_path: str) -> None:
+    """Make a new current key, save the key file (the old keys stay in it, retired, for what was sealed with them
+    and for backups made before), and seal everything stored again with the new key. Stop the server first and
+    start it again after."""
+    from server import keys
+
+    config = _load(config_path)
+    rotated = keys.load(config.key_file).rotated()
+    # The file first: it holds the old keys too, so whatever the database holds opens at every moment, even if the
+    # resealing below stops halfway (it is one transaction: then nothing of it happened; run it again).
+    keys.save(config.key_file, rotated)
+    cases, events, refusals = _reseal(config, rotated)
+    click.echo(f"key {rotated.current.key_id} is current; sealed again: {cases} case(s), {events} event(s), "
+               f"{refusals} refused event(s)")
+
+
+def _reseal(config: ServerConfig, keyring: Any) -> tuple[int, int, int]:
+    from server.model import sealing
+
+    def case(c: Any) -> Any:  # what is sealed with the current key already stays as it is
+        return sealing.seal_case(keyring, c), sealing.search_keys(keyring, sealing.open_case(keyring, c))
+
+    return _run(config, lambda store, reference: store.reseal(
+        case, lambda kind, data: sealing.seal_event_data(keyring, kind, data),
+        lambda body: sealing.seal_blob(keyring, body)))

@@ -152,6 +152,9 @@ SETTINGS = [
             attr="metrics_host"),
     Setting("metrics", "port", INT, 0, "Port of a listener of its own that serves GET /metrics without a token "
             "(and /healthz, /readyz); 0: none.", low=0, high=65535, attr="metrics_port"),
+    Setting("privacy", "key_file", PATH, "county.keys", "Key file that seals ID numbers and phones in the database; "
+            "keep it outside the database's backups. Made (mode 0600) by `county-server keys init`, or at the "
+            "first start; relative paths are next to this file.", attr="key_file"),
 ]
 
 
@@ -199,6 +202,7 @@ class ServerConfig:
     metrics_token: str
     metrics_host: str
     metrics_port: int
+    key_file: Path
     source: Path | None = field(default=None, compare=False)
 
 

@@ -11,7 +11,7 @@ import msgspec
 from aiohttp import web
 
 from agent import __version__
-from agent.errors import CaseNotFound, ConflictNotFound, InvalidInput
+from agent.errors import CaseNotFound, ConflictNotFound, InvalidInput, StaffRefused
 from agent.service import CaseService
 from agent.store import AgentStore
 from agent.sync.syncer import Syncer
@@ -55,6 +55,8 @@ async def errors_middleware(request: web.Request, handler):
         return error_response(404, "case_not_found", f"没有找到办件 {e.case_id}")
     except ConflictNotFound:
         return code_response("conflict_not_found")
+    except StaffRefused as e:
+        return code_response(e.code, e.detail)
     except web.HTTPException as e:
         if e.status >= 400 and request.path.startswith("/api/"):
             code = _HTTP_CODES.get(e.status)

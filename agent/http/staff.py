@@ -83,17 +83,19 @@ async def history(request: web.Request) -> web.Response:
         raise CaseNotFound(request.match_info["case_id"])
     case, own_id = state.case, syncer.agent_id
     names = await _names(store, own_id)
+    staff = await store.staff_names()
     ref = syncer.reference
     flag = flag_of(case, service.today(), ref.calendar if ref else None)
     grant = await service.grant_for(case.case_id)
     lost = {c.event_id for c in state.conflicts if c.is_open}
     events = [{"seq": e.seq, "event_id": e.event_id, "kind": e.kind, "at": e.at, "status": e.status,
-               "data": e.data, "by": _who(own_id, names, own_id), "is_conflict": e.event_id in lost}
+               "data": e.data, "by": _who(own_id, names, own_id), "staff": _staff(e.staff_id, staff),
+               "is_conflict": e.event_id in lost}
               for e in await store.case_events(case.case_id)]
     mine = {e["event_id"] for e in events}
     events += [{"seq": e.seq, "event_id": e.event_id, "kind": e.kind, "at": e.at, "status": "county",
                 "data": msgspec.json.decode(e.data), "by": _who(e.agent_id, names, own_id),
-                "is_conflict": e.event_id in lost}
+                "staff": _staff(e.staff_id, staff), "is_conflict": e.event_id in lost}
                for e in await store.known_events([case.case_id], own_id) if e.event_id not in mine]
     events.sort(key=lambda e: (e["at"], e["event_id"]))
     return web.json_response({
@@ -110,6 +112,11 @@ async def history(request: web.Request) -> web.Response:
         "conflicts": [await _conflict_json(store, c, case, names, own_id) for c in state.conflicts],
         "events": events,
     })
+
+
+def _staff(staff_id: str | None, names: dict[str, str]) -> dict[str, str] | None:
+    """Who did it (None: before staff sign-in, or the agent itself)."""
+    return None if staff_id is None else {"staff_id": staff_id, "name": names.get(staff_id, staff_id)}
 
 
 @routes.get("/api/conflicts")

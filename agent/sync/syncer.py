@@ -30,7 +30,7 @@ from agent.sync.uplink import Uplink
 from protocol import PROTOCOL_VERSION
 from protocol.codes import CODES
 from protocol.lifecycle import CHINA_TZ
-from protocol.messages import PullRequest, PullResponse, PushRequest
+from protocol.messages import PullRequest, PullResponse, PushRequest, StaffPush
 
 log = logging.getLogger(__name__)
 _encode = msgspec.json.Encoder()
@@ -85,6 +85,7 @@ class SyncSummary:
     digest_agrees: bool | None = None  # None: not checked this round (events still to push, or no pull)
     repulled: bool = False
     reference_version: str | None = None
+    staff_changed: int = 0  # staff records taken from the county's list this round
     error: str | None = None  # the technical text, for ops
     error_code: str | None = None  # why, as a code of protocol.codes with a message staff can read
     refusals: list[str] = field(default_factory=list)
@@ -137,6 +138,7 @@ class Syncer:
                 if self.identity is not None and self.identity.is_retired:
                     raise RefusedRequestError(0, "identity_retired", self.identity.hint())
                 await self._refresh_reference(summary)
+                await self._sync_staff(summary)
                 await self._push(summary, max_batches)
                 if max_batches is None or await self.store.count_pending() == 0:
                     await self._pull(summary)
@@ -168,6 +170,22 @@ class Syncer:
             log.info("reference updated version=%s items=%d", response.version, len(response.items))
             if self.on_reference is not None:
                 await self.on_reference()
+
+    async def _sync_staff(self, summary: SyncSummary) -> None:
+        """Staff changes made here go up; the township's list as the county holds it comes back (agent/staff.py),
+        every round (a small answer): a clerk added at another window signs in here after this PC's next sync. A
+        county from before staff sign-in (404) leaves the list as it is on this PC."""
+        sent = await self.store.dirty_staff()
+        try:
+            answer = await self.uplink.staff(StaffPush(members=sent))
+        except RefusedRequestError as e:
+            if e.status != 404:
+                raise
+            return
+        summary.staff_changed = await self.store.merge_staff(answer.members, sent)
+        if summary.staff_changed or sent:
+            log.info("staff list synced sent=%d changed_here=%d township_staff=%d", len(sent), summary.staff_changed,
+                     len(answer.members))
 
     async def _request(self, events: list, pending: int) -> PushRequest:
         meta = await self.store.get_meta()

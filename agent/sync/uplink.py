@@ -26,7 +26,16 @@ from agent.errors import RefusedRequestError, TransientUplinkError
 from protocol import API_PREFIX
 from protocol.codes import CODES
 from protocol.materials import CHUNK_TYPE, OFFSET_HEADER, AttachmentOffer, UploadState
-from protocol.messages import ErrorBody, PullRequest, PullResponse, PushRequest, PushResponse, ReferenceResponse
+from protocol.messages import (
+    ErrorBody,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    ReferenceResponse,
+    StaffList,
+    StaffPush,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +47,7 @@ _pull_response = msgspec.json.Decoder(PullResponse[msgspec.Raw])
 _reference_response = msgspec.json.Decoder(ReferenceResponse)
 _error_body = msgspec.json.Decoder(ErrorBody)
 _upload_state = msgspec.json.Decoder(UploadState)
+_staff_list = msgspec.json.Decoder(StaffList)
 
 
 class Uplink:
@@ -83,6 +93,13 @@ class Uplink:
         raw = await self._retrying(lambda: self._exchange("POST", "/sync/pull", data=body, headers=headers),
                                    attempts)
         return _pull_response.decode(raw)
+
+    async def staff(self, request: StaffPush) -> StaffList:
+        """Send this PC's changes to the township's staff list; the answer is the whole list as the county has it."""
+        body = _encode.encode(request)
+        raw = await self._retrying(lambda: self._exchange("POST", "/staff", data=body,
+                                                          headers={"Content-Type": "application/json"}))
+        return _staff_list.decode(raw)
 
     async def reference(self) -> ReferenceResponse:
         raw = await self._retrying(lambda: self._exchange("GET", "/reference"))

@@ -21,14 +21,13 @@ in and has no session.
 from __future__ import annotations
 
 import asyncio
-import base64
 import hashlib
-import hmac
 import logging
 import secrets
 import time
 from datetime import UTC, datetime, timedelta
 
+from ops.passwords import hash_password, verify_password
 from server.accounts.audit import AuditTrail, details
 from server.accounts.roles import COUNTY_ADMIN, Reader, role_problem
 from server.accounts.throttle import LoginThrottle
@@ -38,38 +37,12 @@ from server.storage.dashboard import AccountRecord, DashboardStore, SessionRecor
 
 log = logging.getLogger(__name__)
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P, SCRYPT_BYTES = 2**14, 8, 1, 32
-SCRYPT_MAXMEM = 64 * 1024 * 1024
 MIN_PASSWORD_CHARS = 12  # OWASP ASVS 4.0 2.1.1
 MAX_PASSWORD_CHARS = 128  # ASVS 2.1.2 asks for at least 64; the login body allows longer so that nothing is cut
 MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 = "safely unguessable", about 10^8 guesses or more
 _ZXCVBN_CHARS = 72  # zxcvbn refuses longer input (its matching is quadratic); the rest only adds strength
 TOUCH_EVERY_S = 60  # a session's last use is written at most this often: one write per minute, not per request
 NAME_CHARS = 64
-
-
-def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=SCRYPT_R, p=SCRYPT_P, dklen=SCRYPT_BYTES,
-                            maxmem=SCRYPT_MAXMEM)
-    return "$".join(["scrypt", str(n), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)])
-
-
-def verify_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                             dklen=len(expected), maxmem=SCRYPT_MAXMEM)
-    except ValueError:
-        return False
-    return hmac.compare_digest(got, expected)
-
-
-def _b64(raw: bytes) -> str:
-    return base64.b64encode(raw).decode()
 
 
 def session_digest(token: str) -> str:
@@ -100,7 +73,7 @@ def password_problem(name: str, password: str) -> str | None:
 
 
 # Checked when the name is unknown, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = hash_password(secrets.token_urlsafe(16), n=SCRYPT_N)
+_DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
 
 
 class Accounts:

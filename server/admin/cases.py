@@ -17,7 +17,9 @@ import msgspec
 from protocol.causal import fold
 from protocol.messages import Conflict, ServiceItem
 from server.admin.rollups import rebuild_rollups
+from server.ingest.privacy import open_history, seal_record
 from server.model.reference import category_of
+from server.model.sealing import Keyring
 from server.storage.base import CaseHistory, CaseRecord, Store, fold_event
 
 
@@ -36,21 +38,32 @@ class RefoldReport(NamedTuple):
     fields: Counter[str]  # how many cases changed in each field
 
 
-def refolded(history: CaseHistory, items: Mapping[str, ServiceItem]) -> tuple[CaseRecord | None, list[Conflict]]:
-    """The case's row and conflicts as its stored events fold now."""
-    folded = fold(fold_event(e) for e in history.events)
+def refolded(history: CaseHistory, items: Mapping[str, ServiceItem], keys: Keyring | None = None
+             ) -> tuple[CaseRecord | None, list[Conflict]]:
+    """The case's row and conflicts as its stored events fold now; with `keys`, the row as stored (sealed): the
+    stored row itself when it is the same in clear (sealing again would change every row's bytes)."""
+    opened = open_history(keys, history)
+    folded = fold(fold_event(e) for e in opened.events)
     case = folded.case
     if case is None:
         return None, []
-    former = history.record.category if history.record is not None else None
-    return (CaseRecord(case, category_of(case.item_code, items, former), folded.meta.last_key, folded.meta),
-            folded.conflicts)
+    former = opened.record.category if opened.record is not None else None
+    record = CaseRecord(case, category_of(case.item_code, items, former), folded.meta.last_key, folded.meta)
+    if keys is None:
+        return record, folded.conflicts
+    old = opened.record
+    if history.record is not None and old is not None and (old.case, old.category, old.meta) == (
+            record.case, record.category, record.meta):
+        return history.record, folded.conflicts
+    return seal_record(keys, record, folded.conflicts), folded.conflicts
 
 
-def differences(history: CaseHistory, items: Mapping[str, ServiceItem]) -> list[CaseDifference]:
-    """How the stored case differs from a refold of its events (none: it is true)."""
+def differences(history: CaseHistory, items: Mapping[str, ServiceItem], keys: Keyring | None = None
+                ) -> list[CaseDifference]:
+    """How the stored case differs from a refold of its events (none: it is true), compared in clear."""
     if all(e.kind == "consulted" for e in history.events):
         return []  # a consultation: never a case
+    history = open_history(keys, history)
     record, conflicts = refolded(history, items)
     stored = history.record
     either = record or stored
@@ -72,16 +85,17 @@ def differences(history: CaseHistory, items: Mapping[str, ServiceItem]) -> list[
     return out
 
 
-async def verify_cases(store: Store, items: Mapping[str, ServiceItem]) -> list[CaseDifference]:
+async def verify_cases(store: Store, items: Mapping[str, ServiceItem], keys: Keyring | None = None
+                       ) -> list[CaseDifference]:
     """Every stored case compared with a refold of its stored events, from one snapshot; empty when all are true."""
-    found = await store.check_cases(lambda h: differences(h, items) or None)
+    found = await store.check_cases(lambda h: differences(h, items, keys) or None)
     return [d for ds in found for d in ds]
 
 
-async def refold_all(store: Store, items: Mapping[str, ServiceItem]) -> RefoldReport:
+async def refold_all(store: Store, items: Mapping[str, ServiceItem], keys: Keyring | None = None) -> RefoldReport:
     """Refold every case from its events (one write transaction), then rebuild the rollups from the cases."""
-    before = await verify_cases(store, items)
-    changed = await store.refold_cases(lambda h: refolded(h, items))
+    before = await verify_cases(store, items, keys)
+    changed = await store.refold_cases(lambda h: refolded(h, items, keys))
     rows = await rebuild_rollups(store)
     by_case: dict[str, set[str]] = {}
     for d in before:

@@ -24,6 +24,7 @@ from server.config import ServerConfig
 from server.errors import ApiError, ClientGone
 from server.ingest.ingestor import IngestStats, PushIngest
 from server.model.reference import Reference
+from server.model.sealing import Keyring
 from server.reports.overview import Overview
 from server.storage.base import AgentRecord, Store
 from server.storage.dashboard import DashboardStore
@@ -42,6 +43,7 @@ AUTH = web.AppKey("auth", Authenticator)
 INGEST = web.AppKey("ingest", PushIngest)
 INGEST_STATS = web.AppKey("ingest_stats", IngestStats)
 REFERENCE_CACHE = web.AppKey("reference_cache", dict)  # township code -> ReferenceResponse
+KEYS = web.AppKey("keys", Keyring)  # seals ID numbers and phones at rest (server.model.sealing)
 QUOTA_REFUSALS = web.AppKey("quota_refusals", Counter)  # quota (events, bytes, orphans) -> pushes refused since start
 OVERVIEW = web.AppKey("overview", Overview)  # every figure: the dashboard's and the stats API's
 CLOCK = web.AppKey("clock", Clock)  # now, and today in the county's zone (`[server] time_zone`)

@@ -17,6 +17,8 @@ from protocol.messages import (
     PushRequest,
     PushResponse,
     ReferenceResponse,
+    StaffList,
+    StaffPush,
     StatsResponse,
 )
 from server.http import openapi_attachments, openapi_dashboard
@@ -51,6 +53,7 @@ def build_openapi() -> dict[str, Any]:
     data_types = list(DATA_TYPES.values())
     _, components = msgspec.json.schema_components(
         [PushRequest, PushResponse, PullRequest, PullResponse, ErrorBody, ReferenceResponse, StatsResponse, Event,
+         StaffPush, StaffList,
          *data_types,
          *openapi_dashboard.TYPES, *openapi_attachments.TYPES],
         ref_template=_REF)
@@ -93,6 +96,13 @@ def build_openapi() -> dict[str, Any]:
                                   **_errors("bad_json", "bad_request", "bad_cursor", "unauthorized", "agent_revoked",
                                             *CERT_CODES, "internal")}}
                 for method in ("post", "get")},
+            f"{API_PREFIX}/staff": {"post": {
+                "summary": "A PC's changes to its township's staff list (scrypt hashes only); answers the whole list",
+                "security": [{"agentToken": []}],
+                "requestBody": {"required": True, "content": _json(StaffPush)},
+                "responses": {"200": {**ok, "content": _json(StaffList)},
+                              **_errors("bad_json", "bad_request", "unauthorized", "agent_revoked", "too_large",
+                                        "body_timeout", "internal")}}},
             f"{API_PREFIX}/reference": {"get": {
                 "summary": "Reference data for the token's township: org units, catalog, calendar",
                 "security": [{"agentToken": []}],

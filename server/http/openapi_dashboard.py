@@ -56,6 +56,8 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
         _q("figure", "the figure whose cases to list", {"type": "string", "enum": list(CASE_FIGURES)}, True),
         _q("category", "only this item category", {"type": "string"}),
         _q("channel", "only this channel", {"type": "string"}),
+        _q("q", "only the cases of this whole ID number or phone, or of an ID number's last 4 characters (matched "
+           "by keyed hash: the numbers are stored sealed)", {"type": "string", "maxLength": 40}),
         _q("sort", "sort key", {"type": "string", "enum": list(CASE_SORTS)}),
         _q("order", "asc or desc", {"type": "string", "enum": ["asc", "desc"]}),
         _q("limit", "page size (1-500)", {"type": "integer"}), _q("offset", "rows to skip", {"type": "integer"})]

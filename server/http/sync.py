@@ -7,11 +7,13 @@ import gzip
 import hashlib
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 from aiohttp import web
 
+from ops.passwords import is_scrypt_hash
 from protocol import API_PREFIX
 from protocol.causal import township_digest
 from protocol.messages import (
@@ -21,6 +23,8 @@ from protocol.messages import (
     PullResponse,
     PushResponse,
     ReferenceResponse,
+    StaffList,
+    StaffPush,
     encoder,
 )
 from protocol.vocabulary import Level
@@ -37,6 +41,7 @@ from server.http.common import (
     CONFIG,
     INGEST,
     INGEST_STATS,
+    KEYS,
     QUOTA_REFUSALS,
     REFERENCE,
     REFERENCE_CACHE,
@@ -47,7 +52,9 @@ from server.http.common import (
     require_agent,
 )
 from server.http.health import INSTRUMENTS
+from server.ingest.privacy import open_event
 from server.model.cursor import cursor_of, position_of
+from server.model.sealing import Keyring
 from server.storage.base import AgentRecord, AuditEntry, Store
 
 log = logging.getLogger(__name__)
@@ -160,7 +167,7 @@ async def pull(request: web.Request) -> web.Response:
             asked = msgspec.convert(dict(request.query), PullRequest, strict=False)
         except msgspec.ValidationError as exc:
             raise ApiError("bad_request", str(exc)) from None
-    answer = await pull_answer(request.app[STORE], agent, asked)
+    answer = await pull_answer(request.app[STORE], agent, asked, request.app[KEYS])
     instruments = request.app[INSTRUMENTS]
     instruments.pulled_events.inc(len(answer.events))
     instruments.pulls.labels(str(answer.reset).lower()).inc()
@@ -175,7 +182,8 @@ async def pull(request: web.Request) -> web.Response:
                         headers={"Content-Encoding": "gzip", "Vary": "Accept-Encoding"})
 
 
-async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest) -> PullResponse[msgspec.Raw]:
+async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest, keys: Keyring | None = None
+                      ) -> PullResponse[msgspec.Raw]:
     """The answer to one pull of `agent` (authenticated). Raises ApiError for a cursor this server never handed out."""
     stream = await store.stream()
     try:
@@ -183,15 +191,39 @@ async def pull_answer(store: Store, agent: AgentRecord, asked: PullRequest) -> P
     except ValueError as exc:
         raise ApiError("bad_cursor", str(exc)) from None
     batch = await store.pull(agent.township_code, agent.agent_id, after or 0, asked.limit)
+    # The township's PCs get their events in clear: sealed is how the county keeps them, not how it sends them.
+    events = [open_event(keys, e) for e in batch.events] if keys is not None else batch.events
     return PullResponse(
         events=[PulledEvent(event_id=e.event_id, agent_id=e.agent_id, seq=e.seq, case_id=e.case_id, kind=e.kind,
                             at=e.at, data=msgspec.Raw(e.data), offset_ms=e.offset_ms,
-                            parents=None if e.parents is None else _parents.decode(e.parents), replaces=e.replaces)
-                for e in batch.events],
+                            parents=None if e.parents is None else _parents.decode(e.parents), replaces=e.replaces,
+                            staff_id=e.staff_id)
+                for e in events],
         cursor=cursor_of(stream, batch.last_pos), has_more=batch.has_more,
         digest=None if batch.digest is None else township_digest(*batch.digest), reset=after is None,
         conflicts=batch.conflicts, agents=[AgentName(agent_id=a, name=n) for a, n in batch.agents],
         server_time_ms=now_ms(), grants=batch.grants)
+
+
+@routes.post(f"{API_PREFIX}/staff")
+async def staff(request: web.Request) -> web.Response:
+    """A PC's changes to its township's staff list (hashes only, never a PIN); answers the township's whole list,
+    which every PC of the township takes as its own, so a clerk signs in at any window offline."""
+    agent = await require_agent(request)
+    config = request.app[CONFIG]
+    asked = decode(await read_body(request, config.max_body_bytes, config.body_timeout_s), StaffPush)
+    ids = [m.staff_id for m in asked.members]
+    if len(set(ids)) != len(ids):
+        raise ApiError("bad_request", "a staff id appears twice in members")
+    bad = [m.staff_id for m in asked.members if not is_scrypt_hash(m.secret_hash)]
+    if bad:
+        raise ApiError("bad_request", f"secret_hash is not an scrypt hash (ops.passwords) for {bad[:5]}")
+    members = await request.app[STORE].merge_staff(agent.township_code, agent.agent_id, asked.members,
+                                                    datetime.now(UTC).isoformat(timespec="seconds"))
+    if asked.members:
+        log.info("staff list changed township=%s agent_id=%s sent=%d", agent.township_code, agent.agent_id,
+                 len(asked.members))
+    return json_response(StaffList(members=members, server_time_ms=now_ms()))
 
 
 @routes.get(f"{API_PREFIX}/reference")

@@ -146,7 +146,7 @@ def _check_event(raw: RawEvent, agent_id: str, township: str, reference: Referen
     case_id, parents = ev.case_id, ev.parents
     return Candidate(
         StoredEvent(ev.event_id, agent_id, ev.seq, case_id, kind, ev.at, ev.offset_ms, key, bytes(data_json),
-                    None if parents is None else _encode(parents), ev.replaces),
+                    None if parents is None else _encode(parents), ev.replaces, ev.staff_id),
         data, FoldEvent(ev.event_id, agent_id, ev.seq, case_id, kind, data, key, at,
                         None if parents is None else tuple(parents), ev.replaces), ev)
 

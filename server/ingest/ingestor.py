@@ -24,11 +24,13 @@ from typing import Any, Protocol
 from protocol.codes import message_of
 from protocol.messages import PushRequest, PushResponse, Refusal
 from server.clock import now_iso, now_ms
-from server.ingest.batch import fold_batch
+from server.ingest.batch import FoldedBatch, fold_batch
 from server.ingest.checks import check_push, decode_push
 from server.ingest.pipeline import ingest_path
+from server.ingest.privacy import OpenedReads, seal_write
 from server.model.reference import Reference
-from server.storage.base import AgentRecord, Store
+from server.model.sealing import Keyring
+from server.storage.base import AgentRecord, IngestReads, Store
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +58,12 @@ class IngestStats:
 
 
 class Ingestor:
-    def __init__(self, store: Store, reference: Reference) -> None:
+    def __init__(self, store: Store, reference: Reference, keys: Keyring | None = None) -> None:
+        """`keys`: the county's keyring, to store ID numbers and phones sealed (`server.ingest.privacy`); the server
+        always has one (`server.keys`); None stores them as they come (tests of the fold alone)."""
         self._reference = reference
         self._path = ingest_path(store.ingest_writes)
+        self._keys = keys
 
     async def push_body(self, agent: AgentRecord, body: bytes) -> PushResponse:
         """`push` of a request body (JSON, decompressed). Raises `ApiError` for a body that is not a batch of this
@@ -74,8 +79,15 @@ class Ingestor:
         started = time.perf_counter()
         checked = check_push(agent, request, self._reference, body_bytes)
         items = self._reference.items
-        folded, acked = await self._path.run(
-            agent.township_code, lambda reads: fold_batch(reads, checked, items, now_iso()))
+        keys = self._keys
+
+        async def fold(reads: IngestReads) -> FoldedBatch:
+            if keys is None:
+                return await fold_batch(reads, checked, items, now_iso())
+            folded = await fold_batch(OpenedReads(reads, keys), checked, items, now_iso())
+            return folded._replace(write=seal_write(keys, folded.write))
+
+        folded, acked = await self._path.run(agent.township_code, fold)
         stored, refused = len(folded.write.events), folded.refused
         conflicts = [c for c in folded.conflicts if c.is_open and c.agent_id == agent.agent_id]
         response = PushResponse(

@@ -113,7 +113,8 @@ class _Worker:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "server.ingest.worker", "--fd", str(theirs.fileno()), "--index", str(index),
                 "--database", str(config.database), "--org-units", str(config.org_units),
-                "--catalog", str(config.catalog), "--log-level", config.log_level, pass_fds=(theirs.fileno(),))
+                "--catalog", str(config.catalog), "--key-file", str(config.key_file), "--log-level",
+                config.log_level, pass_fds=(theirs.fileno(),))
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         log.info("ingest worker started worker=%d pid=%d", index, process.pid)
         return cls(index, process, reader, writer)

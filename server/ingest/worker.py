@@ -24,11 +24,13 @@ from pathlib import Path
 import msgspec
 
 from ops.logs import configure_logging
+from server import keys
 from server.errors import ApiError
 from server.ingest.frames import PushDone, PushJob, frame, read_frame
 from server.ingest.ingestor import Ingestor
 from server.interpreter import tune_for_ingest
 from server.model.reference import Reference, load_reference
+from server.model.sealing import Keyring
 from server.storage.sqlite.store import SqliteStore
 
 log = logging.getLogger("server.ingest.worker")  # not __main__: it runs with -m
@@ -44,6 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--database", type=Path, required=True)
     parser.add_argument("--org-units", type=Path, required=True)
     parser.add_argument("--catalog", type=Path, required=True)
+    parser.add_argument("--key-file", type=Path, required=True)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
     _die_with_parent()
@@ -54,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sock = socket.socket(fileno=args.fd)
     tune_for_ingest()
-    asyncio.run(serve(sock, args.index, args.database, load_reference(args.org_units, args.catalog)))
+    asyncio.run(serve(sock, args.index, args.database, load_reference(args.org_units, args.catalog),
+                      keys.load(args.key_file)))
 
 
 def _die_with_parent() -> None:
@@ -65,10 +69,10 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-async def serve(sock: socket.socket, index: int, database: Path, reference: Reference) -> None:
+async def serve(sock: socket.socket, index: int, database: Path, reference: Reference, keyring: Keyring) -> None:
     store = SqliteStore(database, serving=True)
     await store.open()
-    ingestor = Ingestor(store, reference)
+    ingestor = Ingestor(store, reference, keyring)
     reader, writer = await asyncio.open_unix_connection(sock=sock)
     running: set[asyncio.Task[None]] = set()
 

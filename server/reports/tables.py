@@ -103,10 +103,10 @@ def cases_table(r: CaseListResponse, label: str) -> Table:
     cols = [Column("办件编号", "code"), Column("乡镇"), Column("办理单位"), Column("事项"), Column("类别"),
             Column("渠道"), Column("状态"), Column("受理日期", "date"), Column("办结期限", "date"),
             Column("办结日期", "date"), Column("超期天数", "int"), Column("申请人"), Column("证件号码(脱敏)", "code"),
-            Column("经办人"), Column("评价"), Column("回访日期", "date")]
+            Column("受理人"), Column("办结人"), Column("评价"), Column("回访日期", "date")]
     body = [[c.case_no, c.township_name, c.org_name, c.item_name, c.category, c.channel_label, c.state_label,
              c.accepted_on, c.due_on, c.completed_on or c.closed_on, c.days_overdue, c.applicant_name,
-             c.cert_no_masked, c.staff, c.rating_label, c.followed_up_on] for c in r.rows]
+             c.cert_no_masked, c.staff, c.closed_by, c.rating_label, c.followed_up_on] for c in r.rows]
     period = f"{r.date_from} 至 {r.date_to}" if r.date_from else "不限"
     notes = [("清单", label), ("单位代码", r.org), ("期间", period), ("截至", r.as_of),
              ("条数", f"共 {r.total} 件,本表 {len(r.rows)} 件(从第 {r.offset + 1} 件起)")]

@@ -16,6 +16,7 @@ from protocol.workdays import CalendarMissing, WorkCalendar, due_date
 from server.errors import invalid_filter
 from server.model.figures import CHANNEL_LABELS, RATING_LABELS, Definitions
 from server.model.reference import Reference
+from server.model.sealing import PREFIX, Keyring, SealError
 from server.reports.scope import Scope
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS, CaseFilter, ConflictRow, DashboardStore
 
@@ -51,8 +52,9 @@ class CaseItem(msgspec.Struct, omit_defaults=False):
     followed_up_on: str | None
     applicant_name: str
     cert_no_masked: str
-    staff: str | None
+    staff: str | None  # who accepted it (受理人)
     trips: int
+    closed_by: str | None  # who closed it (办结人): completed, refused or withdrew
     days_overdue: int | None  # calendar days past the due date on as_of, for open cases
     comment: str | None = None  # the resident's words with the rating (差评回访 shows them)
 
@@ -153,8 +155,10 @@ CONFLICT_STATES = ("open", "settled", "all")
 
 class Worklists:
     def __init__(self, store: DashboardStore, reference: Reference, definitions: Definitions,
-                 calendar: WorkCalendar | None, due_soon_workdays: int, agent_silent_hours: int) -> None:
+                 calendar: WorkCalendar | None, due_soon_workdays: int, agent_silent_hours: int, *,
+                 keys: Keyring | None = None) -> None:
         self._store = store
+        self._keys = keys  # ID numbers are stored sealed: opened here only to be masked
         self._reference = reference
         self._definitions = definitions
         self._calendar = calendar
@@ -193,7 +197,7 @@ class Worklists:
                            date_from=scope.period.date_from if dated else None,
                            date_to=scope.period.date_to if dated else None, as_of=scope.as_of, due_until=due_until,
                            good_ratings=self._definitions.good_ratings, category=category, channel=channel,
-                           basis=scope.basis)
+                           basis=scope.basis, **self._search(scope.prefix, params.get("q")))
         total, rows = await self._store.list_cases(where, sort, order == "desc", limit, offset)
         org_name = scope.unit.name + ("便民服务中心" if scope.is_centre else "政务服务大厅" if scope.is_hall else "")
         return CaseListResponse(figure=figure, org=scope.unit.code, org_name=org_name,
@@ -222,8 +226,34 @@ class Worklists:
             due_on=r.due_on, completed_on=r.completed_on, closed_on=r.closed_on, is_on_time=r.is_on_time,
             rating=r.rating, rating_label=RATING_LABELS.get(r.rating) if r.rating else None, rated_on=r.rated_on,
             followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
-            cert_no_masked=mask_certificate(r.cert_no), staff=r.staff, trips=r.trips, days_overdue=overdue,
-            comment=r.comment)
+            cert_no_masked=mask_certificate(self._open_cert(r.cert_no)), staff=r.staff, trips=r.trips,
+            closed_by=r.closed_by, days_overdue=overdue, comment=r.comment)
+
+    def _search(self, prefix: str, q: str | None) -> dict[str, tuple[str, ...]]:
+        """`q`: a whole ID number, a phone, or an ID number's last 4 characters (then per township in scope), as
+        keyed hashes: the clear numbers are not in the database to compare with."""
+        if not q or not q.strip():
+            return {}
+        if self._keys is None:
+            raise invalid_filter("q", "本服务器没有配置密钥文件，不能按证件号码或电话查询")
+        q = q.strip()
+        keys = self._keys
+        if len(q) == 4 and q[:3].isdigit() and (q[3].isdigit() or q[3] in "xX"):
+            townships = [u.code[:9] for u in self._reference.townships() if u.code.startswith(prefix[:9])
+                         or prefix.startswith(u.code[:9])]
+            return {"tail_hashes": tuple(h for t in townships for h in keys.tail_hashes(t, q))}
+        if not q.replace("-", "").replace("+", "").replace(" ", "").replace("X", "").replace("x", "").isdigit() \
+                or not 5 <= len(q) <= 40:
+            raise invalid_filter("q", "请输入完整的证件号码、电话号码，或证件号码的后4位")
+        return {"cert_hashes": tuple(keys.hashes("cert_no", q)), "phone_hashes": tuple(keys.hashes("phone", q))}
+
+    def _open_cert(self, cert_no: str) -> str:
+        if self._keys is None or not cert_no.startswith(PREFIX):
+            return cert_no
+        try:
+            return self._keys.open(cert_no, "cert_no")
+        except SealError:
+            return "（无法解密）"
 
     async def agents(self, now: datetime, township_code: str | None = None) -> AgentsResponse:
         """Every PC, or those of one township, their silence measured up to `now` (aware)."""

@@ -24,9 +24,10 @@ import msgspec
 
 from protocol.causal import CaseMeta, FoldEvent
 from protocol.lifecycle import Case
-from protocol.messages import DATA_TYPES, Conflict, CorrectionGrant, OrgUnit, ServiceItem
+from protocol.messages import DATA_TYPES, Conflict, CorrectionGrant, OrgUnit, ServiceItem, StaffMember
 from protocol.vocabulary import EventKind
 from server.model.rollups import Contribution, GrainRows
+from server.model.sealing import SearchKeys
 
 
 class AgentRecord(msgspec.Struct, frozen=True):
@@ -64,6 +65,7 @@ class StoredEvent(msgspec.Struct, frozen=True):
     data: bytes  # JSON of the event's data
     parents: bytes | None = None  # JSON list of the case's heads its PC had applied; None: a protocol-1 event
     replaces: str | None = None  # the refused event it corrects
+    staff_id: str | None = None  # who did it: the staff member signed in on the PC
 
 
 _DATA = {kind: msgspec.json.Decoder(t) for kind, t in DATA_TYPES.items()}
@@ -92,6 +94,9 @@ class CaseRecord(msgspec.Struct):
     category: str
     last_key: str  # highest order_key among the case's stored events (`meta.last_key`)
     meta: CaseMeta = msgspec.field(default_factory=CaseMeta)  # what the next fold needs (empty: refold it)
+    # Given when `case` is sealed (server.model.sealing): the digest of the case in clear, and its search hashes.
+    digest: int | None = None
+    search: SearchKeys | None = None
 
 
 class Consultation(msgspec.Struct, frozen=True):
@@ -336,6 +341,25 @@ class Store(Protocol):
 
     async def agent_cert(self, agent_id: str) -> str | None:
         """The SHA-256 of the certificate `agent_id` is bound to, or None."""
+    async def merge_staff(self, township_code: str, agent_id: str, members: Sequence[StaffMember],
+                          received_at: str) -> list[StaffMember]:
+        """Take a PC's changes to its township's staff list, each record where it is newer than the one held
+        (`protocol.staff.newer`), in one transaction; returns the township's whole list after, by staff id."""
+        ...
+
+    async def reseal(self, case: Callable[[Case], tuple[Case, SearchKeys]], event: Callable[[str, bytes], bytes],
+                     refusal: Callable[[bytes], bytes]) -> tuple[int, int, int]:
+        """Rewrite every stored case body (with its search hashes), event data (of `accepted` and `updated`) and
+        refused event through these functions, in one write transaction, then reclaim the free pages so that what
+        was overwritten is gone from the file (`county-server keys seal` and `keys rotate`). Returns the rows
+        changed: (cases, events, refusals). The cases' digests stay: the functions change no case in clear."""
+        ...
+
+    async def township_staff(self, township_code: str) -> list[StaffMember]:
+        ...
+
+    async def staff_names(self) -> dict[tuple[str, str], str]:
+        """(township code, staff id) -> name, of every township: to say who did what."""
         ...
 
     async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:

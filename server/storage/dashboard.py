@@ -40,6 +40,11 @@ class CaseFilter(msgspec.Struct, frozen=True):
     category: str | None = None
     channel: str | None = None
     basis: str = "handled"  # prefix of where the case was handled (org_code), or of where the applicant lives
+    # A search by ID number, phone or ID's last 4 (`q` of the case list): the keyed hashes it may match (cert_hash,
+    # phone_hash, tail_hash columns; server.model.sealing). All empty: no search.
+    cert_hashes: tuple[str, ...] = ()
+    phone_hashes: tuple[str, ...] = ()
+    tail_hashes: tuple[str, ...] = ()
 
 
 class CaseListRow(msgspec.Struct, omit_defaults=False):
@@ -61,9 +66,10 @@ class CaseListRow(msgspec.Struct, omit_defaults=False):
     applicant_name: str
     cert_type: str
     cert_no: str  # unmasked here: the service masks it before anything leaves the server
-    staff: str | None
+    staff: str | None  # who accepted it: "name（staff id）" of the signed-in staff member, else the free-text 经办人
     trips: int
     comment: str | None = None  # the resident's words with the rating
+    closed_by: str | None = None  # who completed, refused or withdrew it (name（staff id）), while it is closed
 
 
 class CaseEventRow(msgspec.Struct, omit_defaults=False):

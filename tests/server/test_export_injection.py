@@ -69,7 +69,7 @@ async def test_a_township_pushing_formulas_gets_none_into_the_countys_exports(co
     header = [c.value for c in ws[1]]
     cells = {(r[header.index("申请人")].value, r[header.index("办件编号")].value): r for r in ws.iter_rows(min_row=2)}
     row = next(r for (name, _), r in cells.items() if name == attack)
-    assert row[header.index("经办人")].value == "+cmd|' /C calc'!A0"
+    assert row[header.index("受理人")].value == "+cmd|' /C calc'!A0"
     assert all(c.data_type != "f" for c in row)
     digits = next(r for (name, _), r in cells.items() if name == "卓玛")[header.index("办件编号")]
     assert digits.data_type == "s" and digits.value == numbered["data"]["case_no"] and digits.value.isdigit()

@@ -19,11 +19,12 @@ MAY_IMPORT: dict[str, set[str]] = {
     "storage": {"model", "errors", "clock"},  # the only SQL
     "accounts": {"model", "storage", "errors", "clock"},
     "reports": {"model", "storage", "errors", "clock"},
-    "ingest": {"model", "storage", "config", *LEAVES},
-    "admin": {"model", "storage", "config", "errors", "clock"},
+    "keys": {"model", "errors"},  # the key file (server.model.sealing has the cipher)
+    "ingest": {"model", "storage", "config", "keys", *LEAVES},
+    "admin": {"model", "storage", "config", "ingest", "errors", "clock"},
     "http": {"model", "storage", "accounts", "reports", "ingest", "admin", "config", *LEAVES},
-    "app": {"model", "storage", "accounts", "reports", "ingest", "admin", "http", "config", *LEAVES},
-    "cli": {"model", "storage", "accounts", "reports", "ingest", "admin", "app", "config", *LEAVES},
+    "app": {"model", "storage", "accounts", "reports", "ingest", "admin", "http", "config", "keys", *LEAVES},
+    "cli": {"model", "storage", "accounts", "reports", "ingest", "admin", "app", "config", "keys", *LEAVES},
     "__main__": {"cli"},
 }
 

@@ -28,7 +28,15 @@ from agent.service import CaseService
 from agent.store import AgentStore
 from agent.sync.syncer import Syncer
 from protocol.causal import fold
-from protocol.messages import PullRequest, PullResponse, PushRequest, PushResponse, ReferenceResponse
+from protocol.messages import (
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    ReferenceResponse,
+    StaffList,
+    StaffPush,
+)
 from server.accounts.agents import hash_token
 from server.admin.cases import verify_cases
 from server.clock import now_iso
@@ -62,6 +70,11 @@ class Loopback:
 
     async def reference(self) -> ReferenceResponse:
         return self.ref
+
+    async def staff(self, request: StaffPush) -> StaffList:
+        members = await self.store.merge_staff(self.agent.township_code, self.agent.agent_id, request.members,
+                                               "2026-01-01T00:00:00+00:00")
+        return StaffList(members=members)
 
     async def push(self, request: PushRequest[Any], *, attempts: int | None = None) -> PushResponse:
         if self._fault(0.1):

@@ -8,6 +8,7 @@ import { renderNewCase } from "./views/newcase.js";
 import { renderCase } from "./views/case.js";
 import { renderConsult } from "./views/consult.js";
 import { renderSearch } from "./views/search.js";
+import { ensureSignedIn, setupSessionEnd } from "./signin.js";
 
 const ROUTES = [
   [/^#?\/?$/, "today", renderToday],
@@ -106,6 +107,8 @@ async function start() {
   await loadMessages();
   translate(document.body);
   document.title = t("app.title");
+  await ensureSignedIn(); // nothing of the township's cases is fetched before
+  setupSessionEnd(() => route());
   await loadReference();
   document.querySelector("#centre-name").textContent = centreName();
   document.querySelector("#lang-switch").addEventListener("click", switchLanguage);

@@ -38,6 +38,9 @@ export async function api(method, path, body) {
     const resp = await fetch(path, init);
     const data = await resp.json().catch(() => ({}));
     if (resp.ok && method !== "GET") announceChange(path);
+    if (resp.status === 401 && data.code === "sign_in_required") {
+      document.dispatchEvent(new CustomEvent("sign-in-needed")); // signin.js asks again
+    }
     return { ok: resp.ok, status: resp.status, body: data };
   } catch (err) {
     return { ok: false, status: 0, body: { code: "network", message: t("error.network") } };

@@ -52,11 +52,31 @@ _SUMS = ", ".join([*(f"SUM({m})" for m in METRICS), "SUM(CASE WHEN channel = 'on
 _OPEN = "state IN ('in_progress', 'suspended')"  # the exact predicate of the partial index cases_open_due
 # Where the applicant lives, as `server.model.rollups.residence_of` says: the village, else the unit's county code.
 _HOME = "COALESCE(village_code, substr(org_code, 1, 6) || '000000')"
+# Who accepted the case: the signed-in staff member of its `accepted` event, as "name（staff id）" from the township's
+# staff list (the id alone if the list lacks it); for a case accepted before staff sign-in, the free-text 经办人.
+# `_CLOSED_BY`: likewise of the latest event that closed it (办结, 不予受理, 撤回), while it is closed.
+
+
+def _staff_of(kinds: str) -> str:
+    """The staff id of the case's latest event of `kinds` that names one (by the index of events' case_id)."""
+    return (f"(SELECT e.staff_id FROM events e WHERE e.case_id = cases.case_id AND e.kind IN ({kinds}) "
+            "AND e.staff_id IS NOT NULL ORDER BY e.order_key DESC LIMIT 1)")
+
+
+def _staff_name(staff_id: str) -> str:
+    return (f"coalesce((SELECT s.name || '（' || s.staff_id || '）' FROM staff s WHERE s.township_code = "
+            f"cases.township_code AND s.staff_id = {staff_id}), {staff_id})")
+
+
+_CLOSING = "'completed', 'rejected', 'withdrawn'"
+_STAFF = "coalesce(" + _staff_name(_staff_of("'accepted'")) + ", json_extract(body, '$.staff'))"
+_CLOSED_BY = f"CASE WHEN state IN ({_CLOSING}) THEN {_staff_name(_staff_of(_CLOSING))} END"
+# In CaseListRow's order.
 _CASE_COLUMNS = ("case_id, case_no, org_code, item_code, category, channel, state, accepted_on, due_on, "
                  "completed_on, closed_on, rating, rated_on, followed_up_on, is_on_time, "
                  "json_extract(body, '$.applicant_name'), json_extract(body, '$.cert_type'), "
-                 "json_extract(body, '$.cert_no'), json_extract(body, '$.staff'), json_extract(body, '$.trips'), "
-                 "json_extract(body, '$.comment')")
+                 f"json_extract(body, '$.cert_no'), {_STAFF}, json_extract(body, '$.trips'), "
+                 f"json_extract(body, '$.comment'), {_CLOSED_BY}")
 # One lookup per search key, each through its own index (migration 0045; INDEXED BY, so that a planner with
 # statistics never walks a county's range of cases instead): `?1` the key, `?2` the end of its range.
 _SEARCH_KEYS = {
@@ -68,7 +88,7 @@ _SEARCH_KEYS = {
             "AND json_extract(body, '$.applicant_name') < ?2",
 }
 _SORT_SQL = {"accepted_on": "accepted_on", "due_on": "due_on", "completed_on": "completed_on",
-             "org_code": "org_code", "staff": "json_extract(body, '$.staff')", "case_no": "case_no",
+             "org_code": "org_code", "staff": _STAFF, "case_no": "case_no",
              "rated_on": "rated_on"}
 assert set(_SORT_SQL) == set(CASE_SORTS)
 
@@ -391,6 +411,11 @@ def _case_where(f: CaseFilter) -> tuple[str, list[Any]]:
             terms.append(f"{column} <= ?")
             params.append(f.date_to)
 
+    searched = [(column, hashes) for column, hashes in (("cert_hash", f.cert_hashes), ("phone_hash", f.phone_hashes),
+                                                         ("tail_hash", f.tail_hashes)) if hashes]
+    if searched:
+        terms.append("(" + " OR ".join(f"{c} IN ({_marks(len(h))})" for c, h in searched) + ")")
+        params.extend(x for _, h in searched for x in h)
     figure = f.figure
     if figure in ("accepted", "online", "in_progress"):
         terms.append(_OPEN if figure == "in_progress" else "state <> 'rejected'")

@@ -32,9 +32,10 @@ from server.storage.rollup_tables import ROLLUP_TABLES, delta_rows
 
 CASE_COLUMNS = ("case_id", "case_no", "township_code", "org_code", "village_code", "item_code", "category",
                 "channel", "state", "accepted_on", "due_on", "completed_on", "closed_on", "rating", "rated_on",
-                "followed_up_on", "is_on_time", "last_key", "body", "updated_at", "meta", "digest")
+                "followed_up_on", "is_on_time", "last_key", "body", "updated_at", "meta", "digest", "cert_hash",
+                "phone_hash", "tail_hash")
 EVENT_COLUMNS = ("event_id", "agent_id", "seq", "case_id", "kind", "at", "offset_ms", "order_key", "data",
-                 "parents", "replaces", "received_at")
+                 "parents", "replaces", "staff_id", "received_at")
 CONFLICT_COLUMNS = ("event_id", "case_id", "township_code", "agent_id", "kind", "code", "lost_to", "is_open",
                     "detected_at", "settled_at", "body")
 REFUSAL_COLUMNS = ("event_id", "agent_id", "seq", "code", "detail", "body", "received_at")
@@ -133,7 +134,7 @@ _owners = msgspec.json.Decoder(list[tuple[str, str, int]])
 _seq_owners = msgspec.json.Decoder(list[tuple[int, str]])
 _names = msgspec.json.Decoder(list[str])
 _stored_events = msgspec.json.Decoder(
-    list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None]])
+    list[tuple[str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None, str | None]])
 _cases = msgspec.json.Decoder(list[tuple[Case, str, str, CaseMeta]])
 
 
@@ -156,10 +157,12 @@ def case_row(record: CaseRecord, updated_at: str, conflicts: Sequence[Conflict] 
     completed_on, due_on = c.completed_on, c.due_on
     on_time = None if completed_on is None or due_on is None else int(completed_on <= due_on)  # Case.is_on_time
     body = _encode(c)
+    digest = record.digest if record.digest is not None else case_digest(c, conflicts, encoded=body)
+    search = record.search
     return (c.case_id, c.case_no, c.org_code[:9], c.org_code, c.village_code, c.item_code, record.category,
             c.channel, c.state, c.accepted_on, due_on, completed_on, c.closed_on, c.rating, c.rated_on,
-            c.followed_up_on, on_time, record.last_key, body, updated_at, _encode(record.meta),
-            case_digest(c, conflicts, encoded=body))
+            c.followed_up_on, on_time, record.last_key, body, updated_at, _encode(record.meta), digest,
+            search and search.cert, search and search.phone, search and search.tail)
 
 
 class CaseCache:
@@ -267,12 +270,13 @@ class CommittedReads:
 
 # A StoredEvent as a JSON array, in `stored_events`' shape: `data` as JSON, `parents` as its JSON text (a string:
 # msgspec.Raw cannot stand in a union with null).
-STORED_EVENT_JSON = "event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, json(data), parents, replaces"
+STORED_EVENT_JSON = ("event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, json(data), parents, replaces,"
+                     " staff_id")
 
 
 def stored_events(doc: bytes) -> list[StoredEvent]:
-    return [StoredEvent(*r[:8], data=bytes(r[8]), parents=None if r[9] is None else r[9].encode(), replaces=r[10])
-            for r in _stored_events.decode(doc)]
+    return [StoredEvent(*r[:8], data=bytes(r[8]), parents=None if r[9] is None else r[9].encode(), replaces=r[10],
+                        staff_id=r[11]) for r in _stored_events.decode(doc)]
 
 
 def conflict_row(c: Conflict, township_code: str, found_at: str) -> tuple[object, ...]:

@@ -18,6 +18,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,11 @@ import msgspec
 
 from ops.migrationlock import migration_lock
 from protocol.lifecycle import Case
-from protocol.messages import OrgUnit, ServiceItem
+from protocol.messages import OrgUnit, ServiceItem, StaffMember
+from protocol.staff import newer
 from server.clock import now_iso
 from server.model.rollups import Contribution, GrainRows, add_into
+from server.model.sealing import SearchKeys
 from server.storage.base import (
     AgentRecord,
     AgentUsage,
@@ -266,6 +269,72 @@ class SqliteStore:
         rows = list(await self._read.execute_fetchall("SELECT cert_sha256 FROM agents WHERE agent_id = ?",
                                                       (agent_id,)))
         return rows[0][0] if rows else None
+    async def merge_staff(self, township_code: str, agent_id: str, members: Sequence[StaffMember],
+                          received_at: str) -> list[StaffMember]:
+        def merge(conn: sqlite3.Connection) -> list[StaffMember]:
+            held = {m.staff_id: m for m in _staff_rows(conn, township_code)}
+            take = [m for m in members if newer(m, held.get(m.staff_id))]
+            conn.executemany(
+                f"INSERT INTO staff (township_code, {STAFF_COLUMNS}, agent_id, received_at) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (township_code, staff_id) DO UPDATE SET"
+                " name = excluded.name, role = excluded.role, secret_hash = excluded.secret_hash,"
+                " rev = excluded.rev, changed_at = excluded.changed_at, is_disabled = excluded.is_disabled,"
+                " changed_by = excluded.changed_by, agent_id = excluded.agent_id, received_at = excluded.received_at",
+                [(township_code, m.staff_id, m.name, m.role, m.secret_hash, m.rev, m.changed_at, int(m.is_disabled),
+                  m.changed_by, agent_id, received_at) for m in take])
+            return _staff_rows(conn, township_code) if take else sorted(held.values(), key=lambda m: m.staff_id)
+
+        return await self.transaction(merge)
+
+    async def reseal(self, case: Callable[[Case], tuple[Case, SearchKeys]], event: Callable[[str, bytes], bytes],
+                     refusal: Callable[[bytes], bytes]) -> tuple[int, int, int]:
+        def work(conn: sqlite3.Connection) -> tuple[int, int, int]:
+            counts = [0, 0, 0]
+            for case_id, body in conn.execute("SELECT case_id, body FROM cases").fetchall():
+                sealed, search = case(_case.decode(body))
+                new = msgspec.json.encode(sealed)
+                if new != (body.encode() if isinstance(body, str) else body):
+                    conn.execute("UPDATE cases SET body = CAST(? AS TEXT), cert_hash = ?, phone_hash = ?, tail_hash = ?"
+                                 " WHERE case_id = ?", (new, search.cert, search.phone, search.tail, case_id))
+                    counts[0] += 1
+            for event_id, kind, data in conn.execute(
+                    "SELECT event_id, kind, data FROM events WHERE kind IN ('accepted', 'updated')").fetchall():
+                raw = data.encode() if isinstance(data, str) else data
+                new = event(kind, raw)
+                if new != raw:
+                    conn.execute("UPDATE events SET data = CAST(? AS TEXT) WHERE event_id = ?", (new, event_id))
+                    counts[1] += 1
+            for event_id, body in conn.execute("SELECT event_id, body FROM refused_events").fetchall():
+                raw = body.encode() if isinstance(body, str) else body
+                new = refusal(raw)
+                if new != raw:
+                    conn.execute("UPDATE refused_events SET body = CAST(? AS TEXT) WHERE event_id = ?",
+                                 (new, event_id))
+                    counts[2] += 1
+            return counts[0], counts[1], counts[2]
+
+        changed = await self.transaction(work)
+        await self.transaction(lambda conn: conn.execute("PRAGMA secure_delete = ON"))
+        await self._vacuum()
+        return changed
+
+    async def _vacuum(self) -> None:
+        """VACUUM on a connection of its own: the file is rewritten without the pages the old values were on."""
+        def run() -> None:
+            with closing(sqlite3.connect(self.path, isolation_level=None)) as db:
+                db.execute("VACUUM")
+                db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+        await asyncio.to_thread(run)
+
+    async def township_staff(self, township_code: str) -> list[StaffMember]:
+        rows = await self._read.execute_fetchall(
+            f"SELECT {STAFF_COLUMNS} FROM staff WHERE township_code = ? ORDER BY staff_id", (township_code,))
+        return [_staff(r) for r in rows]
+
+    async def staff_names(self) -> dict[tuple[str, str], str]:
+        rows = await self._read.execute_fetchall("SELECT township_code, staff_id, name FROM staff")
+        return {(r[0], r[1]): r[2] for r in rows}
 
     async def agent_usage(self, agent_id: str, day: str) -> AgentUsage:
         [row] = await self._read.execute_fetchall(
@@ -430,3 +499,17 @@ def _migrate(conn: sqlite3.Connection) -> None:
                 conn.execute("ROLLBACK")
             raise
         log.info("migration applied version=%d name=%s", version, path.stem)
+
+
+_case = msgspec.json.Decoder(Case)
+STAFF_COLUMNS = "staff_id, name, role, secret_hash, rev, changed_at, is_disabled, changed_by"
+
+
+def _staff(r: Any) -> StaffMember:
+    return StaffMember(staff_id=r[0], name=r[1], role=r[2], secret_hash=r[3], rev=r[4], changed_at=r[5],
+                       is_disabled=bool(r[6]), changed_by=r[7])
+
+
+def _staff_rows(conn: sqlite3.Connection, township_code: str) -> list[StaffMember]:
+    return [_staff(r) for r in conn.execute(
+        f"SELECT {STAFF_COLUMNS} FROM staff WHERE township_code = ? ORDER BY staff_id", (township_code,))]

@@ -49,7 +49,7 @@ SELECT json_object(
     'stream', (SELECT value FROM server_meta WHERE key = 'stream'))
 """
 
-PulledRow = tuple[int, str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None]
+PulledRow = tuple[int, str, str, int, str, str, str, int, str, msgspec.Raw, str | None, str | None, str | None]
 
 
 class _PullDoc(msgspec.Struct):
@@ -74,7 +74,7 @@ def pull_batch(doc: bytes, after: int, limit: int) -> PullBatch:
     has_more = len(rows) > limit
     rows = rows[:limit]
     events = [StoredEvent(*r[1:9], data=bytes(r[9]), parents=None if r[10] is None else r[10].encode(),
-                          replaces=r[11]) for r in rows]
+                          replaces=r[11], staff_id=r[12]) for r in rows]
     return PullBatch(events=events, last_pos=rows[-1][0] if rows else after, has_more=has_more, stream=got.stream,
                      digest=None if has_more else got.digest, conflicts=got.conflicts, agents=got.agents,
                      grants=got.grants)

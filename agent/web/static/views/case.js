@@ -158,13 +158,14 @@ function dueOn(c) {
 function history(events) {
   return h("table", { class: "cases history" },
     h("thead", {}, h("tr", {}, h("th", {}, t("col.time")), h("th", {}, t("col.kind")), h("th", {}, t("col.detail")),
-      h("th", {}, t("col.by")), h("th", {}, t("col.upload")))),
+      h("th", {}, t("col.by")), h("th", {}, t("col.staff")), h("th", {}, t("col.upload")))),
     h("tbody", {}, events.map((e) => h("tr", { class: e.is_conflict ? "conflict-row" : null },
       h("td", { class: "nowrap" }, dateTime(e.at)),
       h("td", {}, t(`kind.${e.kind}`), e.is_conflict ? [" ", h("span", { class: "badge flag-overdue" },
         t("conflict.badge"))] : null),
       h("td", {}, eventDetail(e)),
       h("td", {}, who(e.by)),
+      h("td", { class: "staff" }, e.staff ? `${e.staff.name}（${e.staff.staff_id}）` : "—"),
       h("td", {}, h("span", { class: `upload upload-${e.status}` }, t(`upload.${e.status}`)))))));
 }
 

@@ -25,6 +25,7 @@ export function caseColumns(figure) {
     { key: "cert_no_masked", label: t("col.cert_no"), sortable: false, render: (c) => h("span", { class: "mono" }, c.cert_no_masked) },
     { key: "staff", label: t("col.staff"), render: (c) => (c.staff ? clipped(c.staff) : "—") },
     { key: "materials", label: t("col.materials"), sortable: false, render: (c) => h("a", { href: routeTo("materials", { case_id: c.case_id, case_no: c.case_no }) }, t("materials.open")) },
+    open ? null : { key: "closed_by", label: t("col.closed_by"), sortable: false, render: (c) => (c.closed_by ? clipped(c.closed_by) : "—") },
     open ? null : { key: "rated_on", label: t("col.rating"), render: (c) => (c.rating ? h("span", { class: c.rating <= 2 ? "bad-rating" : null }, c.rating_label || t(`rating.${c.rating}`)) : "—") },
     RATED.includes(figure) ? { key: "comment", label: t("col.comment"), sortable: false, render: (c) => (c.comment ? h("span", { class: "wrap comment" }, c.comment) : "—") } : null,
   ].filter(Boolean);

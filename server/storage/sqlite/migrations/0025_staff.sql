@@ -1,0 +1,20 @@
+-- Staff of the townships (工作人员), as their PCs made them: the PIN or password only as its scrypt hash. The county
+-- keeps each township's list so that every PC of the township can sign its staff in offline
+-- (protocol.staff.newer decides which version of a record stands; `agent_id`: the PC that sent it).
+CREATE TABLE staff (
+    township_code TEXT NOT NULL,
+    staff_id      TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    role          TEXT NOT NULL,
+    secret_hash   TEXT NOT NULL,
+    is_disabled   INTEGER NOT NULL,
+    rev           INTEGER NOT NULL,
+    changed_at    TEXT NOT NULL,
+    changed_by    TEXT,
+    agent_id      TEXT NOT NULL,
+    received_at   TEXT NOT NULL,
+    PRIMARY KEY (township_code, staff_id)
+);
+
+-- Who did it: the staff member signed in on the PC (NULL: an agent from before staff sign-in, or the agent itself).
+ALTER TABLE events ADD COLUMN staff_id TEXT;
