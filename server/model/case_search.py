@@ -29,6 +29,18 @@ class CaseSearch(msgspec.Struct, frozen=True):
     cert_tail: str | None = None  # the last 4 characters of one
     phone: str | None = None
     name: str | None = None  # an applicant's name or its beginning
+    # The same keys as the county stores them when ID numbers and phones are sealed (`server.model.sealing`): keyed
+    # hashes, one per key of the keyring (so a rotation keeps finding older rows); `sealed` drops the clear ones.
+    cert_hashes: tuple[str, ...] = ()
+    tail_hashes: tuple[str, ...] = ()
+    phone_hashes: tuple[str, ...] = ()
+
+
+def sealed(search: CaseSearch, cert_hashes: tuple[str, ...], tail_hashes: tuple[str, ...],
+           phone_hashes: tuple[str, ...]) -> CaseSearch:
+    """`search` matching the stored hashes instead of the clear certificate number, its last 4 and the phone."""
+    return msgspec.structs.replace(search, cert_no=None, cert_tail=None, phone=None, cert_hashes=cert_hashes,
+                                   tail_hashes=tail_hashes, phone_hashes=phone_hashes)
 
 
 def parse_search(query: str) -> CaseSearch | None:

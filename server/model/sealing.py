@@ -36,7 +36,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from protocol.lifecycle import Case
 
 PREFIX = "enc1:"
-SEALED_KINDS = frozenset({"accepted", "updated"})
+# A correction (更正) carries the fields it changes and, under "before", what they were: both sealed.
+SEALED_KINDS = frozenset({"accepted", "updated", "corrected"})
 FIELDS = ("cert_no", "phone")
 _NONCE = 12
 
@@ -173,11 +174,14 @@ def _each_field(kind: str, data: bytes, change: Callable[[str, str], str | None]
         return data
     doc = _dict.decode(data)
     changed = False
-    for field in FIELDS:
-        value = doc.get(field)
-        if isinstance(value, str) and value and (new := change(value, field)) is not None:
-            doc[field] = new
-            changed = True
+    for part in (doc, doc.get("before")):
+        if not isinstance(part, dict):
+            continue
+        for field in FIELDS:
+            value = part.get(field)
+            if isinstance(value, str) and value and (new := change(value, field)) is not None:
+                part[field] = new
+                changed = True
     return _encode(doc) if changed else data
 
 

@@ -17,9 +17,10 @@ from protocol.lifecycle import CHINA_TZ, Case, corrected_at
 from protocol.messages import CorrectionGrant
 from server.clock import now_iso
 from server.errors import ApiError, invalid_filter
-from server.model.case_search import parse_search
+from server.model.case_search import CaseSearch, parse_search, sealed
 from server.model.figures import CHANNEL_LABELS, RATING_LABELS
 from server.model.reference import Reference
+from server.model.sealing import Keyring, open_case, open_event_data
 from server.reports.scope import Scope
 from server.reports.worklists import KIND_LABELS, CaseItem, ConflictItem, Worklists, conflict_item
 from server.storage.dashboard import CaseEventRow, CaseListRow, DashboardStore
@@ -100,10 +101,22 @@ class SearchResponse(msgspec.Struct, omit_defaults=False):
 
 
 class CasePages:
-    def __init__(self, store: DashboardStore, reference: Reference, worklists: Worklists) -> None:
+    def __init__(self, store: DashboardStore, reference: Reference, worklists: Worklists, keys: Keyring) -> None:
         self._store = store
         self._reference = reference
         self._worklists = worklists
+        self._keys = keys  # ID numbers and phones are stored sealed: searched by their hashes, opened to be shown
+
+    def _hashed(self, scope: Scope, search: CaseSearch) -> CaseSearch:
+        keys = self._keys
+        townships = sorted({u.code[:9] for u in self._reference.org_units.values()
+                            if u.code.startswith(scope.prefix[:9]) or scope.prefix.startswith(u.code[:9])})
+        return sealed(
+            search,
+            cert_hashes=tuple(keys.hashes("cert_no", search.cert_no)) if search.cert_no else (),
+            tail_hashes=tuple(h for t in townships for h in keys.tail_hashes(t, search.cert_tail))
+            if search.cert_tail else (),
+            phone_hashes=tuple(keys.hashes("phone", search.phone)) if search.phone else ())
 
     async def search(self, scope: Scope, query: str) -> SearchResponse:
         try:
@@ -112,7 +125,7 @@ class CasePages:
             raise invalid_filter("q", str(e)) from None
         if search is None:
             raise invalid_filter("q", "请输入办件编号、申请人姓名、证件号码（或后4位）或电话")
-        rows = await self._store.search_cases(scope.prefix, search, SEARCH_LIMIT)
+        rows = await self._store.search_cases(scope.prefix, self._hashed(scope, search), SEARCH_LIMIT)
         return SearchResponse(q=search.text, org=scope.unit.code, org_name=scope.unit.name, total=len(rows),
                               limit=SEARCH_LIMIT, rows=[self._worklists.item(r, scope.as_of) for r in rows])
 
@@ -124,6 +137,7 @@ class CasePages:
         case = _decode(found.body, type=Case)
         if not case.org_code.startswith(scope.prefix):
             raise ApiError("case_not_found", case_id[:40])
+        case = open_case(self._keys, case)
         names = {s.agent.agent_id: s.agent.name for s in await self._store.agent_statuses()}
         lost = {c.conflict.event_id: c.conflict.message for c in found.conflicts}
         units = self._reference.org_units
@@ -161,7 +175,7 @@ class CasePages:
         return GrantItem(grant.grant_id, reason, account, _china(datetime.fromisoformat(grant.granted_at)))
 
     def _history_item(self, e: CaseEventRow, names: dict[str, str], lost: dict[str, str]) -> HistoryItem:
-        data: dict[str, Any] = _decode(e.data)
+        data: dict[str, Any] = _decode(open_event_data(self._keys, e.kind, e.data))
         item = HistoryItem(
             event_id=e.event_id, kind=e.kind, kind_label=KIND_LABELS.get(e.kind, e.kind), agent_id=e.agent_id,
             agent_name=names.get(e.agent_id), staff=data.get("staff") if isinstance(data.get("staff"), str) else None,

@@ -79,13 +79,16 @@ _CASE_COLUMNS = ("case_id, case_no, org_code, item_code, category, channel, stat
                  f"json_extract(body, '$.comment'), {_CLOSED_BY}")
 # One lookup per search key, each through its own index (migration 0045; INDEXED BY, so that a planner with
 # statistics never walks a county's range of cases instead): `?1` the key, `?2` the end of its range.
-_SEARCH_KEYS = {
+_SEARCH_KEYS = {  # the clear keys; a certificate number, its last 4 and a phone go by _HASH_KEYS
     "case_no": "INDEXED BY cases_case_no WHERE case_no >= ?1 AND case_no < ?2",
-    "cert_no": "INDEXED BY cases_cert_no WHERE json_extract(body, '$.cert_no') = ?1",
-    "cert_tail": "INDEXED BY cases_cert_tail WHERE substr(json_extract(body, '$.cert_no'), -4) = ?1",
-    "phone": "INDEXED BY cases_phone WHERE json_extract(body, '$.phone') = ?1",
     "name": "INDEXED BY cases_applicant WHERE json_extract(body, '$.applicant_name') >= ?1 "
             "AND json_extract(body, '$.applicant_name') < ?2",
+}
+# The sealed keys (migration 0026's hash columns), one lookup per hash.
+_HASH_KEYS = {
+    "cert_hashes": "INDEXED BY cases_cert_hash WHERE cert_hash = ?1",
+    "tail_hashes": "INDEXED BY cases_tail_hash WHERE tail_hash = ?1",
+    "phone_hashes": "INDEXED BY cases_phone_hash WHERE phone_hash = ?1",
 }
 _SORT_SQL = {"accepted_on": "accepted_on", "due_on": "due_on", "completed_on": "completed_on",
              "org_code": "org_code", "staff": _STAFF, "case_no": "case_no",
@@ -219,15 +222,15 @@ class SqliteDashboardStore:
 
     async def search_cases(self, prefix: str, search: CaseSearch, limit: int) -> list[CaseListRow]:
         found: dict[str, tuple[str, CaseListRow]] = {}
-        for key, where in _SEARCH_KEYS.items():
-            value = getattr(search, key)
-            if value is None:
-                continue
+        lookups = [(key, where, value) for key, where in _SEARCH_KEYS.items()
+                   if (value := getattr(search, key)) is not None]
+        lookups += [(key, where, h) for key, where in _HASH_KEYS.items() for h in getattr(search, key)]
+        for key, where, value in lookups:
             # A key's own index finds the few rows; the unit and the order are applied to those.
             rows = await self._read.execute_fetchall(
                 f"SELECT {_CASE_COLUMNS} FROM cases {where} AND org_code >= ?3 AND org_code < ?4 LIMIT ?5",
-                (value, value + "\U0010ffff" if key == "name" else upper_bound(value), prefix, upper_bound(prefix),
-                 limit))
+                (value, value + "\U0010ffff" if key == "name" else upper_bound(value), prefix,
+                 upper_bound(prefix), limit))
             for r in rows:
                 row = _case_list_row(r)
                 found[row.case_id] = (row.accepted_on, row)

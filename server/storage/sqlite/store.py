@@ -298,7 +298,8 @@ class SqliteStore:
                                  " WHERE case_id = ?", (new, search.cert, search.phone, search.tail, case_id))
                     counts[0] += 1
             for event_id, kind, data in conn.execute(
-                    "SELECT event_id, kind, data FROM events WHERE kind IN ('accepted', 'updated')").fetchall():
+                    "SELECT event_id, kind, data FROM events "
+                    "WHERE kind IN ('accepted', 'updated', 'corrected')").fetchall():
                 raw = data.encode() if isinstance(data, str) else data
                 new = event(kind, raw)
                 if new != raw:
