@@ -19,6 +19,10 @@ async def test_the_case_page_shows_every_event_with_its_pc_china_time_and_a_corr
     assert page["case"]["cert_no_masked"] != "11010519491231002X" and page["case"]["cert_no_masked"].endswith("002X")
     assert "11010519491231002X" not in str(page)
     assert page["phone"] == "13900000000" and page["case"]["comment"] == "等太久"
+    # The correction's phone and what it was are sealed at rest, like the acceptance's (the page opened them).
+    raw = b"".join(f.read_bytes() for f in county_server.config.database.parent.glob(
+        county_server.config.database.name + "*"))
+    assert b"13900000000" not in raw and b"13800000001" not in raw
     kinds = [(h["kind"], h["kind_label"]) for h in page["history"]]
     assert kinds == [("accepted", "受理"), ("completed", "办结"), ("evaluated", "评价"), ("corrected", "更正")]
     accepted, _, rated, fix = page["history"]
