@@ -8,9 +8,12 @@ PostgreSQL must never pass as green).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import os
 import urllib.parse
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -75,3 +78,40 @@ async def drop_schemas(schemas: list[str]) -> None:
             await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+
+
+# ---- the server tests on PostgreSQL (TEST_SERVER_BACKEND=postgres) ------------------------------------------------
+
+SERVER_BACKEND = os.environ.get("TEST_SERVER_BACKEND", "sqlite")
+_server_schemas: list[str] = []
+
+
+def _run(coro: Any) -> Any:
+    """A coroutine to its end from synchronous code, whether or not an event loop runs in this thread."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def storage_section(where: Path) -> str:
+    """The `[storage]` section of a test server's config: nothing (SQLite, the default) or, under
+    TEST_SERVER_BACKEND=postgres, a new schema of its own for the server under `where`."""
+    if SERVER_BACKEND != "postgres":
+        return ""
+    schema = schema_name(str(where.resolve()), "server")
+    dsn = _run(create_schema(schema))
+    if schema not in _server_schemas:
+        _server_schemas.append(schema)
+    return f'[storage]\nbackend = "postgres"\ndsn = "{dsn}"\npool_size = 4\n'
+
+
+def drop_server_schemas() -> None:
+    """At the end of the session: every schema `storage_section` made."""
+    if _server_schemas:
+        _run(drop_schemas(_server_schemas))
+        _server_schemas.clear()
+
+
+def sqlite_only(reason: str) -> Any:
+    """A mark for a server test that reads or writes the SQLite file itself (`reason` says what): it runs when the
+    server is on SQLite, the default."""
+    return pytest.mark.skipif(SERVER_BACKEND != "sqlite", reason=f"SQLite only: {reason}")
