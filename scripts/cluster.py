@@ -104,6 +104,7 @@ class Cluster:
     metrics_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     server_section: str = ""  # more lines of the [server] table, e.g. "body_timeout_s = 2\n"
     server_settings: str = ""  # more tables after [metrics], e.g. "[quotas]\nevents_per_day = 10\n"
+    storage: str = ""  # the [storage] table, e.g. PostgreSQL's (tests.postgres.storage_section); none: SQLite
     server: Process | None = None
     agents: dict[str, Process] = field(default_factory=dict)
     agent_ports: dict[str, int] = field(default_factory=dict)
@@ -124,7 +125,7 @@ class Cluster:
             f'admin_token = "{self.admin_token}"\n{self.server_section}'
             "[reference]\n"
             f'org_units = "{ROOT / "config" / "org_units.csv"}"\ncatalog = "{ROOT / "config" / "catalog.csv"}"\n'
-            f'[metrics]\ntoken = "{self.metrics_token}"\n{self.server_settings}',
+            f'[metrics]\ntoken = "{self.metrics_token}"\n{self.server_settings}{self.storage}',
             encoding="utf-8",
         )
         self._server_process()

@@ -59,8 +59,7 @@ from server.reports.overview import Overview
 from server.reports.report import Reports
 from server.reports.worklists import Worklists
 from server.storage.base import Store
-from server.storage.sqlite.dashboard import SqliteDashboardStore
-from server.storage.sqlite.store import SqliteStore
+from server.storage.choose import make_dashboard_store, make_store
 
 log = logging.getLogger(__name__)
 
@@ -108,10 +107,12 @@ async def build_app(config: ServerConfig, clock: Clock | None = None) -> web.App
 
 async def _storage(app: web.Application) -> AsyncIterator[None]:
     config = app[CONFIG]
-    # One server per database, and `restore` cannot replace it under us (ops/runlock.py).
-    run_lock = RunLock(config.database).acquire("county-server serve")
-    store = SqliteStore(config.database, serving=True)
-    dashboard_store = SqliteDashboardStore(store)  # reads beside the store; writes through its transactions
+    # One server per SQLite database, and `restore` cannot replace it under us (ops/runlock.py). PostgreSQL takes
+    # several server processes at once (each batch locks its township's row).
+    sqlite = config.storage_backend == "sqlite"
+    run_lock = RunLock(config.database).acquire("county-server serve") if sqlite else None
+    store = store_of(config, serving=True)
+    dashboard_store = make_dashboard_store(store)  # reads beside the store; writes through its transactions
     try:
         await store.open()
         await dashboard_store.open()
@@ -129,7 +130,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
         app[INGEST] = pool or Ingestor(store, reference, app[KEYS])
         if pool is not None:
             await pool.start()
-        log.info("server ready database=%s org_units=%d items=%d ingest_workers=%d", config.database,
+        log.info("server ready storage=%s database=%s org_units=%d items=%d ingest_workers=%d",
+                 config.storage_backend, config.database if sqlite else "postgres",
                  len(reference.org_units), len(reference.items), config.ingest_workers)
         try:
             yield
@@ -139,7 +141,8 @@ async def _storage(app: web.Application) -> AsyncIterator[None]:
     finally:
         await dashboard_store.close()
         await store.close()  # waits for the batch in flight: it commits or rolls back whole
-        run_lock.release()
+        if run_lock is not None:
+            run_lock.release()
         log.info("server stopped")
 
 
@@ -211,10 +214,16 @@ async def _metrics_listener(app: web.Application) -> AsyncIterator[None]:
         await runner.cleanup()
 
 
-async def open_store(config: ServerConfig) -> tuple[SqliteStore, Reference]:
+def store_of(config: ServerConfig, *, serving: bool = False) -> Any:
+    """The `Store` of `[storage]` (not yet open)."""
+    return make_store(config.storage_backend, config.database, config.postgres_dsn, config.postgres_pool_size,
+                      serving=serving)
+
+
+async def open_store(config: ServerConfig) -> tuple[Any, Reference]:
     """A migrated store with the reference data loaded, for the CLI (the caller closes it)."""
     reference = load_reference(config.org_units, config.catalog)
-    store = SqliteStore(config.database)
+    store = store_of(config)
     await store.open()
     await store.upsert_reference(reference.org_units.values(), reference.items.values())
     return store, reference

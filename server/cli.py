@@ -347,10 +347,10 @@ def _with_accounts(config: ServerConfig, use: Callable[[Any], Awaitable[T]],
                    audit: tuple[str, str, str | None] | None = None) -> T:
     """Run `use(accounts)`; `audit` (action, account, detail) is recorded with its outcome."""
     from server.accounts.users import Accounts
-    from server.storage.sqlite.dashboard import SqliteDashboardStore
+    from server.storage.choose import make_dashboard_store
 
     async def work(store: Any, reference: Any) -> T:
-        dashboard_store = SqliteDashboardStore(store)
+        dashboard_store = make_dashboard_store(store)
         await dashboard_store.open()
         try:
             result = await use(Accounts(dashboard_store, config.session_idle_minutes))

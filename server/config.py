@@ -53,12 +53,22 @@ def _address(value: Any, base: Path) -> str:
 
 ADDRESS = Kind("address", 'an IP address, or "" for none', _address)
 
+
+def _dsn(value: Any, base: Path) -> str:
+    if not isinstance(value, str) or (value and not value.startswith(("postgresql://", "postgres://"))):
+        raise ValueError
+    return value
+
+
+DSN = Kind("dsn", 'an empty string or a URL like "postgresql://user@host:5432/database"', _dsn)
+
 SETTINGS = [
     Setting("server", "host", STR, "127.0.0.1",
             "Address to listen on. Another address than loopback only with [tls] cert_file, or behind the TLS reverse "
             "proxy of trusted_proxy: tokens, passwords and personal data must not cross a network in clear."),
     Setting("server", "port", INT, 8600, "TCP port to listen on.", low=1, high=65535),
-    Setting("server", "database", PATH, "county.sqlite3", "SQLite file; relative paths are next to this file."),
+    Setting("server", "database", PATH, "county.sqlite3", "SQLite file ([storage] backend = \"sqlite\"); relative "
+            "paths are next to this file. With PostgreSQL, the run lock and the SQLite backups live beside it."),
     Setting("server", "admin_token", STR, REQUIRED, "Bearer token for /api/v1/stats and other admin calls "
             "(required; at least 16 characters)."),
     Setting("server", "max_body_bytes", INT, 16 * 1024 * 1024, "Largest request body accepted, after gzip "
@@ -91,6 +101,15 @@ SETTINGS = [
             "certificate bound to its agent (browsers of the dashboard need none).", attr="tls_require_client_cert"),
     Setting("tls", "hsts_max_age_s", INT, 31_536_000, "max-age of the Strict-Transport-Security header sent over "
             "HTTPS (one year).", low=0, attr="tls_hsts_max_age_s"),
+    Setting("storage", "backend", choice("sqlite", "postgres"), "sqlite", "Where the server stores: sqlite (one "
+            "file, one county on one box) or postgres (a prefecture and beyond; several server processes may share "
+            "it, see docs/scaling.md).", attr="storage_backend"),
+    Setting("storage", "dsn", DSN, "", "PostgreSQL connection URL when backend = \"postgres\", e.g. "
+            "postgresql://county@127.0.0.1:5432/county (a password is better in ~/.pgpass or PGPASSWORD than here); "
+            "query parameters other than libpq's are server settings, e.g. ?search_path=aba.",
+            attr="postgres_dsn"),
+    Setting("storage", "pool_size", INT, 8, "PostgreSQL connections per server process (and per ingest worker).",
+            low=1, high=100, attr="postgres_pool_size"),
     Setting("reference", "org_units", PATH, "org_units.csv", "CSV of the county's org units (12-digit codes)."),
     Setting("reference", "catalog", PATH, "catalog.csv", "CSV of the service-item catalog."),
     Setting("calendar", "regional_holidays", DATES, [], "Extra days off the national calendar does not know "
@@ -173,6 +192,9 @@ class ServerConfig:
     tls_require_client_cert: bool
     tls_hsts_max_age_s: int
     ingest_workers: int
+    storage_backend: str
+    postgres_dsn: str
+    postgres_pool_size: int
     org_units: Path
     catalog: Path
     regional_holidays: tuple[date, ...]
@@ -218,6 +240,8 @@ def _check(v: dict[str, Any]) -> Iterator[str]:
     if v["tls_cert_file"] is None and not v["trusted_proxy"] and not _is_loopback(v["host"]):
         yield (f"[server] host = {v['host']!r} without [tls] cert_file or [server] trusted_proxy: plain HTTP on a "
                "network carries tokens, passwords and personal data readable; set [tls] cert_file and key_file")
+    if v["storage_backend"] == "postgres" and not v["postgres_dsn"]:
+        yield '[storage] dsn is empty: backend = "postgres" needs the PostgreSQL URL'
 
 
 def _is_loopback(host: str) -> bool:

@@ -7,9 +7,16 @@ import sqlite3
 
 import pytest
 
+from tests import postgres
+
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return f"sqlite: {sqlite3.sqlite_version}"
+    return (f"sqlite: {sqlite3.sqlite_version}; server tests on {postgres.SERVER_BACKEND}"
+            + (f" ({postgres.base_dsn()})" if postgres.SERVER_BACKEND == "postgres" else ""))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    postgres.drop_server_schemas()
 
 
 def free_port() -> int:

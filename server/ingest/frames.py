@@ -16,6 +16,10 @@ T = TypeVar("T")
 _HEADER = 4
 _encoder = msgspec.msgpack.Encoder()
 
+# The PostgreSQL DSN a worker connects with, set by the server in the worker's environment (never on its command
+# line, which every local user can read).
+DSN_ENV = "COUNTY_SERVER_POSTGRES_DSN"
+
 
 class PushJob(msgspec.Struct, array_like=True):
     """A push for the worker: the authenticated agent and the request body (JSON, decompressed)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 import sys
 
@@ -18,7 +19,7 @@ import msgspec
 from protocol.messages import PushResponse
 from server.config import ServerConfig
 from server.errors import ApiError
-from server.ingest.frames import PushDone, PushJob, frame, read_frame
+from server.ingest.frames import DSN_ENV, PushDone, PushJob, frame, read_frame
 from server.model.reference import Reference
 from server.storage.base import AgentRecord
 
@@ -109,12 +110,15 @@ class _Worker:
     @classmethod
     async def start(cls, index: int, config: ServerConfig) -> _Worker:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        # The PostgreSQL DSN goes by the environment, not the command line, which every local user can read.
+        env = {**os.environ, DSN_ENV: config.postgres_dsn}
         with theirs:
             process = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "server.ingest.worker", "--fd", str(theirs.fileno()), "--index", str(index),
+                "--storage", config.storage_backend, "--pool-size", str(config.postgres_pool_size),
                 "--database", str(config.database), "--org-units", str(config.org_units),
                 "--catalog", str(config.catalog), "--key-file", str(config.key_file), "--log-level",
-                config.log_level, pass_fds=(theirs.fileno(),))
+                config.log_level, pass_fds=(theirs.fileno(),), env=env)
         reader, writer = await asyncio.open_unix_connection(sock=ours)
         log.info("ingest worker started worker=%d pid=%d", index, process.pid)
         return cls(index, process, reader, writer)

@@ -1,10 +1,10 @@
 """An ingest worker: a process of its own that ingests the pushes of the townships the server gives it.
 
-Started by `server.ingest.pool` as `python -m server.ingest.worker --fd N ...` with one end of a socket pair. It reads
-`PushJob` frames, runs them through its own `Ingestor` and `SqliteStore` (the same code as ingest in the server
-process) and answers each with a `PushDone`. Python runs one thread at a time per process, so ingest in two
-processes uses two cores. All pushes of a township come to the same worker: its fold state (case cache, batches
-folded and not yet committed) stays exact, as in one process.
+Started by `server.ingest.pool` as `python -m server.ingest.worker --fd N ...` with one end of a socket pair. It
+reads `PushJob` frames, runs them through its own `Ingestor` and store (SQLite or PostgreSQL, as `[storage]` says;
+the same code as ingest in the server process) and answers each with a `PushDone`. Python runs one thread at a time
+per process, so ingest in two processes uses two cores. All pushes of a township come to the same worker: its fold
+state (case cache, batches folded and not yet committed) stays exact, as in one process.
 
 It ends when the server closes its end (after answering what it was given) or when the server dies (the kernel
 sends it SIGKILL: `PR_SET_PDEATHSIG`), never outliving it. It ignores SIGINT and SIGTERM, which are the server's.
@@ -26,12 +26,13 @@ import msgspec
 from ops.logs import configure_logging
 from server import keys
 from server.errors import ApiError
-from server.ingest.frames import PushDone, PushJob, frame, read_frame
+from server.ingest.frames import DSN_ENV, PushDone, PushJob, frame, read_frame
 from server.ingest.ingestor import Ingestor
 from server.interpreter import tune_for_ingest
 from server.model.reference import Reference, load_reference
 from server.model.sealing import Keyring
-from server.storage.sqlite.store import SqliteStore
+from server.storage.base import Store
+from server.storage.choose import make_store
 
 log = logging.getLogger("server.ingest.worker")  # not __main__: it runs with -m
 
@@ -43,6 +44,8 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m server.ingest.worker", description=__doc__.split("\n")[0])
     parser.add_argument("--fd", type=int, required=True, help="this worker's end of the socket pair")
     parser.add_argument("--index", type=int, required=True)
+    parser.add_argument("--storage", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pool-size", type=int, default=8)
     parser.add_argument("--database", type=Path, required=True)
     parser.add_argument("--org-units", type=Path, required=True)
     parser.add_argument("--catalog", type=Path, required=True)
@@ -57,8 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sock = socket.socket(fileno=args.fd)
     tune_for_ingest()
-    asyncio.run(serve(sock, args.index, args.database, load_reference(args.org_units, args.catalog),
-                      keys.load(args.key_file)))
+    store = make_store(args.storage, args.database, os.environ.get(DSN_ENV, ""), args.pool_size, serving=True)
+    asyncio.run(serve(sock, args.index, store, load_reference(args.org_units, args.catalog), keys.load(args.key_file)))
 
 
 def _die_with_parent() -> None:
@@ -69,8 +72,7 @@ def _die_with_parent() -> None:
         os._exit(1)
 
 
-async def serve(sock: socket.socket, index: int, database: Path, reference: Reference, keyring: Keyring) -> None:
-    store = SqliteStore(database, serving=True)
+async def serve(sock: socket.socket, index: int, store: Store, reference: Reference, keyring: Keyring) -> None:
     await store.open()
     ingestor = Ingestor(store, reference, keyring)
     reader, writer = await asyncio.open_unix_connection(sock=sock)

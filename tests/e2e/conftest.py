@@ -1,4 +1,5 @@
-"""Real processes on loopback ports: a county server and township agents, each with its own SQLite file."""
+"""Real processes on loopback ports: a county server and township agents, each with its own SQLite file (the
+county's in PostgreSQL under TEST_SERVER_BACKEND=postgres)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from datetime import date
 import pytest
 
 from scripts.cluster import Cluster, http_json
+from tests import postgres
 
 pytestmark = pytest.mark.e2e
 
@@ -18,7 +20,7 @@ VALID_IDS = ["11010519491231002X", "513422199001011230", "513422198512120013"]
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(tmp_path / "cluster")
+    c = Cluster(tmp_path / "cluster", storage=postgres.storage_section(tmp_path))
     yield c
     c.stop_all()
 

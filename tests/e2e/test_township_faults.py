@@ -28,6 +28,8 @@ from protocol.causal import FoldEvent, fold, order_key
 from protocol.messages import DATA_TYPES
 from protocol.vocabulary import EventKind
 from scripts.cluster import BIN, Cluster, http_json
+from server.config import ServerConfig, load_config
+from tests import database
 from tests.e2e.conftest import form, stats
 from tests.e2e.faults import FaultProxy
 
@@ -122,13 +124,18 @@ def _own_events(path: Path, agent_id: str) -> list[FoldEvent]:
     return out
 
 
-def _cases(path: Path, where: str = "", *args: object) -> dict[str, Any]:
-    with closing(sqlite3.connect(path)) as db:
+def _open(source: Path | ServerConfig) -> Any:
+    """A PC's SQLite file, or the county's storage (either backend)."""
+    return database.connect(source) if isinstance(source, ServerConfig) else closing(sqlite3.connect(source))
+
+
+def _cases(source: Path | ServerConfig, where: str = "", *args: object) -> dict[str, Any]:
+    with _open(source) as db:
         return {r[0]: msgspec.json.decode(r[1]) for r in db.execute(f"SELECT case_id, body FROM cases {where}", args)}
 
 
-def _conflicts(path: Path, where: str = "", *args: object) -> dict[str, tuple[str, str | None]]:
-    with closing(sqlite3.connect(path)) as db:
+def _conflicts(source: Path | ServerConfig, where: str = "", *args: object) -> dict[str, tuple[str, str | None]]:
+    with _open(source) as db:
         return {r[0]: (r[1], json_get(r[2], "settled_by"))
                 for r in db.execute(f"SELECT event_id, case_id, body FROM conflicts {where}", args)}
 
@@ -180,7 +187,7 @@ def test_a_township_under_faults_ends_with_every_pc_and_the_county_in_agreement(
     for happened in ("dropped", "cut_request", "cut_response", "refused", "kill_pc", "kill_server"):
         assert counts[happened], counts  # every fault happened
 
-    county = cluster.base / "county.sqlite3"
+    county = load_config(cluster.server_config)
     ids = {name: _agent_id(cluster, name) for name in names}
     # The county's cases and conflicts are exactly the fold of what the PCs hold.
     made = [e for name in names for e in _own_events(cluster.base / f"agent-{name}.sqlite3", ids[name])]

@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 
 from server.app import build_app
 from server.config import ServerConfig, load_config
+from tests import postgres
 from tests.server.helpers import ADMIN_TOKEN, METRICS_TOKEN, QIAOWA, REPO, CountyServer, TownshipAgent
 
 
@@ -34,7 +35,7 @@ def config_file(tmp_path: Path, ingest_workers: int) -> Path:
         "[reference]\n"
         f'org_units = "{REPO / "config" / "org_units.csv"}"\n'
         f'catalog = "{REPO / "config" / "catalog.csv"}"\n'
-        f'[metrics]\ntoken = "{METRICS_TOKEN}"\n',
+        f'[metrics]\ntoken = "{METRICS_TOKEN}"\n' + postgres.storage_section(tmp_path),
         encoding="utf-8")
     return path
 

@@ -17,6 +17,7 @@ from protocol.ids import new_uuid7
 from server.accounts.agents import register_agent
 from server.config import ServerConfig
 from server.http.common import REFERENCE, STORE
+from tests import postgres
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN_TOKEN = "test-admin-token-0123456789"
@@ -27,12 +28,14 @@ WACHANG = "513422101"  # 瓦厂镇
 _case_numbers = itertools.count(1)
 
 
-def config_text(server: str = "", tables: str = "") -> str:
+def config_text(server: str = "", tables: str = "", where: Path | None = None) -> str:
     """A server config for tests: the admin token, a database next to it, the repository's reference files, ingest
-    in the server process; `server` adds lines to [server], `tables` adds tables after [reference]."""
+    in the server process; `server` adds lines to [server], `tables` adds tables after [reference]. `where` (the
+    config's directory): the storage of TEST_SERVER_BACKEND there (`tests.postgres.storage_section`)."""
     return (f'[server]\nadmin_token = "{ADMIN_TOKEN}"\ndatabase = "county.sqlite3"\ningest_workers = 0\n{server}'
             f'[reference]\norg_units = "{REPO / "config" / "org_units.csv"}"\n'
-            f'catalog = "{REPO / "config" / "catalog.csv"}"\n{tables}')
+            f'catalog = "{REPO / "config" / "catalog.csv"}"\n{tables}'
+            + (postgres.storage_section(where) if where is not None else ""))
 
 
 @dataclass

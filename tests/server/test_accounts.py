@@ -4,7 +4,6 @@ a wrong password or an idle session is refused, logout and a new password end se
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from click.testing import CliRunner, Result
 from server.accounts.users import hash_password, verify_password
 from server.cli import main
 from server.http.dashboard import ACCOUNTS
+from tests import database
 from tests.server.helpers import CountyServer
 
 PASSWORD = "县政务服务看板 2026!"
@@ -43,7 +43,7 @@ async def test_users_add_then_login_reads_figures_and_logout_ends_it(county_serv
     added = await _cli("users", "add", "--name", "zhangsan", "--password-stdin", "--config", str(config_file),
                        stdin=PASSWORD + "\n")
     assert added.exit_code == 0, added.output
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         [(stored,)] = db.execute("SELECT password_hash FROM accounts WHERE name = 'zhangsan'").fetchall()
     assert PASSWORD not in stored and stored.startswith("scrypt$")
     status, session = await _login(county_server, "zhangsan", PASSWORD)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from server.cli import main
+from tests import database
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
 
 
@@ -29,7 +29,7 @@ async def test_agents_add_prints_a_token_that_then_works(county_server: CountySe
     agent = TownshipAgent(agent_id, token, QIAOWA)
     answer = await county_server.push(agent, [agent.accepted()])
     assert (answer["stored"], answer["acked_seq"]) == (1, 1)
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         stored = db.execute("SELECT token_sha256 FROM agents WHERE agent_id = ?", (agent_id,)).fetchone()[0]
     assert token not in stored and len(stored) == 64  # only the hash is kept
     listed = await _cli("agents", "list", "--json", "--config", str(config_file))
@@ -65,7 +65,7 @@ async def test_rollups_verify_passes_after_a_mixed_run_and_catches_a_tampered_ro
     ok = await _cli("rollups", "verify", "--config", str(config_file))
     assert ok.exit_code == 0, ok.output
     assert "rollups match the cases" in ok.output
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         db.execute("UPDATE rollups SET completed = completed + 1 WHERE completed > 0")
     bad = await _cli("rollups", "verify", "--config", str(config_file))
     assert bad.exit_code == 1

@@ -13,6 +13,7 @@ import pytest
 from protocol.codes import CODES
 from protocol.messages import ErrorBody
 from server.http.common import INGEST
+from server.storage.postgres import ingest as postgres_ingest
 from server.storage.sqlite import ingest as sqlite_ingest
 from tests.server.helpers import CountyServer, TownshipAgent
 
@@ -96,10 +97,16 @@ async def test_a_server_failure_answers_internal_and_applies_nothing(county_serv
     assert "X-Server-Time-Ms" in headers
 
 
+def _break_the_acknowledgement(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The acknowledgement, the last statement of a batch's transaction, fails (on either backend)."""
+    monkeypatch.setattr(sqlite_ingest, "ACK_SQL", "SELECT no_such_column FROM agents")
+    monkeypatch.setattr(postgres_ingest, "ACK_SQL", "SELECT no_such_column FROM agents")
+
+
 async def test_a_failed_transaction_keeps_nothing_of_the_batch(county_server: CountyServer, qiaowa: TownshipAgent,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     # The acknowledgement, the last statement of the batch's transaction, fails after every row was written.
-    monkeypatch.setattr(sqlite_ingest, "ACK_SQL", "SELECT no_such_column FROM agents")
+    _break_the_acknowledgement(monkeypatch)
     acc = qiaowa.accepted()
     async with await county_server.post_push({"agent_id": qiaowa.agent_id, "events": [acc]},
                                              token=qiaowa.token) as r:
@@ -122,7 +129,7 @@ async def test_a_failed_transaction_leaves_the_case_cache_as_committed(county_se
     await county_server.push(qiaowa, [acc])  # the case is now cached as in_progress
     done = qiaowa.completed(acc["case_id"])
     # The case row is saved, then the acknowledgement fails: the transaction rolls back.
-    monkeypatch.setattr(sqlite_ingest, "ACK_SQL", "SELECT no_such_column FROM agents")
+    _break_the_acknowledgement(monkeypatch)
     async with await county_server.post_push({"agent_id": qiaowa.agent_id, "events": [done]},
                                              token=qiaowa.token) as r:
         assert r.status == 500

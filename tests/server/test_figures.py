@@ -24,6 +24,7 @@ from server.app import build_app
 from server.config import load_config
 from server.http.common import REFERENCE, STORE
 from server.model.calendar import package_calendar
+from tests import postgres
 from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer
 
 COUNTY = "513422"
@@ -249,9 +250,16 @@ async def test_the_definitions_are_named_and_a_county_can_choose_others(data_set
     assert source is not None
     other = tmp_path / "other" / "server.toml"
     other.parent.mkdir()
-    other.write_text(source.read_text("utf-8") + '[figures]\nactive_evaluation_rate = "active_over_ratings"\n'
-                     'good_includes_basic = false\nonline_share_base = "completed"\n'
-                     'promise_speedup = "ratio_of_totals"\n', encoding="utf-8")
+    # A database of its own: the first config's [storage], if any, is left out and made anew for this directory.
+    other.write_text(source.read_text("utf-8").split("[storage]")[0] + '[figures]
+active_evaluation_rate = '
+                     '"active_over_ratings"
+good_includes_basic = false
+online_share_base = "completed"
+'
+                     'promise_speedup = "ratio_of_totals"
+' + postgres.storage_section(other.parent),
+                     encoding="utf-8")
     config = load_config(other)
     app = await build_app(config)
     async with TestServer(app, host="127.0.0.1", port=0) as server, aiohttp.ClientSession() as session:

@@ -8,10 +8,10 @@ import asyncio
 import gzip
 import io
 import json
-import sqlite3
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -22,12 +22,13 @@ from protocol.messages import MAX_OFFSET_MS
 from server.app import build_app
 from server.config import load_config
 from server.model.event_time import EVENT_TIME_FUTURE, EVENT_TIME_PAST
+from tests import database
 from tests.server.attacks import gzip_bomb, post_head, raw_request
 from tests.server.helpers import ADMIN_TOKEN, CountyServer, TownshipAgent, config_text
 
 
-def _db(server: CountyServer) -> sqlite3.Connection:
-    return sqlite3.connect(server.config.database)
+def _db(server: CountyServer) -> Any:
+    return database.connect(server.config)
 
 
 def _count(server: CountyServer, table: str) -> int:
@@ -216,7 +217,7 @@ async def test_half_sent_headers_and_bodies_are_cut(tmp_path):
     """`[server] header_timeout_s` and `body_timeout_s` at 1 s: a head that never ends is closed without an
     answer, a body that stops is answered 408 and closed; meanwhile the server answers everyone else."""
     path = tmp_path / "server.toml"
-    path.write_text(config_text("header_timeout_s = 1\nbody_timeout_s = 1\n"), encoding="utf-8")
+    path.write_text(config_text("header_timeout_s = 1\nbody_timeout_s = 1\n", where=tmp_path), encoding="utf-8")
     async with TestServer(await build_app(load_config(path)), host="127.0.0.1", port=0) as server:
         port = server.port
         started = time.monotonic()

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sqlite3
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ import pytest
 from server.admin.rollups import verify_rollups
 from server.http.common import INGEST, REFERENCE, STORE
 from server.ingest.pool import IngestPool
+from tests import database
 from tests.server.helpers import QIAOWA, WACHANG, CountyServer, TownshipAgent
 
 
@@ -91,7 +91,7 @@ async def test_a_killed_worker_is_started_again_and_its_push_is_sent_again_witho
     assert not _running(old_pid)
     row = (await county_server.stats("township"))[QIAOWA + "000"]
     assert (row["accepted"], row["completed"]) == (1, 1)
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         assert db.execute("SELECT count(*) FROM events").fetchone() == (2,)
 
 

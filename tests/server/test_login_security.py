@@ -41,7 +41,8 @@ async def county(tmp_path: Path):
     """Limits small enough to reach: 3 failures per account, 6 per address, in a minute; a 1-minute lock."""
     path = tmp_path / "server.toml"
     path.write_text(config_text(tables="[dashboard]\nlogin_failures_per_account = 3\nlogin_failures_per_address = 6\n"
-                                       "login_window_minutes = 1\nlogin_lock_minutes = 1\n"), encoding="utf-8")
+                                       "login_window_minutes = 1\nlogin_lock_minutes = 1\n", where=tmp_path),
+                    encoding="utf-8")
     config = load_config(path)
     app = await build_app(config)
     async with TestServer(app, host="127.0.0.1", port=0) as server, aiohttp.ClientSession() as session:

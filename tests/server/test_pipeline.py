@@ -31,6 +31,7 @@ from server.model.reference import load_reference
 from server.storage.base import AgentRecord, BatchWrite, IngestReads
 from server.storage.sqlite import store as sqlite_store
 from server.storage.sqlite.store import SqliteStore
+from tests import database, postgres
 from tests.server.helpers import QIAOWA, REPO, CountyServer, TownshipAgent
 from tests.server.storage.backends import AnyTurn
 
@@ -61,6 +62,11 @@ class Gate:
 
     def open(self) -> None:
         self._open.set()
+
+
+# The pipeline is SQLite's way (`SerialIngest`); on PostgreSQL each batch folds inside its own transaction, which
+# test_the_in_transaction_path_... below and the contract suite cover.
+_serial_only = postgres.sqlite_only("a gate on the SQLite writer thread holds a batch while the next one folds")
 
 
 @pytest.fixture
@@ -94,6 +100,7 @@ async def _hold(server: CountyServer, monkeypatch: pytest.MonkeyPatch, gate: Gat
     return submitted
 
 
+@_serial_only
 async def test_a_batch_folded_behind_a_pending_one_sees_its_case_events_and_seqs(
         county_server: CountyServer, qiaowa: TownshipAgent, pc2: TownshipAgent,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,6 +124,7 @@ async def test_a_batch_folded_behind_a_pending_one_sees_its_case_events_and_seqs
     assert await verify_rollups(county_server.app[STORE]) == []
 
 
+@_serial_only
 async def test_a_resend_or_a_reused_seq_behind_the_pending_batch_is_seen_as_such(
         county_server: CountyServer, qiaowa: TownshipAgent, monkeypatch: pytest.MonkeyPatch) -> None:
     gate = Gate(qiaowa.agent_id)
@@ -134,11 +142,12 @@ async def test_a_resend_or_a_reused_seq_behind_the_pending_batch_is_seen_as_such
     assert (s1, a1["stored"]) == (200, 1)
     assert (s2, a2["stored"], a2["duplicates"], a2["acked_seq"]) == (200, 0, 1, 1)
     assert [r["code"] for r in a2["refused"]] == ["seq_reused"]
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         assert db.execute("SELECT count(*) FROM events").fetchone() == (1,)
         assert db.execute("SELECT count(*) FROM cases").fetchone() == (1,)
 
 
+@_serial_only
 async def test_a_failed_write_fails_the_batches_folded_behind_it_and_the_next_fold_starts_from_the_commits(
         county_server: CountyServer, qiaowa: TownshipAgent, pc2: TownshipAgent,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -157,7 +166,7 @@ async def test_a_failed_write_fails_the_batches_folded_behind_it_and_the_next_fo
     (s1, e1), (s2, e2) = await first, await second
     assert (s1, e1["code"]) == (500, "internal")
     assert (s2, e2["code"]) == (500, "internal")
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         assert db.execute("SELECT count(*) FROM events").fetchone() == (1,)  # only the batch before the gate
         assert db.execute("SELECT acked_seq FROM agents WHERE agent_id = ?", (pc2.agent_id,)).fetchone() == (0,)
 

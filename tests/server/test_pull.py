@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 from typing import Any
 
 import pytest
 
 from ops.metrics import parse
 from protocol.causal import township_digest
+from tests import database
 from tests.server.helpers import (
     ADMIN_TOKEN,
     METRICS_TOKEN,
@@ -55,7 +55,7 @@ async def test_a_pc_pulls_only_the_other_pcs_of_its_own_township_in_the_order_st
     assert [e["event_id"] for e in strange["events"]] == []  # another township's never
     assert first["events"][0]["agent_id"] == qiaowa.agent_id and "parents" not in first["events"][0]
     assert {a["name"] for a in first["agents"]} == {"窗口1", "窗口2"}
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         n, total = db.execute("SELECT count(*), sum(digest) FROM cases WHERE township_code = ?", (QIAOWA,)).fetchone()
     assert rest["digest"] == township_digest(n, total)
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import sqlite3
 import time
+from typing import Any
 
 import pytest
 
 from protocol.ids import new_uuid7
+from tests import database
 from tests.server.helpers import QIAOWA, WACHANG, CountyServer, TownshipAgent
 
 VILLAGE = QIAOWA + "201"  # 锄头湾村
@@ -19,8 +20,8 @@ def ingest_workers(request: pytest.FixtureRequest) -> int:
     return request.param
 
 
-def _db(server: CountyServer) -> sqlite3.Connection:
-    return sqlite3.connect(server.config.database)
+def _db(server: CountyServer) -> Any:
+    return database.connect(server.config)
 
 
 async def test_a_push_stores_the_events_folds_the_case_and_acknowledges_every_seq(
@@ -38,9 +39,13 @@ async def test_a_push_stores_the_events_folds_the_case_and_acknowledges_every_se
         row = db.execute("SELECT state, org_code, township_code, rating, is_on_time, category FROM cases "
                          "WHERE case_id = ?", (case_id,)).fetchone()
         assert row == ("completed", VILLAGE, QIAOWA, 4, 1, "公共服务")
-        # JSON goes to SQLite as UTF-8 bytes and is stored as text: the JSON functions of the dashboard read it.
-        assert db.execute("SELECT typeof(body), json_extract(body, '$.rating') FROM cases").fetchone() == ("text", 4)
-        assert db.execute("SELECT DISTINCT typeof(data) FROM events").fetchall() == [("text",)]
+        if county_server.config.storage_backend == "sqlite":
+            # JSON goes to SQLite as UTF-8 bytes and is stored as text: the JSON functions of the dashboard read it.
+            assert db.execute("SELECT typeof(body), json_extract(body, '$.rating') FROM cases").fetchone() == (
+                "text", 4)
+            assert db.execute("SELECT DISTINCT typeof(data) FROM events").fetchall() == [("text",)]
+        else:  # text that PostgreSQL's JSON functions read, as the dashboard does
+            assert db.execute("SELECT (body::jsonb ->> 'rating')::int FROM cases").fetchone() == (4,)
         assert db.execute("SELECT acked_seq FROM agents WHERE agent_id = ?", (qiaowa.agent_id,)).fetchone() == (3,)
     village = (await county_server.stats("village", org=QIAOWA))[VILLAGE]
     assert (village["accepted"], village["completed"], village["completed_on_time"], village["evaluations"]) == (

@@ -4,7 +4,6 @@ case), revoking a PC at once and re-admitting it, and /metrics only with its tok
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
 import aiohttp
@@ -18,6 +17,7 @@ from server.app import build_app
 from server.cli import main
 from server.config import load_config
 from server.http.common import STORE
+from tests import database
 from tests.conftest import free_port
 from tests.server.helpers import ADMIN_TOKEN, QIAOWA, CountyServer, TownshipAgent, config_text
 
@@ -26,7 +26,7 @@ METRICS_TOKEN = "metrics-token-0123456789"
 
 def _config(tmp_path: Path, quotas: str = "", metrics: str = "") -> Path:
     path = tmp_path / "server.toml"
-    path.write_text(config_text(tables=f"[quotas]\n{quotas}[metrics]\n{metrics}"), encoding="utf-8")
+    path.write_text(config_text(tables=f"[quotas]\n{quotas}[metrics]\n{metrics}", where=tmp_path), encoding="utf-8")
     return path
 
 
@@ -68,7 +68,7 @@ async def test_the_daily_events_quota_refuses_pushes_with_429_until_midnight_and
     assert 0 < int(headers["Retry-After"]) <= 86_400
     other = await server.add_agent(QIAOWA, "窗口2")  # another PC of the same township has a quota of its own
     assert (await _push(server, other, [other.accepted()]))[0] == 200
-    with sqlite3.connect(server.config.database) as db:
+    with database.connect(server.config) as db:
         assert db.execute("SELECT count(*) FROM events").fetchone() == (8,)
         assert db.execute("SELECT agent_id, events FROM agent_usage ORDER BY events").fetchall() == [
             (other.agent_id, 1), (agent.agent_id, 7)]
@@ -94,7 +94,7 @@ async def test_events_waiting_for_their_case_are_bounded_and_adopted_when_the_ca
     status, answer, headers = await _push(server, pc2, [pc2.consulted()])
     assert status == 429 and answer["code"] == "orphan_quota" and int(headers["Retry-After"]) > 0
     assert (await _push(server, pc1, cases))[0] == 200  # the cases arrive: pc2's events are adopted
-    with sqlite3.connect(server.config.database) as db:
+    with database.connect(server.config) as db:
         assert db.execute("SELECT count(*) FROM orphan_events").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM cases WHERE state = 'completed'").fetchone() == (3,)
     assert (await _push(server, pc2, [pc2.consulted()]))[0] == 200
@@ -176,6 +176,6 @@ async def test_orphans_are_adopted_when_their_case_arrives_in_a_batch_right_behi
     orphans = [pc2.completed(c["case_id"]) for c in cases]
     answers = await asyncio.gather(_push(server, pc2, orphans), _push(server, pc1, cases))
     assert [a[0] for a in answers] == [200, 200]
-    with sqlite3.connect(server.config.database) as db:
+    with database.connect(server.config) as db:
         assert db.execute("SELECT count(*) FROM orphan_events").fetchone() == (0,)
         assert db.execute("SELECT count(*) FROM cases WHERE state = 'completed'").fetchone() == (20,)

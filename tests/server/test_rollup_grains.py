@@ -8,6 +8,7 @@ import sqlite3
 
 from server.admin import rollups as maintenance
 from server.http.common import STORE
+from tests import database
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
 
 CENTRE, VILLAGE = QIAOWA + "000", QIAOWA + "201"
@@ -18,7 +19,7 @@ async def _assert_true(server: CountyServer) -> None:
 
 
 def _month(server: CountyServer, unit: str, month: str = "2026-03") -> dict[str, int]:
-    with sqlite3.connect(server.config.database) as db:
+    with database.connect(server.config) as db:
         db.row_factory = sqlite3.Row
         rows = db.execute("SELECT * FROM rollups_month WHERE unit = ? AND month = ?", (unit, month)).fetchall()
     out: dict[str, int] = {}
@@ -58,7 +59,7 @@ async def test_a_correction_of_item_and_handling_unit_moves_the_case_between_row
     assert _month(county_server, VILLAGE) == {"accepted": 1, "completed": 1, "completed_on_time": 1, "trips_le1": 1,
                                               "rated": 1, "rated_2": 1, "bad_pending": 1, "rated_cases": 1,
                                               "rated_via_window": 1, "rated_at_case": 1}
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         categories = db.execute("SELECT category, sum(accepted) FROM rollups_month WHERE unit = ? GROUP BY 1",
                                 (QIAOWA,)).fetchall()
     assert sorted(categories) == [("公共服务", 1), ("行政许可", 1)]
@@ -82,7 +83,7 @@ async def test_a_duplicate_delivery_changes_no_figure(county_server: CountyServe
 async def test_verify_names_the_table_of_a_drifted_month_row_and_rebuild_repairs_it(
         county_server: CountyServer, qiaowa: TownshipAgent) -> None:
     await county_server.push(qiaowa, [qiaowa.accepted("2026-03-02")])
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         db.execute("UPDATE rollups_month SET accepted = 7 WHERE unit = ?", (QIAOWA,))
     [diff] = await maintenance.verify_rollups(county_server.app[STORE])
     assert (diff.table, diff.key[0], diff.metric, diff.stored, diff.expected) == (

@@ -2,7 +2,9 @@
 
 A backend here is the real store and dashboard store on a database of their own, the real `Ingestor` over them, and
 the few raw operations a contract test needs underneath the interface (to make a database at an old migration, copy
-rows into it, read its schema, damage a rollup row on purpose). To add a backend, write its `BackendKind` and add it
+rows into it, read its schema, damage a rollup row on purpose). SQLite databases are files under the test's tmp_path;
+PostgreSQL's are schemas of their own in the server `tests.postgres` names (skipped when it does not answer, failed
+under CI=true). To add a backend, write its `BackendKind` and add it
 to `BACKENDS`: every contract test then runs against it.
 """
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+import asyncpg
 import msgspec
 
 from protocol.messages import PushResponse
@@ -24,8 +27,11 @@ from server.ingest.ingestor import Ingestor
 from server.model.reference import Reference, load_reference
 from server.storage.base import AgentRecord, BatchWrite, IngestReads, Store, TransactionalIngest, WriteTurn
 from server.storage.dashboard import DashboardStore
+from server.storage.postgres.dashboard import PostgresDashboardStore
+from server.storage.postgres.store import PostgresStore, migrate
 from server.storage.sqlite.dashboard import SqliteDashboardStore
 from server.storage.sqlite.store import MIGRATIONS_DIR, SqliteStore
+from tests import postgres
 from tests.server.helpers import REPO, TownshipAgent
 
 
@@ -66,6 +72,10 @@ class BackendKind(Protocol):
     def committed_reads(self, backend: Backend) -> IngestReads:
         """For a backend whose ingest reads live inside its write transaction: a reader of the committed state
         with the same answers (a `SerialIngest` backend has its own)."""
+        ...
+
+    async def cleanup(self, where: Path) -> None:
+        """Remove every database made under `where` that the test's tmp_path does not take with it."""
         ...
 
 
@@ -179,6 +189,9 @@ class SqliteKind:
     def committed_reads(self, backend: Backend) -> IngestReads:
         raise AssertionError("SqliteStore reads committed state itself (SerialIngest)")
 
+    async def cleanup(self, where: Path) -> None:
+        pass  # the files go with tmp_path
+
     async def set_metric(self, where: Path, database: str, table: str, metric: str, value: int) -> int:
         with sqlite3.connect(self._path(where, database)) as db:
             return db.execute(f"UPDATE {table} SET {metric} = ?", (value,)).rowcount
@@ -197,4 +210,107 @@ class SqliteKind:
         return None
 
 
-BACKENDS: dict[str, BackendKind] = {"sqlite": SqliteKind()}
+class PostgresKind:
+    """A database here is a schema of its own in the PostgreSQL of `tests.postgres` (named for the test's tmp_path
+    and the database name), dropped after the test."""
+
+    name = "postgres"
+
+    def __init__(self) -> None:
+        self._made: dict[Path, list[str]] = {}
+
+    def _schema(self, where: Path, database: str) -> str:
+        schema = postgres.schema_name(str(where), database)
+        made = self._made.setdefault(where, [])
+        if schema not in made:
+            made.append(schema)
+        return schema
+
+    async def _connect(self, where: Path, database: str) -> Any:
+        return await asyncpg.connect(postgres.schema_dsn(self._schema(where, database)))
+
+    async def _ensure(self, where: Path, database: str) -> str:
+        schema = self._schema(where, database)
+        await postgres.require()
+        conn = await asyncpg.connect(postgres.base_dsn())
+        try:
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        finally:
+            await conn.close()
+        return postgres.schema_dsn(schema)
+
+    @asynccontextmanager
+    async def opened(self, where: Path, database: str) -> AsyncIterator[Backend]:
+        reference = sample_reference()
+        store = PostgresStore(await self._ensure(where, database), pool_size=4)
+        dashboard = PostgresDashboardStore(store)
+        await store.open()
+        try:
+            await dashboard.open()
+            await store.upsert_reference(reference.org_units.values(), reference.items.values())
+            yield Backend(self, where, database, store, dashboard, reference, Ingestor(store, reference))
+        finally:
+            await dashboard.close()
+            await store.close()
+
+    async def create_at(self, where: Path, database: str, version: int) -> None:
+        await self._ensure(where, database)
+        conn = await self._connect(where, database)
+        try:
+            await migrate(conn, upto=version)
+        finally:
+            await conn.close()
+
+    async def copy_rows(self, where: Path, source: str, target: str, table: str, columns: Sequence[str],
+                        where_sql: str = "") -> int:
+        cols = ", ".join(columns)
+        conn = await self._connect(where, target)
+        try:
+            status = await conn.execute(
+                f'INSERT INTO "{self._schema(where, target)}".{table} ({cols}) SELECT {cols} '
+                f'FROM "{self._schema(where, source)}".{table}' + (f" WHERE {where_sql}" if where_sql else ""))
+        finally:
+            await conn.close()
+        return int(status.rsplit(" ", 1)[-1])
+
+    async def schema(self, where: Path, database: str) -> dict[str, list[str]]:
+        conn = await self._connect(where, database)
+        try:
+            out: dict[str, list[str]] = {}
+            for r in await conn.fetch(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position"):
+                out.setdefault(r[0], []).append(f"{r[1]} {r[2]}")
+            for r in await conn.fetch("SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"):
+                out[r[0]] = [r[1].replace(f'"{self._schema(where, database)}".', "").replace(
+                    f"{self._schema(where, database)}.", "")]
+            return out
+        finally:
+            await conn.close()
+
+    def committed_reads(self, backend: Backend) -> IngestReads:
+        assert isinstance(backend.store, PostgresStore)
+        return backend.store.committed_reads(backend.store.pool)  # a pool answers fetch() as a connection does
+
+    async def set_metric(self, where: Path, database: str, table: str, metric: str, value: int) -> int:
+        conn = await self._connect(where, database)
+        try:
+            return int((await conn.execute(f"UPDATE {table} SET {metric} = $1", value)).rsplit(" ", 1)[-1])
+        finally:
+            await conn.close()
+
+    async def set_case_state(self, where: Path, database: str, case_id: str, state: str) -> int:
+        conn = await self._connect(where, database)
+        try:
+            status = await conn.execute(
+                "UPDATE cases SET state = $1, body = jsonb_set(body::jsonb, '{state}', to_jsonb($1::text))::text "
+                "WHERE case_id = $2", state, case_id)
+            return int(status.rsplit(" ", 1)[-1])
+        finally:
+            await conn.close()
+
+    async def cleanup(self, where: Path) -> None:
+        await postgres.drop_schemas(self._made.pop(where, []))
+
+
+BACKENDS: dict[str, BackendKind] = {"sqlite": SqliteKind(), "postgres": PostgresKind()}

@@ -14,8 +14,12 @@ from tests.server.storage.backends import BACKENDS, Backend
 
 @pytest.fixture(params=sorted(BACKENDS))
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
-    async with BACKENDS[request.param].opened(tmp_path, "county") as opened:
-        yield opened
+    kind = BACKENDS[request.param]
+    try:
+        async with kind.opened(tmp_path, "county") as opened:
+            yield opened
+    finally:
+        await kind.cleanup(tmp_path)
 
 
 @pytest.fixture

@@ -1,0 +1,86 @@
+"""A test's look under a server's storage, whichever backend its config names: `connect(config)` answers
+`execute(sql, params)` like `sqlite3` (`?` placeholders, `fetchone`, `fetchall`, `rowcount`; committed on leaving
+the `with` block), on the SQLite file or in the PostgreSQL schema of the config."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from server.config import ServerConfig
+from tests.postgres import _run
+
+
+def connect(config: ServerConfig) -> Any:
+    if config.storage_backend == "sqlite":
+        return sqlite3.connect(config.database)
+    return PostgresLook(config.postgres_dsn)
+
+
+class _Result:
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    def fetchall(self) -> list[Any]:
+        return list(self._rows)
+
+    def __iter__(self) -> Any:
+        return iter(self._rows)
+
+
+def _plain(value: Any) -> Any:
+    """A value as SQLite gives it: PostgreSQL's SUM of integers is numeric, SQLite's an integer."""
+    return int(value) if isinstance(value, Decimal) and value == value.to_integral_value() else value
+
+
+class _Row(dict[str, Any]):
+    """A row as `sqlite3.Row` is: by name, and its keys in column order as a list."""
+
+    def keys(self) -> list[str]:  # type: ignore[override]
+        return list(super().keys())
+
+
+def _numbered(sql: str) -> str:
+    n = iter(range(1, 1000))
+    return re.sub(r"\?", lambda _: f"${next(n)}", sql)
+
+
+class PostgresLook:
+    """One statement per call, each on a connection of its own (autocommit): enough for a test's look."""
+
+    row_factory: Any = None  # sqlite3.Row: rows as mappings
+
+    def __init__(self, dsn: str) -> None:
+        self._dsn = dsn
+
+    def __enter__(self) -> PostgresLook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pass
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
+        async def run() -> _Result:
+            conn = await asyncpg.connect(self._dsn)
+            try:
+                statement = await conn.prepare(_numbered(sql))
+                if statement.get_attributes():
+                    rows = await statement.fetch(*params)
+                    made = [_Row(zip(r.keys(), map(_plain, r.values()), strict=True))
+                            if self.row_factory is not None else tuple(map(_plain, r)) for r in rows]
+                    return _Result(made, len(made))
+                status = await conn.execute(_numbered(sql), *params)
+                return _Result([], int(status.rsplit(" ", 1)[-1]))
+            finally:
+                await conn.close()
+
+        return _run(run())
