@@ -251,14 +251,9 @@ async def test_the_definitions_are_named_and_a_county_can_choose_others(data_set
     other = tmp_path / "other" / "server.toml"
     other.parent.mkdir()
     # A database of its own: the first config's [storage], if any, is left out and made anew for this directory.
-    other.write_text(source.read_text("utf-8").split("[storage]")[0] + '[figures]
-active_evaluation_rate = '
-                     '"active_over_ratings"
-good_includes_basic = false
-online_share_base = "completed"
-'
-                     'promise_speedup = "ratio_of_totals"
-' + postgres.storage_section(other.parent),
+    other.write_text(source.read_text("utf-8").split("[storage]")[0] + '[figures]\nactive_evaluation_rate = '
+                     '"active_over_ratings"\ngood_includes_basic = false\nonline_share_base = "completed"\n'
+                     'promise_speedup = "ratio_of_totals"\n' + postgres.storage_section(other.parent),
                      encoding="utf-8")
     config = load_config(other)
     app = await build_app(config)
