@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import msgspec
 
 from protocol.certificates import normalise_phone
+from server.model.sealing import Keyring
 
 MAX_QUERY = 100
 _TAIL = re.compile(r"[0-9]{3}[0-9X]")  # the last 4 characters of a resident ID (the check character may be X)
@@ -36,11 +38,16 @@ class CaseSearch(msgspec.Struct, frozen=True):
     phone_hashes: tuple[str, ...] = ()
 
 
-def sealed(search: CaseSearch, cert_hashes: tuple[str, ...], tail_hashes: tuple[str, ...],
-           phone_hashes: tuple[str, ...]) -> CaseSearch:
-    """`search` matching the stored hashes instead of the clear certificate number, its last 4 and the phone."""
-    return msgspec.structs.replace(search, cert_no=None, cert_tail=None, phone=None, cert_hashes=cert_hashes,
-                                   tail_hashes=tail_hashes, phone_hashes=phone_hashes)
+def sealed(search: CaseSearch, keys: Keyring, townships: Iterable[str]) -> CaseSearch:
+    """`search` as the county matches it where ID numbers and phones are sealed: the keyed hashes of the certificate
+    number, of its last 4 in each of `townships` (9-digit codes: the tail hash is per township) and of the phone,
+    under every key of the ring, instead of the clear values."""
+    return msgspec.structs.replace(
+        search, cert_no=None, cert_tail=None, phone=None,
+        cert_hashes=tuple(keys.hashes("cert_no", search.cert_no)) if search.cert_no else (),
+        tail_hashes=tuple(h for t in sorted(set(townships)) for h in keys.tail_hashes(t, search.cert_tail))
+        if search.cert_tail else (),
+        phone_hashes=tuple(keys.hashes("phone", search.phone)) if search.phone else ())
 
 
 def parse_search(query: str) -> CaseSearch | None:

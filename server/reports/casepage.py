@@ -108,15 +108,9 @@ class CasePages:
         self._keys = keys  # ID numbers and phones are stored sealed: searched by their hashes, opened to be shown
 
     def _hashed(self, scope: Scope, search: CaseSearch) -> CaseSearch:
-        keys = self._keys
-        townships = sorted({u.code[:9] for u in self._reference.org_units.values()
-                            if u.code.startswith(scope.prefix[:9]) or scope.prefix.startswith(u.code[:9])})
-        return sealed(
-            search,
-            cert_hashes=tuple(keys.hashes("cert_no", search.cert_no)) if search.cert_no else (),
-            tail_hashes=tuple(h for t in townships for h in keys.tail_hashes(t, search.cert_tail))
-            if search.cert_tail else (),
-            phone_hashes=tuple(keys.hashes("phone", search.phone)) if search.phone else ())
+        townships = (u.code[:9] for u in self._reference.org_units.values()
+                     if u.code.startswith(scope.prefix[:9]) or scope.prefix.startswith(u.code[:9]))
+        return sealed(search, self._keys, townships)
 
     async def search(self, scope: Scope, query: str) -> SearchResponse:
         try:

@@ -25,6 +25,7 @@ from server.accounts.agents import hash_token
 from server.clock import now_iso
 from server.ingest.ingestor import Ingestor
 from server.model.reference import Reference, load_reference
+from server.model.sealing import Keyring
 from server.storage.base import AgentRecord, BatchWrite, IngestReads, Store, TransactionalIngest, WriteTurn
 from server.storage.dashboard import DashboardStore
 from server.storage.postgres.dashboard import PostgresDashboardStore
@@ -34,6 +35,8 @@ from server.storage.sqlite.store import MIGRATIONS_DIR, SqliteStore
 from tests import postgres
 from tests.server.helpers import REPO, TownshipAgent
 
+# The county's keyring: every backend stores ID numbers and phones sealed, as the server does.
+KEYS = Keyring.new()
 
 class BackendKind(Protocol):
     name: str
@@ -155,7 +158,7 @@ class SqliteKind:
         try:
             await dashboard.open()
             await store.upsert_reference(reference.org_units.values(), reference.items.values())
-            yield Backend(self, where, database, store, dashboard, reference, Ingestor(store, reference))
+            yield Backend(self, where, database, store, dashboard, reference, Ingestor(store, reference, KEYS))
         finally:
             await dashboard.close()
             await store.close()
@@ -248,7 +251,7 @@ class PostgresKind:
         try:
             await dashboard.open()
             await store.upsert_reference(reference.org_units.values(), reference.items.values())
-            yield Backend(self, where, database, store, dashboard, reference, Ingestor(store, reference))
+            yield Backend(self, where, database, store, dashboard, reference, Ingestor(store, reference, KEYS))
         finally:
             await dashboard.close()
             await store.close()

@@ -9,8 +9,8 @@ import msgspec
 from protocol.ids import new_uuid7
 from protocol.lifecycle import Case
 from protocol.messages import CorrectionGrant
-from server.model.case_search import parse_search
-from tests.server.storage.backends import Backend
+from server.model.case_search import parse_search, sealed
+from tests.server.storage.backends import KEYS, Backend
 from tests.server.storage.test_contract_sync import QIAOWA, WACHANG, _conflict
 
 COUNTY = "513422"
@@ -30,7 +30,8 @@ async def _three(b: Backend) -> list[dict]:
 async def _found(b: Backend, query: str, prefix: str = COUNTY) -> list[str]:
     search = parse_search(query)
     assert search is not None
-    return [r.case_id for r in await b.dashboard.search_cases(prefix, search, 50)]
+    townships = [u.code[:9] for u in b.reference.townships()]
+    return [r.case_id for r in await b.dashboard.search_cases(prefix, sealed(search, KEYS, townships), 50)]
 
 
 async def test_search_finds_a_case_by_each_key_newest_first_within_the_unit(backend: Backend) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 from protocol.causal import case_digest
 from server.admin.cases import refold_all, verify_cases
 from server.admin.rollups import verify_rollups
-from tests.server.storage.backends import Backend
+from server.ingest.privacy import open_history
+from tests.server.storage.backends import KEYS, Backend
 
 QIAOWA, WACHANG = "513422100", "513422101"
 
@@ -62,7 +63,7 @@ async def test_the_last_pull_batch_carries_the_digest_of_the_townships_cases_fro
     plain = q.accepted()
     await backend.push(q_rec, [plain, q.evaluated(plain["case_id"])])
     batch = await backend.store.pull(QIAOWA, one_rec.agent_id, 0, 100)
-    histories = {h.case_id: h for h in await backend.store.check_cases(lambda h: h)}
+    histories = {h.case_id: h for h in await backend.store.check_cases(lambda h: open_history(KEYS, h))}
     expected = [case_digest(h.record.case, h.conflicts) for h in histories.values() if h.record is not None]
     assert batch.digest == (2, sum(expected))
     assert len(histories[accepted["case_id"]].conflicts) == 1  # the digest counts conflicts too
@@ -107,16 +108,16 @@ async def test_a_late_event_that_reorders_a_case_replaces_its_conflicts(backend:
 async def test_the_case_check_finds_a_case_that_is_not_the_fold_of_its_events_and_the_refold_mends_it(
         backend: Backend) -> None:
     _, _, accepted, _, _ = await _conflict(backend)
-    assert await verify_cases(backend.store, backend.reference.items) == []
+    assert await verify_cases(backend.store, backend.reference.items, KEYS) == []
     assert await backend.kind.set_case_state(backend.where, backend.database, accepted["case_id"], "withdrawn") == 1
-    found = await verify_cases(backend.store, backend.reference.items)
+    found = await verify_cases(backend.store, backend.reference.items, KEYS)
     assert [(d.case_id, d.field, d.stored, d.expected) for d in found] == [
         (accepted["case_id"], "state", "withdrawn", "completed")]
-    report = await refold_all(backend.store, backend.reference.items)
+    report = await refold_all(backend.store, backend.reference.items, KEYS)
     assert report.cases_changed == 1 and report.fields == {"state": 1} and report.rollup_rows > 0
-    assert await verify_cases(backend.store, backend.reference.items) == []
+    assert await verify_cases(backend.store, backend.reference.items, KEYS) == []
     assert await verify_rollups(backend.store) == []
-    again = await refold_all(backend.store, backend.reference.items)
+    again = await refold_all(backend.store, backend.reference.items, KEYS)
     assert again.cases_changed == 0  # refolding true cases changes nothing
 
 
