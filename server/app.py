@@ -169,7 +169,7 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
     app[dashboard.WORKLISTS] = Worklists(store, reference, definitions, calendar, config.due_soon_workdays,
                                          config.agent_silent_hours, keys=app[KEYS])
     app[dashboard.CASE_PAGES] = CasePages(store, reference, app[dashboard.WORKLISTS], keys=app[KEYS])
-    app[dashboard.FOLLOW_UPS] = FollowUps(store, reference, calendar, config.follow_up_workdays)
+    app[dashboard.FOLLOW_UPS] = FollowUps(store, reference, calendar, config.follow_up_workdays, keys=app[KEYS])
     throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
                                     config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
     app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle,

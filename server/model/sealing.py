@@ -237,3 +237,15 @@ def open_blob(keys: Keyring, raw: bytes) -> bytes:
 def all_fields(values: Iterable[str | None]) -> bool:
     """Whether every one of these stored values is sealed (for checks and tests)."""
     return all(v is None or v.startswith(PREFIX) for v in values)
+
+
+def opened_certificate(keys: Keyring | None, cert_no: str) -> str:
+    """A stored certificate number in clear, to be masked for a list: sealed ones opened; one that does not open
+    (a key file that is not this database's) reads as such, never as ciphertext."""
+    if keys is None or not cert_no.startswith(PREFIX):
+        return cert_no
+    try:
+        return keys.open(cert_no, "cert_no")
+    except SealError:
+        return "（无法解密）"
+

@@ -20,6 +20,7 @@ from protocol.workdays import CalendarMissing, WorkCalendar, due_date
 from server.errors import invalid_filter
 from server.model.figures import RATING_LABELS
 from server.model.reference import Reference
+from server.model.sealing import Keyring, opened_certificate
 from server.reports.scope import Scope
 from server.reports.worklists import MAX_PAGE, int_param
 from server.storage.dashboard import CaseListRow, DashboardStore
@@ -69,7 +70,8 @@ class FollowUpsResponse(msgspec.Struct, omit_defaults=False):
 
 class FollowUps:
     def __init__(self, store: DashboardStore, reference: Reference, calendar: WorkCalendar | None,
-                 follow_up_workdays: int) -> None:
+                 follow_up_workdays: int, keys: Keyring | None = None) -> None:
+        self._keys = keys  # certificate numbers are stored sealed: opened to be masked
         self._store = store
         self._reference = reference
         self._calendar = calendar
@@ -111,7 +113,8 @@ class FollowUps:
             rating_id=r.id, case_id=case.case_id, case_no=case.case_no, township_code=case.org_code[:9],
             township_name=township.name if township else case.org_code[:9], org_code=case.org_code,
             item_code=case.item_code, item_name=item.name if item else case.item_code, staff=case.staff,
-            applicant_name=case.applicant_name, cert_no_masked=mask_certificate(case.cert_no), rating=r.rating,
+            applicant_name=case.applicant_name,
+            cert_no_masked=mask_certificate(opened_certificate(self._keys, case.cert_no)), rating=r.rating,
             rating_label=RATING_LABELS[r.rating], step=r.step, step_label=RATING_STEP_LABELS.get(r.step, r.step),
             channel=r.channel, channel_label=RATING_CHANNEL_LABELS.get(r.channel, r.channel),
             entered_by=r.entered_by, comment=r.comment, rated_on=r.on, follow_up_due=due, days_overdue=late)

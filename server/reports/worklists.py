@@ -16,7 +16,7 @@ from protocol.workdays import CalendarMissing, WorkCalendar, due_date
 from server.errors import invalid_filter
 from server.model.figures import CHANNEL_LABELS, RATING_LABELS, Definitions
 from server.model.reference import Reference
-from server.model.sealing import PREFIX, Keyring, SealError
+from server.model.sealing import Keyring, opened_certificate
 from server.reports.scope import Scope
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS, CaseFilter, ConflictRow, DashboardStore
 
@@ -226,7 +226,7 @@ class Worklists:
             due_on=r.due_on, completed_on=r.completed_on, closed_on=r.closed_on, is_on_time=r.is_on_time,
             rating=r.rating, rating_label=RATING_LABELS.get(r.rating) if r.rating else None, rated_on=r.rated_on,
             followed_up_on=r.followed_up_on, applicant_name=r.applicant_name,
-            cert_no_masked=mask_certificate(self._open_cert(r.cert_no)), staff=r.staff, trips=r.trips,
+            cert_no_masked=mask_certificate(opened_certificate(self._keys, r.cert_no)), staff=r.staff, trips=r.trips,
             closed_by=r.closed_by, days_overdue=overdue, comment=r.comment)
 
     def _search(self, prefix: str, q: str | None) -> dict[str, tuple[str, ...]]:
@@ -246,14 +246,6 @@ class Worklists:
                 or not 5 <= len(q) <= 40:
             raise invalid_filter("q", "请输入完整的证件号码、电话号码，或证件号码的后4位")
         return {"cert_hashes": tuple(keys.hashes("cert_no", q)), "phone_hashes": tuple(keys.hashes("phone", q))}
-
-    def _open_cert(self, cert_no: str) -> str:
-        if self._keys is None or not cert_no.startswith(PREFIX):
-            return cert_no
-        try:
-            return self._keys.open(cert_no, "cert_no")
-        except SealError:
-            return "（无法解密）"
 
     async def agents(self, now: datetime, township_code: str | None = None) -> AgentsResponse:
         """Every PC, or those of one township, their silence measured up to `now` (aware)."""

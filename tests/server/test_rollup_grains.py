@@ -9,7 +9,7 @@ import sqlite3
 from server.admin import rollups as maintenance
 from server.http.common import STORE
 from tests import database
-from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
+from tests.server.helpers import ADMIN_TOKEN, QIAOWA, CountyServer, TownshipAgent
 
 CENTRE, VILLAGE = QIAOWA + "000", QIAOWA + "201"
 
@@ -53,8 +53,16 @@ async def test_a_correction_of_item_and_handling_unit_moves_the_case_between_row
     await county_server.push(qiaowa, [a, b, qiaowa.completed(a["case_id"], "2026-03-04"),
                                       qiaowa.evaluated(a["case_id"], "2026-03-04", rating=2)])
     assert _month(county_server, CENTRE)["accepted"] == 2
-    await county_server.push(qiaowa, [qiaowa.event("updated", a["case_id"], "2026-03-05",
-                                                   {"item_code": "XK-0002", "org_code": VILLAGE})])
+    # A closed and rated case changes its figure fields only by a correction under a county admin's grant.
+    async with county_server.session.post(f"{county_server.url}/api/v1/cases/{a['case_id']}/grants",
+                                          json={"reason": "选错事项和办理地"},
+                                          headers={"Authorization": f"Bearer {ADMIN_TOKEN}"}) as r:
+        assert r.status == 201
+        grant = (await r.json())["grant_id"]
+    answer = await county_server.push(qiaowa, [qiaowa.event("corrected", a["case_id"], "2026-03-05", {
+        "reason": "选错事项和办理地", "item_code": "XK-0002", "org_code": VILLAGE,
+        "before": {"item_code": "GG-0004", "org_code": CENTRE}, "grant": grant})])
+    assert answer["stored"] == 1 and not answer.get("refused") and not answer.get("conflicts"), answer
     assert _month(county_server, CENTRE) == {"accepted": 1, "in_progress": 1}
     assert _month(county_server, VILLAGE) == {"accepted": 1, "completed": 1, "completed_on_time": 1, "trips_le1": 1,
                                               "rated": 1, "rated_2": 1, "bad_pending": 1, "rated_cases": 1,
