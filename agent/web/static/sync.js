@@ -64,9 +64,10 @@ export async function refreshSync() {
   document.querySelector("#sync-note").hidden = Boolean(reason);
 }
 
+// Today's time alone, else date and time; "today" is China's day, whatever the PC's zone and the instant's offset.
 function shortTime(iso) {
-  const today = new Date().toISOString().slice(0, 10);
-  return iso.slice(0, 10) === today ? time(iso) : dateTime(iso);
+  const chinaDay = (ms) => new Date(ms + 8 * 3600_000).toISOString().slice(0, 10);
+  return chinaDay(Date.parse(iso)) === chinaDay(Date.now()) ? time(iso) : dateTime(iso);
 }
 
 async function renderConflicts() {

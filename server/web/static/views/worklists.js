@@ -1,12 +1,12 @@
 // Work lists across the county: open cases overdue and due soon; bad ratings awaiting their follow-up.
 import { h, api, num, routeQuery, routeTo, banner } from "../dom.js";
 import { t } from "../i18n.js";
-import { clipped, exportLinks, sortableTable } from "../widgets.js";
+import { caseLink, clipped, exportLinks, sortableTable } from "../widgets.js";
 import { caseList } from "./cases.js";
 
 export async function renderOpen(view) {
   const query = routeQuery();
-  const today = new Date().toISOString().slice(0, 10);
+  const today = new Date(Date.now() + 8 * 3600_000).toISOString().slice(0, 10); // China's date, whatever the browser's zone
   const asOf = query.as_of || today;
   view.append(h("div", { class: "view-head" }, h("h1", {}, t("open.title")), h("span", { class: "period-text" }, t("open.as_of", { date: asOf }))),
     h("p", { class: "hint" }, t("open.hint")));
@@ -34,13 +34,14 @@ export async function renderBad(view) {
     ...["overdue", "pending"].map((s) => h("option", { value: s, selected: s === state }, t(`bad.state_${s}`))));
   toggle.addEventListener("change", () => { location.hash = routeTo("bad", { ...query, state: toggle.value }); });
   const columns = [
-    { key: "case_no", label: t("col.case_no"), render: (f) => h("span", { class: "mono" }, f.case_no) },
+    { key: "case_no", label: t("col.case_no"), render: (f) => caseLink(f) },
     { key: "township_name", label: t("col.township"), render: (f) => clipped(f.township_name) },
     { key: "item_name", label: t("col.item"), render: (f) => clipped(f.item_name) },
     { key: "staff", label: t("col.staff"), render: (f) => (f.staff ? clipped(f.staff) : "—") },
     { key: "rating_label", label: t("col.rating"), render: (f) => h("span", { class: "bad-rating" }, f.rating_label) },
     { key: "step_label", label: t("bad.step") },
     { key: "channel_label", label: t("bad.channel") },
+    { key: "comment", label: t("col.comment"), sortable: false, render: (f) => (f.comment ? h("span", { class: "wrap comment" }, f.comment) : "—") },
     { key: "rated_on", label: t("bad.rated_on") },
     { key: "follow_up_due", label: t("bad.due"), render: (f) => f.follow_up_due || t("bad.no_due") },
     { key: "days_overdue", label: t("col.days_overdue"), num: true, render: (f) => (f.days_overdue ? h("strong", { class: "late" }, f.days_overdue) : "—") },
