@@ -169,6 +169,7 @@ async def _chunks(request: web.Request, timeout_s: float) -> AsyncIterator[bytes
 def attachment_json(a: AttachmentRecord) -> dict[str, object]:
     return {"attachment_id": a.attachment_id, "case_id": a.case_id, "name": a.name, "media_type": a.media_type,
             "size_bytes": a.size_bytes, "sha256": a.sha256, "added_at": a.added_at, "agent_id": a.agent_id,
+            "agent_name": a.agent_name,
             "is_stored": a.is_stored, "is_inline": a.media_type in SHOWN_INLINE,
             "url": f"{API_PREFIX}/attachments/{a.attachment_id}/file"}
 

@@ -120,6 +120,11 @@ def test_a_scan_attached_offline_reaches_the_county_whole_through_a_link_that_cu
     shown = dashboard.request.get(f"{cluster.server_url}{src}")
     assert shown.status == 200 and hashlib.sha256(shown.body()).hexdigest() == hashlib.sha256(scan).hexdigest()
     assert shown.headers["x-content-type-options"] == "nosniff"
+    # The case's own page (办件详情) shows the same section.
+    visit(dashboard, cluster.server_url, f"#/case/{case['case_id']}")
+    dashboard.wait_for_selector("#case-history")
+    expect(dashboard.locator("#case-materials .material")).to_have_count(2)
+    expect(dashboard.locator("#case-materials [data-stored=true]")).to_have_count(2)
     assert {a["sha256"] for a in found} == {hashlib.sha256(b).hexdigest() for b in (scan, letter)}
 
 
