@@ -79,6 +79,7 @@ def test_a_scan_attached_offline_reaches_the_county_whole_through_a_link_that_cu
     expect(page.locator(".materials .material")).to_have_count(2)
     expect(page.locator(".materials img.thumb")).to_have_count(1)
     expect(page.locator(".materials [data-state=pending]")).to_have_count(2)
+    expect(page.locator("#sync-pending")).to_contain_text("材料待上传 2 份", timeout=20_000)
     # A program with a picture's name is refused, in Chinese, and not listed.
     exe = tmp_path / "照片.jpg"
     exe.write_bytes(b"MZ\x90\x00" + b"\x00" * 500)
@@ -105,6 +106,7 @@ def test_a_scan_attached_offline_reaches_the_county_whole_through_a_link_that_cu
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     expect(page.locator(".materials [data-state=uploaded]")).to_have_count(2)
+    expect(page.locator("#sync-pending")).to_have_text("已全部上传", timeout=20_000)
 
     dashboard = page.context.new_page()
     log_in(dashboard, cluster.server_url)
