@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 from scripts.cluster import Cluster
 from tests.browser.conftest import launch_chromium
 from tests.browser.county import add_account, log_in, visit
-from tests.browser.test_attachments import wait_uploaded
+from tests.browser.test_attachment_pages import wait_uploaded
 from tests.e2e.conftest import accept
 
 DRAW = """async ([caseId, title, lines, w, h, name]) => {

@@ -37,7 +37,7 @@ class SqliteAttachments:
     async def agent_attachment_bytes(self, agent_id: str) -> int:
         rows = await self._read().execute_fetchall(
             "SELECT coalesce(sum(size_bytes), 0) FROM (SELECT sha256, max(size_bytes) AS size_bytes FROM attachments "
-            "WHERE agent_id = ? GROUP BY sha256)", (agent_id,))
+            "WHERE agent_id = ? GROUP BY sha256) AS offered", (agent_id,))
         return int(next(iter(rows))[0])
 
     async def offer(self, record: AttachmentRecord, media_type: str) -> Upload | None:
