@@ -1,6 +1,6 @@
 """The storage contract, attachments: an offer is idempotent and a case holds a file once; an upload keeps every
-byte appended, refuses another offset and a second writer, and stores the file only with its hash; a stored file is never uploaded
-again; the quota's sum counts a file once. Every backend of `backends.BACKENDS`."""
+byte appended, refuses another offset and a second writer, and stores the file only with its hash; a stored file is
+never uploaded again; the quota's sum counts a file once. Every backend of `backends.BACKENDS`."""
 
 from __future__ import annotations
 
