@@ -140,3 +140,19 @@ async def test_events_go_while_a_large_file_is_still_uploading(county_server: Co
         await lane.stop()
     finally:
         slow.close()
+
+
+async def test_a_file_gone_from_the_pcs_disk_is_said_on_the_attachment_and_the_others_go(
+        county_server: CountyServer, township_pc: PC, link: SlowLink) -> None:
+    pc = await township_pc(county_url=link.url)
+    case = await new_case(pc)
+    lost = await attach(pc, case["case_id"], png(seed=21), name="丢失.png")
+    kept = await attach(pc, case["case_id"], png(seed=22), name="留着.png")
+    from agent.http.materials import MATERIALS
+    pc.server.app[MATERIALS].blobs.path_of(lost["sha256"]).unlink()
+    done = await sync(pc)
+    assert done["attachments"]["uploaded"] == 1 and done["attachments"]["skipped"] == 1
+    listed = {a["name"]: a for a in (await (await pc.get(f"/api/cases/{case['case_id']}/attachments")).json())
+              ["attachments"]}
+    assert listed["留着.png"]["upload_state"] == "uploaded" and kept["sha256"] == listed["留着.png"]["sha256"]
+    assert listed["丢失.png"]["upload_state"] == "pending" and "重新添加" in listed["丢失.png"]["upload_error"]
