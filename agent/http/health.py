@@ -74,6 +74,12 @@ async def families(app: web.Application) -> list[Metric]:
                 syncer.repulls),
         gauge("township_agent_push_batch_events", "Events per push now (halved after a transient failure, grown "
               "back after successes).", syncer.push_batch.size),
+        gauge("township_agent_attachments_pending", "Scanned materials (申请材料) attached here and not yet held "
+              "whole by the county.", await store.count_attachments_pending()),
+        gauge("township_agent_attachment_bytes", "Bytes of the attachment files this PC keeps (each file once), "
+              "against [attachments] max_total_bytes.", await store.attachment_bytes()),
+        counter("township_agent_attachments_uploaded_total", "Attachments the county confirmed whole since the agent "
+                "started.", syncer.attachments.uploaded_total if syncer.attachments else 0),
     ]
 
 

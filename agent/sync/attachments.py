@@ -83,6 +83,11 @@ class AttachmentLane:
                     await self.store.mark_attachment(attachment.attachment_id, uploaded_at=None,
                                                      error=staff_message(e.code))
                     break  # the link or the county: the next round tries again
+                except OSError as e:  # the PC's own copy cannot be read (a disk error, a file removed by hand)
+                    summary.skipped += 1
+                    log.warning("attachment file unreadable attachment_id=%s error=%s", attachment.attachment_id, e)
+                    await self.store.mark_attachment(attachment.attachment_id, uploaded_at=None,
+                                                     error="本机的材料文件读不出来，请重新添加这份材料")
                 except RefusedRequestError as e:
                     summary.skipped += 1
                     log.info("attachment refused for now attachment_id=%s code=%s", attachment.attachment_id,

@@ -18,6 +18,7 @@ nothing.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
@@ -44,8 +45,10 @@ from server.errors import ApiError, ClientGone
 from server.http.body import read_body
 from server.http.common import CONFIG, REFERENCE, STORE, decode, error_response, json_response, require_agent
 from server.http.dashboard import require_reader
+from server.http.health import INSTRUMENTS, Instruments
 from server.storage.base import AgentRecord, AttachmentRecord, OffsetMismatchError, Upload
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 OFFER_BODY_BYTES = 4096  # an offer is a few ids and a name
@@ -134,8 +137,9 @@ async def upload_chunk(request: web.Request) -> web.Response:
         raise ApiError("bad_request", f"the chunk ends past the file's {upload.size_bytes} bytes")
     store = request.app[STORE].attachments
     timeout_s = request.app[CONFIG].body_timeout_s
+    instruments = request.app[INSTRUMENTS]
     try:
-        held = await store.append(upload, offset, _chunks(request, timeout_s))
+        held = await store.append(upload, offset, _counted(_chunks(request, timeout_s), instruments))
     except OffsetMismatchError as exc:
         response = error_response("upload_offset_mismatch", f"the chunk starts at {offset}, {exc.held} held")
         response.headers.update(_offset_headers(exc.held, upload.size_bytes))
@@ -150,11 +154,22 @@ async def upload_chunk(request: web.Request) -> web.Response:
         return web.Response(status=204, headers=_offset_headers(held, upload.size_bytes))
     matched, head = await store.complete(upload)
     if not matched:
+        instruments.attachments.labels("hash_mismatch").inc()
         raise ApiError("attachment_hash_mismatch", f"{held} bytes received, not those of {sha256}")
     if sniff(head) != upload.media_type:
         await store.discard(upload)
+        instruments.attachments.labels("wrong_type").inc()
         raise ApiError("attachment_type", f"offered as {upload.media_type}, the content is {sniff(head)}")
+    instruments.attachments.labels("stored").inc()
+    log.info("attachment stored sha256=%s size_bytes=%d agent_id=%s", sha256[:12], upload.size_bytes,
+             agent.agent_id)
     return json_response(_state(sha256, upload.size_bytes, None))
+
+
+async def _counted(chunks: AsyncIterator[bytes], instruments: Instruments) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        instruments.attachment_bytes.inc(len(chunk))
+        yield chunk
 
 
 async def _chunks(request: web.Request, timeout_s: float) -> AsyncIterator[bytes]:
@@ -169,6 +184,7 @@ async def _chunks(request: web.Request, timeout_s: float) -> AsyncIterator[bytes
 def attachment_json(a: AttachmentRecord) -> dict[str, object]:
     return {"attachment_id": a.attachment_id, "case_id": a.case_id, "name": a.name, "media_type": a.media_type,
             "size_bytes": a.size_bytes, "sha256": a.sha256, "added_at": a.added_at, "agent_id": a.agent_id,
+            "agent_name": a.agent_name,
             "is_stored": a.is_stored, "is_inline": a.media_type in SHOWN_INLINE,
             "url": f"{API_PREFIX}/attachments/{a.attachment_id}/file"}
 

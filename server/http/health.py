@@ -50,6 +50,12 @@ class Instruments:
         self.pulls = Counter(
             "county_server_pulls", "Pull answers sent since start, by whether the cursor was of another stream "
             "(restored database: the PC pulls from the beginning).", ["reset"], registry=registry)
+        self.attachment_bytes = Counter(
+            "county_server_attachment_bytes", "Bytes of attachment chunks received and kept since start (a cut "
+            "chunk's bytes too: the upload continues after them).", registry=registry)
+        self.attachments = Counter(
+            "county_server_attachments", "Attachment uploads ended since start, by outcome: stored (the sha256 "
+            "checked), hash_mismatch, wrong_type.", ["outcome"], registry=registry)
         self.dashboard_seconds = Histogram(
             "county_server_dashboard_query_duration_seconds",
             "Time a dashboard API route takes to compute its figures or list (reports and storage, not the login "

@@ -455,6 +455,7 @@ class AttachmentRecord(msgspec.Struct, frozen=True):
     added_at: str  # on the PC, China time
     offered_at: str  # when the PC first offered it
     is_stored: bool = False
+    agent_name: str | None = None  # the PC's name as the county registered it (a read answers it)
 
 
 class Upload(msgspec.Struct, frozen=True):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import hashlib
 import os
 from collections.abc import AsyncIterator
@@ -57,6 +58,12 @@ class BlobFiles:
         path.parent.mkdir(parents=True, exist_ok=True)
         out = await asyncio.to_thread(open, path, "ab")
         try:
+            try:
+                # One writer per upload, across processes too: a request the PC gave up on may still be arriving
+                # when its retry comes; the retry is told where the file stands and asks again.
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OffsetMismatchError(out.tell()) from None
             held = out.tell()
             if held != offset:
                 raise OffsetMismatchError(held)

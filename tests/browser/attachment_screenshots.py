@@ -19,7 +19,7 @@ from playwright.sync_api import sync_playwright
 from scripts.cluster import Cluster
 from tests.browser.conftest import launch_chromium
 from tests.browser.county import add_account, log_in, visit
-from tests.browser.test_attachments import wait_uploaded
+from tests.browser.test_attachment_pages import wait_uploaded
 from tests.e2e.conftest import accept
 
 DRAW = """async ([caseId, title, lines, w, h, name]) => {
@@ -73,9 +73,9 @@ def take(out: Path) -> None:
                 page.goto(f"{url}/print/receipt/{case['case_id']}")
                 page.wait_for_selector("body[data-ready=true]")
                 page.screenshot(path=str(out / "receipt-materials.png"), full_page=True)
-                dash = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 700}).new_page()
+                dash = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 1000}).new_page()
                 log_in(dash, cluster.server_url)
-                visit(dash, cluster.server_url, f"#/materials?case_id={case['case_id']}&case_no={case['case_no']}")
+                visit(dash, cluster.server_url, f"#/case/{case['case_id']}")
                 dash.wait_for_function("() => [...document.querySelectorAll('#case-materials img')].length === 2 && "
                                        "[...document.querySelectorAll('#case-materials img')].every(i => i.complete)")
                 dash.screenshot(path=str(out / "dashboard-materials.png"))

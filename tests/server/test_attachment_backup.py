@@ -15,7 +15,7 @@ from server.storage.files import attachments_dir
 from server.storage.sqlite.store import SqliteStore
 from tests.materials import sized_png
 from tests.server.helpers import CountyServer, TownshipAgent
-from tests.server.test_attachments import case_of, offer, offer_of, patch
+from tests.server.test_attachment_upload import case_of, offer, offer_of, patch
 
 
 async def test_backup_and_restore_carry_the_files_and_a_restored_server_serves_them(

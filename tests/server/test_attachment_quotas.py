@@ -8,7 +8,7 @@ import pytest
 
 from tests.materials import sized_png
 from tests.server.helpers import CountyServer, TownshipAgent, config_text
-from tests.server.test_attachments import case_of, offer, offer_of
+from tests.server.test_attachment_upload import case_of, offer, offer_of
 
 
 @pytest.fixture

@@ -3,8 +3,11 @@ bytes: the county ends with the identical file, each byte that crossed sent abou
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import io
 import random
+import time
 from pathlib import Path
 from urllib.parse import quote
 
@@ -22,7 +25,8 @@ UPLOAD = {"Content-Type": "application/octet-stream", "X-Desk-Upload": "1"}
 
 
 async def attach(pc: TestClient, case_id: str, body: bytes, name: str = "户口簿.png") -> dict:
-    resp = await pc.post(f"/api/cases/{case_id}/attachments", data=body, headers=UPLOAD | {"X-File-Name": quote(name)})
+    resp = await pc.post(f"/api/cases/{case_id}/attachments", data=io.BytesIO(body),
+                         headers=UPLOAD | {"X-File-Name": quote(name)})
     assert resp.status in (200, 201), await resp.text()
     return await resp.json()
 
@@ -112,3 +116,43 @@ async def test_the_lane_leaves_a_file_whose_case_has_events_still_to_push(
     summary = await lane.upload_once()  # the events were never pushed
     assert (summary.uploaded, summary.bytes_sent) == (0, 0)
     assert link.upload_bytes == 0
+
+
+async def test_events_go_while_a_large_file_is_still_uploading(county_server: CountyServer, township_pc: PC) -> None:
+    from agent.http.api import SYNCER
+    slow = SlowLink(int(county_server.url.rsplit(":", 1)[1]), rate_bytes_s=150_000)
+    try:
+        pc = await township_pc(county_url=slow.url)
+        case = await new_case(pc)
+        await attach(pc, case["case_id"], sized_png(1_200_000))
+        assert (await (await pc.post("/api/sync", json={})).json())["synced"] == 1
+        lane = pc.server.app[SYNCER].attachments
+        assert lane is not None
+        lane.kick()  # as the schedule does after a round that reached the county
+        await asyncio.sleep(0.5)
+        second = await new_case(pc)
+        started = time.monotonic()
+        round_ = await (await pc.post("/api/sync", json={})).json()
+        assert round_["synced"] == 1 and lane.is_running  # the event went; the file is still on its way
+        assert time.monotonic() - started < 5
+        code, listed = await county_server.get(f"/api/v1/cases/{second['case_id']}/attachments")
+        assert code == 200 and listed["attachments"] == []
+        await lane.stop()
+    finally:
+        slow.close()
+
+
+async def test_a_file_gone_from_the_pcs_disk_is_said_on_the_attachment_and_the_others_go(
+        county_server: CountyServer, township_pc: PC, link: SlowLink) -> None:
+    pc = await township_pc(county_url=link.url)
+    case = await new_case(pc)
+    lost = await attach(pc, case["case_id"], png(seed=21), name="丢失.png")
+    kept = await attach(pc, case["case_id"], png(seed=22), name="留着.png")
+    from agent.http.materials import MATERIALS
+    pc.server.app[MATERIALS].blobs.path_of(lost["sha256"]).unlink()
+    done = await sync(pc)
+    assert done["attachments"]["uploaded"] == 1 and done["attachments"]["skipped"] == 1
+    listed = {a["name"]: a for a in (await (await pc.get(f"/api/cases/{case['case_id']}/attachments")).json())
+              ["attachments"]}
+    assert listed["留着.png"]["upload_state"] == "uploaded" and kept["sha256"] == listed["留着.png"]["sha256"]
+    assert listed["丢失.png"]["upload_state"] == "pending" and "重新添加" in listed["丢失.png"]["upload_error"]

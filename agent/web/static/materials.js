@@ -49,7 +49,8 @@ function item(a) {
       h("a", { href: a.url, target: "_blank", rel: "noopener", class: "material-name" }, a.name),
       h("span", { class: "muted" }, `${kindText(a)} · ${sizeText(a.size_bytes)}`),
       h("span", { class: `upload upload-${a.upload_state === "uploaded" ? "synced" : "pending"}` },
-        t(`materials.${a.upload_state}`))));
+        t(`materials.${a.upload_state}`)),
+      a.upload_state === "pending" && a.upload_error ? h("span", { class: "muted material-error" }, a.upload_error) : null));
 }
 
 // The section, drawn into `holder`; `onChange` after a file was added.

@@ -42,8 +42,11 @@ export async function refreshSync() {
   const state = body.last_error ? "offline" : body.last_sync_at ? "online" : "never";
   dot.dataset.state = state;
   document.querySelector("#sync-state").textContent = t(`sync.${state}`);
+  // Scanned materials go after the records, in a lane of their own: said apart, so "all uploaded" stays about records.
+  const files = body.attachments?.pending || 0;
   document.querySelector("#sync-pending").textContent =
-    body.pending ? t("sync.pending", { n: body.pending }) : t("sync.all_sent");
+    (body.pending ? t("sync.pending", { n: body.pending }) : t("sync.all_sent"))
+    + (files ? t("sync.files_pending", { n: files }) : "");
   document.querySelector("#sync-last").textContent =
     body.last_sync_at ? t("sync.last", { time: shortTime(body.last_sync_at) }) : t("sync.last_never");
   const quarantined = document.querySelector("#sync-quarantined");

@@ -17,8 +17,9 @@ from server.storage.base import AttachmentRecord, Upload
 from server.storage.files import BlobFiles, attachments_dir
 
 RECORD_COLUMNS = ("a.attachment_id, a.case_id, a.township_code, a.agent_id, a.sha256, a.name, a.media_type, "
-                  "a.size_bytes, a.added_at, a.offered_at, b.sha256 IS NOT NULL")
-RECORD_FROM = "attachments a LEFT JOIN attachment_blobs b ON b.sha256 = a.sha256"
+                  "a.size_bytes, a.added_at, a.offered_at, b.sha256 IS NOT NULL, g.name")
+RECORD_FROM = ("attachments a LEFT JOIN attachment_blobs b ON b.sha256 = a.sha256 "
+               "LEFT JOIN agents g ON g.agent_id = a.agent_id")
 
 
 class SqliteAttachments:
@@ -36,7 +37,7 @@ class SqliteAttachments:
     async def agent_attachment_bytes(self, agent_id: str) -> int:
         rows = await self._read().execute_fetchall(
             "SELECT coalesce(sum(size_bytes), 0) FROM (SELECT sha256, max(size_bytes) AS size_bytes FROM attachments "
-            "WHERE agent_id = ? GROUP BY sha256)", (agent_id,))
+            "WHERE agent_id = ? GROUP BY sha256) AS offered", (agent_id,))
         return int(next(iter(rows))[0])
 
     async def offer(self, record: AttachmentRecord, media_type: str) -> Upload | None:
@@ -117,4 +118,4 @@ class SqliteAttachments:
 
 def _record(row: Any) -> AttachmentRecord:
     return AttachmentRecord(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
-                            is_stored=bool(row[10]))
+                            is_stored=bool(row[10]), agent_name=row[11])

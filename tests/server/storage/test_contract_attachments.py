@@ -1,9 +1,10 @@
 """The storage contract, attachments: an offer is idempotent and a case holds a file once; an upload keeps every
-byte appended, refuses another offset, and stores the file only with its hash; a stored file is never uploaded
-again; the quota's sum counts a file once. Every backend of `backends.BACKENDS`."""
+byte appended, refuses another offset and a second writer, and stores the file only with its hash; a stored file is
+never uploaded again; the quota's sum counts a file once. Every backend of `backends.BACKENDS`."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 
@@ -91,3 +92,28 @@ async def test_a_wrong_hash_drops_the_bytes_and_a_discard_leaves_nothing(backend
     assert [a.is_stored for a in await store.case_attachments(accepted["case_id"])] == [False]
     assert await store.case_township(new_uuid7()) is None
     assert await store.get_attachment(new_uuid7()) is None
+
+
+async def test_two_requests_never_write_one_upload_at_once(backend: Backend) -> None:
+    record, agent = await backend.add_agent(QIAOWA)
+    accepted = agent.accepted()
+    await backend.push(record, [accepted])
+    store = backend.store.attachments
+    body = b"\xff\xd8\xff" + bytes(9000)
+    upload = await store.offer(_record(accepted["case_id"], record.agent_id, body), "image/jpeg")
+    assert upload is not None
+    release = asyncio.Event()
+
+    async def slow() -> AsyncIterator[bytes]:
+        yield body[:1000]
+        await release.wait()
+        yield body[1000:2000]
+
+    first = asyncio.ensure_future(store.append(upload, 0, slow()))
+    await asyncio.sleep(0.1)
+    with pytest.raises(OffsetMismatchError):  # the retry while the first request still writes
+        await store.append(upload, 0, _chunks(body))
+    release.set()
+    assert await first == 2000
+    assert await store.append(upload, 2000, _chunks(body[2000:])) == len(body)
+    assert (await store.complete(upload))[0]

@@ -1,7 +1,8 @@
 // 办件详情: one case with its fields (the certificate number masked by the server), its whole history (every event:
 // which PC and staff member, when in China time, what a correction changed and why, a rating's comment, the
-// conflicts), and the materials section when the server sends one. 查找办件: the search that leads here.
+// conflicts), and the case's scanned materials (views/materials.js). 查找办件: the search that leads here.
 import { h, api, banner, routeQuery, routeTo } from "../dom.js";
+import { attachmentsPanel } from "./materials.js";
 import { t } from "../i18n.js";
 import { caseColumns } from "./cases.js";
 import { sortableTable } from "../widgets.js";
@@ -76,13 +77,6 @@ function conflicts(list) {
     " ", h("strong", {}, c.kind_label), " · ", c.agent_name || c.agent_id, " · ", c.at.slice(0, 16).replace("T", " "), "：", c.message)));
 }
 
-// The materials (申请材料) section, when the server lists a case's attachments.
-function attachments(list) {
-  return h("ul", { class: "plain attachments" }, ...list.map((a) => h("li", {},
-    a.url ? h("a", { href: a.url, target: "_blank", rel: "noopener" }, a.name || a.file_name || a.sha256) : (a.name || a.file_name || a.sha256),
-    a.size ? h("span", { class: "muted" }, ` · ${Math.ceil(a.size / 1024)} KB`) : null)));
-}
-
 // 授权更正: a county admin lets the township's PCs correct the fields of a closed or rated case that move a figure.
 function grantPanel(d) {
   const reason = h("textarea", { id: "grant-reason", name: "reason", rows: 2, maxlength: 500, "aria-describedby": "grant-error" });
@@ -131,9 +125,8 @@ export async function renderCasePage(view) {
       h("section", { class: "panel", id: "case-facts" }, h("h2", {}, t("case.facts")), facts(d)),
       h("section", { class: "panel", id: "case-conflicts" }, h("h2", {}, t("case.conflicts")),
         d.conflicts.length ? conflicts(d.conflicts) : h("p", { class: "empty" }, t("case.no_conflicts")))),
-    d.locked_fields.length || d.grants.length ? grantPanel(d) : null,
-    d.attachments ? h("section", { class: "panel", id: "case-attachments" }, h("h2", {}, t("case.attachments")),
-      d.attachments.length ? attachments(d.attachments) : h("p", { class: "empty" }, t("case.no_attachments"))) : null,
+    d.locked_fields.length || d.grants.length ? grantPanel(d) : "",  // DOM append writes a null as "null"
+    await attachmentsPanel(d.case.case_id),
     h("section", { class: "panel", id: "case-history" }, h("div", { class: "panel-head" }, h("h2", {}, t("case.history")),
       h("span", { class: "count" }, t("case.events", { n: d.history.length }))),
       h("div", { class: "table-scroll" }, history(d.history))));

@@ -21,7 +21,7 @@ export function attachmentList(list) {
         a.is_stored ? h("a", { href: a.url, target: "_blank", rel: "noopener", class: "material-name" }, a.name)
           : h("span", { class: "material-name" }, a.name),
         h("span", { class: "muted" }, `${kind} · ${sizeText(a.size_bytes)}`),
-        h("span", { class: "muted" }, t("materials.added", { at: a.added_at.slice(0, 16).replace("T", " "), pc: a.agent_id })),
+        h("span", { class: "muted" }, t("materials.added", { at: a.added_at.slice(0, 16).replace("T", " "), pc: a.agent_name || a.agent_id })),
         h("span", { class: "mono muted", title: a.sha256 }, `SHA-256 ${a.sha256.slice(0, 16)}…`),
         a.is_stored ? null : h("span", { class: "badge flag-overdue" }, t("materials.uploading"))));
   }));

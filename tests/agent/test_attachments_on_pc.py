@@ -56,6 +56,10 @@ async def test_a_scan_is_stored_at_once_under_its_hash_and_listed_on_the_case(ag
     listed = await (await agent_client.get(f"/api/cases/{case_id}/attachments")).json()
     assert [x["attachment_id"] for x in listed["attachments"]] == [a["attachment_id"]]
     assert listed["limits"]["used_bytes"] == len(scan)
+    metrics = await (await agent_client.get("/metrics")).text()
+    assert "township_agent_attachments_pending 1.0" in metrics
+    assert f"township_agent_attachment_bytes {len(scan)}.0" in metrics
+    assert (await (await agent_client.get("/api/status")).json())["attachments"]["pending"] == 1
     shown = await agent_client.get(a["url"])
     assert shown.status == 200 and await shown.read() == scan
     assert shown.headers["Content-Type"] == PNG

@@ -1,7 +1,7 @@
 """Scanned materials in real Chromium: staff attach a scan by the file picker and a PDF by drag and drop while the
 county is down; the receipt prints the materials list; the county comes back and the link cuts the upload twice at
-random bytes; the county ends with the identical files (same sha256) and the dashboard shows them. And a page of
-another origin cannot attach anything."""
+random bytes; the county ends with the identical files (same sha256) and the dashboard shows them. A page of
+another origin cannot attach anything; a webcam's photo is attached as a JPEG."""
 
 from __future__ import annotations
 
@@ -15,10 +15,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import expect, sync_playwright
 
 from server.storage.files import attachments_dir
-from tests.browser.conftest import VALID_ID, open_page
+from tests.browser.conftest import VALID_ID, launch_chromium, open_page
 from tests.browser.county import add_account, log_in, visit
 from tests.browser.test_offline_page import api
 from tests.e2e.conftest import accept
@@ -79,6 +79,7 @@ def test_a_scan_attached_offline_reaches_the_county_whole_through_a_link_that_cu
     expect(page.locator(".materials .material")).to_have_count(2)
     expect(page.locator(".materials img.thumb")).to_have_count(1)
     expect(page.locator(".materials [data-state=pending]")).to_have_count(2)
+    expect(page.locator("#sync-pending")).to_contain_text("材料待上传 2 份", timeout=20_000)
     # A program with a picture's name is refused, in Chinese, and not listed.
     exe = tmp_path / "照片.jpg"
     exe.write_bytes(b"MZ\x90\x00" + b"\x00" * 500)
@@ -105,6 +106,7 @@ def test_a_scan_attached_offline_reaches_the_county_whole_through_a_link_that_cu
     page.reload()
     page.wait_for_selector("body[data-ready=true]")
     expect(page.locator(".materials [data-state=uploaded]")).to_have_count(2)
+    expect(page.locator("#sync-pending")).to_have_text("已全部上传", timeout=20_000)
 
     dashboard = page.context.new_page()
     log_in(dashboard, cluster.server_url)
@@ -120,6 +122,11 @@ def test_a_scan_attached_offline_reaches_the_county_whole_through_a_link_that_cu
     shown = dashboard.request.get(f"{cluster.server_url}{src}")
     assert shown.status == 200 and hashlib.sha256(shown.body()).hexdigest() == hashlib.sha256(scan).hexdigest()
     assert shown.headers["x-content-type-options"] == "nosniff"
+    # The case's own page (办件详情) shows the same section.
+    visit(dashboard, cluster.server_url, f"#/case/{case['case_id']}")
+    dashboard.wait_for_selector("#case-history")
+    expect(dashboard.locator("#case-materials .material")).to_have_count(2)
+    expect(dashboard.locator("#case-materials [data-stored=true]")).to_have_count(2)
     assert {a["sha256"] for a in found} == {hashlib.sha256(b).hexdigest() for b in (scan, letter)}
 
 
@@ -177,3 +184,27 @@ def test_a_page_of_another_origin_cannot_attach_a_file(page, offline_agent):
     # Cross-Origin-Resource-Policy keeps even the refusal from the page.
     assert results == {"with_header": "blocked", "no_cors": "blocked", "form": "blocked"}
     assert api(offline_agent, "GET", f"/api/cases/{case['case_id']}/attachments")["attachments"] == []
+
+
+def test_a_photo_taken_with_the_webcam_is_attached_as_a_jpeg(offline_agent):
+    """Chromium's fake camera stands in for a document camera: 用摄像头拍, then 拍下."""
+    case = api(offline_agent, "POST", "/api/cases", {"item_code": "GG-0004", "applicant_name": "扎西",
+                                                     "cert_type": "resident_id", "cert_no": VALID_ID})
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright, ["--use-fake-device-for-media-stream",
+                                               "--use-fake-ui-for-media-stream"])
+        try:
+            context = browser.new_context(locale="zh-CN")
+            context.grant_permissions(["camera"], origin=offline_agent.url)
+            page = context.new_page()
+            open_page(page, offline_agent.url, f"/#/case/{case['case_id']}")
+            page.get_by_role("button", name="用摄像头拍").click()
+            page.wait_for_function("() => { const v = document.querySelector('video.webcam'); "
+                                   "return v && v.videoWidth > 0; }")
+            page.get_by_role("button", name="拍下").click()
+            expect(page.locator(".materials .material")).to_have_count(1)
+            expect(page.locator("video.webcam")).to_have_count(0)  # the camera is let go
+        finally:
+            browser.close()
+    [photo] = api(offline_agent, "GET", f"/api/cases/{case['case_id']}/attachments")["attachments"]
+    assert photo["media_type"] == "image/jpeg" and photo["name"] == "photo.jpg" and photo["size_bytes"] > 1000

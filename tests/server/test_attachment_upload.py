@@ -14,7 +14,7 @@ import aiohttp
 from protocol.ids import new_uuid7
 from server.storage.files import attachments_dir
 from tests.materials import EXE, png, sized_png
-from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer, TownshipAgent
+from tests.server.helpers import ADMIN_TOKEN, METRICS_TOKEN, QIAOWA, WACHANG, CountyServer, TownshipAgent
 
 CHUNK = "application/offset+octet-stream"
 
@@ -131,6 +131,12 @@ async def test_bytes_that_are_not_the_offered_hash_are_dropped_and_the_upload_st
     status, state = await offer(county_server, qiaowa, offer_of(case_id, scan))
     assert state["offset"] == 0 and not state["is_complete"]
     assert (await patch(county_server, qiaowa, sha, 0, scan))[0] == 200
+    async with county_server.session.get(f"{county_server.url}/metrics",
+                                         headers={"Authorization": f"Bearer {METRICS_TOKEN}"}) as r:
+        text = await r.text()
+    assert 'county_server_attachments_total{outcome="hash_mismatch"} 1.0' in text
+    assert 'county_server_attachments_total{outcome="stored"} 1.0' in text
+    assert f"county_server_attachment_bytes_total {2 * len(scan)}.0" in text
 
 
 async def test_an_exe_offered_as_a_png_is_refused_once_its_bytes_are_in(
