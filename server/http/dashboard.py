@@ -56,6 +56,7 @@ from server.reports.tables import (
     units_table,
 )
 from server.reports.worklists import Worklists
+from server.storage.dashboard import CASE_FIGURES
 
 routes = web.RouteTableDef()
 WORKLISTS = web.AppKey("worklists", Worklists)
@@ -304,6 +305,8 @@ async def org_units(request: web.Request) -> web.Response:
 async def export(request: web.Request) -> web.Response:
     reader = await require_reader(request)
     name, fmt = request.match_info["table"], request.query.get("format", "xlsx")
+    if request.query.get("figure", "accepted") not in CASE_FIGURES:  # any table checks it, not only cases
+        raise invalid_filter("figure", f"没有「{request.query['figure'][:40]}」这个指标的办件清单")
     if name not in TABLES or fmt not in ("xlsx", "csv"):
         raise ApiError("bad_request", f"export/{name}?format={fmt}: expected a table of {', '.join(TABLES)} and "
                                       "format xlsx or csv")
