@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import schemathesis
@@ -18,6 +19,12 @@ from server.http.openapi import build_openapi
 
 pytestmark = pytest.mark.e2e
 EXAMPLES = 3  # per operation (positive and negative): ~30 operations
+
+@schemathesis.serializer("application/offset+octet-stream")
+def _chunk(ctx: Any, value: Any) -> bytes:
+    """An attachment chunk is raw bytes (the generated binary string, or its text encoded)."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
 
 schema = schemathesis.openapi.from_dict(build_openapi())
 # Checked: no server error, and status, content type, headers and body of every answer as documented (including the

@@ -78,8 +78,9 @@ PLANS = st.lists(st.tuples(st.booleans(), st.integers(0, 10**6),
                            st.one_of(st.none(), st.none(), st.integers(0, len(BREAKS) - 1))), min_size=1, max_size=6)
 
 
-def build(agent: Agent, plan: list[tuple[bool, int, int | None]]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The events of a batch with the agent's next seqs; the names of the breaks applied."""
+def build(agent: Agent, plan: list[tuple[bool, int, int | None]]
+          ) -> tuple[list[dict[str, Any]], list[tuple[str, dict[str, Any]]]]:
+    """The events of a batch with the agent's next seqs; the breaks applied, with the event each broke."""
     events, broken = [], []
     for follow_up, pick, break_index in plan:
         agent.seq += 1
@@ -92,7 +93,7 @@ def build(agent: Agent, plan: list[tuple[bool, int, int | None]]) -> tuple[list[
         if break_index is not None:
             name, change = BREAKS[break_index]
             change(event)
-            broken.append(name)
+            broken.append((name, event))
         events.append(event)
     return events, broken
 
@@ -133,7 +134,7 @@ def test_push_batches_are_taken_or_refused_with_a_reason_and_never_half(agent: A
     if broken and not refusals:
         # every break that left the batch whole must have been refused per event: a break that changed nothing
         # (a data change on a follow-up) is the only one allowed to pass
-        assert all(_harmless(name, e) for name, e in zip(broken, events, strict=False)), (broken, answer)
+        assert all(_harmless(name, e) for name, e in broken), ([name for name, _ in broken], answer)
     agent.seq = answer_seq(agent)
 
 
