@@ -1,7 +1,8 @@
-"""schemathesis over the county server's OpenAPI document, against the real server process on loopback, with a valid
-admin token (dashboard and stats routes) and a valid agent token (the PCs' routes): every generated request answers
-without a server error and as the document says (status, content type, body schema). Bounded: a few examples per
-operation and no shrinking, so the whole run stays within seconds."""
+"""schemathesis over both programs' OpenAPI documents, against the real county server and township agent processes
+on loopback: the server with a valid admin token (dashboard and stats routes) and a valid agent token (the PCs'
+routes), the agent's local API as the staff page and scripts on the PC call it (the agent syncing with its own valid
+token). Every generated request answers without a server error and as the document says (status, content type,
+body schema). Bounded: a few examples per operation and no shrinking, so the whole run stays within seconds."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
+from agent.http.openapi import build_openapi as agent_openapi
 from scripts.cluster import Cluster
 from server.http.openapi import build_openapi
+from tests.e2e.conftest import wait_synced
 
 pytestmark = pytest.mark.e2e
-EXAMPLES = 3  # per operation (positive and negative): ~30 operations
+EXAMPLES = 2  # per operation (positive and negative): ~60 operations over both programs
 
 @schemathesis.serializer("application/offset+octet-stream")
 def _chunk(ctx: Any, value: Any) -> bytes:
@@ -37,6 +40,8 @@ EXCLUDED = [positive_data_acceptance, ignored_auth]
 # rest. What it found once is pinned in tests/server/test_hostile_input.py (empty filters, a 405's Allow, a bad
 # figure on any export).
 schema.config.phases.coverage.enabled = False
+agent_schema = schemathesis.openapi.from_dict(agent_openapi())
+agent_schema.config.phases.coverage.enabled = False
 AGENT_PATHS = ("/api/v1/sync/", "/api/v1/reference")
 
 
@@ -45,6 +50,9 @@ class County:
         self.cluster = cluster
         out = json.loads(cluster.county("agents", "add", "--township", "513422100", "--name", "窗口1", "--json"))
         self.agent_token = out["token"]
+        cluster.add_agent("pc", interval_s=3600).start()  # syncs when asked (POST /api/sync) and after writes
+        self.agent_url = cluster.agent_url("pc")
+        wait_synced(self.agent_url)  # the catalog and calendar have come from the county
 
 
 @pytest.fixture(scope="module")
@@ -65,3 +73,11 @@ def test_the_server_answers_every_generated_request_as_its_document_says(case: s
         token = county.cluster.metrics_token
     case.call_and_validate(base_url=county.cluster.server_url, headers={"Authorization": f"Bearer {token}"},
                            excluded_checks=EXCLUDED)
+
+
+@agent_schema.parametrize()
+@settings(max_examples=EXAMPLES, deadline=None, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=list(HealthCheck))
+def test_the_agent_answers_every_generated_request_as_its_document_says(case: schemathesis.Case,
+                                                                       county: County) -> None:
+    case.call_and_validate(base_url=county.agent_url, excluded_checks=EXCLUDED)

@@ -22,7 +22,7 @@ from scripts.cluster import Cluster, http_json
 
 pytestmark = pytest.mark.e2e
 TOWNSHIP = "513422100"
-BATCHES = 40
+BATCHES = 30
 
 
 class Agent:
