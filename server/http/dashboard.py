@@ -242,8 +242,17 @@ async def grant(request: web.Request) -> web.Response:
         raise ApiError("json_required", f"Content-Type: {request.content_type}")
     config = request.app[CONFIG]
     body = decode(await read_body(request, LOGIN_BODY_BYTES, config.body_timeout_s), GrantRequest)
-    scope = await _scope(request, await require_reader(request))
-    answer = await request.app[CASE_PAGES].grant(scope, request.match_info["case_id"], body.reason, account)
+    reader = await require_reader(request)
+    scope = await _scope(request, reader)
+    case_id = request.match_info["case_id"]
+    audit = {"actor": account, "role": reader.role, "address": client_address(request), "target": case_id[:64]}
+    try:
+        answer = await request.app[CASE_PAGES].grant(scope, case_id, body.reason, account)
+    except ApiError as exc:
+        await request.app[AUDIT].record("correction_granted", outcome="refused", **audit,
+                                        detail=details(code=exc.code, reason=body.reason[:200]))
+        raise
+    await request.app[AUDIT].record("correction_granted", **audit, detail=details(reason=body.reason[:200]))
     return json_response(answer, status=201)
 
 

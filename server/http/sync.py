@@ -130,8 +130,10 @@ async def _audit_push(request: web.Request, agent: AgentRecord, body: bytes, res
         if action is None or not isinstance(e.event_id, str) or e.event_id in refused:
             continue
         data = e.data if isinstance(e.data, dict) else {}
-        if action == "case_corrected":
-            detail = details(fields=sorted(str(k)[:40] for k in data)[:40], conflict=conflicts.get(e.event_id))
+        if action == "case_corrected":  # the fields changed, and the reason given; never the values
+            fields = sorted(str(k)[:40] for k in data if k not in ("reason", "before", "grant"))[:40]
+            detail = details(fields=fields, reason=str(data.get("reason", ""))[:200] or None,
+                             conflict=conflicts.get(e.event_id))
         else:
             detail = details(conflict_event=str(data.get("event_id", ""))[:40],
                              outcome=str(data.get("outcome", ""))[:20], conflict=conflicts.get(e.event_id))

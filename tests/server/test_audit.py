@@ -165,3 +165,27 @@ async def test_the_retention_purge_removes_only_entries_older_than_the_retention
         await purge_audit(store, 100)
     rows = await _entries(county_server)
     assert [e.action for e in rows] == ["audit_purged", "login", "login"]
+
+
+async def test_a_county_grant_and_a_pcs_correction_with_its_reason_are_recorded(county_server, qiaowa) -> None:
+    county = county_server
+    accepted = qiaowa.accepted()
+    case_id = accepted["case_id"]
+    await county.push(qiaowa, [accepted, qiaowa.completed(case_id), qiaowa.evaluated(case_id, rating=4)])
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    for reason, expected in (("窗口选错事项", 201), ("r", 201)):
+        async with county.session.post(f"{county.url}/api/v1/cases/{case_id}/grants", json={"reason": reason},
+                                        headers=headers) as r:
+            assert r.status == expected, await r.text()
+    async with county.session.post(f"{county.url}/api/v1/cases/{accepted['case_id']}x/grants",
+                                    json={"reason": "不存在的办件"}, headers=headers) as r:
+        assert r.status >= 400
+    grants = await _entries(county, action="correction_granted")
+    assert [(e.actor, e.outcome) for e in reversed(grants)] == [("admin", "ok"), ("admin", "ok"), ("admin", "refused")]
+    assert json.loads(grants[-1].detail or "{}")["reason"] == "窗口选错事项"
+    fixed = qiaowa.event("corrected", case_id, "2026-03-06", {
+        "reason": "电话记错", "phone": "13900000000", "before": {"phone": None}})
+    await county.push(qiaowa, [fixed])
+    [entry] = await _entries(county, action="case_corrected")
+    assert json.loads(entry.detail or "{}") == {"fields": ["phone"], "reason": "电话记错"}
+    assert "13900000000" not in (entry.detail or "")
