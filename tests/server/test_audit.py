@@ -189,3 +189,15 @@ async def test_a_county_grant_and_a_pcs_correction_with_its_reason_are_recorded(
     [entry] = await _entries(county, action="case_corrected")
     assert json.loads(entry.detail or "{}") == {"fields": ["phone"], "reason": "电话记错"}
     assert "13900000000" not in (entry.detail or "")
+
+
+async def test_a_refused_event_does_not_hide_a_correction_beside_it_from_the_audit(county_server, qiaowa) -> None:
+    accepted = qiaowa.accepted()
+    fixed = qiaowa.event("corrected", accepted["case_id"], "2026-03-06",
+                         {"reason": "姓名写错", "applicant_name": "扎西"})
+    broken = qiaowa.event("completed", accepted["case_id"], "2026-03-07", {"result": "approved", "trips": 0})
+    broken["case_id"] = 12345  # not an id: this event is refused, the rest of the batch goes on
+    answer = await county_server.push(qiaowa, [accepted, fixed, broken])
+    assert [r["code"] for r in answer["refused"]] == ["invalid_event"]
+    [entry] = await _entries(county_server, action="case_corrected")
+    assert entry.event_id == fixed["event_id"] and json.loads(entry.detail or "{}")["fields"] == ["applicant_name"]
