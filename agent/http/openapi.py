@@ -23,8 +23,12 @@ def _error(description: str) -> dict[str, Any]:
 
 # What any route may answer besides its success: the guard (another Host, another page's Origin, a change that is
 # not JSON), the router (an unknown path or method, a body too big), and the checks of what was sent.
-_GUARD = {"403": _error("host_not_allowed (not this PC's address) or cross_origin (another page)"),
-          "405": _error("method_not_allowed"), "404": _error("not_found, case_not_found or another *_not_found")}
+_GUARD = {"403": _error("host_not_allowed (not this PC's address), cross_origin (another page), staff_disabled or "
+                         "lead_required"),
+          "405": _error("method_not_allowed"), "404": _error("not_found, case_not_found or another *_not_found"),
+          "401": _error("sign_in_required or sign_in_failed: once the township has staff, every /api/ route but the "
+                        "sign-in needs a staff member (the page's cookie, or `curl -u 工号:密码`)"),
+          "429": _error("sign_in_locked, with Retry-After")}
 _WRITE = {**_GUARD, "400": _error("bad_json"), "413": _error("too_large"),
           "415": _error("json_required: a change is sent as application/json"),
           "409": _error("the action does not apply to the case in its state"),
@@ -34,6 +38,7 @@ _READ = {**_GUARD, "400": _error("bad_json"), "422": _error("invalid_input")}
 # Outside /api the router's own 404 and 405 are plain text.
 _TEXT = {"description": "not found, or not allowed", "content": {"text/plain": {"schema": {"type": "string"}}}}
 _PAGE = {"403": _GUARD["403"], "404": _TEXT, "405": _TEXT}
+_STAFF = {"type": "object", "required": ["staff"], "properties": {"staff": {"type": ["object", "null"]}}}
 _OBJECT: dict[str, Any] = {"type": "object"}
 _CASE = {"type": "object", "required": ["case_id", "case_no", "state"], "properties": {
     "case_id": {"type": "string"}, "case_no": {"type": "string"}, "state": {"type": "string"}}}
@@ -78,8 +83,8 @@ def build_openapi() -> dict[str, Any]:
             "get": {"summary": "Cases on this PC, newest first; `q` searches number, name, certificate (or its last "
                            "4), phone", "parameters": [
                 _query("open", "1 or true: open cases only; anything else: all", {"type": "string"}),
-                _query("q", "what to look for", {"type": "string", "maxLength": 100}),
-                _query("limit", "at most this many (1-1000)", {"type": "integer", "minimum": 1, "maximum": 1000})],
+                _query("q", "what to look for", {"type": "string"}),
+                _query("limit", "at most this many; brought into 1-1000 (default 200)", {"type": "integer"})],
                 "responses": {**_ok(_list("cases")), **_READ}}},
         "/api/cases/{case_id}": {"get": {"summary": "One case", "parameters": [_path("case_id")],
                                          "responses": {**_ok(_CASE), **_READ}}},
@@ -144,7 +149,40 @@ def build_openapi() -> dict[str, Any]:
             "summary": "Put a refused record aside", "parameters": [_path("event_id")],
             "requestBody": {"required": False, "content": {JSON: {"schema": _OBJECT}}},
             "responses": {**_ok(_OBJECT), **_WRITE}}},
-        "/api/openapi.json": {"get": {"summary": "This document", "responses": _ok(_OBJECT)}},
+        "/api/openapi.json": {"get": {"summary": "This document", "responses": {**_ok(_OBJECT), **_READ}}},
+        "/api/session": {
+            "get": {"summary": "Whether sign-in is needed, and who is signed in on this page",
+                    "responses": {**_ok({"type": "object", "required": ["required", "staff"]}), **_READ}},
+            "post": {"summary": "Staff sign-in (工作人员登录): sets the HttpOnly session cookie",
+                     "requestBody": _body({"type": "object", "required": ["staff_id", "secret"], "properties": {
+                         "staff_id": {"type": "string"}, "secret": {"type": "string"}}}),
+                     "responses": {**_ok(_STAFF), **_WRITE}}},
+        "/api/session/end": {"post": {"summary": "Sign out", "responses": {**_ok(_STAFF), **_WRITE}}},
+        "/api/staff": {
+            "get": {"summary": "The township's staff list (no secrets)", "responses": {**_ok(_list("staff")), **_READ}},
+            "post": {"summary": "Add a staff member (the lead only)", "requestBody": _body({
+                "type": "object", "properties": {"staff_id": {"type": "string"}, "name": {"type": "string"},
+                                                 "role": {"type": "string"}, "secret": {"type": "string"}}}),
+                     "responses": {**_ok(_STAFF, "201"), **_WRITE}}},
+        "/api/staff/{staff_id}": {"post": {
+            "summary": "Change a staff member: the lead; a clerk only their own PIN", "parameters": [_path("staff_id")],
+            "requestBody": _body({"type": "object", "properties": {
+                "name": {"type": "string"}, "role": {"type": "string"}, "secret": {"type": "string"},
+                "is_disabled": {"type": "boolean"}}}), "responses": {**_ok(_STAFF), **_WRITE}}},
+        "/api/rate/current": {"get": {"summary": "What the rating screen shows now (the handed-over case, or null)",
+                                      "responses": {**_ok(_OBJECT), **_READ}}},
+        "/api/rate/handoff": {"post": {
+            "summary": "Hand a case to the rating screen", "requestBody": _body({"type": "object", "properties": {
+                "case_id": {"type": "string"}, "step": {"type": "string"}}}),
+            "responses": {**_ok(_OBJECT, "201"), **_WRITE}}},
+        "/api/rate/cancel": {"post": {"summary": "Take the case back from the screen",
+                                      "responses": {**_ok(_OBJECT), **_WRITE}}},
+        "/api/rate/give": {"post": {
+            "summary": "The resident's rating (1-5), stored on this PC before the answer",
+            "requestBody": _body({"type": "object", "properties": {"request_id": {"type": "string"},
+                                                                   "rating": {"type": "integer"}}}),
+            "responses": {**_ok(_OBJECT, "201"), **_WRITE}}},
+        "/rate": {"get": {"summary": "The resident's rating screen (评价屏)", "responses": {**html, **_PAGE}}},
         "/healthz": {"get": {"summary": "Alive", "responses": {**_ok(_OBJECT), **_PAGE}}},
         "/readyz": {"get": {"summary": "The database answers and every migration is applied",
                             "responses": {**_ok(_OBJECT), **_PAGE, "503": _error("not_ready")}}},
@@ -154,7 +192,9 @@ def build_openapi() -> dict[str, Any]:
         "/print/{kind}/{case_id}": {"get": {
             "summary": "A4 receipt, one-time notice or result slip of a case",
             "parameters": [{"name": "kind", "in": "path", "required": True,
-                            "schema": {"type": "string", "enum": ["receipt", "notice", "result"]}}, _path("case_id")],
+                            "schema": {"type": "string", "enum": ["receipt", "notice", "result"]}},
+                           {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"},
+                            "description": "any text: the page reads the case itself, and says when there is none"}],
             "responses": {**html, **_PAGE}}},
         "/fonts/{name}": {"get": {"summary": "Fonts for Tibetan script and emoji", "parameters": [_path("name")],
                                   "responses": {"200": {"description": "the file"}, **_PAGE}}},
