@@ -201,3 +201,15 @@ async def test_a_refused_event_does_not_hide_a_correction_beside_it_from_the_aud
     assert [r["code"] for r in answer["refused"]] == ["invalid_event"]
     [entry] = await _entries(county_server, action="case_corrected")
     assert entry.event_id == fixed["event_id"] and json.loads(entry.detail or "{}")["fields"] == ["applicant_name"]
+
+
+async def test_key_rotation_and_sealing_at_the_console_are_recorded(config_file: Path, county_server) -> None:
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(main, [*args, "--config", str(config_file)])
+
+    assert (await asyncio.to_thread(run, "keys", "seal")).exit_code == 0
+    rotated = await asyncio.to_thread(run, "keys", "rotate")
+    assert rotated.exit_code == 0, rotated.output
+    rows = list(reversed(await _entries(county_server)))
+    assert [(e.action, e.outcome) for e in rows] == [("data_sealed", "ok"), ("key_rotated", "ok")]
+    assert json.loads(rows[1].detail or "{}")["key_id"] == "k2" and rows[1].actor.startswith("cli:")
