@@ -224,6 +224,13 @@ async def staff(request: web.Request) -> web.Response:
     if asked.members:
         log.info("staff list changed township=%s agent_id=%s sent=%d", agent.township_code, agent.agent_id,
                  len(asked.members))
+        # Each version of a staff record once (a PC sends it again until the county acknowledged it); never a hash.
+        now, address = now_iso(), client_address(request)
+        await request.app[AUDIT].record_events([AuditEntry(
+            at=now, actor=agent.agent_id + (f"/{m.changed_by}" if m.changed_by else ""), role="agent",
+            address=address, action="staff_changed", outcome="ok", target=m.staff_id,
+            detail=details(township=agent.township_code, role=m.role, rev=m.rev, disabled=m.is_disabled or None),
+            event_id=f"staff:{agent.township_code}:{m.staff_id}:{m.rev}") for m in asked.members])
     return json_response(StaffList(members=members, server_time_ms=now_ms()))
 
 

@@ -213,3 +213,21 @@ async def test_key_rotation_and_sealing_at_the_console_are_recorded(config_file:
     rows = list(reversed(await _entries(county_server)))
     assert [(e.action, e.outcome) for e in rows] == [("data_sealed", "ok"), ("key_rotated", "ok")]
     assert json.loads(rows[1].detail or "{}")["key_id"] == "k2" and rows[1].actor.startswith("cli:")
+
+
+async def test_a_pcs_staff_list_changes_are_recorded_once_per_version_without_their_hash(county_server) -> None:
+    from ops.passwords import hash_password
+
+    agent = await county_server.add_agent()
+    secret_hash = hash_password("柜台口令-2026", n=2**4)
+    member = {"staff_id": "C07", "name": "扎西", "role": "clerk", "secret_hash": secret_hash, "rev": 1,
+              "changed_at": "2026-03-02T09:00:00+08:00", "changed_by": "L01"}
+    for body in ({"members": [member]}, {"members": [member]}, {"members": [member | {"rev": 2, "is_disabled": True}]}):
+        async with county_server.session.post(f"{county_server.url}/api/v1/staff", json=body,
+                                              headers={"Authorization": f"Bearer {agent.token}"}) as r:
+            assert r.status == 200, await r.text()
+    rows = list(reversed(await _entries(county_server, action="staff_changed")))
+    assert [(e.actor, e.target, json.loads(e.detail or "{}").get("rev")) for e in rows] == [
+        (f"{agent.agent_id}/L01", "C07", 1), (f"{agent.agent_id}/L01", "C07", 2)]
+    assert json.loads(rows[1].detail or "{}")["disabled"] is True
+    assert all(secret_hash not in (e.detail or "") for e in rows)
