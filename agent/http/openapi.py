@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of the agent's local API (`GET /api/openapi.json`): every route the staff page and
 scripts on the PC use, their parameters and bodies, and their answers. Errors are `ErrorBody` with a code of
 `protocol.codes` and a Chinese message. tests/agent/test_openapi.py keeps it equal to the router, and
-tests/e2e/test_openapi_fuzz.py runs schemathesis over it against the real agent."""
+tests/e2e/test_fuzz.py runs schemathesis over it against the real agent."""
 
 from __future__ import annotations
 
