@@ -36,8 +36,10 @@ class Lenient(msgspec.Struct, omit_defaults=True):
 # ---- event data, one struct per kind -------------------------------------------------------------------------
 
 Code12 = msgspec.Meta(pattern=r"^\d{12}$", description="12-digit division code")
-Text = msgspec.Meta(max_length=MAX_TEXT)
-Name = msgspec.Meta(min_length=1, max_length=100)
+# No control characters (a NUL, an escape sequence) in what people typed: a name is one line; a text may have tabs
+# and line breaks.
+Text = msgspec.Meta(max_length=MAX_TEXT, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")
+Name = msgspec.Meta(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
 Date = msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}$", description="YYYY-MM-DD")
 Uuid = msgspec.Meta(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # A staff member's id within the township (工号), chosen by the township's lead: letters, digits, - and _.

@@ -507,6 +507,8 @@ def keys_init(config_path: str) -> None:
         made = keys.create(config.key_file)
     except FileExistsError:
         _fail(f"{config.key_file} exists already; `keys rotate` makes a new key")
+    _run(config, lambda store, reference: _record(store, "key_created", str(config.key_file),
+                                                  detail=details(key_id=made.current.key_id)))
     click.echo(f"key file {config.key_file} made (key {made.current.key_id}); back it up apart from the database")
 
 
@@ -516,7 +518,7 @@ def keys_seal(config_path: str) -> None:
     """Seal every ID number and phone stored in clear (data from before sealing), fill in the search hashes, and
     rewrite the database file without the old pages. Safe to run again."""
     config = _load(config_path)
-    cases, events, refusals = _reseal(config, _keys(config))
+    cases, events, refusals = _reseal(config, _keys(config), "data_sealed")
     click.echo(f"sealed: {cases} case(s), {events} event(s), {refusals} refused event(s)")
 
 
@@ -533,17 +535,23 @@ def keys_rotate(config_path: str) -> None:
     # The file first: it holds the old keys too, so whatever the database holds opens at every moment, even if the
     # resealing below stops halfway (it is one transaction: then nothing of it happened; run it again).
     keys.save(config.key_file, rotated)
-    cases, events, refusals = _reseal(config, rotated)
+    cases, events, refusals = _reseal(config, rotated, "key_rotated")
     click.echo(f"key {rotated.current.key_id} is current; sealed again: {cases} case(s), {events} event(s), "
                f"{refusals} refused event(s)")
 
 
-def _reseal(config: ServerConfig, keyring: Any) -> tuple[int, int, int]:
+def _reseal(config: ServerConfig, keyring: Any, action: str) -> tuple[int, int, int]:
+    """Seal everything again with the current key, and record `action` in the audit log (with the counts)."""
     from server.model import sealing
 
     def case(c: Any) -> Any:  # what is sealed with the current key already stays as it is
         return sealing.seal_case(keyring, c), sealing.search_keys(keyring, sealing.open_case(keyring, c))
 
-    return _run(config, lambda store, reference: store.reseal(
-        case, lambda kind, data: sealing.seal_event_data(keyring, kind, data),
-        lambda body: sealing.seal_blob(keyring, body)))
+    async def work(store: Any, reference: Any) -> tuple[int, int, int]:
+        counts = await store.reseal(case, lambda kind, data: sealing.seal_event_data(keyring, kind, data),
+                                    lambda body: sealing.seal_blob(keyring, body))
+        await _record(store, action, str(config.key_file), detail=details(
+            key_id=keyring.current.key_id, cases=counts[0], events=counts[1], refused=counts[2]))
+        return counts
+
+    return _run(config, work)

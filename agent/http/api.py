@@ -206,6 +206,13 @@ async def reference(request: web.Request) -> web.Response:
     })
 
 
+@routes.get("/api/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    from agent.http.openapi import build_openapi  # built at the first ask, then kept
+
+    return web.json_response(build_openapi())
+
+
 @routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})

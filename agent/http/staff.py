@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from datetime import date
 from typing import Any
 
 import msgspec
@@ -162,6 +163,10 @@ async def create_consultation(request: web.Request) -> web.Response:
 @routes.get("/api/consultations")
 async def list_consultations(request: web.Request) -> web.Response:
     day = request.query.get("day") or request.app[SERVICE].today().isoformat()
+    try:
+        date.fromisoformat(day)
+    except ValueError:
+        raise InvalidInput("日期应为 YYYY-MM-DD", {"day": "日期应为 YYYY-MM-DD"}) from None
     return web.json_response({"day": day,
                               "consultations": [asdict(c) for c in await request.app[STORE].consultations_on(day)]})
 

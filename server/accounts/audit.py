@@ -24,7 +24,9 @@ ACTIONS = {
     "agent_cert_bound": "绑定终端证书",
     "export": "导出报表", "access_refused": "越权访问被拒绝", "audit_viewed": "查看审计日志",
     "audit_exported": "导出审计日志", "audit_purged": "清理过期审计记录",
-    "case_corrected": "更正办件", "conflict_settled": "处理冲突",
+    "case_corrected": "更正办件", "conflict_settled": "处理冲突", "correction_granted": "授权更正",
+    "staff_changed": "变更工作人员",
+    "key_created": "生成加密密钥", "key_rotated": "轮换加密密钥", "data_sealed": "加密存量个人信息",
 }
 OUTCOMES = {"ok": "成功", "refused": "拒绝", "failed": "失败"}
 LOCAL = "local"  # the address of what the CLI does, on the server's own console

@@ -104,7 +104,10 @@ async def error_middleware(request: web.Request, handler: Any) -> web.StreamResp
         if exc.status < 400:
             raise
         code = _HTTP_CODES.get(exc.status, "bad_request")
-        return error_response(code, f"{exc.status} {exc.reason}: {request.method} {request.path}")
+        response = error_response(code, f"{exc.status} {exc.reason}: {request.method} {request.path}")
+        if "Allow" in exc.headers:  # a 405 names the methods the resource takes (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         log.exception("request failed method=%s path=%s", request.method, request.path)
         return error_response("internal")

@@ -76,9 +76,12 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
         _q("limit", "page size (1-500)", {"type": "integer", "minimum": 1, "maximum": 500}),
         _q("offset", "rows to skip", {"type": "integer", "minimum": 0})]
 
-    def _auditor(path: dict[str, Any]) -> dict[str, Any]:
-        path["get"]["responses"].update(errors("auditor_only"))
+    def _also(path: dict[str, Any], *codes: str) -> dict[str, Any]:
+        path["get"]["responses"].update(errors(*codes))
         return path
+
+    def _auditor(path: dict[str, Any]) -> dict[str, Any]:
+        return _also(path, "auditor_only")
 
     session_body = {"application/json": {"schema": {
         "type": "object", "required": ["name", "password"], "additionalProperties": False,
@@ -99,10 +102,11 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
                {"type": "string", "enum": list(MONTH_FIGURES)})),
         f"{API_PREFIX}/cases": get("The cases behind one figure (certificate numbers masked)", CaseListResponse,
                                    *SCOPE, *case_params),
-        API_PREFIX + "/cases/{case_id}": get(
+        API_PREFIX + "/cases/{case_id}": _also(get(
             "One case: its fields (certificate masked), every event with its PC, staff and China time, corrections "
             "with reason and before/after, ratings with comments, conflicts", CaseDetail,
             {"name": "case_id", "in": "path", "required": True, "schema": {"type": "string"}}, SCOPE[0]),
+            "case_not_found"),
         API_PREFIX + "/cases/{case_id}/grants": {"post": {
             "summary": "A county admin's leave to correct the figure fields of a closed or rated case (更正授权); the "
                        "township's PCs receive it with their next pull", "security": _READER,

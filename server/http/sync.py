@@ -89,23 +89,22 @@ async def push(request: web.Request) -> web.Response:
 
 
 class _AuditedEvent(msgspec.Struct):
-    """What the audit reads of a pushed event (ingest checked it; any shape is taken here, nothing raises)."""
+    """What the audit reads of a pushed event; its data is decoded only for the kinds audited."""
 
     event_id: Any = None
     kind: Any = None
     case_id: Any = None
     staff_id: Any = None  # who at the PC, when its agent signs staff in
-    data: Any = None
+    data: msgspec.Raw = msgspec.Raw(b"null")
 
 
 class _AuditedPush(msgspec.Struct):
-    events: Any = None
+    events: list[_AuditedEvent] = []
 
 
 _audited = msgspec.json.Decoder(_AuditedPush)
 AUDITED_KINDS = {"updated": "case_corrected", "corrected": "case_corrected", "settled": "conflict_settled"}
 _AUDITED_MARKS = tuple(f'"{kind}"'.encode() for kind in AUDITED_KINDS)
-_event = msgspec.convert
 
 
 async def _audit_push(request: web.Request, agent: AgentRecord, body: bytes, response: PushResponse) -> None:
@@ -114,24 +113,26 @@ async def _audit_push(request: web.Request, agent: AgentRecord, body: bytes, res
     refused event is not recorded, one the county could not apply is recorded as refused."""
     if not any(mark in body for mark in _AUDITED_MARKS):
         return
-    try:
+    try:  # any event that is an object reads (ingest refused the batch whole otherwise, before this)
         events = _audited.decode(body).events
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return
     refused = {r.event_id for r in response.refused}
     conflicts = {c.event_id: c.code for c in response.conflicts}
     entries, now, address = [], now_iso(), client_address(request)
-    for raw in events if isinstance(events, list) else []:
-        try:
-            e = _event(raw, _AuditedEvent)
-        except msgspec.ValidationError:
-            continue
+    for e in events:
         action = AUDITED_KINDS.get(e.kind) if isinstance(e.kind, str) else None
         if action is None or not isinstance(e.event_id, str) or e.event_id in refused:
             continue
-        data = e.data if isinstance(e.data, dict) else {}
-        if action == "case_corrected":
-            detail = details(fields=sorted(str(k)[:40] for k in data)[:40], conflict=conflicts.get(e.event_id))
+        try:
+            data = msgspec.json.decode(e.data)
+        except (msgspec.DecodeError, RecursionError):
+            data = None
+        data = data if isinstance(data, dict) else {}
+        if action == "case_corrected":  # the fields changed, and the reason given; never the values
+            fields = sorted(str(k)[:40] for k in data if k not in ("reason", "before", "grant"))[:40]
+            detail = details(fields=fields, reason=str(data.get("reason", ""))[:200] or None,
+                             conflict=conflicts.get(e.event_id))
         else:
             detail = details(conflict_event=str(data.get("event_id", ""))[:40],
                              outcome=str(data.get("outcome", ""))[:20], conflict=conflicts.get(e.event_id))
@@ -223,6 +224,13 @@ async def staff(request: web.Request) -> web.Response:
     if asked.members:
         log.info("staff list changed township=%s agent_id=%s sent=%d", agent.township_code, agent.agent_id,
                  len(asked.members))
+        # Each version of a staff record once (a PC sends it again until the county acknowledged it); never a hash.
+        now, address = now_iso(), client_address(request)
+        await request.app[AUDIT].record_events([AuditEntry(
+            at=now, actor=agent.agent_id + (f"/{m.changed_by}" if m.changed_by else ""), role="agent",
+            address=address, action="staff_changed", outcome="ok", target=m.staff_id,
+            detail=details(township=agent.township_code, role=m.role, rev=m.rev, disabled=m.is_disabled or None),
+            event_id=f"staff:{agent.township_code}:{m.staff_id}:{m.rev}") for m in asked.members])
     return json_response(StaffList(members=members, server_time_ms=now_ms()))
 
 

@@ -62,6 +62,9 @@ def parse_scope(params: Mapping[str, str], reference: Reference, today: date) ->
 
     A township's 9 digits mean the township (its centre and its villages); its 12-digit code ending 000 means the
     cases handled at the centre itself, as the centre's row of the township's table does."""
+    for name in ("org", "period", "from", "to", "as_of"):
+        if params.get(name) == "":  # the page never sends an empty filter: leave it out for the default
+            raise invalid_filter(name, f"筛选条件 {name} 为空：请填写，或去掉这个条件")
     org = params.get("org")
     unit = resolve_org(org, reference)
     try:

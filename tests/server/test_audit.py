@@ -165,3 +165,69 @@ async def test_the_retention_purge_removes_only_entries_older_than_the_retention
         await purge_audit(store, 100)
     rows = await _entries(county_server)
     assert [e.action for e in rows] == ["audit_purged", "login", "login"]
+
+
+async def test_a_county_grant_and_a_pcs_correction_with_its_reason_are_recorded(county_server, qiaowa) -> None:
+    county = county_server
+    accepted = qiaowa.accepted()
+    case_id = accepted["case_id"]
+    await county.push(qiaowa, [accepted, qiaowa.completed(case_id), qiaowa.evaluated(case_id, rating=4)])
+    headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    for reason, expected in (("窗口选错事项", 201), ("r", 201)):
+        async with county.session.post(f"{county.url}/api/v1/cases/{case_id}/grants", json={"reason": reason},
+                                        headers=headers) as r:
+            assert r.status == expected, await r.text()
+    async with county.session.post(f"{county.url}/api/v1/cases/{accepted['case_id']}x/grants",
+                                    json={"reason": "不存在的办件"}, headers=headers) as r:
+        assert r.status >= 400
+    grants = await _entries(county, action="correction_granted")
+    assert [(e.actor, e.outcome) for e in reversed(grants)] == [("admin", "ok"), ("admin", "ok"), ("admin", "refused")]
+    assert json.loads(grants[-1].detail or "{}")["reason"] == "窗口选错事项"
+    fixed = qiaowa.event("corrected", case_id, "2026-03-06", {
+        "reason": "电话记错", "phone": "13900000000", "before": {"phone": None}})
+    await county.push(qiaowa, [fixed])
+    [entry] = await _entries(county, action="case_corrected")
+    assert json.loads(entry.detail or "{}") == {"fields": ["phone"], "reason": "电话记错"}
+    assert "13900000000" not in (entry.detail or "")
+
+
+async def test_a_refused_event_does_not_hide_a_correction_beside_it_from_the_audit(county_server, qiaowa) -> None:
+    accepted = qiaowa.accepted()
+    fixed = qiaowa.event("corrected", accepted["case_id"], "2026-03-06",
+                         {"reason": "姓名写错", "applicant_name": "扎西"})
+    broken = qiaowa.event("completed", accepted["case_id"], "2026-03-07", {"result": "approved", "trips": 0})
+    broken["case_id"] = 12345  # not an id: this event is refused, the rest of the batch goes on
+    answer = await county_server.push(qiaowa, [accepted, fixed, broken])
+    assert [r["code"] for r in answer["refused"]] == ["invalid_event"]
+    [entry] = await _entries(county_server, action="case_corrected")
+    assert entry.event_id == fixed["event_id"] and json.loads(entry.detail or "{}")["fields"] == ["applicant_name"]
+
+
+async def test_key_rotation_and_sealing_at_the_console_are_recorded(config_file: Path, county_server) -> None:
+    def run(*args: str) -> Any:
+        return CliRunner().invoke(main, [*args, "--config", str(config_file)])
+
+    assert (await asyncio.to_thread(run, "keys", "seal")).exit_code == 0
+    rotated = await asyncio.to_thread(run, "keys", "rotate")
+    assert rotated.exit_code == 0, rotated.output
+    rows = list(reversed(await _entries(county_server)))
+    assert [(e.action, e.outcome) for e in rows] == [("data_sealed", "ok"), ("key_rotated", "ok")]
+    assert json.loads(rows[1].detail or "{}")["key_id"] == "k2" and rows[1].actor.startswith("cli:")
+
+
+async def test_a_pcs_staff_list_changes_are_recorded_once_per_version_without_their_hash(county_server) -> None:
+    from ops.passwords import hash_password
+
+    agent = await county_server.add_agent()
+    secret_hash = hash_password("柜台口令-2026", n=2**4)
+    member = {"staff_id": "C07", "name": "扎西", "role": "clerk", "secret_hash": secret_hash, "rev": 1,
+              "changed_at": "2026-03-02T09:00:00+08:00", "changed_by": "L01"}
+    for body in ({"members": [member]}, {"members": [member]}, {"members": [member | {"rev": 2, "is_disabled": True}]}):
+        async with county_server.session.post(f"{county_server.url}/api/v1/staff", json=body,
+                                              headers={"Authorization": f"Bearer {agent.token}"}) as r:
+            assert r.status == 200, await r.text()
+    rows = list(reversed(await _entries(county_server, action="staff_changed")))
+    assert [(e.actor, e.target, json.loads(e.detail or "{}").get("rev")) for e in rows] == [
+        (f"{agent.agent_id}/L01", "C07", 1), (f"{agent.agent_id}/L01", "C07", 2)]
+    assert json.loads(rows[1].detail or "{}")["disabled"] is True
+    assert all(secret_hash not in (e.detail or "") for e in rows)

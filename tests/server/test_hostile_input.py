@@ -235,3 +235,18 @@ async def test_half_sent_headers_and_bodies_are_cut(tmp_path):
 def test_the_refusal_message_states_the_window_the_checks_apply():
     assert f"from {round(EVENT_TIME_PAST.days / 365.25)} years before" in message_of("implausible_time")
     assert f"to {EVENT_TIME_FUTURE.days} day after" in message_of("implausible_time")
+
+
+@pytest.mark.parametrize("query", ["to=", "period=", "org=", "as_of=", "from=2026-01-01&to="])
+async def test_an_empty_filter_is_invalid_not_ignored(county_server, query):
+    status, body = await county_server.get(f"/api/v1/overview?{query}")
+    assert status == 422 and body["code"] == "invalid_filter" and body["fields"], body
+
+
+async def test_a_bad_figure_is_refused_on_every_export_and_a_405_names_the_methods(county_server):
+    for table in ("units", "cases", "agents"):
+        status, body = await county_server.get(f"/api/v1/export/{table}?figure=AAA")
+        assert status == 422 and "figure" in body["fields"], (table, body)
+    async with county_server.session.request("TRACE", f"{county_server.url}/api/v1/sync/push") as r:
+        assert r.status == 405 and set(r.headers["Allow"].split(",")) == {"POST"}, dict(r.headers)
+        assert (await r.json())["code"] == "method_not_allowed"
