@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/sealing_bench.py [--events 40000] [--batch 1000] [--rounds 3]
 
-Per round, the same events (the realistic mix of bench/ingest_bench.py: ~45 % accepted with an ID number and a
-phone, ~40 % completed, ~15 % evaluated) go through the real `Ingestor` in this process into a fresh SQLite file
+Per round, the same events (whole cases: each accepted with an ID number and a phone, 90 % completed, a third of
+those rated) go through the real `Ingestor` in this process into a fresh SQLite file
 twice: without a keyring (the baseline: stored in clear, as before sealing) and with one (sealed, with the search
 hashes). Reported: events/s of each, the ratio sealed / clear (the median of the rounds), and the cost of sealing
 and opening one value.
@@ -21,17 +21,45 @@ import statistics
 import sys
 import tempfile
 import time
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest_bench import TOWNSHIPS, make_events  # noqa: E402
+from protocol.ids import new_uuid7  # noqa: E402
 from server.accounts.agents import register_agent  # noqa: E402
 from server.ingest.ingestor import Ingestor  # noqa: E402
 from server.model.reference import load_reference  # noqa: E402
 from server.model.sealing import Keyring  # noqa: E402
 from server.storage.sqlite.store import SqliteStore  # noqa: E402
+
+TOWNSHIP = "513422100"
+CHINA = timezone(timedelta(hours=8))
+
+
+def cases_of(n_events: int, rng: random.Random, ref) -> list[dict]:
+    """Whole cases in seq order: each accepted (ID number, phone), most completed, some rated (~45/40/15 %)."""
+    units = [u.code for u in ref.units_under(TOWNSHIP)]
+    items = list(ref.items.values())
+    out: list[dict] = []
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA)
+    while len(out) < n_events:
+        i = len(out)
+        case_id, item, at = new_uuid7(), rng.choice(items), start + timedelta(minutes=i)
+        steps = [("accepted", {
+            "case_no": f"{TOWNSHIP}01{at:%Y%m%d}{i % 10000:04d}", "item_code": item.code,
+            "org_code": rng.choice(units), "channel": "window", "applicant_name": "扎西", "cert_type": "居民身份证",
+            "cert_no": f"513422{rng.randint(1950, 2008)}0101{rng.randint(0, 9999):04d}",
+            "phone": f"139{rng.randint(0, 99_999_999):08d}", "promised_days": item.promised_days})]
+        if rng.random() < 0.9:
+            steps.append(("completed", {"result": "approved"}))
+            if rng.random() < 0.35:
+                steps.append(("evaluated", {"rating": 5}))
+        for k, (kind, data) in enumerate(steps):
+            out.append({"event_id": new_uuid7(), "seq": len(out) + 1, "case_id": case_id, "kind": kind,
+                        "at": (at + timedelta(seconds=k)).isoformat(timespec="seconds"), "data": data})
+    return out[:n_events]
 
 
 async def ingest(directory: Path, bodies: list[bytes], township: str, keys: Keyring | None, ref) -> float:
@@ -56,8 +84,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     ref = load_reference(ROOT / "config" / "org_units.csv", ROOT / "config" / "catalog.csv")
-    township = TOWNSHIPS[0]
-    events = make_events(township, args.events, random.Random(7), ref)
+    township = TOWNSHIP
+    events = cases_of(args.events, random.Random(7), ref)
     bodies = [json.dumps({"agent_id": "__AGENT__", "events": events[i:i + args.batch]}, ensure_ascii=False).encode()
               for i in range(0, len(events), args.batch)]
     keys = Keyring.new()

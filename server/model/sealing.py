@@ -14,7 +14,7 @@ mask the number as before).
   cipher key and a 256-bit MAC key. New values are sealed with the current key; `keys rotate` adds a key, makes it
   current and seals every stored value again with it; the old keys stay in the file (marked retired) so that
   backups made before the rotation can still be read with it.
-- **Search.** HMAC-SHA256 (its first 64 bits) under the current MAC key of the normalised full ID number and of
+- **Search.** HMAC-SHA256 under the current MAC key of the normalised full ID number and of
   the phone; for the last four characters of an ID number, an HMAC of the township code with them (`tail_hash`),
   so a search needs the township and the column tells nothing without the key: 10,000 tails per township are no
   secret to whoever holds the key, but the database alone, or a backup, gives nothing to count.
@@ -74,7 +74,7 @@ class Keyring:
     keys: dict[str, Key]
     _sealed: dict[tuple[str, str], str] = dataclass_field(default_factory=dict, compare=False, repr=False)
     _opened: dict[tuple[str, str], str] = dataclass_field(default_factory=dict, compare=False, repr=False)
-    _hashes: dict[tuple[str, str], int] = dataclass_field(default_factory=dict, compare=False, repr=False)
+    _hashes: dict[tuple[str, str], str] = dataclass_field(default_factory=dict, compare=False, repr=False)
     _ciphers: dict[str, AESGCM] = dataclass_field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
@@ -157,13 +157,13 @@ class Keyring:
 
     # ---- search --------------------------------------------------------------------------------------------
 
-    def hashes(self, field: str, text: str) -> list[int]:
+    def hashes(self, field: str, text: str) -> list[str]:
         """The search hashes of `text` under every key (the current one first): rows sealed before a rotation
         finished are found too."""
         keys = [self.current, *(k for k in self.keys.values() if k is not self.current)]
         return [_mac(k.mac, field, normalise(field, text)) for k in keys]
 
-    def hash(self, field: str, text: str) -> int:
+    def hash(self, field: str, text: str) -> str:
         found = self._hashes.get((field, text))
         if found is None:
             if len(self._hashes) >= MEMO_ENTRIES:
@@ -171,10 +171,10 @@ class Keyring:
             found = self._hashes[(field, text)] = _mac(self.current.mac, field, normalise(field, text))
         return found
 
-    def tail_hashes(self, township_code: str, last4: str) -> list[int]:
+    def tail_hashes(self, township_code: str, last4: str) -> list[str]:
         return self.hashes("cert_tail", f"{township_code}|{last4.upper()}")
 
-    def tail_hash(self, township_code: str, cert_no: str) -> int:
+    def tail_hash(self, township_code: str, cert_no: str) -> str:
         return self.hash("cert_tail", f"{township_code}|{cert_no[-4:].upper()}")
 
 
@@ -187,11 +187,8 @@ def normalise(field: str, text: str) -> str:
     return text.upper()
 
 
-def _mac(key: bytes, field: str, text: str) -> int:
-    """HMAC-SHA256 (one-shot, OpenSSL's) cut to its first 64 bits, as a signed integer: an index of 8-byte keys costs
-    ingest a third of one of 64-character text keys, and among millions of cases a false match is about 1 in 10^12
-    (the key makes it incomputable without the key file either way)."""
-    return int.from_bytes(hmac.digest(key, f"{field}|{text}".encode(), "sha256")[:8], "big", signed=True)
+def _mac(key: bytes, field: str, text: str) -> str:
+    return hmac.digest(key, f"{field}|{text}".encode(), "sha256").hex()  # one-shot: OpenSSL's, in C
 
 
 def _b64(raw: bytes) -> str:
@@ -250,9 +247,9 @@ def open_case(keys: Keyring, case: Case) -> Case:
 class SearchKeys(msgspec.Struct, frozen=True):
     """A case's search hashes, stored beside it (the columns cert_hash, phone_hash, tail_hash)."""
 
-    cert: int
-    tail: int
-    phone: int | None = None
+    cert: str
+    tail: str
+    phone: str | None = None
 
 
 def search_keys(keys: Keyring, case: Case) -> SearchKeys:

@@ -229,7 +229,7 @@ class Worklists:
             cert_no_masked=mask_certificate(opened_certificate(self._keys, r.cert_no)), staff=r.staff, trips=r.trips,
             closed_by=r.closed_by, days_overdue=overdue, comment=r.comment)
 
-    def _search(self, prefix: str, q: str | None) -> dict[str, tuple[int, ...]]:
+    def _search(self, prefix: str, q: str | None) -> dict[str, tuple[str, ...]]:
         """`q`: a whole ID number, a phone, or an ID number's last 4 characters (then per township in scope), as
         keyed hashes: the clear numbers are not in the database to compare with."""
         if not q or not q.strip():

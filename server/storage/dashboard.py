@@ -42,9 +42,9 @@ class CaseFilter(msgspec.Struct, frozen=True):
     basis: str = "handled"  # prefix of where the case was handled (org_code), or of where the applicant lives
     # A search by ID number, phone or ID's last 4 (`q` of the case list): the keyed hashes it may match (cert_hash,
     # phone_hash, tail_hash columns; server.model.sealing). All empty: no search.
-    cert_hashes: tuple[int, ...] = ()
-    phone_hashes: tuple[int, ...] = ()
-    tail_hashes: tuple[int, ...] = ()
+    cert_hashes: tuple[str, ...] = ()
+    phone_hashes: tuple[str, ...] = ()
+    tail_hashes: tuple[str, ...] = ()
 
 
 class CaseListRow(msgspec.Struct, omit_defaults=False):
