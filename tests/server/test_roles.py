@@ -65,6 +65,7 @@ RULES: dict[tuple[str, str], str] = {
     ("POST", "/api/v1/staff"): "agent",
     ("GET", "/api/v1/sync/pull"): "agent",
     ("GET", "/api/v1/reference"): "agent",
+    ("POST", "/api/v1/staff"): "agent",
     ("GET", "/metrics"): "metrics",
     ("GET", "/readyz"): "public",
     ("GET", "/healthz"): "public",
