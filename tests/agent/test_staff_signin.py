@@ -155,3 +155,23 @@ async def test_before_the_first_staff_member_the_agent_works_without_sign_in(age
     # ... but nobody may add staff through the API then: the first lead is set up on the PC itself.
     r = await agent_client.post("/api/staff", json={"staff_id": "X", "name": "x", "secret": "583920"})
     assert r.status == 403 and (await r.json())["code"] == "lead_required"
+
+
+async def test_the_rating_screen_needs_no_sign_in_and_its_rating_names_who_handed_the_case_over(
+        staffed: TestClient) -> None:
+    clerk = basic("C01", CLERK_PIN)
+    case = await (await staffed.post("/api/cases", json=accept_form(), headers=clerk)).json()
+    assert (await staffed.post("/api/rate/handoff", json={"case_id": case["case_id"]})).status == 401
+    handed = await staffed.post("/api/rate/handoff", json={"case_id": case["case_id"]}, headers=clerk)
+    assert handed.status == 201
+    # The resident's screen, in a browser nobody signed in to.
+    shown = await (await staffed.get("/api/rate/current")).json()
+    assert shown["request"]["case_no"] == case["case_no"]
+    assert "cert_no" not in shown["request"] and "applicant_name" not in shown["request"]
+    given = await staffed.post("/api/rate/give", json={"request_id": shown["request"]["request_id"], "rating": 5})
+    assert given.status == 201
+    assert outbox_staff(staffed) == [("accepted", "C01"), ("evaluated", "C01")]
+    # Without a request handed over, the screen can rate nothing.
+    again = await staffed.post("/api/rate/give", json={"request_id": shown["request"]["request_id"], "rating": 1})
+    assert again.status == 422
+    assert (await staffed.get("/api/cases")).status == 401  # the rest of the API stays closed
