@@ -175,3 +175,25 @@ async def test_the_rating_screen_needs_no_sign_in_and_its_rating_names_who_hande
     again = await staffed.post("/api/rate/give", json={"request_id": shown["request"]["request_id"], "rating": 1})
     assert again.status == 422
     assert (await staffed.get("/api/cases")).status == 401  # the rest of the API stays closed
+
+
+async def test_a_credential_remembered_for_scripts_ends_with_a_new_pin_or_a_disabled_staff_member(
+        staffed: TestClient) -> None:
+    clerk, lead = basic("C01", CLERK_PIN), basic("L01", LEAD_PIN)
+    assert (await staffed.get("/api/cases", headers=clerk)).status == 200
+    assert (await staffed.get("/api/cases", headers=clerk)).status == 200  # remembered: no hash this time
+    assert (await staffed.post("/api/staff/C01", json={"secret": "river-bend-42"}, headers=lead)).status == 200
+    assert (await staffed.get("/api/cases", headers=clerk)).status == 401
+    assert (await staffed.get("/api/cases", headers=basic("C01", "river-bend-42"))).status == 200
+    assert (await staffed.post("/api/staff/C01", json={"is_disabled": True}, headers=lead)).status == 200
+    r = await staffed.get("/api/cases", headers=basic("C01", "river-bend-42"))
+    assert r.status == 403 and (await r.json())["code"] == "staff_disabled"
+
+
+async def test_another_site_cannot_sign_a_clerk_in_or_out(staffed: TestClient) -> None:
+    evil = {"Origin": "http://evil.example"}
+    r = await staffed.post("/api/session", json={"staff_id": "C01", "secret": CLERK_PIN}, headers=evil)
+    assert r.status == 403 and "Set-Cookie" not in r.headers
+    r = await staffed.post("/api/session", data=f"staff_id=C01&secret={CLERK_PIN}",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 415 and "Set-Cookie" not in r.headers
