@@ -62,7 +62,6 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/audit/export"): "auditor",
     ("POST", "/api/v1/sync/push"): "agent",
     ("POST", "/api/v1/sync/pull"): "agent",
-    ("POST", "/api/v1/staff"): "agent",
     ("GET", "/api/v1/sync/pull"): "agent",
     ("GET", "/api/v1/reference"): "agent",
     ("POST", "/api/v1/staff"): "agent",
