@@ -67,11 +67,16 @@ def _local(config: AgentConfig, method: str, path: str, timeout_s: float = 10) -
                 return await resp.json()
 
     try:
-        return asyncio.run(go())
+        answer = asyncio.run(go())
     except (aiohttp.ClientError, OSError, TimeoutError) as e:
         click.echo(f"the agent at {config.local_url} does not answer ({e}); is `township-agent run` running?",
                    err=True)
         sys.exit(2)
+    if answer.get("code") == "sign_in_required":
+        click.echo(f"the agent wants its operations token ({ops_token_path(config.database)}, readable by the agent's "
+                   "user only): run this as that user, e.g. sudo -u township-agent township-agent ...", err=True)
+        sys.exit(2)
+    return answer
 
 
 @main.command()

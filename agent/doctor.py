@@ -43,6 +43,8 @@ def _local_checks(config: AgentConfig) -> list[Check]:
             meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
             pending = db.execute("SELECT count(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
             quarantined = db.execute("SELECT count(*) FROM outbox WHERE status = 'quarantined'").fetchone()[0]
+            staff = db.execute("SELECT count(*), coalesce(sum(role = 'lead'), 0) FROM staff WHERE is_disabled = 0"
+                               ).fetchone() if _has_table(db, "staff") else (0, 0)
         finally:
             db.close()
     except sqlite3.Error:
@@ -59,7 +61,17 @@ def _local_checks(config: AgentConfig) -> list[Check]:
                                "open the agent page: refused events must be corrected or dismissed by staff"))
     else:
         out.append(doctor.ok("outbox", f"{pending} events waiting to upload"))
+    if staff[0]:
+        out.append(doctor.ok("staff", f"{staff[0]} staff member(s) can sign in, {staff[1]} lead(s)"))
+    else:
+        out.append(doctor.warn("staff", "no staff member can sign in: the page asks no sign-in and actions name "
+                               "nobody", f"township-agent staff add --config {config.source or 'FILE'} --id ID "
+                               "--name NAME --lead (or sync: another PC of the township may have staff)"))
     return out
+
+
+def _has_table(db: sqlite3.Connection, name: str) -> bool:
+    return db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
 async def check_county(config: AgentConfig) -> tuple[list[Check], int | None]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from agent.errors import InvalidInput
 from agent.service import CaseService
+from agent.staff import SIGNED_IN
 from protocol.ids import new_uuid7
 from protocol.lifecycle import Case, IllegalTransition, apply_event
 from protocol.messages import EvaluatedData
@@ -29,6 +30,7 @@ class RatingRequest:
     item_name: str
     staff: str | None
     org_name: str
+    handed_by: str | None = None  # the signed-in staff member who handed it over: the rating event names them
 
     def view(self) -> dict[str, Any]:
         """What the resident's screen shows: nothing personal."""
@@ -69,7 +71,7 @@ class RatingDesk:
         self._current = RatingRequest(
             request_id=new_uuid7(), case_id=case.case_id, case_no=case.case_no, step=chosen.value,
             item_name=item.name if item else case.item_code, staff=case.staff,
-            org_name=unit.name if unit else ref.township.name)
+            org_name=unit.name if unit else ref.township.name, handed_by=SIGNED_IN.get())
         return self._current
 
     def take_back(self) -> None:
@@ -84,7 +86,13 @@ class RatingDesk:
             raise InvalidInput("请选择一个评价", {"rating": "应为 1 至 5"})
         body = {"rating": rating, "step": current.step, "channel": RatingChannel.WINDOW.value,
                 "entered_by": EnteredBy.RESIDENT.value}
-        case = await self._service.act(current.case_id, EventKind.EVALUATED.value, body)
+        # The screen faces the resident and signs nobody in: the rating is made at the window of whoever handed the
+        # case over, and names them.
+        token = SIGNED_IN.set(current.handed_by)
+        try:
+            case = await self._service.act(current.case_id, EventKind.EVALUATED.value, body)
+        finally:
+            SIGNED_IN.reset(token)
         if self._current is current:
             self._current = None
         return case

@@ -5,6 +5,7 @@ Each process gets its own config file and SQLite file under one directory; nothi
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import secrets
@@ -31,12 +32,15 @@ def free_port() -> int:
 
 
 def http_json(method: str, url: str, body: object | None = None, token: str | None = None,
-              timeout_s: float = 10) -> tuple[int, dict]:
+              timeout_s: float = 10, staff: tuple[str, str] | None = None) -> tuple[int, dict]:
+    """`token`: a bearer token (the county); `staff`: a staff id and PIN for an agent's API (Basic, as `curl -u`)."""
     data = json.dumps(body).encode() if body is not None else None
     req = urllib.request.Request(url, data=data, method=method)
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
+    if staff:
+        req.add_header("Authorization", "Basic " + base64.b64encode(":".join(staff).encode()).decode())
     try:
         with urllib.request.urlopen(req, timeout=timeout_s) as resp:
             return resp.status, json.loads(resp.read() or b"{}")

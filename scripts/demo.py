@@ -40,9 +40,13 @@ def resident_id(rng: random.Random) -> str:
     return body + "10X98765432"[sum(int(c) * w for c, w in zip(body, weights, strict=True)) % 11]
 
 
+# The demo township's lead (负责人), set up on the demo's first run as `township-agent staff add --lead` does.
+DEMO_STAFF = ("L01", "274915")
+
+
 def load_sample_cases(agent_url: str, count: int = 40) -> None:
     rng = random.Random(20261123)
-    ref = http_json("GET", f"{agent_url}/api/reference")[1]
+    ref = http_json("GET", f"{agent_url}/api/reference", staff=DEMO_STAFF)[1]
     items = [i["code"] for i in ref["items"]]
     villages = [o["code"] for o in ref["org_units"] if o["level"] == "village"] or VILLAGES
     for n in range(count):
@@ -51,13 +55,14 @@ def load_sample_cases(agent_url: str, count: int = 40) -> None:
             "cert_no": resident_id(rng), "phone": f"139{rng.randint(0, 99999999):08d}",
             "channel": rng.choice(["window", "window", "window", "online", "proxy", "home_visit"]),
             "village_code": rng.choice(villages),
-        })
+        }, staff=DEMO_STAFF)
         assert status == 201, case
         url = f"{agent_url}/api/cases/{case['case_id']}/events"
         if n % 4 != 3:
-            http_json("POST", url, {"kind": "completed", "data": {"result": "approved"}})
+            http_json("POST", url, {"kind": "completed", "data": {"result": "approved"}}, staff=DEMO_STAFF)
             if n % 2 == 0:
-                http_json("POST", url, {"kind": "evaluated", "data": {"rating": rng.choice([5, 5, 5, 4, 3, 2])}})
+                http_json("POST", url, {"kind": "evaluated", "data": {"rating": rng.choice([5, 5, 5, 4, 3, 2])}},
+                          staff=DEMO_STAFF)
 
 
 def dashboard_login(cluster: Cluster, is_new: bool) -> str:
@@ -121,7 +126,8 @@ class Demo:
             said = "county server running again; the agent has uploaded what it kept."
         else:
             return
-        http_json("POST", f"{self.agent_url}/api/sync", timeout_s=30)  # the page shows the new state at once
+        # The page shows the new state at once.
+        http_json("POST", f"{self.agent_url}/api/sync", timeout_s=30, staff=DEMO_STAFF)
         print(said, flush=True)
 
     def run(self) -> None:
@@ -168,16 +174,21 @@ def main() -> int:
     cluster.server.start()
     password = dashboard_login(cluster, is_new)
     agent = cluster.add_agent("qiaowa-01", port=args.agent_port, interval_s=15)
+    if is_new:
+        subprocess.run([str(BIN / "township-agent"), "staff", "add", "--config", str(agent.config),  # type: ignore[attr-defined]
+                        "--id", DEMO_STAFF[0], "--name", "卓玛", "--lead", "--secret", DEMO_STAFF[1]],
+                       check=True, capture_output=True)
     agent.start()
     agent_url = cluster.agent_url("qiaowa-01")
-    http_json("POST", f"{agent_url}/api/sync")
-    if not http_json("GET", f"{agent_url}/api/cases?limit=1")[1].get("cases"):
+    http_json("POST", f"{agent_url}/api/sync", staff=DEMO_STAFF)
+    if not http_json("GET", f"{agent_url}/api/cases?limit=1", staff=DEMO_STAFF)[1].get("cases"):
         load_sample_cases(agent_url)
-        http_json("POST", f"{agent_url}/api/sync")
+        http_json("POST", f"{agent_url}/api/sync", staff=DEMO_STAFF)
     year = time.localtime().tm_year
     print(f"county server  {cluster.server_url}   (admin token: {cluster.admin_token})")
     print(f"dashboard      {cluster.server_url}/dashboard/   (login admin / {password})")
-    print(f"township agent {agent_url}/   (乔瓦镇 便民服务中心, PC 01)")
+    print(f"township agent {agent_url}/   (乔瓦镇 便民服务中心, PC 01; staff sign-in {DEMO_STAFF[0]} / PIN "
+          f"{DEMO_STAFF[1]}, the township's lead)")
     print(f"figures        curl -H 'Authorization: Bearer {cluster.admin_token}' "
           f"'{cluster.server_url}/api/v1/stats?level=township&from={year}-01-01&to={year}-12-31'")
     print(f"state and logs {base}/   (kept for the next run; scripts/demo --fresh starts over)")

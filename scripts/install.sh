@@ -83,8 +83,11 @@ for NAME in $NAMES; do
   NEW_CONFIG=no
   if [ ! -e "$ROOT/etc/$NAME/$CONF" ]; then
     NEW_CONFIG=yes
-    # The database lives in the unit's StateDirectory: /etc is read-only for the service.
-    sed "s#^database = .*#database = \"/var/lib/$NAME/$DB\"#" "$HERE/config/$EXAMPLE" > "$ROOT/etc/$NAME/$CONF.new"
+    # The database lives in the unit's StateDirectory: /etc is read-only for the service. So does the county's key
+    # file (made 0600 at the first start), beside the database but never in its backups (/var/backups).
+    sed -e "s#^database = .*#database = \"/var/lib/$NAME/$DB\"#" \
+        -e "s#^key_file = .*#key_file = \"/var/lib/$NAME/county.keys\"#" "$HERE/config/$EXAMPLE" \
+        > "$ROOT/etc/$NAME/$CONF.new"
     # shellcheck disable=SC2086
     install -m 0640 $CONF_OWNER "$ROOT/etc/$NAME/$CONF.new" "$ROOT/etc/$NAME/$CONF"
     rm -f "$ROOT/etc/$NAME/$CONF.new"

@@ -32,7 +32,9 @@ DESK = web.AppKey("staff_desk", StaffDesk)
 OPS_TOKEN = web.AppKey("ops_token", str)
 STAFF: web.RequestKey[StaffMember | None] = web.RequestKey("staff")  # the signed-in staff member, or None
 COOKIE = "staff_session"
-OPEN_PATHS = frozenset({"/api/session"})
+# The rating screen (评价屏) faces the resident, often in a browser of its own: it sees a handed-over case's item and
+# staff name only, and its tap rates only the case a signed-in staff member handed over (`agent.rating_desk`).
+OPEN_PATHS = frozenset({"/api/session", "/api/rate/current", "/api/rate/give"})
 OPS_ROUTES = frozenset({("GET", "/api/status"), ("POST", "/api/sync")})
 
 routes = web.RouteTableDef()

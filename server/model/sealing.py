@@ -14,20 +14,20 @@ mask the number as before).
   cipher key and a 256-bit MAC key. New values are sealed with the current key; `keys rotate` adds a key, makes it
   current and seals every stored value again with it; the old keys stay in the file (marked retired) so that
   backups made before the rotation can still be read with it.
-- **Search.** HMAC-SHA256 under the current MAC key of the normalised full ID number and of the phone; for the last
-  four characters of an ID number, an HMAC of the township code with them (`tail_hash`), so a search needs the
-  township and the column tells nothing without the key: 10,000 tails per township are no secret to whoever holds
-  the key, but the database alone, or a backup, gives nothing to count.
+- **Search.** HMAC-SHA256 under the current MAC key of the normalised full ID number and of
+  the phone; for the last four characters of an ID number, an HMAC of the township code with them (`tail_hash`),
+  so a search needs the township and the column tells nothing without the key: 10,000 tails per township are no
+  secret to whoever holds the key, but the database alone, or a backup, gives nothing to count.
 """
 
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import msgspec
 from cryptography.exceptions import InvalidTag
@@ -61,10 +61,21 @@ class KeyFile(msgspec.Struct):
     keys: dict[str, dict[str, str]]  # key id -> {"cipher", "mac", "retired"?}
 
 
+MEMO_ENTRIES = 50_000  # values remembered per table below; a full table starts over
+
+
 @dataclass(frozen=True)
 class Keyring:
+    """The keys, and what this process sealed, opened and hashed lately: a case's ID number is opened and sealed
+    again at every event of the case, and the same value keeps the same ciphertext (what the hash columns reveal
+    about equal values anyway), so ingest does not pay AES and HMAC again for it."""
+
     current: Key
     keys: dict[str, Key]
+    _sealed: dict[tuple[str, str], str] = dataclass_field(default_factory=dict, compare=False, repr=False)
+    _opened: dict[tuple[str, str], str] = dataclass_field(default_factory=dict, compare=False, repr=False)
+    _hashes: dict[tuple[str, str], str] = dataclass_field(default_factory=dict, compare=False, repr=False)
+    _ciphers: dict[str, AESGCM] = dataclass_field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def new(cls, key_id: str = "k1") -> Keyring:
@@ -97,20 +108,47 @@ class Keyring:
     # ---- values --------------------------------------------------------------------------------------------
 
     def seal(self, text: str, field: str) -> str:
+        found = self._sealed.get((field, text))
+        if found is not None:
+            return found
         nonce = os.urandom(_NONCE)
-        sealed = AESGCM(self.current.cipher).encrypt(nonce, text.encode(), field.encode())
-        return f"{PREFIX}{self.current.key_id}:{_b64(nonce + sealed)}"
+        packed = nonce + self._aes(self.current).encrypt(nonce, text.encode(), field.encode())
+        sealed = f"{PREFIX}{self.current.key_id}:{_b64(packed)}"
+        self._remember(field, text, sealed)
+        return sealed
+
+    def _remember(self, field: str, text: str, sealed: str) -> None:
+        if len(self._opened) >= MEMO_ENTRIES:
+            self._opened.clear()
+            self._sealed.clear()
+        self._opened[(field, sealed)] = text
+        self._sealed[(field, text)] = sealed
 
     def open(self, value: str, field: str) -> str:
         if not value.startswith(PREFIX):
             return value  # stored before sealing
+        found = self._opened.get((field, value))
+        if found is not None:
+            return found
+        clear = self._open(value, field)
+        if self.is_current(value):
+            self._remember(field, clear, value)
+        return clear
+
+    def _aes(self, key: Key) -> AESGCM:
+        found = self._ciphers.get(key.key_id)
+        if found is None:
+            found = self._ciphers[key.key_id] = AESGCM(key.cipher)
+        return found
+
+    def _open(self, value: str, field: str) -> str:
         key_id, _, packed = value[len(PREFIX):].partition(":")
         key = self.keys.get(key_id)
         if key is None:
             raise SealError(f"{field} sealed with key {key_id!r}, which the key file does not have")
         raw = base64.b64decode(packed)
         try:
-            return AESGCM(key.cipher).decrypt(raw[:_NONCE], raw[_NONCE:], field.encode()).decode()
+            return self._aes(key).decrypt(raw[:_NONCE], raw[_NONCE:], field.encode()).decode()
         except InvalidTag:
             raise SealError(f"{field} sealed with key {key_id!r} does not open: changed or another field") from None
 
@@ -126,7 +164,12 @@ class Keyring:
         return [_mac(k.mac, field, normalise(field, text)) for k in keys]
 
     def hash(self, field: str, text: str) -> str:
-        return _mac(self.current.mac, field, normalise(field, text))
+        found = self._hashes.get((field, text))
+        if found is None:
+            if len(self._hashes) >= MEMO_ENTRIES:
+                self._hashes.clear()
+            found = self._hashes[(field, text)] = _mac(self.current.mac, field, normalise(field, text))
+        return found
 
     def tail_hashes(self, township_code: str, last4: str) -> list[str]:
         return self.hashes("cert_tail", f"{township_code}|{last4.upper()}")
@@ -145,7 +188,7 @@ def normalise(field: str, text: str) -> str:
 
 
 def _mac(key: bytes, field: str, text: str) -> str:
-    return hmac.new(key, f"{field}|{text}".encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, f"{field}|{text}".encode(), "sha256").hex()  # one-shot: OpenSSL's, in C
 
 
 def _b64(raw: bytes) -> str:

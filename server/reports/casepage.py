@@ -172,7 +172,7 @@ class CasePages:
         data: dict[str, Any] = _decode(open_event_data(self._keys, e.kind, e.data))
         item = HistoryItem(
             event_id=e.event_id, kind=e.kind, kind_label=KIND_LABELS.get(e.kind, e.kind), agent_id=e.agent_id,
-            agent_name=names.get(e.agent_id), staff=data.get("staff") if isinstance(data.get("staff"), str) else None,
+            agent_name=names.get(e.agent_id), staff=_staff(e, data),
             seq=e.seq, at=_china(corrected_at(e.at, e.offset_ms)),
             received_at=_china(datetime.fromisoformat(e.received_at)), conflict=lost.get(e.event_id),
             reason=data.get("reason"), comment=data.get("comment"), note=data.get("note"))
@@ -206,6 +206,14 @@ class CasePages:
         if field == "cert_no":
             return mask_certificate(text)
         return text
+
+
+def _staff(e: CaseEventRow, data: dict[str, Any]) -> str | None:
+    """Who did it: the signed-in staff member as "name（工号）" (the id alone when the township's list lacks it);
+    for an event from before staff sign-in, the free-text 经办人 an acceptance carried."""
+    if e.staff_id is not None:
+        return f"{e.staff_name}（{e.staff_id}）" if e.staff_name else e.staff_id
+    return data.get("staff") if isinstance(data.get("staff"), str) else None
 
 
 def _china(when: datetime) -> str:

@@ -84,6 +84,8 @@ class CaseEventRow(msgspec.Struct, omit_defaults=False):
     data: bytes  # JSON
     received_at: str  # UTC
     replaces: str | None = None
+    staff_id: str | None = None  # the staff member signed in on the PC (None: before staff sign-in)
+    staff_name: str | None = None  # from the township's staff list
 
 
 class CasePageRows(msgspec.Struct, omit_defaults=False):

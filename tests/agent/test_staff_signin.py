@@ -155,3 +155,45 @@ async def test_before_the_first_staff_member_the_agent_works_without_sign_in(age
     # ... but nobody may add staff through the API then: the first lead is set up on the PC itself.
     r = await agent_client.post("/api/staff", json={"staff_id": "X", "name": "x", "secret": "583920"})
     assert r.status == 403 and (await r.json())["code"] == "lead_required"
+
+
+async def test_the_rating_screen_needs_no_sign_in_and_its_rating_names_who_handed_the_case_over(
+        staffed: TestClient) -> None:
+    clerk = basic("C01", CLERK_PIN)
+    case = await (await staffed.post("/api/cases", json=accept_form(), headers=clerk)).json()
+    assert (await staffed.post("/api/rate/handoff", json={"case_id": case["case_id"]})).status == 401
+    handed = await staffed.post("/api/rate/handoff", json={"case_id": case["case_id"]}, headers=clerk)
+    assert handed.status == 201
+    # The resident's screen, in a browser nobody signed in to.
+    shown = await (await staffed.get("/api/rate/current")).json()
+    assert shown["request"]["case_no"] == case["case_no"]
+    assert "cert_no" not in shown["request"] and "applicant_name" not in shown["request"]
+    given = await staffed.post("/api/rate/give", json={"request_id": shown["request"]["request_id"], "rating": 5})
+    assert given.status == 201
+    assert outbox_staff(staffed) == [("accepted", "C01"), ("evaluated", "C01")]
+    # Without a request handed over, the screen can rate nothing.
+    again = await staffed.post("/api/rate/give", json={"request_id": shown["request"]["request_id"], "rating": 1})
+    assert again.status == 422
+    assert (await staffed.get("/api/cases")).status == 401  # the rest of the API stays closed
+
+
+async def test_a_credential_remembered_for_scripts_ends_with_a_new_pin_or_a_disabled_staff_member(
+        staffed: TestClient) -> None:
+    clerk, lead = basic("C01", CLERK_PIN), basic("L01", LEAD_PIN)
+    assert (await staffed.get("/api/cases", headers=clerk)).status == 200
+    assert (await staffed.get("/api/cases", headers=clerk)).status == 200  # remembered: no hash this time
+    assert (await staffed.post("/api/staff/C01", json={"secret": "river-bend-42"}, headers=lead)).status == 200
+    assert (await staffed.get("/api/cases", headers=clerk)).status == 401
+    assert (await staffed.get("/api/cases", headers=basic("C01", "river-bend-42"))).status == 200
+    assert (await staffed.post("/api/staff/C01", json={"is_disabled": True}, headers=lead)).status == 200
+    r = await staffed.get("/api/cases", headers=basic("C01", "river-bend-42"))
+    assert r.status == 403 and (await r.json())["code"] == "staff_disabled"
+
+
+async def test_another_site_cannot_sign_a_clerk_in_or_out(staffed: TestClient) -> None:
+    evil = {"Origin": "http://evil.example"}
+    r = await staffed.post("/api/session", json={"staff_id": "C01", "secret": CLERK_PIN}, headers=evil)
+    assert r.status == 403 and "Set-Cookie" not in r.headers
+    r = await staffed.post("/api/session", data=f"staff_id=C01&secret={CLERK_PIN}",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status == 415 and "Set-Cookie" not in r.headers

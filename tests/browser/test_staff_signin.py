@@ -61,9 +61,20 @@ def test_a_clerk_signs_in_at_another_window_and_the_county_knows_who_accepted_th
     pc1.start()
     pc2.start()
     url1, url2 = cluster.agent_url("pc1"), cluster.agent_url("pc2")
-    status, _ = as_staff(url1, "POST", "/api/staff", ("L01", LEAD_PIN),
-                         {"staff_id": "C07", "name": "扎西", "secret": CLERK_PIN})
-    assert status == 201
+    # The lead signs in at pc1 and adds a clerk on the staff page; a guessable PIN is refused on its field.
+    page.goto(f"{url1}/#/staff")
+    page.fill("#signin-staff-id", "L01")
+    page.fill("#signin-secret", LEAD_PIN)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#staff-add")
+    page.fill("#s-staff_id", "C07")
+    page.fill("#s-name", "扎西")
+    page.fill("#s-secret", "123456")
+    page.click("#staff-add button[type=submit]")
+    expect(page.locator("#err-secret")).to_contain_text("太容易被猜到")
+    page.fill("#s-secret", CLERK_PIN)
+    page.click("#staff-add button[type=submit]")
+    expect(page.locator(".staff-list tr[data-staff-id=C07]")).to_contain_text("办事员")
     # pc2 gets the township's list through the county at its next sync rounds.
     wait_for(lambda: as_staff(url2, "GET", "/api/cases", ("C07", CLERK_PIN))[0] == 200)
 
@@ -85,6 +96,7 @@ def test_a_clerk_signs_in_at_another_window_and_the_county_knows_who_accepted_th
 
     page.keyboard.press("Alt+KeyN")
     expect_focus(page, "#f-item")
+    assert page.input_value("#f-staff") == "扎西" and page.get_attribute("#f-staff", "readonly") is not None
     page.keyboard.type("最低生活")
     page.wait_for_selector("#f-item-list li[aria-selected=true]")
     page.keyboard.press("Enter")

@@ -37,8 +37,8 @@ def form(n: int = 0, **overrides) -> dict:
     return body
 
 
-def accept(agent_url: str, n: int = 0, **overrides) -> dict:
-    status, case = http_json("POST", f"{agent_url}/api/cases", form(n, **overrides))
+def accept(agent_url: str, n: int = 0, staff: tuple[str, str] | None = None, **overrides) -> dict:
+    status, case = http_json("POST", f"{agent_url}/api/cases", form(n, **overrides), staff=staff)
     assert status == 201, case
     return case
 

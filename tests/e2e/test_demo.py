@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from scripts.cluster import ROOT, http_json
+from scripts.demo import DEMO_STAFF
 from tests.conftest import free_port
 from tests.e2e.conftest import accept
 
@@ -48,7 +49,7 @@ class RunningDemo:
         return done.stdout
 
     def cases(self) -> int:
-        return len(http_json("GET", f"{self.agent_url}/api/cases?limit=1000")[1]["cases"])
+        return len(http_json("GET", f"{self.agent_url}/api/cases?limit=1000", staff=DEMO_STAFF)[1]["cases"])
 
     def stop(self) -> None:
         if self.proc.poll() is None:
@@ -64,13 +65,13 @@ def test_the_agent_works_on_while_the_demo_stops_the_county_and_the_data_stays_f
         assert demo.cases() == 40
         assert "asked the demo" in demo.county("stop")
         demo.wait_for("county server stopped")
-        status = http_json("GET", f"{demo.agent_url}/api/status")[1]
+        status = http_json("GET", f"{demo.agent_url}/api/status", staff=DEMO_STAFF)[1]
         assert status["last_error_code"] == "county_unreachable"
-        accept(demo.agent_url, 1)  # staff go on working offline
-        assert http_json("GET", f"{demo.agent_url}/api/status")[1]["pending"] == 1
+        accept(demo.agent_url, 1, staff=DEMO_STAFF)  # staff go on working offline
+        assert http_json("GET", f"{demo.agent_url}/api/status", staff=DEMO_STAFF)[1]["pending"] == 1
         demo.county("start")
         demo.wait_for("county server running again")
-        status = http_json("GET", f"{demo.agent_url}/api/status")[1]
+        status = http_json("GET", f"{demo.agent_url}/api/status", staff=DEMO_STAFF)[1]
         assert (status["pending"], status["last_error_code"]) == (0, None)
     finally:
         demo.stop()

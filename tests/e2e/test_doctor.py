@@ -17,8 +17,23 @@ def test_agent_doctor_passes_with_a_good_token_and_names_the_fix_for_a_bad_one(c
     agent = cluster.add_agent("pc1")
     agent.start()
     wait_synced(cluster.agent_url("pc1"))
+    before = cli("township-agent", "doctor", "--config", str(agent.config), "--json")
+    assert '"name": "staff"' in before.stdout and "staff add" in before.stdout  # no one can sign in yet
+    added = cli("township-agent", "staff", "add", "--config", str(agent.config), "--id", "L01", "--name", "卓玛",
+                "--lead", "--secret", "274915")  # beside the running agent, as on a PC
+    assert added.returncode == 0, added.stdout
+    # Sign-in is now required; the command line still works, with the agent's operations token.
+    status = cli("township-agent", "status", "--config", str(agent.config))
+    assert status.returncode == 0 and "pending" in status.stdout, status.stdout + status.stderr
+    token = agent.config.parent / "agent-pc1.sqlite3.ops-token"
+    saved = token.read_text()
+    token.unlink()
+    refused = cli("township-agent", "status", "--config", str(agent.config))
+    assert refused.returncode == 2 and "operations token" in refused.stderr
+    token.write_text(saved)
     good = cli("township-agent", "doctor", "--config", str(agent.config))
     assert good.returncode == 0, good.stdout
+    assert "1 staff member(s) can sign in, 1 lead(s)" in good.stdout
     assert "the county accepts this PC's token" in good.stdout
     assert "township-agent is running" in good.stdout
     assert good.stdout.rstrip().endswith("all checks passed")

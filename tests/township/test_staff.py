@@ -72,6 +72,11 @@ async def test_the_lead_set_up_on_one_pc_signs_in_at_another_offline_and_the_cou
         assert r.status == 200
         text = (await r.read()).decode("utf-8-sig")
     assert "受理人" in text and "办结人" in text and "扎西（C07）" in text and "卓玛（L01）" in text
+    # The dashboard's case page names the staff member of each event.
+    status, page = await county_server.get(f"/api/v1/cases/{case['case_id']}")
+    assert status == 200, page
+    assert [(h["kind"], h["staff"]) for h in page["history"]] == [("accepted", "扎西（C07）"),
+                                                                   ("completed", "卓玛（L01）")]
     # pc1 has pc2's event with its author.
     await sync(pc1, **clerk)
     with sqlite3.connect(pc1.server.app[STORE].path) as db:

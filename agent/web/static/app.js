@@ -8,6 +8,7 @@ import { renderNewCase } from "./views/newcase.js";
 import { renderCase } from "./views/case.js";
 import { renderConsult } from "./views/consult.js";
 import { renderSearch } from "./views/search.js";
+import { renderStaff } from "./views/staff.js";
 import { ensureSignedIn, setupSessionEnd } from "./signin.js";
 
 const ROUTES = [
@@ -17,6 +18,7 @@ const ROUTES = [
   [/^#\/case\/([0-9a-f-]{36})$/, "case", renderCase],
   [/^#\/consult$/, "consult", renderConsult],
   [/^#\/search(?:\?q=(.*))?$/, "search", renderSearch],
+  [/^#\/staff$/, "staff", renderStaff],
 ];
 
 // Alt+letter by physical key, so the shortcuts also work with a Chinese input method active.

@@ -244,16 +244,18 @@ class SqliteDashboardStore:
             return None
         body, category = rows[0]
         events = await db.execute_fetchall(
-            "SELECT event_id, agent_id, seq, kind, at, offset_ms, data, received_at, replaces FROM events "
-            "WHERE case_id = ? ORDER BY order_key, event_id", (case_id,))
+            "SELECT event_id, agent_id, seq, kind, at, offset_ms, data, received_at, replaces, staff_id, "
+            "(SELECT s.name FROM staff s WHERE s.township_code = substr(events.agent_id, 1, 9) "
+            "AND s.staff_id = events.staff_id) FROM events WHERE case_id = ? ORDER BY order_key, event_id",
+            (case_id,))
         conflicts = await db.execute_fetchall(
             "SELECT c.body, c.township_code, k.case_no, c.detected_at, c.settled_at FROM conflicts c "
             "LEFT JOIN cases k ON k.case_id = c.case_id WHERE c.case_id = ? ORDER BY c.detected_at, c.event_id",
             (case_id,))
         return CasePageRows(
             body.encode(), category,
-            [CaseEventRow(e, a, seq, k, at, off, data.encode(), received, rep)
-             for e, a, seq, k, at, off, data, received, rep in events],
+            [CaseEventRow(e, a, seq, k, at, off, data.encode(), received, rep, sid, sname)
+             for e, a, seq, k, at, off, data, received, rep, sid, sname in events],
             [ConflictRow(_conflict.decode(b), t, n, f, st) for b, t, n, f, st in conflicts],
             await self.case_grants(case_id))
 

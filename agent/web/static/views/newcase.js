@@ -7,8 +7,14 @@ import {
 import { t } from "../i18n.js";
 import { centreName, findItems, limitText, ref, villages } from "../reference.js";
 import { CHANNELS } from "./consult.js";
+import { signedIn } from "../signin.js";
 
-const STAFF_KEY = "staff"; // the clerk's name, remembered on this PC
+const STAFF_KEY = "staff"; // the clerk's name, remembered on this PC (before staff sign-in exists)
+
+function staffName() {
+  const me = signedIn();
+  return me ? me.name : localStorage.getItem(STAFF_KEY) || "";
+}
 
 export async function renderNewCase(main) {
   const { fragment, slots } = fromTemplate("new");
@@ -24,7 +30,9 @@ export async function renderNewCase(main) {
   const r = ref();
   optionsFor(form.org_code, [[r.township.code, centreName()],
     ...villages().map((v) => [v.code, v.name])], r.township.code);
-  form.staff.defaultValue = localStorage.getItem(STAFF_KEY) || ""; // remembered, so not an unsaved entry
+  // Signed in: the clerk is who signed in (the event carries the staff id); the field shows the name, fixed.
+  form.staff.defaultValue = staffName(); // remembered, so not an unsaved entry
+  form.staff.readOnly = Boolean(signedIn());
   setupItemPicker(form);
   setupLiveChecks(form);
   form.addEventListener("keydown", (event) => {
@@ -37,7 +45,7 @@ export async function renderNewCase(main) {
     setTimeout(() => {
       clearFieldErrors(form);
       form.querySelector("#f-item-hint").textContent = "";
-      form.staff.defaultValue = form.staff.value = localStorage.getItem(STAFF_KEY) || "";
+      form.staff.defaultValue = form.staff.value = staffName();
       form.querySelector("#f-item").focus();
     });
   });
@@ -198,7 +206,7 @@ async function submit(form, banner) {
     (first || form.querySelector("#f-item")).focus();
     return;
   }
-  localStorage.setItem(STAFF_KEY, body.staff || "");
+  if (!signedIn()) localStorage.setItem(STAFF_KEY, body.staff || "");
   flash(t("new.saved", { case_no: resp.body.case_no }));
   location.hash = `#/case/${resp.body.case_id}`;
 }
