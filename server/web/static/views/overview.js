@@ -90,11 +90,14 @@ export async function renderOverview(view) {
   }
   const it = o.items;
   view.append(h("section", { class: "panel items" },
-    h("h2", {}, t("overview.items")), h("p", { class: "hint" }, t("overview.items_hint")),
+    h("div", { class: "panel-head" }, h("h2", {}, t("overview.items")), exportLinks("items", { as_of: o.period.date_to })),
+    h("p", { class: "hint" }, t("overview.items_hint", { date: o.period.date_to })),
     h("dl", { class: "facts compact inline" },
       h("dt", {}, t("item.count")), h("dd", {}, num(it.items)),
+      h("dt", {}, t("item.online_capable")), h("dd", { dataset: { item: "online_capable" } }, `${num(it.online_capable)}(${pct(it.online_capable_share)})`),
       h("dt", {}, t("item.fully_online")), h("dd", {}, `${num(it.fully_online)}(${pct(it.fully_online_share)})`),
       h("dt", {}, t("item.one_trip")), h("dd", {}, `${num(it.one_trip)}(${pct(it.one_trip_share)})`),
+      h("dt", {}, t("item.promise_faster")), h("dd", {}, `${num(it.promise_faster)}(${pct(it.promise_faster_share)})`),
       h("dt", {}, `${t("item.speedup")}(${defined("promise_speedup")})`), h("dd", {}, t("item.speedup_value", { rate: pct(it.promise_speedup), n: it.speedup_items })))));
 }
 
