@@ -117,6 +117,7 @@ def accept(form: dict[str, Any], ref: Reference, *, case_id: str, case_no: str,
         promised_days=item.promised_days,
         due_on=ref.due_on(when.date().isoformat(), item.promised_days),
         staff=text.get("staff") or None,
+        item_version=item.version,  # the catalog entry it is accepted under
     )
     case = apply_event(None, case_id, EventKind.ACCEPTED, data, china_seconds(when))
     return case, event_for(case_id, EventKind.ACCEPTED, data, stamp, parents=())
@@ -149,6 +150,8 @@ def act(case: Case, kind: str, body: dict[str, Any], ref: Reference, stamp: Stam
         _check_update(body, ref, case)
         if "item_code" in body and body["item_code"] in ref.items:
             body["promised_days"] = ref.items[body["item_code"]].promised_days
+            if ref.items[body["item_code"]].version is not None:
+                body["item_version"] = ref.items[body["item_code"]].version
             body["due_on"] = ref.due_on(case.accepted_on, body["promised_days"], case.supplements)
     try:
         data = decode_event_data(event_kind, body)

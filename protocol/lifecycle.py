@@ -83,6 +83,7 @@ class Case(msgspec.Struct):
     village_code: str | None = None
     phone: str | None = None
     staff: str | None = None
+    item_version: str | None = None  # the catalog version of the item it was accepted under
     due_on: str | None = None  # None: the calendar does not reach the due date yet ("calendar missing")
     supplements: list[list[str | None]] = []  # [requested_on, received_on or None] per 补正
     missing: list[str] = []  # the last one-time notice's list
@@ -156,6 +157,7 @@ def apply_event(case: Case | None, case_id: str, kind: EventKind, data: m.Strict
             due_on=data.due_on,
             trips=data.trips,
             staff=data.staff,
+            item_version=data.item_version,
             accepted_at=at,
             accepted_on=day,
             last_at=at,
@@ -181,6 +183,8 @@ def _updated(case: Case, data: m.Strict, last_at: str, at: str, day: str) -> Cas
     _require(not corrections.is_settled(case), "correction_required",
              "该办件已办结、不予受理、撤回或已评价，不能直接修改：请用「更正」并写明原因")
     changes: dict[str, object] = {"last_at": last_at}
+    if data.item_code is not None and data.item_code != case.item_code:
+        changes["item_version"] = None  # another item: its version, when given, follows (older agents give none)
     for field in data.__struct_fields__:
         value = getattr(data, field)
         if value is not None:

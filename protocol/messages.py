@@ -61,12 +61,16 @@ class AcceptedData(Strict):
     due_on: Annotated[str, Date] | None = None
     trips: Annotated[int, msgspec.Meta(ge=0, le=100)] = 1
     staff: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # The catalog version of the item the case was accepted under (absent from an older agent: the version in effect
+    # on the acceptance day), so that a catalog change later in the year leaves the case under its entry.
+    item_version: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
 
 
 class UpdatedData(Strict):
     """A correction: only the fields given change."""
 
     item_code: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | None = None
+    item_version: Annotated[str, msgspec.Meta(min_length=1, max_length=40)] | None = None
     org_code: Annotated[str, Code12] | None = None
     village_code: Annotated[str, Code12] | None = None
     channel: Channel | None = None
@@ -415,6 +419,11 @@ class ServiceItem(Lenient):
     # Pinyin initials of the name, then of each alias, one each (zdshbzsq, db): computed by the county for the page's
     # item search, so that PCs need no pinyin dictionary.
     initials: list[str] = []
+    is_online_capable: bool = False  # 可网办: can be applied for online (全程网办 implies it)
+    version: str | None = None  # the catalog entry's version; a case records the one it was accepted under
+    valid_from: str | None = None  # YYYY-MM-DD the version holds from (None: from the start)
+    # The item's earlier versions, oldest first (the county's own copy; PCs get the current version only).
+    earlier: list[ServiceItem] = []
 
 
 class ReferenceResponse(Lenient):

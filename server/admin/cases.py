@@ -48,7 +48,8 @@ def refolded(history: CaseHistory, items: Mapping[str, ServiceItem], keys: Keyri
     if case is None:
         return None, []
     former = opened.record.category if opened.record is not None else None
-    record = CaseRecord(case, category_of(case.item_code, items, former), folded.meta.last_key, folded.meta)
+    category = category_of(case.item_code, items, former, case.item_version, case.accepted_on)
+    record = CaseRecord(case, category, folded.meta.last_key, folded.meta)
     if keys is None:
         return record, folded.conflicts
     old = opened.record

@@ -42,6 +42,7 @@ from server.http.health import INSTRUMENTS
 from server.reports.casepage import CasePages
 from server.reports.exports import Table, to_csv, to_xlsx
 from server.reports.followups import FollowUps
+from server.reports.items import items_report
 from server.reports.report import Reports
 from server.reports.scope import Scope, parse_scope
 from server.reports.tables import (
@@ -51,6 +52,7 @@ from server.reports.tables import (
     cases_table,
     conflicts_table,
     follow_ups_table,
+    items_table,
     report_table,
     summary_table,
     units_table,
@@ -289,6 +291,12 @@ async def follow_ups(request: web.Request) -> web.Response:
     return json_response(answer)
 
 
+@routes.get(f"{API_PREFIX}/items")
+async def items(request: web.Request) -> web.Response:
+    scope = await _scope(request, await require_reader(request))
+    return json_response(items_report(request.app[REFERENCE], request.app[OVERVIEW].definitions, scope.as_of))
+
+
 @routes.get(f"{API_PREFIX}/org-units")
 async def org_units(request: web.Request) -> web.Response:
     reader = await require_reader(request)
@@ -359,6 +367,8 @@ async def _table(request: web.Request, reader: Reader, name: str) -> Table:
     query.setdefault("limit", "500")
     if name == "conflicts":
         return conflicts_table(await request.app[WORKLISTS].conflicts(scope, query))
+    if name == "items":
+        return items_table(items_report(request.app[REFERENCE], o.definitions, scope.as_of))
     if name == "follow_ups":
         return follow_ups_table(await request.app[FOLLOW_UPS].list(scope, query))
     listed = await request.app[WORKLISTS].cases(scope, query, has_period=_has_period(request))

@@ -10,6 +10,7 @@ from server.accounts.audit import ACTIONS, OUTCOMES
 from server.reports.audit import AuditResponse
 from server.reports.casepage import CaseDetail, GrantItem, SearchResponse
 from server.reports.followups import FOLLOW_UP_STATES, FollowUpsResponse
+from server.reports.items import ItemsResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.report import MONTH_FIGURES, REPORT_TABLES, ReportResponse
 from server.reports.tables import TABLES
@@ -17,7 +18,8 @@ from server.reports.worklists import CONFLICT_STATES, AgentsResponse, CaseListRe
 from server.storage.dashboard import CASE_FIGURES, CASE_SORTS
 
 TYPES: list[type] = [OverviewResponse, UnitsResponse, SummaryResponse, CaseListResponse, AgentsResponse,
-                     ConflictsResponse, AuditResponse, CaseDetail, SearchResponse, GrantItem, FollowUpsResponse]
+                     ConflictsResponse, AuditResponse, CaseDetail, SearchResponse, GrantItem, FollowUpsResponse,
+                     ItemsResponse]
 _READER: list[dict[str, list[str]]] = [{"dashboardSession": []}, {"adminToken": []}]
 
 
@@ -38,6 +40,7 @@ SCOPE = [
     _q("basis", "handled (default): count cases where they were handled; residence: where the applicant lives",
        {"type": "string", "enum": ["handled", "residence"]}),
 ]
+AS_OF = next(p for p in SCOPE if p["name"] == "as_of")
 
 
 def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
@@ -130,10 +133,13 @@ def dashboard_paths(ok: dict[str, Any], errors: Callable[..., dict[str, Any]],
             _q("limit", "page size (1-500)", {"type": "integer"}), _q("offset", "rows to skip", {"type": "integer"})),
         f"{API_PREFIX}/follow-ups": get(
             "Bad ratings (差评) under `org` waiting for their follow-up (回访), one row per rating, with the last day "
-            "the county's rule gives and the days past it on `as_of`", FollowUpsResponse, SCOPE[0], SCOPE[-1],
+            "the county's rule gives and the days past it on `as_of`", FollowUpsResponse, SCOPE[0], AS_OF,
             _q("state", "overdue (default) or pending (all waiting)",
                {"type": "string", "enum": list(FOLLOW_UP_STATES)}),
             _q("limit", "page size (1-500)", {"type": "integer"}), _q("offset", "rows to skip", {"type": "integer"})),
+        f"{API_PREFIX}/items": get(
+            "Catalogue item figures (可网办, 全程网办, 最多跑一次, 承诺提速, 承诺提速率) and the items, each by its "
+            "version in effect on `as_of`", ItemsResponse, AS_OF),
         f"{API_PREFIX}/org-units": get("The org tree: county, townships, villages", None,
                                        content={"application/json": {"schema": {"type": "object"}}}),
         API_PREFIX + "/export/{table}": export,

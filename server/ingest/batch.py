@@ -168,7 +168,8 @@ async def _fold_cases(reads: IngestReads, case_events: dict[str, list[Candidate]
         if case is None:
             continue  # no `accepted` yet: the events wait in storage
         old = loaded.get(case_id)
-        category = category_of(case.item_code, items, old.category if old is not None else None)
+        category = category_of(case.item_code, items, old.category if old is not None else None, case.item_version,
+                               case.accepted_on)
         saves.append(CaseRecord(case, category, folded.meta.last_key, folded.meta))
         if folded.conflicts or (old is not None and old.meta.conflicts):
             conflicts[case_id] = folded.conflicts

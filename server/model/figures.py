@@ -287,9 +287,13 @@ def _next_month(day: date) -> date:
 # ---- item figures (the catalog, not cases) -------------------------------------------------------------------
 
 class ItemFigures(msgspec.Struct, omit_defaults=False):
-    """Figures over catalogue items, never mixed with case figures: 全程网办事项占比, 最多跑一次事项占比, 承诺提速率."""
+    """Figures over catalogue items, never mixed with case figures, as 阿坝州 2021 publishes them: 可网办事项 and its
+    share, 全程网办, 最多跑一次, 承诺提速 (items promising less than the legal limit) and 承诺提速率. Over the catalog
+    as it stood on a day (each item's version then)."""
 
     items: int
+    online_capable: int  # 可网办
+    online_capable_share: float | None
     fully_online: int
     fully_online_share: float | None
     one_trip: int
@@ -298,12 +302,15 @@ class ItemFigures(msgspec.Struct, omit_defaults=False):
     # (legal − promised) / legal, or (Σ legal − Σ promised) / Σ legal
     promise_speedup: float | None
     speedup_items: int  # the items it is over
+    promise_faster: int = 0  # 承诺提速事项: items with a legal limit whose promised limit is shorter
+    promise_faster_share: float | None = None  # of the items with a legal limit
 
 
 def item_figures(items: Iterable[ServiceItem], d: Definitions | None = None) -> ItemFigures:
     d = d or Definitions()
     items = list(items)
     online = sum(1 for i in items if i.is_online)
+    capable = sum(1 for i in items if i.is_online_capable or i.is_online)
     one_trip = sum(1 for i in items if i.is_one_trip)
     limited = [(i.legal_days, i.promised_days) for i in items if i.legal_days]
     if not limited:
@@ -313,9 +320,12 @@ def item_figures(items: Iterable[ServiceItem], d: Definitions | None = None) -> 
         speedup = round((legal - sum(p for _, p in limited)) / legal, RATE_DIGITS)
     else:
         speedup = round(sum((x - p) / x for x, p in limited) / len(limited), RATE_DIGITS)
+    faster = sum(1 for x, p in limited if p < x)
     return ItemFigures(
-        items=len(items), fully_online=online, fully_online_share=rate(online, len(items)), one_trip=one_trip,
-        one_trip_share=rate(one_trip, len(items)), promise_speedup=speedup, speedup_items=len(limited))
+        items=len(items), online_capable=capable, online_capable_share=rate(capable, len(items)), fully_online=online,
+        fully_online_share=rate(online, len(items)), one_trip=one_trip, one_trip_share=rate(one_trip, len(items)),
+        promise_speedup=speedup, speedup_items=len(limited), promise_faster=faster,
+        promise_faster_share=rate(faster, len(limited)))
 
 
 # ---- the yearbook sentence -----------------------------------------------------------------------------------

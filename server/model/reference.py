@@ -11,6 +11,7 @@ import hashlib
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from functools import cached_property
 from pathlib import Path
 
@@ -25,7 +26,10 @@ from server.model.pinyin import initials_of
 ORG_COLUMNS = ["code", "name", "level", "parent", "kind"]
 ORG_OPTIONAL = ["phone"]
 ITEM_COLUMNS = ["code", "name", "category", "promised_days", "legal_days", "is_online", "is_one_trip"]
-ITEM_OPTIONAL = ["supplement_days", "aliases"]  # columns a catalog may add after the required ones, in any order
+# Columns a catalog may add after the required ones, in any order. is_online_capable: 可网办 (is_online, 全程网办,
+# implies it). version and valid_from: an item may have several rows, one per version, each holding from its
+# valid_from (YYYY-MM-DD; empty: from the start) until the next one's.
+ITEM_OPTIONAL = ["supplement_days", "aliases", "is_online_capable", "version", "valid_from"]
 # Report groups of the glossary (licence / public service / other). Finer 事项类型 go under 其他 in the catalog.
 CATEGORIES = ("行政许可", "公共服务", "其他")
 # Levels that hold units of their own (a county's, a prefecture's or a province's 政务服务大厅, kind `hall`).
@@ -96,8 +100,17 @@ class Reference:
     def items_for_agents(self) -> list[ServiceItem]:
         """The catalog as PCs get it, by code, with the pinyin initials of names and aliases for the item search.
         Computed here, on the county, once, for PCs to keep offline (see `server.model.pinyin`)."""
-        return [msgspec.structs.replace(i, initials=initials_of([i.name, *i.aliases]))
+        return [msgspec.structs.replace(i, initials=initials_of([i.name, *i.aliases]), earlier=[])
                 for i in sorted(self.items.values(), key=lambda i: i.code)]
+
+    def items_as_of(self, day: str) -> list[ServiceItem]:
+        """The catalog as it stood on `day`: each item's version in effect then; items not yet in it left out."""
+        out = []
+        for item in self.items.values():
+            version = version_on(item, day)
+            if version is not None:
+                out.append(version)
+        return out
 
     def digest(self) -> str:
         blob = msgspec.json.encode([sorted(self.org_units.items()), sorted(self.items.items())])
@@ -117,10 +130,32 @@ def expected_parent(code: str) -> str | None:
     return code[:up] + "0" * (12 - up)
 
 
-def category_of(item_code: str, items: Mapping[str, ServiceItem], former: str | None) -> str:
-    """The report group of a case's item; an item since removed from the catalog keeps the case's former group."""
+def version_on(item: ServiceItem, day: str) -> ServiceItem | None:
+    """The version of `item` in effect on `day` (None: the item was not in the catalog yet)."""
+    for version in (item, *reversed(item.earlier)):
+        if version.valid_from is None or version.valid_from <= day:
+            return version
+    return None
+
+
+def item_version(item: ServiceItem, version: str | None, day: str) -> ServiceItem:
+    """The entry a case is under: the version it recorded at acceptance, else the one in effect on its acceptance
+    day, else (accepted before the item's first version) the first."""
+    if version is not None:
+        for v in (item, *item.earlier):
+            if v.version == version:
+                return v
+    return version_on(item, day) or (item.earlier[0] if item.earlier else item)
+
+
+def category_of(item_code: str, items: Mapping[str, ServiceItem], former: str | None, version: str | None = None,
+                accepted_on: str | None = None) -> str:
+    """The report group of a case's item, by the catalog entry the case is under (`item_version`); an item since
+    removed from the catalog keeps the case's former group."""
     item = items.get(item_code)
     if item is not None:
+        if item.earlier and accepted_on is not None:
+            return item_version(item, version, accepted_on).category
         return item.category
     return former if former is not None else "其他"
 
@@ -184,7 +219,8 @@ def load_org_units(path: Path) -> dict[str, OrgUnit]:
 
 
 def load_catalog(path: Path) -> dict[str, ServiceItem]:
-    items: dict[str, ServiceItem] = {}
+    """Each item's latest version, holding its earlier ones (`ServiceItem.earlier`, oldest first)."""
+    versions: dict[str, list[ServiceItem]] = {}
     for lineno, row in _rows(path, ITEM_COLUMNS, ITEM_OPTIONAL):
         where = f"{path}:{lineno}"
         if row["category"] not in CATEGORIES:
@@ -200,18 +236,36 @@ def load_catalog(path: Path) -> dict[str, ServiceItem]:
             raise ConfigError(f"{where}: supplement_days must be 1 to 365 working days, or empty")
         aliases = [a.strip() for a in row["aliases"].split("|") if a.strip()]
         flags: dict[str, bool] = {}
-        for key in ("is_online", "is_one_trip"):
+        for key in ("is_online", "is_one_trip", "is_online_capable"):
             if row[key].lower() not in _BOOLS:
                 raise ConfigError(f"{where}: {key} {row[key]!r}: expected 1/0, true/false or yes/no")
             flags[key] = _BOOLS[row[key].lower()]
-        if row["code"] in items:
-            raise ConfigError(f"{where}: item code {row['code']} appears twice")
+        valid_from = row["valid_from"] or None
+        if valid_from is not None:
+            try:
+                if len(valid_from) != 10:
+                    raise ValueError
+                date.fromisoformat(valid_from)
+            except ValueError:
+                raise ConfigError(f"{where}: valid_from {valid_from!r}: expected a date YYYY-MM-DD") from None
+        earlier = versions.setdefault(row["code"], [])
+        if any(v.valid_from == valid_from for v in earlier):
+            which = f" with valid_from {valid_from}" if valid_from else " (give each version a valid_from)"
+            raise ConfigError(f"{where}: item code {row['code']} appears twice{which}")
         if promised < 0 or (legal is not None and legal < promised):
             raise ConfigError(f"{where}: promised_days must be >= 0 and not longer than legal_days")
-        items[row["code"]] = ServiceItem(code=row["code"], name=row["name"], category=row["category"],
-                                         promised_days=promised, legal_days=legal, supplement_days=supplement,
-                                         aliases=aliases, is_online=flags["is_online"],
-                                         is_one_trip=flags["is_one_trip"])
-    if not items:
+        version = row["version"] or valid_from or "1"
+        if any(v.version == version for v in earlier):
+            raise ConfigError(f"{where}: item {row['code']} has version {version!r} twice")
+        earlier.append(ServiceItem(code=row["code"], name=row["name"], category=row["category"],
+                                   promised_days=promised, legal_days=legal, supplement_days=supplement,
+                                   aliases=aliases, is_online=flags["is_online"], is_one_trip=flags["is_one_trip"],
+                                   is_online_capable=flags["is_online_capable"] or flags["is_online"],
+                                   version=version, valid_from=valid_from))
+    if not versions:
         raise ConfigError(f"{path}: the catalog has no items")
+    items: dict[str, ServiceItem] = {}
+    for code, rows in versions.items():
+        rows.sort(key=lambda v: v.valid_from or "")
+        items[code] = msgspec.structs.replace(rows[-1], earlier=rows[:-1]) if len(rows) > 1 else rows[0]
     return items

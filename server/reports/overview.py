@@ -167,7 +167,7 @@ class Overview:
                         for c, label in CHANNEL_LABELS.items()],
             trend=[Breakdown(m, f"{int(m[5:])}月", figures_from(parts["month"].get(m, {}), d))
                    for m in months_of(p.date_from, p.date_to)],
-            children=children, items=item_figures(self._reference.items.values(), d))
+            children=children, items=item_figures(self._reference.items_as_of(p.date_to), d))
 
     @staticmethod
     def rows_of(units: list[OrgUnit], level: Level, basis: str) -> list[OrgUnit]:

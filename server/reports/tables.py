@@ -8,9 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from protocol.lifecycle import CHINA_TZ
-from server.model.figures import Definition, Figures, Period
+from server.model.figures import Definition, Figures, Period, percent
 from server.reports.exports import Column, Table
 from server.reports.followups import FollowUpsResponse
+from server.reports.items import ItemsResponse
 from server.reports.overview import OverviewResponse, SummaryResponse, UnitsResponse
 from server.reports.report import ReportResponse
 from server.reports.scope import OrgRef
@@ -18,7 +19,8 @@ from server.reports.worklists import AgentsResponse, CaseListResponse, Conflicts
 
 BASIS_NOTES = {"handled": "按办理地:办件计入受理它的单位(政务服务大厅、便民服务中心或村服务站)",
                "residence": "按申请人居住地:办件计入申请人所在的村(社区);未填居住地的计入办理单位所在县"}
-TABLES = ("units", "categories", "channels", "trend", "summary", "report", "cases", "agents", "conflicts", "follow_ups")
+TABLES = ("units", "categories", "channels", "trend", "summary", "report", "cases", "agents", "conflicts", "follow_ups",
+          "items")
 
 
 def figure_columns(definitions: Sequence[Definition]) -> list[tuple[str, Column]]:
@@ -175,3 +177,25 @@ def follow_ups_table(r: FollowUpsResponse) -> Table:
              ("规则", f"差评应在评价后 {r.follow_up_workdays} 个工作日内回访(按县级工作日历计算);"
                     "回访期限为空的,日历尚未覆盖该日期")]
     return Table(f"{r.org_name}差评回访清单", cols, body, notes)
+
+
+def items_table(r: ItemsResponse) -> Table:
+    """The catalogue items on `as_of`, then the item figures as the reports print them (count and share)."""
+    yes = {True: "是", False: "否"}
+    cols = [Column("事项编码", "code"), Column("事项名称"), Column("类别"), Column("版本"), Column("版本起始", "date"),
+            Column("可网办"), Column("全程网办"), Column("最多跑一次"), Column("承诺时限(工作日)", "int"),
+            Column("法定时限(工作日)", "int"), Column("承诺时限压缩比", "rate")]
+    body: list[Sequence[Any]] = [[i.code, i.name, i.category, i.version, i.valid_from, yes[i.is_online_capable],
+                                  yes[i.is_online], yes[i.is_one_trip], i.promised_days, i.legal_days, i.speedup]
+                                 for i in r.rows]
+    f = r.figures
+    speedup = next((d for d in r.definitions if d.figure == "promise_speedup"), None)
+    notes = [("截至", r.as_of), ("事项数", str(f.items)),
+             ("可网办事项", f"{f.online_capable} 项,占比 {percent(f.online_capable_share)}"),
+             ("全程网办事项", f"{f.fully_online} 项,占比 {percent(f.fully_online_share)}"),
+             ("最多跑一次事项", f"{f.one_trip} 项,占比 {percent(f.one_trip_share)}"),
+             ("承诺提速事项", f"{f.promise_faster} 项,占有法定时限事项的 {percent(f.promise_faster_share)}"),
+             ("承诺提速率", f"{percent(f.promise_speedup)}({f.speedup_items} 个有法定时限的事项)")]
+    if speedup is not None:
+        notes.append(("口径:承诺提速率", speedup.text))
+    return Table("事项指标", cols, body, notes)

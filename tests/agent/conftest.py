@@ -36,7 +36,7 @@ def sample_reference() -> ReferenceResponse:
                    OrgUnit(code=f"{TOWNSHIP}202", name="八科村", level="village", parent=f"{TOWNSHIP}000",
                            phone=STATION_PHONE)],
         items=[ServiceItem(code="GG-001", name="城乡居民基本养老保险参保登记", category="公共服务", promised_days=3,
-                           supplement_days=5),
+                           supplement_days=5, version="2026版"),
                ServiceItem(code="XK-001", name="农村宅基地批准", category="行政许可", promised_days=10),
                ServiceItem(code="QT-001", name="证明开具", category="其他", promised_days=0)],
         calendar=calendar.to_json(),

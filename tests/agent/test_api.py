@@ -96,3 +96,12 @@ async def test_search_finds_by_case_number_name_and_id_number(agent_client):
         assert [c["case_id"] for c in found] == [case["case_id"]]
     by_id = (await (await agent_client.get("/api/cases", params={"q": "11010519491231002x"})).json())["cases"]
     assert len(by_id) == 2
+
+
+async def test_a_case_records_the_catalog_version_of_its_item(agent_client):
+    case = await (await agent_client.post("/api/cases", json=accept_form())).json()
+    assert (case["item_code"], case["item_version"]) == ("GG-001", "2026版")
+    moved = await agent_client.post(f"/api/cases/{case['case_id']}/events",
+                                    json={"kind": "updated", "data": {"item_code": "XK-001"}})
+    assert moved.status == 201
+    assert (await moved.json())["item_version"] is None  # XK-001 has no version in this catalog

@@ -82,3 +82,4 @@ async def test_other_pages_cannot_hand_over_or_rate(agent_client):
     assert form.status == 415
     rebound = await agent_client.get("/api/rate/current", headers={"Host": "rebind.example:8700"})
     assert rebound.status == 403
+

@@ -44,6 +44,11 @@ def test_log_in_drill_down_to_a_village_and_export_the_townships_table(county, p
     # the county's choice of definition beside the figure's name: 网上办理率(÷受理量)
     expect(page.locator("[data-card=online_share] .card-label")).to_have_text("网上办理率(÷受理量)")
     expect(page.locator("[data-definition=online_share]")).to_contain_text("网上受理 ÷ 受理量")
+    # ratings as residents give them: the data set's four, each of the whole case at the window, entered by staff
+    expect(page.locator("#ratings [data-rating=evaluations]")).to_have_text("4")
+    expect(page.locator("#ratings [data-rating=via-window]")).to_have_text("4")
+    expect(page.locator("#ratings [data-rating=at-case]")).to_have_text("4")
+    expect(page.locator("#ratings [data-rating=resident_ratings]")).to_have_text("0")
     assert page.locator("svg.chart rect.bar-accepted").count() == 3  # January to March
     # county -> township -> village
     page.click(f"#units a[data-unit='{QIAOWA}000']")

@@ -121,6 +121,11 @@ def test_a_case_goes_through_its_whole_life_from_the_keyboard_while_the_county_i
     open_page(page, offline_agent.url, f"/#/case/{case_id}")
     act(page, "followed_up", "已电话回访,解释办理流程")
     assert "已回访" in page.text_content("[data-slot=facts]")
+    # the follow-up names the rating it answers (a case may have several)
+    history = api(offline_agent, "GET", f"/api/cases/{case_id}/history")
+    rated = next(e for e in history["events"] if e["kind"] == "evaluated")
+    followed = next(e for e in history["events"] if e["kind"] == "followed_up")
+    assert followed["data"]["rating_id"] == rated["event_id"]
 
     # 受理回执: A4, with the case number, item, due date and centre
     open_page(page, offline_agent.url, f"/print/receipt/{case_id}")

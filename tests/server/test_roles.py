@@ -45,6 +45,7 @@ RULES: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/summary"): "scoped",
     ("GET", "/api/v1/report"): "scoped",
     ("GET", "/api/v1/follow-ups"): "scoped",
+    ("GET", "/api/v1/items"): "catalog",
     ("GET", "/api/v1/cases/{case_id}"): "case",
     ("GET", "/api/v1/cases/{case_id}/attachments"): "case",
     ("POST", "/api/v1/cases/{case_id}/grants"): "admin",
@@ -78,6 +79,7 @@ RULES: dict[tuple[str, str], str] = {
 }
 # The tables whose rows are PCs (no `org`); the others take `org` like the figures.
 ROW_TABLES = {"agents"}
+CATALOG_TABLES = {"items"}  # the county's catalogue: the same for every reader, nothing of a township in it
 
 
 def router_routes(app: Any) -> set[tuple[str, str]]:
@@ -164,6 +166,13 @@ async def _a_case(admin: Client, township: str) -> dict[str, Any]:
     return json.loads(body)["rows"][0]
 
 
+async def _catalog(viewer: Client, admin: Client, path: str) -> None:
+    status, mine = await viewer.get(path)
+    assert status == 200, (path, mine)
+    status, county = await admin.get(path)
+    assert status == 200 and mine == county and WACHANG not in mine and "瓦厂镇" not in mine, path
+
+
 async def _rows(viewer: Client, admin: Client, path: str) -> None:
     status, mine = await viewer.get(path)
     assert status == 200 and QIAOWA in mine and WACHANG not in mine and "瓦厂镇" not in mine, (path, mine[:300])
@@ -182,12 +191,15 @@ async def test_a_township_viewer_reads_only_its_township_on_every_route(two_town
                 await _scoped(viewer, admin, f"{path}?{PERIOD}&level=village")
         elif rule == "rows":
             await _rows(viewer, admin, path)
+        elif rule == "catalog":
+            await _catalog(viewer, admin, f"{path}?as_of=2026-06-30")
         elif rule == "export":
             for table in TABLES:
                 export = path.replace("{table}", table) + f"?format=csv&{PERIOD}"
                 if table == "conflicts":
                     export += "&state=all"
-                await (_rows if table in ROW_TABLES else _scoped)(viewer, admin, export)
+                check = _rows if table in ROW_TABLES else _catalog if table in CATALOG_TABLES else _scoped
+                await check(viewer, admin, export)
                 status, _ = await viewer.get(export.replace("format=csv", "format=xlsx"))
                 assert status == 200, export
         elif rule == "county":

@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from protocol.lifecycle import Case, Rating, ratings_of
 from protocol.messages import Conflict
 from server.model.rollups import METRICS
 from server.storage.case_where import OPEN, case_where, upper_bound
@@ -33,9 +34,11 @@ from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE, split
 from server.storage.rows import AGENT_COLUMNS
 
 _conflict = msgspec.json.Decoder(Conflict)
-SUM_METRICS = (*METRICS, "online_accepted")
+_case = msgspec.json.Decoder(Case)
+SUM_METRICS = (*METRICS, "online_accepted", "online_completed")  # as on SQLite
 _SUMS = ", ".join([*(f"SUM({m})::bigint" for m in METRICS),
-                   "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)::bigint"])
+                   "SUM(CASE WHEN channel = 'online' THEN accepted ELSE 0 END)::bigint",
+                   "SUM(CASE WHEN channel = 'online' THEN completed ELSE 0 END)::bigint"])
 
 
 def _json_field(key: str, integer: bool = False) -> str:
@@ -182,6 +185,13 @@ class PostgresDashboardStore:
             "ORDER BY c.detected_at DESC, c.event_id LIMIT ? OFFSET ?", [*params, limit, offset])
         return total, [ConflictRow(_conflict.decode(body), township, case_no, found, settled)
                        for body, township, case_no, found, settled in rows]
+
+    async def waiting_bad_ratings(self, prefix: str) -> list[tuple[CaseListRow, list[Rating]]]:
+        # The predicate of the partial index cases_bad_pending, as on SQLite.
+        rows = await self._fetch(
+            f"SELECT {_CASE_COLUMNS}, body FROM cases WHERE rating IN (1, 2) AND followed_up_on IS NULL "
+            "AND org_code >= ? AND org_code < ? ORDER BY rated_on, case_no", [prefix, upper_bound(prefix)])
+        return [(_case_list_row(r[:-1]), ratings_of(_case.decode(r[-1]))) for r in rows]
 
     async def conflict_counts(self) -> dict[tuple[str, bool], int]:
         rows = await self._fetch(

@@ -44,7 +44,13 @@ const ACTIONS = {
   },
   followed_up: {
     allowed: (c) => BAD_RATINGS.includes(c.rating) && !c.followed_up_on,
-    fields: [["note", "textarea", { label: "form.follow_up_note", required: true }]],
+    // which bad rating it answers: the earliest waiting is chosen; a case may have several
+    fields: (c) => {
+      const waiting = c.ratings.filter((r) => BAD_RATINGS.includes(r.rating) && !r.followed_up_on);
+      return [["note", "textarea", { label: "form.follow_up_note", required: true }],
+        ["rating_id", "radio", { label: "form.follow_up_rating", choices: waiting.map((r) => r.id), value: waiting[0]?.id,
+          labelOf: (id) => ratingText(waiting.find((r) => r.id === id)) }]];
+    },
   },
 };
 
@@ -96,6 +102,10 @@ async function askRating(c, slots) {
   showBanner(slots.saved, t("case.rating_handed"));
 }
 
+function ratingText(r) {
+  return `${r.on} ${t(`rating_step.${r.step || "case"}`)} · ${t(`rating_channel.${r.channel || "window"}`)} · ${t(`rating.${r.rating}`)}`;
+}
+
 function row(label, ...value) {
   return [h("dt", {}, t(label)), h("dd", {}, ...value)];
 }
@@ -138,7 +148,7 @@ function facts(c) {
     rows.push(row("case.rating", t(`rating.${c.rating}`), " ", followUp));
     rows.push(row("case.ratings", h("ul", { class: "plain", dataset: { ratings: c.ratings.length } }, c.ratings.map((r) =>
       h("li", { class: BAD_RATINGS.includes(r.rating) ? "bad-rating" : null },
-        `${r.on} ${t(`rating_step.${r.step || "case"}`)} · ${t(`rating_channel.${r.channel || "window"}`)} · ${t(`rating.${r.rating}`)}`)))));
+        ratingText(r))))));
     if (c.comment) rows.push(row("case.comment", c.comment));
   }
   if (c.staff) rows.push(row("case.staff", c.staff));
@@ -178,7 +188,7 @@ function control(kind, [name, type, opts]) {
       h("legend", {}, label),
       h("div", { class: "choices" }, opts.choices.map((choice) => h("label", { class: "choice" },
         h("input", { type: "radio", name, value: String(choice), checked: opts.value === choice }),
-        " ", t(`${opts.prefix}.${choice}`)))),
+        " ", opts.labelOf ? opts.labelOf(choice) : t(`${opts.prefix}.${choice}`)))),
       h("p", { class: "field-error", id: `err-${name}` }));
   }
   if (type === "number") input = h("input", { id, name, type: "number", min: 0, max: 100, value: opts.value ?? 0 });
@@ -206,7 +216,8 @@ function formData(form, fields) {
 }
 
 function openForm(main, c, kind, slots) {
-  const { fields } = ACTIONS[kind];
+  const action = ACTIONS[kind];
+  const fields = typeof action.fields === "function" ? action.fields(c) : action.fields;
   showBanner(slots["action-error"], null);
   const form = h("form", { class: "action-form", novalidate: true, dataset: { kind } },
     h("h3", {}, t(`action.${kind}`)),

@@ -88,13 +88,28 @@ export async function renderOverview(view) {
       h("div", { class: "panel-head" }, h("h2", {}, title), h("span", { class: "hint" }, t("overview.click_hint")), exportLinks("units", q)),
       h("div", { class: "table-scroll" }, holder)));
   }
+  // 好差评 as residents give them: several ratings per case, by channel and step, and who entered them
+  const byChannel = Object.entries(f.ratings_by_channel || {});
+  const byStep = Object.entries(f.ratings_by_step || {});
+  view.append(h("section", { class: "panel ratings", id: "ratings" },
+    h("div", { class: "panel-head" }, h("h2", {}, t("overview.ratings")), h("a", { href: routeTo("bad", { org: query.org }) }, t("overview.follow_ups"))),
+    h("dl", { class: "facts compact inline" },
+      h("dt", {}, t("fig.evaluations")), h("dd", { dataset: { rating: "evaluations" } }, num(f.evaluations)),
+      h("dt", {}, t("fig.rated_cases")), h("dd", { dataset: { rating: "rated_cases" } }, num(f.rated_cases)),
+      h("dt", {}, t("fig.resident_ratings")), h("dd", { dataset: { rating: "resident_ratings" } }, num(f.resident_ratings)),
+      ...byChannel.flatMap(([k, n]) => [h("dt", {}, t(`rating_channel.${k}`)), h("dd", { dataset: { rating: `via-${k}` } }, num(n))]),
+      ...byStep.flatMap(([k, n]) => [h("dt", {}, t(`rating_step.${k}`)), h("dd", { dataset: { rating: `at-${k}` } }, num(n))]),
+      h("dt", {}, t("fig.bad_follow_up_on_time_rate")), h("dd", {}, pct(f.bad_follow_up_on_time_rate)))));
   const it = o.items;
   view.append(h("section", { class: "panel items" },
-    h("h2", {}, t("overview.items")), h("p", { class: "hint" }, t("overview.items_hint")),
+    h("div", { class: "panel-head" }, h("h2", {}, t("overview.items")), exportLinks("items", { as_of: o.period.date_to })),
+    h("p", { class: "hint" }, t("overview.items_hint", { date: o.period.date_to })),
     h("dl", { class: "facts compact inline" },
       h("dt", {}, t("item.count")), h("dd", {}, num(it.items)),
+      h("dt", {}, t("item.online_capable")), h("dd", { dataset: { item: "online_capable" } }, `${num(it.online_capable)}(${pct(it.online_capable_share)})`),
       h("dt", {}, t("item.fully_online")), h("dd", {}, `${num(it.fully_online)}(${pct(it.fully_online_share)})`),
       h("dt", {}, t("item.one_trip")), h("dd", {}, `${num(it.one_trip)}(${pct(it.one_trip_share)})`),
+      h("dt", {}, t("item.promise_faster")), h("dd", {}, `${num(it.promise_faster)}(${pct(it.promise_faster_share)})`),
       h("dt", {}, `${t("item.speedup")}(${defined("promise_speedup")})`), h("dd", {}, t("item.speedup_value", { rate: pct(it.promise_speedup), n: it.speedup_items })))));
 }
 
