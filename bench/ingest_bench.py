@@ -53,6 +53,7 @@ from server.storage.rollup_tables import (  # noqa: E402
     MONTH_CHANNEL_TABLE,
     MONTH_TABLE,
     RESIDENCE_DAILY_TABLE,
+    RESIDENCE_MONTH_CHANNEL_TABLE,
     RESIDENCE_MONTH_TABLE,
 )
 from server.storage.sqlite.ingest import CASE_COLUMNS, CASES, EVENT_COLUMNS, EVENTS, ROLLUP_UPSERTS  # noqa: E402
@@ -61,8 +62,8 @@ from server.storage.sqlite.store import MIGRATIONS_DIR, WRITE_PRAGMAS  # noqa: E
 # The single-row forms of the server's statements, for executemany.
 INSERT_EVENTS_SQL = EVENTS.sql(1)
 SAVE_CASES_SQL = CASES.sql(1)
-(UPSERT_SQL, UPSERT_MONTH_SQL, UPSERT_MONTH_CHANNEL_SQL, UPSERT_RESIDENCE_SQL,
- UPSERT_RESIDENCE_MONTH_SQL) = (u.sql(1) for u in ROLLUP_UPSERTS)
+(UPSERT_SQL, UPSERT_MONTH_SQL, UPSERT_MONTH_CHANNEL_SQL, UPSERT_RESIDENCE_SQL, UPSERT_RESIDENCE_MONTH_SQL,
+ UPSERT_RESIDENCE_MONTH_CHANNEL_SQL) = (u.sql(1) for u in ROLLUP_UPSERTS)
 
 CHINA = timezone(timedelta(hours=8))
 PLAIN_RUNS = 3
@@ -157,7 +158,7 @@ async def push_all(port: int, loads: list[AgentLoad]) -> tuple[float, int, int, 
     return took, head, response_bytes, answers
 
 
-Rows = tuple[list, list, list, list, list, list, list]
+Rows = tuple[list, list, list, list, list, list, list, list]
 
 
 def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[Rows]:
@@ -171,6 +172,7 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[Rows]:
         month_channels = {r[:3]: r for r in db.execute(f"SELECT * FROM {MONTH_CHANNEL_TABLE.name}")}
         residence = {r[:4]: r for r in db.execute(f"SELECT * FROM {RESIDENCE_DAILY_TABLE.name}")}
         residence_months = {r[:4]: r for r in db.execute(f"SELECT * FROM {RESIDENCE_MONTH_TABLE.name}")}
+        residence_channels = {r[:3]: r for r in db.execute(f"SELECT * FROM {RESIDENCE_MONTH_CHANNEL_TABLE.name}")}
     out = []
     for load in loads:
         for i in range(0, len(load.events), batch):
@@ -194,8 +196,10 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[Rows]:
             home_months = dict.fromkeys((home[:n], day[:7], category, channel)
                                         for home, day, category, channel in homes for n in UNIT_LENGTHS)
             residence_month_rows = [residence_months[k] for k in home_months if k in residence_months]
+            home_channels = dict.fromkeys((unit, month, channel) for unit, month, _, channel in home_months)
+            residence_channel_rows = [residence_channels[k] for k in home_channels if k in residence_channels]
             out.append((ev_rows, case_rows, rollup_rows, month_rows, channel_rows, residence_rows,
-                        residence_month_rows))
+                        residence_month_rows, residence_channel_rows))
     return out
 
 
@@ -206,7 +210,8 @@ def plain_write(path: Path, batches: list[Rows]) -> float:
     for migration in sorted(MIGRATIONS_DIR.glob("*.sql")):  # the server's schema, indexes included
         db.executescript(migration.read_text(encoding="utf-8"))
     started = time.perf_counter()
-    for ev_rows, case_rows, rollup_rows, month_rows, channel_rows, residence_rows, residence_month_rows in batches:
+    for (ev_rows, case_rows, rollup_rows, month_rows, channel_rows, residence_rows, residence_month_rows,
+         residence_channel_rows) in batches:
         db.execute("BEGIN IMMEDIATE")
         db.executemany(INSERT_EVENTS_SQL, ev_rows)
         db.executemany(SAVE_CASES_SQL, case_rows)
@@ -215,6 +220,7 @@ def plain_write(path: Path, batches: list[Rows]) -> float:
         db.executemany(UPSERT_MONTH_CHANNEL_SQL, channel_rows)
         db.executemany(UPSERT_RESIDENCE_SQL, residence_rows)
         db.executemany(UPSERT_RESIDENCE_MONTH_SQL, residence_month_rows)
+        db.executemany(UPSERT_RESIDENCE_MONTH_CHANNEL_SQL, residence_channel_rows)
         db.execute("COMMIT")
     took = time.perf_counter() - started
     db.close()
@@ -276,7 +282,7 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
     batches = plain_rows(work / "county.sqlite3", loads, batch)
     plain_runs = sorted(plain_write(work / f"plain-{n}.sqlite3", batches) for n in range(PLAIN_RUNS))
     plain_took = statistics.median(plain_runs)
-    rows = [sum(len(b[i]) for b in batches) for i in range(7)]
+    rows = [sum(len(b[i]) for b in batches) for i in range(8)]
     if not keep:
         shutil.rmtree(work)
     return {"events": total, "http_s": took, "http_eps": total / took, "plain_s": plain_took,
@@ -312,7 +318,8 @@ def main() -> None:
               f"JSON {res['json_bytes_per_event']:.0f}; response {res['response_bytes_per_event']:.1f})")
         print(f"  rows per path: events={res['rows'][0]:,} cases={res['rows'][1]:,} rollups={res['rows'][2]:,} "
               f"month rollups={res['rows'][3]:,} month-by-channel rollups={res['rows'][4]:,} "
-              f"residence rollups={res['rows'][5]:,} residence month rollups={res['rows'][6]:,}"
+              f"residence rollups={res['rows'][5]:,} residence month rollups={res['rows'][6]:,} "
+              f"residence month-by-channel rollups={res['rows'][7]:,}"
               + (f"; files in {res['work']}" if args.keep else ""))
     ratio = statistics.median(r["ratio"] for r in results)
     wire = statistics.median(r["wire_bytes_per_event"] for r in results)
