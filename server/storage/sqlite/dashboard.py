@@ -17,7 +17,8 @@ import msgspec
 from protocol.lifecycle import Case, Rating, ratings_of
 from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
-from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE, UNIT_LENGTHS
+from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE
+from server.storage.case_where import sum_queries
 from server.storage.dashboard import (
     CASE_FIGURES,
     CASE_SORTS,
@@ -31,14 +32,6 @@ from server.storage.dashboard import (
     ConflictRow,
     SessionRecord,
     Sums,
-)
-from server.storage.rollup_tables import (
-    MONTH_CHANNEL_TABLE,
-    MONTH_TABLE,
-    RESIDENCE_DAILY_TABLE,
-    RESIDENCE_MONTH_CHANNEL_TABLE,
-    RESIDENCE_MONTH_TABLE,
-    split_period,
 )
 from server.storage.sqlite.store import AGENT_COLUMNS, READ_PRAGMAS, SqliteStore, agent_record
 
@@ -132,38 +125,9 @@ class SqliteDashboardStore:
     async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
                           units: Sequence[str] | None = None, basis: str = HANDLED) -> Sums:
         assert all(g in GROUPS for g in by) and basis in BASES, (by, basis)
-        months, day_ranges = split_period(date_from, date_to)
         out: Sums = {}
-        n = int(unit_len)
-        if months is not None:
-            # Month rows exist per county (6), township (9) and unit (12): a prefecture's or province's units (4, 2)
-            # sum their counties' rows.
-            depth = max(n, UNIT_LENGTHS[0])
-            cols = [f"substr(unit, 1, {n})" if g == "unit" and depth != n else g for g in by]
-            # without a category in the grouping, the month rows with the categories summed do (3-5x fewer rows)
-            table = ((RESIDENCE_MONTH_CHANNEL_TABLE if "category" not in by else RESIDENCE_MONTH_TABLE)
-                     if basis == RESIDENCE else MONTH_CHANNEL_TABLE if "category" not in by else MONTH_TABLE).name
-            params: list[Any]
-            if units is not None and depth == n:
-                where, params = f"unit IN ({_marks(len(units))})", list(units)
-            elif depth == len(prefix):
-                where, params = "unit = ?", [prefix]
-            else:
-                where, params = "unit >= ? AND unit < ? AND length(unit) = ?", [prefix, upper_bound(prefix), depth]
-                if units is not None:
-                    where += f" AND substr(unit, 1, {n}) IN ({_marks(len(units))})"
-                    params += list(units)
-            await self._sum_into(out, table, cols, f"{where} AND month >= ? AND month <= ?",
-                                 [*params, *months], len(by))
-        code, daily = ("res_code", RESIDENCE_DAILY_TABLE.name) if basis == RESIDENCE else ("org_code", "rollups")
-        for day_from, day_to in day_ranges:
-            cols = [{"unit": f"substr({code}, 1, {n})", "month": "substr(day, 1, 7)"}.get(g, g) for g in by]
-            where = f"{code} >= ? AND {code} < ? AND day >= ? AND day <= ?"
-            params = [prefix, upper_bound(prefix), day_from, day_to]
-            if units is not None:
-                where += f" AND substr({code}, 1, {n}) IN ({_marks(len(units))})"
-                params += list(units)
-            await self._sum_into(out, daily, cols, where, params, len(by))
+        for table, cols, where, params in sum_queries(unit_len, prefix, date_from, date_to, by, units, basis):
+            await self._sum_into(out, table, cols, where, params, len(by))
         return out
 
     async def _sum_into(self, out: Sums, table: str, cols: list[str], where: str, params: list[Any], n: int) -> None:
