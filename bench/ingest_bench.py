@@ -49,14 +49,21 @@ sys.path.insert(0, str(REPO))
 from protocol.ids import new_uuid7  # noqa: E402
 from server.model.reference import load_reference  # noqa: E402
 from server.model.rollups import UNIT_LENGTHS  # noqa: E402
-from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE  # noqa: E402
+from server.storage.rollup_tables import (  # noqa: E402
+    MONTH_CHANNEL_TABLE,
+    MONTH_TABLE,
+    RESIDENCE_DAILY_TABLE,
+    RESIDENCE_MONTH_CHANNEL_TABLE,
+    RESIDENCE_MONTH_TABLE,
+)
 from server.storage.sqlite.ingest import CASE_COLUMNS, CASES, EVENT_COLUMNS, EVENTS, ROLLUP_UPSERTS  # noqa: E402
 from server.storage.sqlite.store import MIGRATIONS_DIR, WRITE_PRAGMAS  # noqa: E402
 
 # The single-row forms of the server's statements, for executemany.
 INSERT_EVENTS_SQL = EVENTS.sql(1)
 SAVE_CASES_SQL = CASES.sql(1)
-UPSERT_SQL, UPSERT_MONTH_SQL, UPSERT_MONTH_CHANNEL_SQL = (u.sql(1) for u in ROLLUP_UPSERTS)
+(UPSERT_SQL, UPSERT_MONTH_SQL, UPSERT_MONTH_CHANNEL_SQL, UPSERT_RESIDENCE_SQL, UPSERT_RESIDENCE_MONTH_SQL,
+ UPSERT_RESIDENCE_MONTH_CHANNEL_SQL) = (u.sql(1) for u in ROLLUP_UPSERTS)
 
 CHINA = timezone(timedelta(hours=8))
 PLAIN_RUNS = 3
@@ -151,7 +158,10 @@ async def push_all(port: int, loads: list[AgentLoad]) -> tuple[float, int, int, 
     return took, head, response_bytes, answers
 
 
-def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[list, list, list, list, list]]:
+Rows = tuple[list, list, list, list, list, list, list, list]
+
+
+def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[Rows]:
     """Per batch, the rows the server wrote: its event rows, the case rows and rollup rows that batch touched
     (values as finally stored; same count and width of rows)."""
     with sqlite3.connect(db_path) as db:
@@ -160,6 +170,9 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[
         rollups = {r[:4]: r for r in db.execute("SELECT * FROM rollups")}
         months = {r[:4]: r for r in db.execute(f"SELECT * FROM {MONTH_TABLE.name}")}
         month_channels = {r[:3]: r for r in db.execute(f"SELECT * FROM {MONTH_CHANNEL_TABLE.name}")}
+        residence = {r[:4]: r for r in db.execute(f"SELECT * FROM {RESIDENCE_DAILY_TABLE.name}")}
+        residence_months = {r[:4]: r for r in db.execute(f"SELECT * FROM {RESIDENCE_MONTH_TABLE.name}")}
+        residence_channels = {r[:3]: r for r in db.execute(f"SELECT * FROM {RESIDENCE_MONTH_CHANNEL_TABLE.name}")}
     out = []
     for load in loads:
         for i in range(0, len(load.events), batch):
@@ -175,24 +188,39 @@ def plain_rows(db_path: Path, loads: list[AgentLoad], batch: int) -> list[tuple[
             month_rows = [months[k] for k in month_keys if k in months]
             channel_keys = dict.fromkeys((unit, month, channel) for unit, month, _, channel in month_keys)
             channel_rows = [month_channels[k] for k in channel_keys if k in month_channels]
-            out.append((ev_rows, case_rows, rollup_rows, month_rows, channel_rows))
+            # by where the applicant lives (the case's village, else its unit's county code)
+            homes = dict.fromkeys((cases[e["case_id"]][4] or cases[e["case_id"]][3][:6] + "000000", e["at"][:10],
+                                   cases[e["case_id"]][6], cases[e["case_id"]][7])
+                                  for e in chunk if e["case_id"] in cases)
+            residence_rows = [residence[k] for k in homes if k in residence]
+            home_months = dict.fromkeys((home[:n], day[:7], category, channel)
+                                        for home, day, category, channel in homes for n in UNIT_LENGTHS)
+            residence_month_rows = [residence_months[k] for k in home_months if k in residence_months]
+            home_channels = dict.fromkeys((unit, month, channel) for unit, month, _, channel in home_months)
+            residence_channel_rows = [residence_channels[k] for k in home_channels if k in residence_channels]
+            out.append((ev_rows, case_rows, rollup_rows, month_rows, channel_rows, residence_rows,
+                        residence_month_rows, residence_channel_rows))
     return out
 
 
-def plain_write(path: Path, batches: list[tuple[list, list, list, list, list]]) -> float:
+def plain_write(path: Path, batches: list[Rows]) -> float:
     db = sqlite3.connect(path, isolation_level=None)
     for pragma in WRITE_PRAGMAS:
         db.execute(pragma)
     for migration in sorted(MIGRATIONS_DIR.glob("*.sql")):  # the server's schema, indexes included
         db.executescript(migration.read_text(encoding="utf-8"))
     started = time.perf_counter()
-    for ev_rows, case_rows, rollup_rows, month_rows, channel_rows in batches:
+    for (ev_rows, case_rows, rollup_rows, month_rows, channel_rows, residence_rows, residence_month_rows,
+         residence_channel_rows) in batches:
         db.execute("BEGIN IMMEDIATE")
         db.executemany(INSERT_EVENTS_SQL, ev_rows)
         db.executemany(SAVE_CASES_SQL, case_rows)
         db.executemany(UPSERT_SQL, rollup_rows)
         db.executemany(UPSERT_MONTH_SQL, month_rows)
         db.executemany(UPSERT_MONTH_CHANNEL_SQL, channel_rows)
+        db.executemany(UPSERT_RESIDENCE_SQL, residence_rows)
+        db.executemany(UPSERT_RESIDENCE_MONTH_SQL, residence_month_rows)
+        db.executemany(UPSERT_RESIDENCE_MONTH_CHANNEL_SQL, residence_channel_rows)
         db.execute("COMMIT")
     took = time.perf_counter() - started
     db.close()
@@ -254,7 +282,7 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
     batches = plain_rows(work / "county.sqlite3", loads, batch)
     plain_runs = sorted(plain_write(work / f"plain-{n}.sqlite3", batches) for n in range(PLAIN_RUNS))
     plain_took = statistics.median(plain_runs)
-    rows = [sum(len(b[i]) for b in batches) for i in range(5)]
+    rows = [sum(len(b[i]) for b in batches) for i in range(8)]
     if not keep:
         shutil.rmtree(work)
     return {"events": total, "http_s": took, "http_eps": total / took, "plain_s": plain_took,
@@ -289,7 +317,9 @@ def main() -> None:
               f"wire {res['wire_bytes_per_event']:.1f} B/event (gzip body {res['body_bytes_per_event']:.1f}, "
               f"JSON {res['json_bytes_per_event']:.0f}; response {res['response_bytes_per_event']:.1f})")
         print(f"  rows per path: events={res['rows'][0]:,} cases={res['rows'][1]:,} rollups={res['rows'][2]:,} "
-              f"month rollups={res['rows'][3]:,} month-by-channel rollups={res['rows'][4]:,}"
+              f"month rollups={res['rows'][3]:,} month-by-channel rollups={res['rows'][4]:,} "
+              f"residence rollups={res['rows'][5]:,} residence month rollups={res['rows'][6]:,} "
+              f"residence month-by-channel rollups={res['rows'][7]:,}"
               + (f"; files in {res['work']}" if args.keep else ""))
     ratio = statistics.median(r["ratio"] for r in results)
     wire = statistics.median(r["wire_bytes_per_event"] for r in results)

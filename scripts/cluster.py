@@ -151,15 +151,17 @@ class Cluster:
 
     def add_agent(self, name: str, township: str = "513422100", pc_no: int = 1, *, port: int | None = None,
                   county_url: str | None = None, interval_s: float = 2, early_delay_s: float = 0.2,
-                  batch_size: int = 500, county_settings: str = "") -> Process:
-        """Register a PC with the county (creates the database if needed) and prepare its agent process. With
-        `keep`, a PC of that name registered before is taken up again, with its port and token."""
+                  batch_size: int = 500, county_settings: str = "", unit: str | None = None) -> Process:
+        """Register a PC with the county (creates the database if needed) and prepare its agent process: of
+        `township`, or of the org unit `unit` (a service hall, by its 12-digit code). With `keep`, a PC of that
+        name registered before is taken up again, with its port and token."""
         config = self.base / f"agent-{name}.toml"
         if self.keep and config.exists():
             kept = tomllib.loads(config.read_text(encoding="utf-8"))["agent"]
             return self._agent_process(name, config, kept["port"])
-        out = self.county("agents", "add", "--township", township, "--name", name)
-        token = next(w for line in out.splitlines() for w in line.split() if w.startswith(f"{township}-") and "." in w)
+        out = self.county("agents", "add", *(("--unit", unit) if unit else ("--township", township)), "--name", name)
+        code9 = unit[:9] if unit else township
+        token = next(w for line in out.splitlines() for w in line.split() if w.startswith(f"{code9}-") and "." in w)
         port = port or free_port()
         config.write_text(
             "[agent]\n"

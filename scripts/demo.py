@@ -31,6 +31,7 @@ BASE = ROOT / "run" / "demo"
 PID_NAME = "demo.pid"  # the running demo, in its directory, for `scripts/demo county stop|start`
 SIGNALS = {"stop": signal.SIGUSR1, "start": signal.SIGUSR2}
 VILLAGES = ["513422100201", "513422100202", "513422100203"]
+HALL = "513422000000"  # 木里藏族自治县 and its 县政务服务大厅
 NAMES = ["扎西", "卓玛", "次仁", "拉姆", "格桑", "央金", "阿呷", "木呷", "王芳", "李明"]
 
 
@@ -44,8 +45,15 @@ def resident_id(rng: random.Random) -> str:
 DEMO_STAFF = ("L01", "274915")
 
 
-def load_sample_cases(agent_url: str, count: int = 40) -> None:
-    rng = random.Random(20261123)
+def add_lead(agent: Process) -> None:
+    """The PC's lead, as `township-agent staff add --lead` sets one up, before the agent starts."""
+    subprocess.run([str(BIN / "township-agent"), "staff", "add", "--config", str(agent.config),  # type: ignore[attr-defined]
+                    "--id", DEMO_STAFF[0], "--name", "卓玛", "--lead", "--secret", DEMO_STAFF[1]],
+                   check=True, capture_output=True)
+
+
+def load_sample_cases(agent_url: str, count: int = 40, seed: int = 20261123) -> None:
+    rng = random.Random(seed)
     ref = http_json("GET", f"{agent_url}/api/reference", staff=DEMO_STAFF)[1]
     items = [i["code"] for i in ref["items"]]
     villages = [o["code"] for o in ref["org_units"] if o["level"] == "village"] or VILLAGES
@@ -175,20 +183,27 @@ def main() -> int:
     password = dashboard_login(cluster, is_new)
     agent = cluster.add_agent("qiaowa-01", port=args.agent_port, interval_s=15)
     if is_new:
-        subprocess.run([str(BIN / "township-agent"), "staff", "add", "--config", str(agent.config),  # type: ignore[attr-defined]
-                        "--id", DEMO_STAFF[0], "--name", "卓玛", "--lead", "--secret", DEMO_STAFF[1]],
-                       check=True, capture_output=True)
+        add_lead(agent)
     agent.start()
     agent_url = cluster.agent_url("qiaowa-01")
-    http_json("POST", f"{agent_url}/api/sync", staff=DEMO_STAFF)
-    if not http_json("GET", f"{agent_url}/api/cases?limit=1", staff=DEMO_STAFF)[1].get("cases"):
-        load_sample_cases(agent_url)
-        http_json("POST", f"{agent_url}/api/sync", staff=DEMO_STAFF)
+    # The county's own service hall (县政务服务大厅) has a PC too; its applicants live all over the county, so the
+    # dashboard's village pages by residence (按申请人居住地) show them. Its lead signs in as the township's does.
+    hall = cluster.add_agent("hall-01", unit=HALL, interval_s=15)
+    if is_new:
+        add_lead(hall)
+    hall.start()
+    hall_url = cluster.agent_url("hall-01")
+    for url, count, seed in ((agent_url, 40, 20261123), (hall_url, 24, 20261124)):
+        http_json("POST", f"{url}/api/sync", staff=DEMO_STAFF)
+        if not http_json("GET", f"{url}/api/cases?limit=1", staff=DEMO_STAFF)[1].get("cases"):
+            load_sample_cases(url, count, seed)
+            http_json("POST", f"{url}/api/sync", staff=DEMO_STAFF)
     year = time.localtime().tm_year
     print(f"county server  {cluster.server_url}   (admin token: {cluster.admin_token})")
     print(f"dashboard      {cluster.server_url}/dashboard/   (login admin / {password})")
     print(f"township agent {agent_url}/   (乔瓦镇 便民服务中心, PC 01; staff sign-in {DEMO_STAFF[0]} / PIN "
           f"{DEMO_STAFF[1]}, the township's lead)")
+    print(f"county hall    {hall_url}/   (木里藏族自治县政务服务大厅, PC 01; the same sign-in)")
     print(f"figures        curl -H 'Authorization: Bearer {cluster.admin_token}' "
           f"'{cluster.server_url}/api/v1/stats?level=township&from={year}-01-01&to={year}-12-31'")
     print(f"state and logs {base}/   (kept for the next run; scripts/demo --fresh starts over)")

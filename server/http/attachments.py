@@ -193,7 +193,7 @@ async def _readable(request: web.Request, township_code: str) -> None:
     """A logged-in reader may read the materials of the townships its role lets it see (a township viewer: its
     own; `server.accounts.roles`). The one place that decides it."""
     reader = await require_reader(request)
-    if not township_code.startswith(request.app[REFERENCE].county.code[:6]) or not reader.allows_org(township_code):
+    if not township_code.startswith(request.app[REFERENCE].root_prefix) or not reader.allows_org(township_code):
         raise ApiError("outside_township", f"账号 {reader.name} 不能查看这个办件的材料")
 
 

@@ -135,8 +135,8 @@ def _level(request: web.Request) -> Level:
     try:
         return Level(value)
     except ValueError:
-        raise invalid_filter("level", f"层级「{value}」无效：应为 county（县）、township（乡镇）"
-                                      "或 village（村）") from None
+        raise invalid_filter("level", f"层级「{value}」无效：应为 prefecture（市州）、county（县）、"
+                                      "township（乡镇）或 village（村）") from None
 
 
 # ---- session -------------------------------------------------------------------------------------------------

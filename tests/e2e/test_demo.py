@@ -3,6 +3,7 @@ keeps the first one's data unless asked to start fresh."""
 
 from __future__ import annotations
 
+import re
 import signal
 import subprocess
 import sys
@@ -63,6 +64,17 @@ def test_the_agent_works_on_while_the_demo_stops_the_county_and_the_data_stays_f
     try:
         assert "(new demo data)" in demo.output() and "press c to stop the county server" in demo.output()
         assert demo.cases() == 40
+        # The county's own hall has a PC and cases too, and village figures by residence are not zero.
+        token = re.search(r"admin token: (\S+)\)", demo.output()).group(1)  # type: ignore[union-attr]
+        county_url, year = f"http://127.0.0.1:{demo.county_port}", time.localtime().tm_year
+        query = f"from={year}-01-01&to={year}-12-31"
+        _, townships = http_json("GET", f"{county_url}/api/v1/stats?level=township&{query}", token=token)
+        hall = next(r for r in townships["rows"] if r["code"] == "513422000000")
+        assert (hall["name"], hall["accepted"]) == ("木里藏族自治县政务服务大厅", 24)
+        _, villages = http_json("GET", f"{county_url}/api/v1/stats?level=village&basis=residence&{query}",
+                                token=token)
+        lived = [r for r in villages["rows"] if r["code"][9:] != "000" and r["accepted"]]
+        assert len(lived) > 10 and sum(r["accepted"] for r in villages["rows"]) == 40 + 24
         assert "asked the demo" in demo.county("stop")
         demo.wait_for("county server stopped")
         status = http_json("GET", f"{demo.agent_url}/api/status", staff=DEMO_STAFF)[1]

@@ -6,16 +6,20 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from protocol.ids import new_uuid7
-from server.accounts.agents import register_agent
-from server.config import ServerConfig
+from server.accounts.agents import register_agent, register_unit_agent
+from server.app import build_app
+from server.config import ServerConfig, load_config
 from server.http.common import REFERENCE, STORE
 from tests import postgres
 
@@ -97,6 +101,11 @@ class CountyServer:
         record, token = await register_agent(self.app[STORE], self.app[REFERENCE], township, name)
         return TownshipAgent(record.agent_id, token, record.township_code)
 
+    async def add_unit_agent(self, unit: str, name: str = "大厅 窗口1") -> TownshipAgent:
+        """A PC of a service hall (or a centre), by the unit's 12-digit code (`agents add --unit`)."""
+        record, token = await register_unit_agent(self.app[STORE], self.app[REFERENCE], unit, name)
+        return TownshipAgent(record.agent_id, token, record.township_code)
+
     async def post_push(self, body: Any, *, token: str | None, is_gzip: bool = True,
                         headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
         raw = body if isinstance(body, bytes) else json.dumps(body, ensure_ascii=False).encode()
@@ -143,3 +152,17 @@ async def push_conflict(server: CountyServer, township: str = QIAOWA, day: str =
     answer = await server.push(two, [withdrawn])
     assert [c["event_id"] for c in answer["conflicts"]] == [withdrawn["event_id"]], answer
     return accepted, completed, withdrawn
+
+
+@asynccontextmanager
+async def serve(tmp_path: Path, org_units: Path) -> AsyncIterator[CountyServer]:
+    """A server of its own over `org_units` (a prefecture's, say), with the default body limit (16 MiB), so that
+    full batches of 5000 events go up in one push."""
+    path = tmp_path / "server.toml"
+    path.write_text(f'[server]\nadmin_token = "{ADMIN_TOKEN}"\ndatabase = "county.sqlite3"\ningest_workers = 0\n'
+                    f'[reference]\norg_units = "{org_units}"\ncatalog = "{REPO / "config" / "catalog.csv"}"\n',
+                    encoding="utf-8")
+    config = load_config(path)
+    app = await build_app(config)
+    async with TestServer(app, host="127.0.0.1", port=0) as srv, aiohttp.ClientSession() as session:
+        yield CountyServer(str(srv.make_url("")).rstrip("/"), app, config, session)

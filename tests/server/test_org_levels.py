@@ -8,20 +8,15 @@ import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import msgspec
 import pytest
-from aiohttp.test_utils import TestServer
 from click.testing import CliRunner
 
 from protocol.messages import ReferenceResponse
-from server.accounts.agents import register_unit_agent
 from server.admin import rollups as maintenance
-from server.app import build_app
 from server.cli import main
-from server.config import load_config
-from server.http.common import REFERENCE, STORE
-from tests.server.helpers import ADMIN_TOKEN, QIAOWA, REPO, WACHANG, CountyServer, TownshipAgent
+from server.http.common import STORE
+from tests.server.helpers import QIAOWA, REPO, WACHANG, CountyServer, serve
 
 HALL = "513422000000"  # 木里藏族自治县 and its 县政务服务大厅
 W201, Q201 = WACHANG + "201", QIAOWA + "201"
@@ -50,15 +45,10 @@ async def test_agents_add_refuses_the_countys_own_code_as_a_township_and_adds_it
     assert code == 2 and "either --township CODE or --unit CODE" in out
 
 
-async def _hall_agent(server: CountyServer) -> TownshipAgent:
-    record, token = await register_unit_agent(server.app[STORE], server.app[REFERENCE], HALL, "县政务服务大厅 窗口1")
-    return TownshipAgent(record.agent_id, token, record.township_code)
-
-
 async def test_a_halls_pc_gets_the_countys_villages_and_its_cases_count_at_the_hall_and_where_people_live(
         county_server: CountyServer) -> None:
     server = county_server
-    hall = await _hall_agent(server)
+    hall = await server.add_unit_agent(HALL, "县政务服务大厅 窗口1")
     status, body = await server.get("/api/v1/reference", token=hall.token)
     assert status == 200, body
     ref = msgspec.convert(body, ReferenceResponse)
@@ -119,22 +109,16 @@ MAERKANG, WENCHUAN = "513201", "513221"
 
 @pytest.fixture
 async def prefecture(tmp_path: Path) -> AsyncIterator[CountyServer]:
-    path = tmp_path / "server.toml"
-    path.write_text(f'[server]\nadmin_token = "{ADMIN_TOKEN}"\ndatabase = "p.sqlite3"\ningest_workers = 0\n'
-                    f'[reference]\norg_units = "{ABA}"\ncatalog = "{REPO / "config" / "catalog.csv"}"\n',
-                    encoding="utf-8")
-    config = load_config(path)
-    app = await build_app(config)
-    async with TestServer(app, host="127.0.0.1", port=0) as srv, aiohttp.ClientSession() as session:
-        yield CountyServer(str(srv.make_url("")).rstrip("/"), app, config, session)
+    async with serve(tmp_path, ABA) as server:
+        yield server
 
 
 async def test_a_prefecture_server_holds_its_counties_their_halls_and_the_prefectures_hall(
         prefecture: CountyServer) -> None:
     server = prefecture
     town = await server.add_agent(MAERKANG + "100")
-    county_hall = await _hall_agent_of(server, WENCHUAN + "000000")
-    prefecture_hall = await _hall_agent_of(server, "513200000000")
+    county_hall = await server.add_unit_agent(WENCHUAN + "000000")
+    prefecture_hall = await server.add_unit_agent("513200000000")
     await server.push(town, [town.accepted("2026-05-06", org_code=MAERKANG + "100000",
                                            village_code=MAERKANG + "100201")])
     await server.push(county_hall, [county_hall.accepted("2026-05-06", org_code=WENCHUAN + "000000",
@@ -166,6 +150,3 @@ async def test_a_prefecture_server_holds_its_counties_their_halls_and_the_prefec
     assert await maintenance.verify_rollups(server.app[STORE]) == []
 
 
-async def _hall_agent_of(server: CountyServer, unit: str) -> TownshipAgent:
-    record, token = await register_unit_agent(server.app[STORE], server.app[REFERENCE], unit, "大厅 窗口1")
-    return TownshipAgent(record.agent_id, token, record.township_code)

@@ -15,22 +15,16 @@ from __future__ import annotations
 import io
 import random
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import openpyxl
 import pytest
-from aiohttp.test_utils import TestServer
 
-from server.accounts.agents import register_unit_agent
 from server.admin import rollups as maintenance
-from server.app import build_app
-from server.config import load_config
 from server.http.common import REFERENCE, STORE
-from tests.server.helpers import ADMIN_TOKEN, REPO, CountyServer, TownshipAgent
+from tests.server.helpers import ADMIN_TOKEN, REPO, CountyServer, TownshipAgent, serve
 from tests.server.published import Spec, build, consultations, push_all
 
 pytestmark = pytest.mark.timeout(120)
@@ -53,33 +47,15 @@ async def _get(server: CountyServer, path: str) -> Any:
     return body
 
 
-async def _unit_agent(server: CountyServer, unit: str) -> TownshipAgent:
-    record, token = await register_unit_agent(server.app[STORE], server.app[REFERENCE], unit, "大厅 窗口1")
-    return TownshipAgent(record.agent_id, token, record.township_code)
-
-
-@asynccontextmanager
-async def _server(tmp_path: Path, org_units: Path) -> AsyncIterator[CountyServer]:
-    """A server with the default body limit (16 MiB), so that full batches of 5000 events go up in one push."""
-    path = tmp_path / "server.toml"
-    path.write_text(f'[server]\nadmin_token = "{ADMIN_TOKEN}"\ndatabase = "county.sqlite3"\ningest_workers = 0\n'
-                    f'[reference]\norg_units = "{org_units}"\ncatalog = "{REPO / "config" / "catalog.csv"}"\n',
-                    encoding="utf-8")
-    config = load_config(path)
-    app = await build_app(config)
-    async with TestServer(app, host="127.0.0.1", port=0) as srv, aiohttp.ClientSession() as session:
-        yield CountyServer(str(srv.make_url("")).rstrip("/"), app, config, session)
-
-
 @pytest.fixture
 async def muli(tmp_path: Path) -> AsyncIterator[CountyServer]:
-    async with _server(tmp_path, REPO / "config" / "org_units.csv") as server:
+    async with serve(tmp_path, REPO / "config" / "org_units.csv") as server:
         yield server
 
 
 async def test_muli_2020_the_county_halls_year_as_the_yearbook_prints_it(muli: CountyServer) -> None:
     server, rng = muli, random.Random(2020)
-    hall = await _unit_agent(server, MULI_HALL)
+    hall = await server.add_unit_agent(MULI_HALL)
     villages = [u.code for u in server.app[REFERENCE].org_units.values() if u.level == "village"]
     y0, y1 = date(2020, 1, 2), date(2020, 12, 31)
     events: list[dict[str, Any]] = []
@@ -160,7 +136,7 @@ def aba_org_units(path: Path) -> None:
 @pytest.fixture
 async def aba(tmp_path: Path) -> AsyncIterator[CountyServer]:
     aba_org_units(tmp_path / "aba.csv")
-    async with _server(tmp_path, tmp_path / "aba.csv") as server:
+    async with serve(tmp_path, tmp_path / "aba.csv") as server:
         yield server
 
 
@@ -175,10 +151,10 @@ async def test_aba_2021_a_prefectures_ten_months_over_thirteen_counties(aba: Cou
         desks.append((await server.add_agent(t.code[:9]), t.code, [v.code for v in ref.units_under(t.code[:9])
                                                                      if v.level == "village"]))
     for code, _ in ABA_COUNTIES:
-        desks.append((await _unit_agent(server, code + "000000"), code + "000000",
+        desks.append((await server.add_unit_agent(code + "000000"), code + "000000",
                       [v.code for v in ref.units_under(code, None) if v.level == "village"]))
     everywhere = [v.code for v in ref.org_units.values() if v.level == "village"]
-    desks.append((await _unit_agent(server, ABA), ABA, everywhere))
+    desks.append((await server.add_unit_agent(ABA), ABA, everywhere))
     per, extra = divmod(ACCEPTED, len(desks))
     open_left, online_left, handed = ACCEPTED - COMPLETED, ONLINE, 0
     expected_per_county: dict[str, int] = {}

@@ -9,7 +9,15 @@ import msgspec
 
 from protocol.messages import ReferenceResponse
 from server.http.openapi import build_openapi
-from server.model.rollups import KEY_COLUMNS, METRICS, MONTH, MONTH_CHANNEL, RESIDENCE_DAILY, RESIDENCE_MONTH
+from server.model.rollups import (
+    KEY_COLUMNS,
+    METRICS,
+    MONTH,
+    MONTH_CHANNEL,
+    RESIDENCE_DAILY,
+    RESIDENCE_MONTH,
+    RESIDENCE_MONTH_CHANNEL,
+)
 from server.storage.sqlite import store as sqlite_store
 from server.storage.sqlite.store import SqliteStore
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
@@ -32,7 +40,7 @@ async def test_migrations_are_applied_once_and_recorded(tmp_path: Path) -> None:
         columns = [r[1] for r in db.execute("PRAGMA table_info(rollups)")]
         month_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month)")]
         channel_columns = [r[1] for r in db.execute("PRAGMA table_info(rollups_month_channel)")]
-        for grain in (RESIDENCE_DAILY, RESIDENCE_MONTH):
+        for grain in (RESIDENCE_DAILY, RESIDENCE_MONTH, RESIDENCE_MONTH_CHANNEL):
             assert [r[1] for r in db.execute(f"PRAGMA table_info({grain.name})")] == [*grain.key_columns, *METRICS]
     assert columns == [*KEY_COLUMNS, *METRICS]  # the metric list is declared once, in server.model.rollups
     assert month_columns == [*MONTH.key_columns, *METRICS]

@@ -15,8 +15,8 @@ import msgspec
 
 from protocol.lifecycle import Case, Rating, ratings_of
 from protocol.messages import Conflict
-from server.model.rollups import METRICS
-from server.storage.case_where import OPEN, case_where, upper_bound
+from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE
+from server.storage.case_where import HOME, OPEN, case_where, sum_queries, upper_bound
 from server.storage.dashboard import (
     CASE_SORTS,
     GROUPS,
@@ -30,7 +30,6 @@ from server.storage.dashboard import (
 )
 from server.storage.postgres.ingest import Connection
 from server.storage.postgres.store import PostgresStore, agent_record
-from server.storage.rollup_tables import MONTH_CHANNEL_TABLE, MONTH_TABLE, split_period
 from server.storage.rows import AGENT_COLUMNS
 
 _conflict = msgspec.json.Decoder(Conflict)
@@ -93,30 +92,11 @@ class PostgresDashboardStore:
     # ---- figures --------------------------------------------------------------------------------------------
 
     async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
-                          units: Sequence[str] | None = None) -> Sums:
-        assert all(g in GROUPS for g in by), by
-        months, day_ranges = split_period(date_from, date_to)
+                          units: Sequence[str] | None = None, basis: str = HANDLED) -> Sums:
+        assert all(g in GROUPS for g in by) and basis in BASES, (by, basis)
         out: Sums = {}
-        if months is not None:
-            table = MONTH_CHANNEL_TABLE.name if "category" not in by else MONTH_TABLE.name
-            params: list[Any]
-            if units is not None:
-                where, params = f"unit IN ({_marks(len(units))})", list(units)
-            elif unit_len == len(prefix):
-                where, params = "unit = ?", [prefix]
-            else:
-                where, params = "unit >= ? AND unit < ? AND length(unit) = ?", [prefix, upper_bound(prefix), unit_len]
-            await self._sum_into(out, table, list(by), f"{where} AND month >= ? AND month <= ?",
-                                 [*params, *months], len(by))
-        for day_from, day_to in day_ranges:
-            cols = [{"unit": f"substr(org_code, 1, {int(unit_len)})", "month": "substr(day, 1, 7)"}.get(g, g)
-                    for g in by]
-            where = "org_code >= ? AND org_code < ? AND day >= ? AND day <= ?"
-            params = [prefix, upper_bound(prefix), day_from, day_to]
-            if units is not None:
-                where += f" AND substr(org_code, 1, {int(unit_len)}) IN ({_marks(len(units))})"
-                params += list(units)
-            await self._sum_into(out, "rollups", cols, where, params, len(by))
+        for table, cols, where, params in sum_queries(unit_len, prefix, date_from, date_to, by, units, basis):
+            await self._sum_into(out, table, cols, where, params, len(by))
         return out
 
     async def _sum_into(self, out: Sums, table: str, cols: list[str], where: str, params: list[Any], n: int) -> None:
@@ -130,14 +110,24 @@ class PostgresDashboardStore:
                 if value:
                     total[metric] = total.get(metric, 0) + value
 
-    async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str) -> dict[str, int]:
+    async def open_overdue_counts(self, unit_len: int, prefix: str, as_of: str, basis: str = HANDLED
+                                  ) -> dict[str, int]:
+        code = HOME if basis == RESIDENCE else "org_code"  # by residence: the village, else the unit's county code
         rows = await self._fetch(
-            f"SELECT org_code, count(*) FROM cases WHERE {OPEN} AND org_code >= ? AND org_code < ? AND due_on < ? "
-            "GROUP BY org_code", (prefix, upper_bound(prefix), as_of))
+            f"SELECT {code}, count(*) FROM cases WHERE {OPEN} AND {code} >= ? AND {code} < ? AND due_on < ? "
+            "GROUP BY 1", (prefix, upper_bound(prefix), as_of))
         out: dict[str, int] = {}
         for org_code, n in rows:
             out[org_code[:unit_len]] = out.get(org_code[:unit_len], 0) + n
         return out
+
+    async def item_counts(self, where: CaseFilter, unit_len: int) -> dict[tuple[str, str], int]:
+        sql, params = case_where(where, _json_field)
+        code = HOME if where.basis == RESIDENCE else "org_code"
+        rows = await self._fetch(
+            f"SELECT substr({code}, 1, {int(unit_len)}), item_code, count(*) FROM cases WHERE {sql} GROUP BY 1, 2",
+            params)
+        return {(unit, item): n for unit, item, n in rows}
 
     # ---- case lists -----------------------------------------------------------------------------------------
 

@@ -17,7 +17,8 @@ import msgspec
 from protocol.lifecycle import Case, Rating, ratings_of
 from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
-from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE, UNIT_LENGTHS
+from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE
+from server.storage.case_where import sum_queries
 from server.storage.dashboard import (
     CASE_FIGURES,
     CASE_SORTS,
@@ -31,13 +32,6 @@ from server.storage.dashboard import (
     ConflictRow,
     SessionRecord,
     Sums,
-)
-from server.storage.rollup_tables import (
-    MONTH_CHANNEL_TABLE,
-    MONTH_TABLE,
-    RESIDENCE_DAILY_TABLE,
-    RESIDENCE_MONTH_TABLE,
-    split_period,
 )
 from server.storage.sqlite.store import AGENT_COLUMNS, READ_PRAGMAS, SqliteStore, agent_record
 
@@ -131,39 +125,9 @@ class SqliteDashboardStore:
     async def figure_sums(self, unit_len: int, prefix: str, date_from: str, date_to: str, by: Sequence[str],
                           units: Sequence[str] | None = None, basis: str = HANDLED) -> Sums:
         assert all(g in GROUPS for g in by) and basis in BASES, (by, basis)
-        months, day_ranges = split_period(date_from, date_to)
         out: Sums = {}
-        n = int(unit_len)
-        if months is not None:
-            # Month rows exist per county (6), township (9) and unit (12): a prefecture's or province's units (4, 2)
-            # sum their counties' rows.
-            depth = max(n, UNIT_LENGTHS[0])
-            cols = [f"substr(unit, 1, {n})" if g == "unit" and depth != n else g for g in by]
-            if basis == RESIDENCE:
-                table = RESIDENCE_MONTH_TABLE.name
-            else:  # without a category in the grouping, the month rows with the categories summed do (5x fewer rows)
-                table = MONTH_CHANNEL_TABLE.name if "category" not in by else MONTH_TABLE.name
-            params: list[Any]
-            if units is not None and depth == n:
-                where, params = f"unit IN ({_marks(len(units))})", list(units)
-            elif depth == len(prefix):
-                where, params = "unit = ?", [prefix]
-            else:
-                where, params = "unit >= ? AND unit < ? AND length(unit) = ?", [prefix, upper_bound(prefix), depth]
-                if units is not None:
-                    where += f" AND substr(unit, 1, {n}) IN ({_marks(len(units))})"
-                    params += list(units)
-            await self._sum_into(out, table, cols, f"{where} AND month >= ? AND month <= ?",
-                                 [*params, *months], len(by))
-        code, daily = ("res_code", RESIDENCE_DAILY_TABLE.name) if basis == RESIDENCE else ("org_code", "rollups")
-        for day_from, day_to in day_ranges:
-            cols = [{"unit": f"substr({code}, 1, {n})", "month": "substr(day, 1, 7)"}.get(g, g) for g in by]
-            where = f"{code} >= ? AND {code} < ? AND day >= ? AND day <= ?"
-            params = [prefix, upper_bound(prefix), day_from, day_to]
-            if units is not None:
-                where += f" AND substr({code}, 1, {n}) IN ({_marks(len(units))})"
-                params += list(units)
-            await self._sum_into(out, daily, cols, where, params, len(by))
+        for table, cols, where, params in sum_queries(unit_len, prefix, date_from, date_to, by, units, basis):
+            await self._sum_into(out, table, cols, where, params, len(by))
         return out
 
     async def _sum_into(self, out: Sums, table: str, cols: list[str], where: str, params: list[Any], n: int) -> None:
@@ -186,14 +150,23 @@ class SqliteDashboardStore:
         # the county's range of cases_org_accepted instead. By residence: the open cases by village (migration
         # 0035's partial index), those without one at their unit's county code, as the rollups count them.
         if basis == RESIDENCE:
-            rows = await self._read.execute_fetchall(
-                f"SELECT {_HOME}, count(*) FROM cases WHERE {_OPEN} AND {_HOME} >= ? AND {_HOME} < ? AND due_on < ? "
-                "GROUP BY 1", (prefix, upper_bound(prefix), as_of))
+            # Two index ranges rather than a scan of an expression: the open cases by village, and those without
+            # one, which live at their unit's county code, by the unit (when that code is under the prefix).
+            rows = list(await self._read.execute_fetchall(
+                f"SELECT village_code, count(*) FROM cases INDEXED BY cases_open_residence WHERE {_OPEN} "
+                "AND village_code >= ? AND village_code < ? AND due_on < ? GROUP BY village_code",
+                (prefix, upper_bound(prefix), as_of)))
+            county = prefix if len(prefix) <= 6 else prefix[:6] if prefix[6:] == "0" * (len(prefix) - 6) else None
+            if county is not None:
+                rows += list(await self._read.execute_fetchall(
+                    f"SELECT substr(org_code, 1, 6) || '000000', count(*) FROM cases INDEXED BY cases_open_residence "
+                    f"WHERE {_OPEN} AND village_code IS NULL AND org_code >= ? AND org_code < ? AND due_on < ? "
+                    "GROUP BY 1", (county, upper_bound(county), as_of)))
         else:
-            rows = await self._read.execute_fetchall(
+            rows = list(await self._read.execute_fetchall(
                 f"SELECT org_code, count(*) FROM cases INDEXED BY cases_open_due WHERE {_OPEN} "
                 "AND org_code >= ? AND org_code < ? AND due_on < ? GROUP BY org_code",
-                (prefix, upper_bound(prefix), as_of))
+                (prefix, upper_bound(prefix), as_of)))
         out: dict[str, int] = {}
         for org_code, n in rows:
             out[org_code[:unit_len]] = out.get(org_code[:unit_len], 0) + n

@@ -79,7 +79,7 @@ SELECT code, day, category, channel, SUM(accepted), SUM(completed), SUM(complete
     UNION ALL
     SELECT substr(org_code, 1, 6) || '000000' AS code, consulted_on AS day, '咨询' AS category, channel, 0 AS accepted, 0 AS completed, 0 AS completed_on_time, 0 AS completed_late, 0 AS trips_le1, 0 AS rejected, 0 AS withdrawn, 0 AS rated, 0 AS rated_5, 0 AS rated_4, 0 AS rated_3, 0 AS rated_2, 0 AS rated_1, 0 AS bad_followed_up, 1 AS consultations, 0 AS in_progress, 0 AS bad_pending
     FROM consultations
-)
+) AS c
 GROUP BY 1, 2, 3, 4 HAVING SUM(accepted) <> 0 OR SUM(completed) <> 0 OR SUM(completed_on_time) <> 0 OR SUM(completed_late) <> 0 OR SUM(trips_le1) <> 0 OR SUM(rejected) <> 0 OR SUM(withdrawn) <> 0 OR SUM(rated) <> 0 OR SUM(rated_5) <> 0 OR SUM(rated_4) <> 0 OR SUM(rated_3) <> 0 OR SUM(rated_2) <> 0 OR SUM(rated_1) <> 0 OR SUM(bad_followed_up) <> 0 OR SUM(consultations) <> 0 OR SUM(in_progress) <> 0 OR SUM(bad_pending) <> 0;
 
 INSERT INTO rollups_residence_month (unit, month, category, channel, accepted, completed, completed_on_time, completed_late, trips_le1, rejected, withdrawn, rated, rated_5, rated_4, rated_3, rated_2, rated_1, bad_followed_up, consultations, in_progress, bad_pending)
