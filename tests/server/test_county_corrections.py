@@ -62,7 +62,7 @@ async def test_a_county_grant_reaches_the_pcs_and_lets_a_rated_case_change_a_fig
     assert status == 201, given
     status, page = await county_server.get(f"/api/v1/cases/{case_id}")
     assert [g["grant_id"] for g in page["grants"]] == [given["grant_id"]]
-    assert set(page["locked_fields"]) == {"item_code", "org_code", "channel"}
+    assert set(page["locked_fields"]) == {"item_code", "org_code", "channel", "village_code"}
 
     pulled = await pull(county_server, other)
     assert [(g["grant_id"], g["case_id"]) for g in pulled["grants"]] == [(given["grant_id"], case_id)]
