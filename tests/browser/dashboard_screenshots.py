@@ -151,7 +151,7 @@ def take(out: Path, n_cases: int) -> None:
                 page.screenshot(path=out / "dashboard-summary.png", full_page=True)
                 visit(page, url, "#/agents")
                 page.screenshot(path=out / "dashboard-agents.png", full_page=True)
-                visit(page, url, "#/bad")
+                visit(page, url, "#/bad?state=pending")
                 page.screenshot(path=out / "dashboard-bad.png", full_page=True)
                 page.fill("#search-q", FEATURED["cert_no"][-4:])
                 page.keyboard.press("Enter")
