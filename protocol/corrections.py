@@ -3,9 +3,9 @@ which of them need a county admin's grant once the case is closed (办结, 不�
 
 A closed or rated case already counts in published figures. A field that moves a figure (the rollup key: the item
 and so its category, the unit where it was handled, the channel; the promised days and due date that decide 按时办结)
-is then changed only under a grant the county gave for that case (`CorrectedData.grant`); the others (who the
-applicant is and how to reach them, the village, the staff member, the completion note) change no figure and can be
-corrected at any time, always with a reason. Pure.
+is then changed only under a grant the county gave for that case (`CorrectedData.grant`), and so is the applicant's
+village, which places the case in the figures by residence; the others (who the applicant is and how to reach them,
+the staff member, the completion note) change no figure and can be corrected at any time, always with a reason. Pure.
 """
 
 from __future__ import annotations
@@ -19,12 +19,13 @@ if TYPE_CHECKING:
     from protocol.lifecycle import Case
 
 # Every field of a case a correction may change, in the order the page shows them.
-CORRECTABLE: tuple[str, ...] = ("applicant_name", "cert_type", "cert_no", "phone", "village_code", "staff", "note",
+CORRECTABLE: tuple[str, ...] = ("applicant_name", "cert_type", "cert_no", "phone", "staff", "note", "village_code",
                                 "item_code", "org_code", "channel")
 # Derived by the agent from the item (and the calendar), never typed: they follow a corrected item_code.
 DERIVED: tuple[str, ...] = ("promised_days", "due_on")
-# The fields whose change moves a figure of a closed or rated case (server.model.rollups keys and on-time).
-FIGURE_FIELDS = frozenset({"item_code", "org_code", "channel", *DERIVED})
+# The fields whose change moves a figure of a closed or rated case (server.model.rollups keys: where handled, item
+# category, channel, residence; and on-time).
+FIGURE_FIELDS = frozenset({"item_code", "org_code", "channel", "village_code", *DERIVED})
 FIELD_LABELS = {"applicant_name": "申请人姓名", "cert_type": "证件类型", "cert_no": "证件号码", "phone": "联系电话",
                 "village_code": "所在村（社区）", "staff": "经办人", "note": "办结备注", "item_code": "事项",
                 "org_code": "办理单位", "channel": "受理渠道", "promised_days": "承诺时限", "due_on": "办结期限"}

@@ -43,7 +43,7 @@ class HistoryItem(msgspec.Struct, omit_defaults=False):
     kind_label: str
     agent_id: str
     agent_name: str | None
-    staff: str | None  # the staff member the event names
+    staff: str | None  # who: the staff member signed in on the PC (name（工号）), else the one the event names
     seq: int
     at: str  # on the county's clock (the PC's corrected by its offset), China time, to the second
     received_at: str  # when the county stored it, China time

@@ -85,7 +85,7 @@ async def test_an_unguarded_update_of_a_completed_rated_case_is_refused_in_chine
 async def test_a_county_grant_pulled_earlier_lets_the_pc_correct_a_figure_field_offline(agent_client):
     case_id = await _case(agent_client, ("completed", {"result": "approved"}), ("evaluated", {"rating": 4}))
     history = await (await agent_client.get(f"/api/cases/{case_id}/history")).json()
-    assert set(history["case"]["correction"]["locked"]) == {"item_code", "org_code", "channel"}
+    assert set(history["case"]["correction"]["locked"]) == {"item_code", "org_code", "channel", "village_code"}
     grant = CorrectionGrant(grant_id="0190a0b0-0000-7000-8000-000000000001", case_id=case_id, reason="核实后改正",
                             granted_by="县管理员", granted_at="2026-11-24T01:00:00+00:00")
     other = msgspec.structs.replace(grant, grant_id="0190a0b0-0000-7000-8000-000000000002",

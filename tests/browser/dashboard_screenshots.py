@@ -30,6 +30,9 @@ from tests.browser.county import ProcessCounty, log_in, start_county, visit
 NAMES = ["扎西卓玛", "李建华", "次仁多吉", "王秀英", "阿西木呷", "张德明", "格桑拉姆", "刘国强", "泽仁措", "杨丽",
          "བཀྲ་ཤིས་སྒྲོལ་མ", "木里县乔瓦镇锄头湾村生态农业专业合作社（林下种植、养殖及农副产品加工销售）"]
 STAFF = ["李梅", "王芳", "张磊", "杨静", "泽让", "达瓦"]
+COMMENTS = ["排队时间太长", "材料要求没有一次说清楚，跑了两趟", "窗口人员态度不好", "网上办理页面打不开"]
+# The case the case page and the search show: rated 不满意 with a comment, its phone corrected at the window.
+FEATURED: dict[str, Any] = {"cert_no": "513422198807150417", "case_id": None, "case_no": None}
 
 
 def _units() -> dict[str, list[str]]:
@@ -89,9 +92,11 @@ def seeder(n_cases: int, today: date):
             events.append(agent.completed(case_id, done.isoformat(), trips=0 if rng.random() < 0.95 else 1))
             if rng.random() < 0.9:
                 rating = rng.choices([5, 4, 3, 2, 1], [0.85, 0.11, 0.025, 0.01, 0.005])[0]
-                events.append(agent.evaluated(case_id, done.isoformat(), rating))
+                events.append(agent.event("evaluated", case_id, f"{done.isoformat()}T10:30:00+08:00", {
+                    "rating": rating, **({"comment": rng.choice(COMMENTS)} if rating <= 2 else {})}))
                 if rating <= 2 and rng.random() < 0.6:
                     events.append(agent.followed_up(case_id, (done + timedelta(days=2)).isoformat()))
+        _featured(agents["513422100"], per_township["513422100"], workdays[-12], calendar)
         for township, events in per_township.items():
             agent = agents[township]
             for _ in range(int(40 * weights[township])):
@@ -103,6 +108,23 @@ def seeder(n_cases: int, today: date):
         await county.add_agent("513422104", "窗口2")  # a second PC that has never synced
 
     return seed
+
+
+def _featured(agent: Any, events: list[dict[str, Any]], on: date, calendar: Any) -> None:
+    """乔瓦镇's case of 格桑拉姆: accepted, completed, rated 不满意 with a comment, its phone corrected."""
+    due = due_date(calendar, on, 10)
+    ev = agent.accepted(on.isoformat(), item_code="GG-0004", due_on=due.isoformat(), promised_days=10,
+                        village_code="513422100201", applicant_name="格桑拉姆", staff="李梅",
+                        cert_no=FEATURED["cert_no"], phone="13908141234")
+    case_id = ev["case_id"]
+    FEATURED.update(case_id=case_id, case_no=ev["data"]["case_no"])
+    done = on + timedelta(days=3)
+    events += [ev, agent.completed(case_id, done.isoformat()),
+               agent.event("evaluated", case_id, f"{done.isoformat()}T11:05:00+08:00",
+                           {"rating": 2, "comment": "材料要求没有一次说清楚，跑了两趟"}),
+               agent.event("corrected", case_id, f"{(done + timedelta(days=1)).isoformat()}T09:20:00+08:00", {
+                   "reason": "回访时发现电话登记错一位", "phone": "13908141243", "staff": "王芳",
+                   "before": {"phone": "13908141234", "staff": "李梅"}})]
 
 
 def take(out: Path, n_cases: int) -> None:
@@ -129,6 +151,15 @@ def take(out: Path, n_cases: int) -> None:
                 page.screenshot(path=out / "dashboard-summary.png", full_page=True)
                 visit(page, url, "#/agents")
                 page.screenshot(path=out / "dashboard-agents.png", full_page=True)
+                visit(page, url, "#/bad?state=pending")
+                page.screenshot(path=out / "dashboard-bad.png", full_page=True)
+                page.fill("#search-q", FEATURED["cert_no"][-4:])
+                page.keyboard.press("Enter")
+                page.wait_for_selector("#search-results")
+                page.wait_for_selector("body[data-ready=true]")
+                page.screenshot(path=out / "dashboard-search.png", full_page=True)
+                visit(page, url, f"#/case/{FEATURED['case_id']}")
+                page.screenshot(path=out / "dashboard-case.png", full_page=True)
                 visit(page, url, f"#/overview?from={year}-03-31&to={year}-03-01")  # a range typed the wrong way round
                 page.screenshot(path=out / "dashboard-filter-error.png")
                 page.context.clear_cookies()

@@ -22,6 +22,7 @@ from playwright.sync_api import sync_playwright
 from agent import cases
 from agent.reference import Reference
 from agent.store import AgentStore
+from protocol.causal import CaseMeta, FoldResult
 from protocol.certificates import resident_id_check_char
 from protocol.ids import case_number, new_uuid7
 from protocol.lifecycle import CHINA_TZ
@@ -72,13 +73,13 @@ async def seed(database: Path) -> None:
                 "phone": "13908140000", "village_code": f"{TOWNSHIP}{village}", "staff": "李梅"}
         case, event = cases.accept(form, ref, case_id=new_uuid7(), stamp=stamp,
                                    case_no=case_number(TOWNSHIP, 1, on.isoformat(), n))
-        await store.save_action(case, event)
+        await store.save_action(FoldResult(case, [], [], CaseMeta(count=1)), event)
         return case
 
     async def act(case, kind: str, on: date, hour: int, **data):
         stamp = cases.Stamp(new_uuid7(), datetime.combine(on, time(hour, 40), CHINA_TZ), 0)
         case, event = cases.act(case, kind, data, ref, stamp)
-        await store.save_action(case, event)
+        await store.save_action(FoldResult(case, [], [], CaseMeta(count=1)), event)
         return case
 
     await accept("XK-0002", working_days_back(ref, today - timedelta(days=3), 10), 10)  # overdue
@@ -182,6 +183,22 @@ def take(out: Path) -> None:
                     "result": "approved", "note": "经审核符合条件，自下月起按月发放最低生活保障金。"}})
                 visit(f"/print/result/{found['case_id']}")
                 page.screenshot(path=out / "result-slip.png", full_page=True)
+
+                rated = post(f"{agent.url}/api/cases", {
+                    "item_code": "GG-0004", "applicant_name": "格桑拉姆", "cert_type": "resident_id",
+                    "cert_no": VALID_ID, "phone": "13908141234", "village_code": f"{TOWNSHIP}201", "staff": "李梅"})
+                events = f"{agent.url}/api/cases/{rated['case_id']}/events"
+                post(events, {"kind": "completed", "data": {"result": "approved"}})
+                post(events, {"kind": "evaluated", "data": {"rating": 2, "comment": "材料要求没有一次说清楚"}})
+                visit(f"/#/case/{rated['case_id']}")
+                page.click("[data-action=corrected]")
+                page.fill("form[data-kind=corrected] [name=phone]", "13908141243")
+                page.fill("form[data-kind=corrected] [name=reason]", "回访时发现电话登记错一位")
+                page.locator("form[data-kind=corrected]").scroll_into_view_if_needed()
+                page.screenshot(path=out / "case-correction-form.png", full_page=True)
+                page.keyboard.press("Control+Enter")
+                page.wait_for_selector("[data-slot=saved]:not([hidden])")
+                page.screenshot(path=out / "case-corrected.png", full_page=True)
 
                 visit("/?lang=en#/today")
                 page.screenshot(path=out / "today-en.png", full_page=True)

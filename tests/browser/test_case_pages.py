@@ -96,5 +96,5 @@ def test_a_correction_on_the_pc_shows_in_both_histories_and_the_case_is_found_on
     # 差评回访 shows the resident's comment and leads to the case too.
     page.goto(f"{cluster.server_url}/dashboard/#/bad?state=pending")  # all waiting, not only the overdue
     page.wait_for_selector("body[data-ready=true]")
-    expect(page.locator(".panel tbody tr .comment")).to_have_text("等得太久")
+    expect(page.locator("#follow-ups tbody tr .comment")).to_have_text("等得太久")
     expect(page.locator(f"a.case-link[data-case-id='{case['case_id']}']")).to_be_visible()

@@ -3,6 +3,10 @@ before/after, a rating's comment, conflicts; the certificate masked; bad searche
 
 from __future__ import annotations
 
+import msgspec
+
+from ops.passwords import hash_password
+from protocol.messages import StaffMember, StaffPush
 from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent, push_conflict
 
 
@@ -59,3 +63,19 @@ async def test_search_by_last_four_and_its_errors(county_server: CountyServer, q
     status, long = await county_server.get("/api/v1/search?q=" + "x" * 101)
     assert status == 422 and "100" in long["fields"]["q"]
     assert (await county_server.get("/api/v1/search?q=002X", token=None))[0] == 401
+
+
+async def test_the_history_names_the_staff_member_signed_in_on_the_pc(county_server: CountyServer,
+                                                                      qiaowa: TownshipAgent) -> None:
+    member = StaffMember(staff_id="L01", name="卓玛", role="lead", secret_hash=hash_password("274915-pin"), rev=1,
+                         changed_at="2026-03-01T09:00:00+08:00")
+    async with county_server.session.post(f"{county_server.url}/api/v1/staff", json=msgspec.to_builtins(
+            StaffPush(members=[member])), headers={"Authorization": f"Bearer {qiaowa.token}"}) as r:
+        assert r.status == 200, await r.text()
+    acc = qiaowa.accepted(staff="李四") | {"staff_id": "L01"}
+    unknown = qiaowa.completed(acc["case_id"]) | {"staff_id": "X9"}
+    await county_server.push(qiaowa, [acc, unknown, qiaowa.evaluated(acc["case_id"])])
+    status, page = await county_server.get(f"/api/v1/cases/{acc['case_id']}")
+    assert status == 200
+    # signed in and on the township's list; signed in but unknown there; no sign-in (an older PC): none
+    assert [h["staff"] for h in page["history"]] == ["卓玛（L01）", "X9", None]

@@ -11,8 +11,8 @@ import { CHANNELS } from "./consult.js";
 // [field, control]: the order the form shows them in.
 const FIELDS = [
   ["applicant_name", "text"], ["cert_type", "select"], ["cert_no", "text"], ["phone", "text"],
-  ["village_code", "select"], ["staff", "text"], ["note", "textarea"],
-  ["item_code", "select"], ["org_code", "select"], ["channel", "select"],
+  ["staff", "text"], ["note", "textarea"],
+  ["village_code", "select"], ["item_code", "select"], ["org_code", "select"], ["channel", "select"],
 ];
 
 function choices(name) {

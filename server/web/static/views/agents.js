@@ -29,8 +29,9 @@ export async function renderAgents(view) {
     { key: "protocol_version", label: t("agents.protocol"), num: true, render: (a) => (a.protocol_version < 2 ? h("span", { class: "badge flag-due_soon", title: t("agents.old_protocol") }, `${a.protocol_version} ${t("agents.old")}`) : String(a.protocol_version)) },
     { key: "digest_agrees", label: t("agents.digest"), render: (a) => (a.digest_agrees === null ? "—" : a.digest_agrees ? t("agents.agrees") : h("strong", { class: "late" }, t("agents.differs"))) },
     { key: "pull_lag", label: t("agents.pull_lag"), num: true, render: (a) => (a.pull_lag === null ? "—" : num(a.pull_lag)) },
-    { key: "refused", label: t("agents.refused"), num: true, title: t("agents.refused_hint"), render: (a) => (a.refused ? h("strong", { class: "late" }, num(a.refused)) : "0") },
-    { key: "conflicts", label: t("agents.conflicts_all"), num: true, title: t("agents.conflicts_all_hint"), render: (a) => (a.conflicts ? h("a", { href: `#/conflicts?state=all&org=${a.township_code}` }, num(a.conflicts)) : "0") },
+    { key: "refused", label: t("agents.refused"), num: true, title: t("agents.refused_hint"), render: (a) => [
+      a.refused ? h("strong", { class: "late", dataset: { refused: a.refused } }, num(a.refused)) : "0", " / ",
+      a.conflicts ? h("a", { href: `#/conflicts?state=all&org=${a.township_code}`, dataset: { conflicts: a.conflicts } }, num(a.conflicts)) : "0"] },
     { key: "open_conflicts", label: t("agents.conflicts"), num: true, render: (a) => (a.open_conflicts ? h("a", { href: `#/conflicts?org=${a.township_code}` }, num(a.open_conflicts)) : "0") },
     { key: "is_silent", label: t("agents.state"), render: (a) => (a.revoked_at ? h("span", { class: "badge" }, t("agents.revoked")) : a.is_silent ? h("span", { class: "badge flag-overdue" }, t("agents.silent")) : h("span", { class: "badge state-completed" }, t("agents.ok"))) },
   ];

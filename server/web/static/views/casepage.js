@@ -118,7 +118,7 @@ export async function renderCasePage(view) {
   }
   const d = resp.body;
   const back = window.history.length > 1 ? h("a", { href: "#", onclick: (e) => { e.preventDefault(); window.history.back(); } }, t("case.back")) : null;
-  view.append(
+  view.append(...[
     h("div", { class: "view-head" }, h("h1", { id: "case-title" }, t("case.title"), " ", h("span", { class: "mono" }, d.case.case_no)),
       h("span", { class: `badge state-${d.case.state}` }, d.case.state_label), back),
     h("div", { class: "two-columns" },
@@ -129,7 +129,7 @@ export async function renderCasePage(view) {
     await attachmentsPanel(d.case.case_id),
     h("section", { class: "panel", id: "case-history" }, h("div", { class: "panel-head" }, h("h2", {}, t("case.history")),
       h("span", { class: "count" }, t("case.events", { n: d.history.length }))),
-      h("div", { class: "table-scroll" }, history(d.history))));
+      h("div", { class: "table-scroll" }, history(d.history)))].filter(Boolean));
 }
 
 // 查找办件: one box for a case number, a name, a certificate number or its last 4, or a phone.
@@ -138,6 +138,7 @@ export function searchForm(initial = "") {
     placeholder: t("search.placeholder"), "aria-label": t("search.label") });
   return h("form", { class: "search", role: "search", onsubmit: (e) => {
     e.preventDefault();
+    input.blur(); // the results take the reader's attention, not the box
     location.hash = routeTo("search", { q: input.value.trim() });
   } }, input, h("button", { type: "submit", class: "secondary" }, t("search.go")));
 }

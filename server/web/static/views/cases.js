@@ -10,15 +10,16 @@ const PAGE = 100;
 
 export function caseColumns(figure) {
   const open = figure === "overdue_open" || figure === "due_soon";
+  const rated = RATED.includes(figure); // room for the resident's comment: every such case is completed
   return [
     { key: "case_no", label: t("col.case_no"), render: caseLink },
     { key: "org_code", label: t("col.township"), render: (c) => clipped(c.township_name) },
     { key: "org_name", label: t("col.handled_at"), sortable: false, render: (c) => clipped(c.org_name) },
     { key: "item_name", label: t("col.item"), sortable: false, render: (c) => clipped(c.item_name) },
-    { key: "channel_label", label: t("col.channel"), sortable: false },
-    { key: "state_label", label: t("col.state"), sortable: false, render: (c) => h("span", { class: `badge state-${c.state}` }, c.state_label) },
+    rated ? null : { key: "channel_label", label: t("col.channel"), sortable: false },
+    rated ? null : { key: "state_label", label: t("col.state"), sortable: false, render: (c) => h("span", { class: `badge state-${c.state}` }, c.state_label) },
     { key: "accepted_on", label: t("col.accepted_on") },
-    { key: "due_on", label: t("col.due_on") },
+    rated ? null : { key: "due_on", label: t("col.due_on") },
     open ? { key: "days_overdue", label: t("col.days_overdue"), num: true, sortable: false, render: (c) => (c.days_overdue ? h("strong", { class: "late" }, c.days_overdue) : "—") }
       : { key: "completed_on", label: t("col.completed_on"), render: (c) => c.completed_on || c.closed_on || "—" },
     { key: "applicant_name", label: t("col.applicant"), sortable: false, render: (c) => clipped(c.applicant_name) },
@@ -27,7 +28,7 @@ export function caseColumns(figure) {
     { key: "materials", label: t("col.materials"), sortable: false, render: (c) => h("a", { href: routeTo("materials", { case_id: c.case_id, case_no: c.case_no }) }, t("materials.open")) },
     open ? null : { key: "closed_by", label: t("col.closed_by"), sortable: false, render: (c) => (c.closed_by ? clipped(c.closed_by) : "—") },
     open ? null : { key: "rated_on", label: t("col.rating"), render: (c) => (c.rating ? h("span", { class: c.rating <= 2 ? "bad-rating" : null }, c.rating_label || t(`rating.${c.rating}`)) : "—") },
-    RATED.includes(figure) ? { key: "comment", label: t("col.comment"), sortable: false, render: (c) => (c.comment ? h("span", { class: "wrap comment" }, c.comment) : "—") } : null,
+    rated ? { key: "comment", label: t("col.comment"), sortable: false, render: (c) => (c.comment ? h("span", { class: "wrap comment" }, c.comment) : "—") } : null,
   ].filter(Boolean);
 }
 

@@ -29,10 +29,11 @@ async def test_a_correction_folds_and_a_figure_change_of_a_rated_case_is_a_confl
     assert codes[blind["event_id"]][0] == "correction_required" and "更正" in codes[blind["event_id"]][1]
     assert fixed["event_id"] not in codes
     with sqlite3.connect(county_server.config.database) as db:
-        phone, channel, item = db.execute(
-            "SELECT json_extract(body, '$.phone'), channel, item_code FROM cases WHERE case_id = ?",
-            (case_id,)).fetchone()
-    assert (phone, channel, item) == ("13900000000", "window", "GG-0004")
+        stored = db.execute("SELECT json_extract(body, '$.phone'), channel, item_code FROM cases WHERE case_id = ?",
+                            (case_id,)).fetchone()
+    assert stored[1:] == ("window", "GG-0004") and "13900000000" not in stored[0]  # the phone is sealed at rest
+    status, page = await county_server.get(f"/api/v1/cases/{case_id}")
+    assert status == 200 and page["phone"] == "13900000000"
     township = (await county_server.stats("township"))[QIAOWA + "000"]
     assert township["accepted"] == 1 and township["evaluations"] == 1
 
@@ -61,7 +62,7 @@ async def test_a_county_grant_reaches_the_pcs_and_lets_a_rated_case_change_a_fig
     assert status == 201, given
     status, page = await county_server.get(f"/api/v1/cases/{case_id}")
     assert [g["grant_id"] for g in page["grants"]] == [given["grant_id"]]
-    assert set(page["locked_fields"]) == {"item_code", "org_code", "channel"}
+    assert set(page["locked_fields"]) == {"item_code", "org_code", "channel", "village_code"}
 
     pulled = await pull(county_server, other)
     assert [(g["grant_id"], g["case_id"]) for g in pulled["grants"]] == [(given["grant_id"], case_id)]
