@@ -68,6 +68,7 @@ class Watchdog:
         self._task: asyncio.Task[None] | None = None
         self.failures = 0
         self.last_ok_at: float | None = None
+        self._stopped = False
 
     async def run_once(self) -> bool:
         started = time.monotonic()
@@ -88,7 +89,7 @@ class Watchdog:
         return True
 
     async def _loop(self) -> None:
-        while True:
+        while not self._stopped:
             await self.run_once()
             await asyncio.sleep(self.interval_s)
 
@@ -96,13 +97,13 @@ class Watchdog:
         self._task = asyncio.get_running_loop().create_task(self._loop(), name="watchdog")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        # Python 3.11's wait_for can swallow a cancellation that lands as the probe finishes, and the loop would
+        # go on: the flag ends it at its next turn, and the cancellation is repeated until the task is done.
+        self._stopped = True
+        task, self._task = self._task, None
+        while task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=1.0)
 
 
 class ServiceNotifier:
