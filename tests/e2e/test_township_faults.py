@@ -28,6 +28,7 @@ from protocol.causal import FoldEvent, fold, order_key
 from protocol.messages import DATA_TYPES
 from protocol.vocabulary import EventKind
 from scripts.cluster import BIN, Cluster, http_json
+from server import keys
 from server.config import ServerConfig, load_config
 from tests import database
 from tests.e2e.conftest import form, stats
@@ -130,8 +131,16 @@ def _open(source: Path | ServerConfig) -> Any:
 
 
 def _cases(source: Path | ServerConfig, where: str = "", *args: object) -> dict[str, Any]:
+    """Cases as stored; the county's with their ID number and phone opened (it stores them sealed)."""
     with _open(source) as db:
-        return {r[0]: msgspec.json.decode(r[1]) for r in db.execute(f"SELECT case_id, body FROM cases {where}", args)}
+        cases = {r[0]: msgspec.json.decode(r[1]) for r in db.execute(f"SELECT case_id, body FROM cases {where}", args)}
+    if isinstance(source, ServerConfig):
+        ring = keys.load(source.key_file)
+        for case in cases.values():
+            for field in ("cert_no", "phone"):
+                if case.get(field):
+                    case[field] = ring.open(case[field], field)
+    return cases
 
 
 def _conflicts(source: Path | ServerConfig, where: str = "", *args: object) -> dict[str, tuple[str, str | None]]:
