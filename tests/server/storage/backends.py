@@ -291,6 +291,16 @@ class PostgresKind:
         finally:
             await conn.close()
 
+    async def tamper_audit(self, where: Path, database: str, sql: str) -> str | None:
+        conn = await self._connect(where, database)
+        try:
+            await conn.execute(sql)
+        except asyncpg.PostgresError as exc:
+            return str(exc)
+        finally:
+            await conn.close()
+        return None
+
     def committed_reads(self, backend: Backend) -> IngestReads:
         assert isinstance(backend.store, PostgresStore)
         return backend.store.committed_reads(backend.store.pool)  # a pool answers fetch() as a connection does
