@@ -390,6 +390,17 @@ def migration_files() -> list[tuple[int, Path]]:
     return sorted((int(p.name[:4]), p) for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
 
 
+async def read_migrations(dsn: str) -> set[int] | None:
+    """The applied migrations (None: no schema yet), on a connection of its own (`doctor`)."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+            return None
+        return {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    finally:
+        await conn.close()
+
+
 async def migrate(conn: Connection, upto: int | None = None) -> None:
     """Apply the pending migrations (up to `upto`), each in its own transaction, under an advisory lock of this
     schema: a second process that starts at the same time waits, then finds them applied."""
