@@ -245,7 +245,7 @@ class PostgresKind:
     @asynccontextmanager
     async def opened(self, where: Path, database: str) -> AsyncIterator[Backend]:
         reference = sample_reference()
-        store = PostgresStore(await self._ensure(where, database), pool_size=4)
+        store = PostgresStore(await self._ensure(where, database), pool_size=4, files=where / f"{database}.sqlite3")
         dashboard = PostgresDashboardStore(store)
         await store.open()
         try:
