@@ -88,6 +88,9 @@ def _bind(value: Any, type_name: str) -> Any:
     return value
 
 
+_TYPES: dict[str, list[str]] = {}
+
+
 class PoolReader:
     """`execute_fetchall(sql, params)` as aiosqlite answers it (tuples), on an asyncpg pool or connection."""
 
@@ -99,7 +102,8 @@ class PoolReader:
         if order is not None:
             params = [params[i] for i in order]
         async with self._pool.acquire() as conn:
-            statement = await conn.prepare(text)
-            types = [t.name for t in statement.get_parameters()]
+            types = _TYPES.get(text)
+            if types is None:  # once per statement: its parameters' types (then asyncpg's statement cache)
+                types = _TYPES[text] = [t.name for t in (await conn.prepare(text)).get_parameters()]
             values = [_bind(v, t) for v, t in zip(params, types, strict=False)]
-            return [tuple(plain(v) for v in row) for row in await statement.fetch(*values)]
+            return [tuple(plain(v) for v in row) for row in await conn.fetch(text, *values)]
