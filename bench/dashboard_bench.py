@@ -3,6 +3,8 @@ figures computed by a plain SQL GROUP BY over the cases table, in the same run, 
 
     .venv/bin/python bench/generate_prefecture.py --out /tmp/prefecture        # once, ~7 min, ~4 GB
     .venv/bin/python bench/dashboard_bench.py --data /tmp/prefecture [--rounds 40] [--year 2025]
+    # PostgreSQL: the same data copied in once (`county-server storage copy --to postgres`, binary COPY), then
+    .venv/bin/python bench/dashboard_bench.py --data /tmp/prefecture --postgres postgresql://postgres@127.0.0.1/test
 
 1. Starts the real server (`county-server serve`) on the generated store, on a free loopback port.
 2. Per round: GET /api/v1/overview?period=YEAR (headline figures, monthly trend, categories, channels, the table of
@@ -27,8 +29,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 TOKEN = "bench-admin-token-0123456789"
 
@@ -39,10 +43,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data: Path, port: int) -> subprocess.Popen[bytes]:
+def start_server(data: Path, port: int, dsn: str | None = None) -> subprocess.Popen[bytes]:
     config = data / "bench-server.toml"
+    storage = f'[storage]\nbackend = "postgres"\ndsn = "{dsn}"\n' if dsn else ""
     config.write_text((data / "server.toml").read_text(encoding="utf-8").replace(
-        "[server]\n", f"[server]\nport = {port}\nlog_level = \"WARNING\"\n", 1), encoding="utf-8")
+        "[server]\n", f"[server]\nport = {port}\nlog_level = \"WARNING\"\n", 1) + storage, encoding="utf-8")
     proc = subprocess.Popen([str(BIN / "county-server"), "serve", "--config", str(config)],
                             stdout=subprocess.DEVNULL, stderr=open(data / "bench-server.log", "wb"))
     deadline = time.monotonic() + 60
@@ -132,6 +137,46 @@ def check_residence(units: dict, sql: dict) -> None:
         assert (g["accepted"], g["completed"]) == sql.get(row["org"]["code"][:9], (0, 0)), row["org"]["code"]
 
 
+class PostgresCases:
+    """The GROUP BY queries above on PostgreSQL: SQLite's SQL said in PostgreSQL's dialect, a truth value summed as
+    an integer."""
+
+    def __init__(self, dsn: str) -> None:
+        import asyncio
+
+        import asyncpg
+
+        self._loop = asyncio.new_event_loop()
+        self._conn = self._loop.run_until_complete(asyncpg.connect(dsn))
+
+    def execute(self, sql: str, params: tuple = ()) -> PostgresCases:
+        from server.storage.postgres.dialect import plain, translate_params
+
+        text, order = translate_params(_sum_ints(sql))
+        values = [params[i] for i in order] if order is not None else list(params)
+        rows = self._loop.run_until_complete(self._conn.fetch(text, *values))
+        self._rows = [tuple(plain(v) for v in r) for r in rows]
+        return self
+
+    def fetchall(self) -> list[tuple]:
+        return self._rows
+
+
+def _sum_ints(sql: str) -> str:
+    out, i = [], 0
+    while (at := sql.find("SUM(", i)) >= 0:
+        depth, j = 0, at + 3
+        while True:
+            depth += {"(": 1, ")": -1}.get(sql[j], 0)
+            if depth == 0:
+                break
+            j += 1
+        out.append(sql[i:at] + f"SUM(({sql[at + 4:j]})::int)")
+        i = j + 1
+    out.append(sql[i:])
+    return "".join(out)
+
+
 def check_same(overview: dict, units: dict, sql_overview: dict, sql_townships: dict) -> None:
     f = overview["figures"]
     http_total = [f["accepted"], f["completed"], f["completed_on_time"], f["completed_late"], f["in_progress"],
@@ -162,13 +207,15 @@ def main() -> None:
     parser.add_argument("--sql-every", type=int, default=8, help="run the GROUP BY every N rounds")
     parser.add_argument("--year", type=int, default=2025)
     parser.add_argument("--verbose", action="store_true", help="print every HTTP sample")
+    parser.add_argument("--postgres", metavar="DSN", help="the server on this PostgreSQL database (the data copied "
+                        "there by `county-server storage copy --to postgres`), and the GROUP BY there too")
     args = parser.parse_args()
     first, last = f"{args.year}-01-01", f"{args.year}-12-31"
     db_path = args.data / "prefecture.sqlite3"
-    db = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+    db: Any = PostgresCases(args.postgres) if args.postgres else sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
     [(cases,)] = db.execute("SELECT count(*) FROM cases").fetchall()
     port = free_port()
-    proc = start_server(args.data, port)
+    proc = start_server(args.data, port, args.postgres)
     try:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         overview_path = f"/api/v1/overview?period={args.year}&as_of={args.year + 1}-01-05"
@@ -205,8 +252,15 @@ def main() -> None:
     finally:
         proc.terminate()
         proc.wait(30)
-    size_gb = db_path.stat().st_size / 2**30
-    print(f"store: {cases:,} cases, {len(last_answers['units']['rows'])} townships, {size_gb:.1f} GiB; "
+    if args.postgres:
+        [(size,)] = db.execute(
+            "SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c JOIN pg_namespace n ON "
+            "n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r'").fetchall()
+        size_gb = size / 2**30
+    else:
+        size_gb = db_path.stat().st_size / 2**30
+    print(f"store ({'postgres' if args.postgres else 'sqlite'}): {cases:,} cases, "
+          f"{len(last_answers['units']['rows'])} townships, {size_gb:.1f} GiB; "
           f"year {args.year}; {args.rounds} HTTP rounds, {len(sql_overview)} GROUP BY rounds; figures agree")
     rows = [("overview (HTTP)", http_overview), ("township table (HTTP)", http_units),
             ("by residence (HTTP)", http_residence), ("overview (GROUP BY)", sql_overview),

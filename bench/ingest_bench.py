@@ -2,6 +2,7 @@
 plain `sqlite3` executemany, in the same run.
 
     .venv/bin/python bench/ingest_bench.py [--events 100000] [--batch 1000] [--rounds 1] [--agents 2]
+    .venv/bin/python bench/ingest_bench.py --backend postgres [--dsn URL] [--servers 2] [--agents 4]
 
 Per round:
 1. A fresh config and SQLite file; township agents (two by default, one township each) registered with
@@ -18,7 +19,12 @@ Per round:
    events/s of the median run, and the ratio HTTP / plain.
 The machine's speed drifts too: run several rounds (--rounds N); the median of the rounds' ratios is reported.
 
-Targets (issue 2): ratio >= 0.5, <= 150 bytes per event on the wire.
+With --backend postgres the server stores in a schema of its own of --dsn (TEST_POSTGRES_DSN, else this machine's
+test database), --servers N starts N server processes on it (agent i pushes to server i mod N), and the plain path
+is bench/pg_plain.py: the same rows by asyncpg binary COPY + INSERT ... ON CONFLICT, one transaction per batch.
+
+Targets (issue 2): ratio >= 0.5, <= 150 bytes per event on the wire; PostgreSQL (issue 10): ratio >= 0.5, two
+server processes >= 1.5x one.
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import argparse
 import asyncio
 import gzip
 import json
+import os
 import random
 import shutil
 import socket
@@ -45,6 +52,8 @@ import msgspec
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+import pg_plain  # noqa: E402 - bench/pg_plain.py, beside this script
 
 from protocol.ids import new_uuid7  # noqa: E402
 from server.model.reference import load_reference  # noqa: E402
@@ -134,13 +143,14 @@ def request_head_bytes(port: int, token: str, body_len: int) -> int:
     return len(head.encode())
 
 
-async def push_all(port: int, loads: list[AgentLoad]) -> tuple[float, int, int, list[dict]]:
-    url = f"http://127.0.0.1:{port}/api/v1/sync/push"
+async def push_all(ports: list[int], loads: list[AgentLoad]) -> tuple[float, int, int, list[dict]]:
+    """Agent i pushes to the server on ports[i % len(ports)]."""
     answers: list[dict] = []
     response_bytes = 0
 
-    async def one_agent(load: AgentLoad, session: aiohttp.ClientSession) -> None:
+    async def one_agent(load: AgentLoad, session: aiohttp.ClientSession, port: int) -> None:
         nonlocal response_bytes
+        url = f"http://127.0.0.1:{port}/api/v1/sync/push"
         headers = {"Authorization": f"Bearer {load.token}", "Content-Type": "application/json",
                    "Content-Encoding": "gzip"}
         for body in load.bodies:
@@ -152,9 +162,9 @@ async def push_all(port: int, loads: list[AgentLoad]) -> tuple[float, int, int, 
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=4)) as session:
         started = time.perf_counter()
-        await asyncio.gather(*(one_agent(load, session) for load in loads))
+        await asyncio.gather(*(one_agent(load, session, ports[i % len(ports)]) for i, load in enumerate(loads)))
         took = time.perf_counter() - started
-    head = sum(request_head_bytes(port, load.token, len(b)) for load in loads for b in load.bodies)
+    head = sum(request_head_bytes(ports[0], load.token, len(b)) for load in loads for b in load.bodies)
     return took, head, response_bytes, answers
 
 
@@ -228,17 +238,28 @@ def plain_write(path: Path, batches: list[Rows]) -> float:
 
 
 def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, keep: bool = False,
-              agents: int = 2, ingest_workers: int | None = None) -> dict:
+              agents: int = 2, ingest_workers: int | None = None, backend: str = "sqlite", dsn: str = "",
+              servers: int = 1) -> dict:
     rng = random.Random(seed)
     ref = load_reference(REPO / "config" / "org_units.csv", REPO / "config" / "catalog.csv")
     work = Path(tempfile.mkdtemp(prefix="ingest-bench-"))
-    port = free_port()
-    config = work / "server.toml"
-    config.write_text(f'[server]\nport = {port}\nadmin_token = "bench-admin-token-0000"\n'
-                      f'database = "county.sqlite3"\nlog_level = "WARNING"\n'
-                      + (f"ingest_workers = {ingest_workers}\n" if ingest_workers is not None else "") +
-                      f'[reference]\norg_units = "{REPO / "config" / "org_units.csv"}"\n'
-                      f'catalog = "{REPO / "config" / "catalog.csv"}"\n', encoding="utf-8")
+    ports = [free_port() for _ in range(servers)]
+    storage = ""
+    schema = ""
+    if backend == "postgres":
+        schema, server_dsn = pg_plain.run(pg_plain.create_schema(dsn, "bench_http"))
+        storage = f'[storage]\nbackend = "postgres"\ndsn = "{server_dsn}"\n'
+    configs = []
+    for n, port in enumerate(ports):
+        config = work / f"server{n}.toml"
+        config.write_text(f'[server]\nport = {port}\nadmin_token = "bench-admin-token-0000"\n'
+                          f'database = "county.sqlite3"\nlog_level = "WARNING"\n'
+                          + (f"ingest_workers = {ingest_workers}\n" if ingest_workers is not None else "") +
+                          f'[reference]\norg_units = "{REPO / "config" / "org_units.csv"}"\n'
+                          f'catalog = "{REPO / "config" / "catalog.csv"}"\n'
+                          f'[privacy]\nkey_file = "{work / "county.keys"}"\n' + storage, encoding="utf-8")
+        configs.append(config)
+    config = configs[0]
     cli = [sys.executable, "-m", "server"]
     loads = []
     for township in TOWNSHIPS[:agents]:
@@ -256,31 +277,42 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
             load.bodies.append(gzip.compress(raw, compresslevel=6))
     total = sum(len(load.events) for load in loads)
 
-    serve = [*cli, "serve", "--config", str(config)]
-    if profile:  # cProfile of the server process, written when it stops
-        serve = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "server", *serve[3:]]
-    server = subprocess.Popen(serve, cwd=REPO, stderr=open(work / "server.log", "w"))
+    processes = []
+    for n, cfg in enumerate(configs):
+        serve = [*cli, "serve", "--config", str(cfg)]
+        if profile and n == 0:  # cProfile of the (first) server process, written when it stops
+            serve = [sys.executable, "-m", "cProfile", "-o", profile, "-m", "server", *serve[3:]]
+        processes.append(subprocess.Popen(serve, cwd=REPO, stderr=open(work / f"server{n}.log", "w")))
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the server did not start") from None
-                time.sleep(0.05)
-        took, head_bytes, response_bytes, answers = asyncio.run(push_all(port, loads))
+        for port, server in zip(ports, processes, strict=True):
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    if time.monotonic() > deadline or server.poll() is not None:
+                        raise RuntimeError("the server did not start") from None
+                    time.sleep(0.05)
+        took, head_bytes, response_bytes, answers = asyncio.run(push_all(ports, loads))
     finally:
-        server.terminate()
-        server.wait(10)
+        for server in processes:
+            server.terminate()
+        for server in processes:
+            server.wait(10)
     stored = sum(a["stored"] for a in answers)
     refused = sum(len(a.get("refused", [])) for a in answers)
     assert stored == total and refused == 0, (stored, refused, total)
     body_bytes = sum(len(b) for load in loads for b in load.bodies)
 
-    batches = plain_rows(work / "county.sqlite3", loads, batch)
-    plain_runs = sorted(plain_write(work / f"plain-{n}.sqlite3", batches) for n in range(PLAIN_RUNS))
+    if backend == "postgres":
+        batches = pg_plain.run(pg_plain.plain_rows(pg_plain.schema_dsn(dsn, schema), loads, batch))
+        plain_runs = sorted(pg_plain.run(pg_plain.plain_write(dsn, batches)) for _ in range(PLAIN_RUNS))
+        if not keep:
+            pg_plain.run(pg_plain.drop_schema(dsn, schema))
+    else:
+        batches = plain_rows(work / "county.sqlite3", loads, batch)
+        plain_runs = sorted(plain_write(work / f"plain-{n}.sqlite3", batches) for n in range(PLAIN_RUNS))
     plain_took = statistics.median(plain_runs)
     rows = [sum(len(b[i]) for b in batches) for i in range(8)]
     if not keep:
@@ -305,13 +337,22 @@ def main() -> None:
                         help="[server] ingest_workers for the server (default: the server's default)")
     parser.add_argument("--profile", metavar="FILE", help="write a cProfile of the server process to FILE")
     parser.add_argument("--keep", action="store_true", help="keep the databases and the server log")
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite",
+                        help="postgres: a schema of its own in --dsn; the plain path is asyncpg COPY + INSERT ... "
+                             "ON CONFLICT (bench/pg_plain.py)")
+    parser.add_argument("--dsn", default=os.environ.get("TEST_POSTGRES_DSN") or pg_plain.DEFAULT_DSN)
+    parser.add_argument("--servers", type=int, default=1, help="server processes (PostgreSQL only; agents are "
+                        "dealt to them in turn)")
     args = parser.parse_args()
+    if args.servers > 1 and args.backend != "postgres":
+        parser.error("several server processes need --backend postgres")
     results = []
     for r in range(args.rounds):
         res = run_round(args.events, args.batch, args.seed + r, args.profile, args.keep, args.agents,
-                        args.ingest_workers)
+                        args.ingest_workers, args.backend, args.dsn, args.servers)
         results.append(res)
-        print(f"round {r + 1}: http {res['http_eps']:,.0f} events/s ({res['http_s']:.2f} s) | plain sqlite3 "
+        print(f"round {r + 1} ({args.backend}, {args.servers} server process(es), {args.agents} agents): "
+              f"http {res['http_eps']:,.0f} events/s ({res['http_s']:.2f} s) | plain {args.backend} "
               f"{res['plain_eps']:,.0f} events/s ({res['plain_s']:.2f} s, median of {PLAIN_RUNS}: "
               f"{res['plain_eps_range'][0]:,.0f}-{res['plain_eps_range'][1]:,.0f}) | ratio {res['ratio']:.2f} | "
               f"wire {res['wire_bytes_per_event']:.1f} B/event (gzip body {res['body_bytes_per_event']:.1f}, "

@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -204,7 +205,6 @@ def agents_revoke(agent_id: str, config_path: str) -> None:
 def agents_bind_cert(agent_id: str, cert_file: str | None, unbind: bool, config_path: str) -> None:
     """Bind a PC to its TLS client certificate: its token then works only over a connection that presents that
     certificate (the server's own HTTPS with [tls] client_ca_file)."""
-    from pathlib import Path
 
     from ops.tls import file_sha256
 
@@ -299,6 +299,94 @@ def rollups_rebuild(config_path: str) -> None:
     config = _load(config_path)
     rows = _run(config, lambda store, reference: maintenance.rebuild_rollups(store))
     click.echo(f"rollups rebuilt: {rows} row(s)")
+
+
+@main.group()
+def storage() -> None:
+    """Move the county's data between storage backends."""
+
+
+@storage.command("copy")
+@click.option("--to", "target", type=click.Choice(["postgres"]), required=True,
+              help="The backend to copy into: [storage] dsn of the config names the database.")
+@config_option
+def storage_copy(target: str, config_path: str) -> None:
+    """Copy the SQLite database ([server] database) into the empty PostgreSQL database of [storage] dsn, then
+    verify the copy's rollups. Then set [storage] backend = "postgres" and restart the server."""
+    from server.admin.rollups import verify_rollups
+    from server.storage.postgres.copy import CopyRefused, copy_sqlite_to_postgres
+    from server.storage.postgres.store import PostgresStore
+
+    config = _load(config_path)
+    if not config.postgres_dsn:
+        _fail("[storage] dsn is empty: name the PostgreSQL database to copy into")
+    if not config.database.exists():
+        _fail(f"{config.database} does not exist: nothing to copy")
+
+    async def work() -> tuple[dict[str, int], list[Any]]:
+        store = PostgresStore(config.postgres_dsn, 2, files=config.database)
+        await store.open()
+        try:
+            copied = await copy_sqlite_to_postgres(config.database, store)
+            return copied, await verify_rollups(store)
+        finally:
+            await store.close()
+
+    try:
+        copied, differences = asyncio.run(work())
+    except CopyRefused as exc:
+        _fail(str(exc))
+    for table, n in sorted(copied.items()):
+        click.echo(f"{table}: {n} rows")
+    if differences:
+        click.echo(f"{len(differences)} rollup difference(s) in the copy; `county-server rollups rebuild` with "
+                   "backend = \"postgres\" recomputes them", err=True)
+        sys.exit(1)
+    click.echo("copied; rollups match the cases. Set [storage] backend = \"postgres\" and restart the server.")
+
+
+@storage.command("backup")
+@click.option("--to", "dest", type=click.Path(dir_okay=False), required=True, help="Write the dump to this file.")
+@config_option
+def storage_backup(dest: str, config_path: str) -> None:
+    """PostgreSQL backend: pg_dump of the database (a consistent snapshot while the servers run)."""
+
+    from server.storage.postgres import dump
+
+    config = _postgres_config(config_path)
+    try:
+        dump.backup(config.postgres_dsn, Path(dest))
+    except (dump.DumpError, OSError) as exc:
+        click.echo(f"backup failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"backup written: {dest} (pg_dump custom format; restore with `county-server storage restore`)")
+
+
+@storage.command("restore")
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False), required=True,
+              help="A dump written by `storage backup`.")
+@config_option
+def storage_restore(source: str, config_path: str) -> None:
+    """PostgreSQL backend: replace the database by a dump (stop every server first); PCs send again what the dump
+    lacks and pull their township from the beginning."""
+
+    from server.storage.postgres import dump
+
+    config = _postgres_config(config_path)
+    try:
+        stream = asyncio.run(dump.restore(config.postgres_dsn, Path(source)))
+    except (dump.DumpError, OSError) as exc:
+        click.echo(f"restore failed: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"restored from {source} (new stream {stream}); start the servers: township PCs send again whatever "
+               "the backup lacks at their next sync, and pull their township from the beginning.")
+
+
+def _postgres_config(config_path: str) -> ServerConfig:
+    config = _load(config_path)
+    if config.storage_backend != "postgres":
+        _fail('[storage] backend is not "postgres": `county-server backup` and `restore` copy the SQLite file')
+    return config
 
 
 @main.group()
@@ -477,7 +565,12 @@ def _add_operations_commands() -> None:
     from ops import commands
     from server.admin import operations
 
-    database = lambda config: config.database  # noqa: E731
+    def database(config: ServerConfig) -> Path:
+        if config.storage_backend == "postgres":
+            raise click.UsageError('[storage] backend = "postgres": use `county-server storage backup --to FILE` '
+                                   "and `storage restore --from FILE` (pg_dump and pg_restore)")
+        return config.database
+
     main.add_command(commands.backup_command("county-server", config_option, _load, database,
                                              operations.REQUIRED_TABLES))
     main.add_command(commands.restore_command(

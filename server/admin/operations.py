@@ -54,14 +54,43 @@ def run_checks(config: ServerConfig) -> list[Check]:
                                 "catalog items"))
     except ConfigError as e:
         checks.append(doctor.fail("reference", str(e), "fix the CSV file named above"))
-    checks.append(doctor.check_database(config.database, shipped_migrations(), column="version"))
+    if config.storage_backend == "postgres":
+        checks.append(check_postgres(config))
+    else:
+        checks.append(doctor.check_database(config.database, shipped_migrations(), column="version"))
     checks.append(doctor.check_disk(config.database))
     checks.append(_check_running(config))
     return checks
 
 
+def check_postgres(config: ServerConfig) -> Check:
+    """The PostgreSQL backend: it answers, and which of this version's migrations are applied."""
+    import asyncio
+
+    from server.storage.postgres.store import migration_files, read_migrations
+
+    shipped = [v for v, _ in migration_files()]
+    try:
+        applied = asyncio.run(read_migrations(config.postgres_dsn))
+    except Exception as e:
+        return doctor.fail("database", f"PostgreSQL does not answer or cannot be read: {e}",
+                           "check [storage] dsn, that PostgreSQL runs, and its pg_hba.conf for this host and user")
+    if applied is None:
+        return doctor.warn("database", "PostgreSQL answers; the schema is not made yet",
+                           "it is made at the first start of the server (or `county-server storage copy`)")
+    missing = [n for n in shipped if n not in applied]
+    unknown = sorted(applied - set(shipped))
+    if unknown:
+        return doctor.fail("database", f"PostgreSQL has migrations {unknown} this version does not know",
+                           "the database is from a newer version: install that version again, do not downgrade")
+    if missing:
+        return doctor.warn("database", f"PostgreSQL ok; migrations {missing} will be applied at the next start",
+                           "restart the server to apply them")
+    return doctor.ok("database", f"PostgreSQL ok, schema {max(applied, default=0)}")
+
+
 def _check_running(config: ServerConfig) -> Check:
-    if not is_locked(config.database):
+    if config.storage_backend == "sqlite" and not is_locked(config.database):
         return doctor.warn("running", "county-server is not running", "start it: systemctl start county-server "
                            "(township PCs keep working offline meanwhile)")
     host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host

@@ -14,7 +14,7 @@ def make_store(backend: str, database: Path, dsn: str = "", pool_size: int = 8, 
     """A `Store` (not yet open). `serving`: the server's or an ingest worker's (SQLite queues their writes)."""
     if backend == "postgres":
         from server.storage.postgres.store import PostgresStore
-        return PostgresStore(dsn, pool_size)
+        return PostgresStore(dsn, pool_size, files=database)
     if backend != "sqlite":
         raise ValueError(f"unknown storage backend {backend!r}")
     from server.storage.sqlite.store import SqliteStore

@@ -39,8 +39,9 @@ def _county(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_two_servers_and_four_pcs_of_two_townships_push_at_once_and_stay_exact(tmp_path: Path) -> None:
     storage = postgres.storage_section(tmp_path / "shared", always=True)  # one schema for both servers
-    one = Cluster(tmp_path / "one", storage=storage, server_section="ingest_workers = 1\n")
-    two = Cluster(tmp_path / "two", storage=storage, server_section="ingest_workers = 0\n")
+    keys = f'[privacy]\nkey_file = "{tmp_path / "county.keys"}"\n'  # every server seals with the same keys
+    one = Cluster(tmp_path / "one", storage=storage, server_section="ingest_workers = 1\n", server_settings=keys)
+    two = Cluster(tmp_path / "two", storage=storage, server_section="ingest_workers = 0\n", server_settings=keys)
     try:
         starting = [threading.Thread(target=c.server.start) for c in (one, two)]  # type: ignore[union-attr]
         for t in starting:  # both migrate the empty schema at the same moment

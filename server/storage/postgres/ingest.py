@@ -74,7 +74,8 @@ WHERE agent_id = $1
 RETURNING acked_seq
 """
 ACK_WINDOW = 20_000
-STORED_EVENT_COLUMNS = "event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, data, parents, replaces"
+STORED_EVENT_COLUMNS = ("event_id, agent_id, seq, case_id, kind, at, offset_ms, order_key, data, parents, replaces, "
+                        "staff_id")
 
 
 async def prepare_connection(conn: Connection) -> None:
@@ -88,7 +89,7 @@ def stored_event(r: Any) -> StoredEvent:
     """A row of STORED_EVENT_COLUMNS."""
     parents = r[9]
     return StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8].encode(),
-                       None if parents is None else parents.encode(), r[10])
+                       None if parents is None else parents.encode(), r[10], r[11])
 
 
 def case_record(r: Any) -> CaseRecord:
@@ -133,6 +134,13 @@ class ConnectionReads:
         rows = await self._conn.fetch(
             f"SELECT {STORED_EVENT_COLUMNS} FROM events WHERE case_id = ANY($1::text[])", list(case_ids))
         return [stored_event(r) for r in rows]
+
+    async def grant_cases(self, grant_ids: Sequence[str]) -> dict[str, str]:
+        if not grant_ids:
+            return {}
+        rows = await self._conn.fetch(
+            "SELECT grant_id, case_id FROM correction_grants WHERE grant_id = ANY($1::text[])", list(grant_ids))
+        return {r[0]: r[1] for r in rows}
 
     async def stored_consultations(self, consultation_ids: Sequence[str]) -> set[str]:
         if not consultation_ids:
@@ -194,7 +202,7 @@ async def write_batch(conn: Connection, batch: BatchWrite) -> int:
     at = batch.received_at
     await copy_rows(conn, "events", EVENT_COLUMNS,
                     [(e.event_id, e.agent_id, e.seq, e.case_id, e.kind, e.at, e.offset_ms, e.order_key,
-                      e.data.decode(), None if e.parents is None else e.parents.decode(), e.replaces, at)
+                      e.data.decode(), None if e.parents is None else e.parents.decode(), e.replaces, e.staff_id, at)
                      for e in batch.events])
     if batch.refusals:
         await upsert_staged(conn, "refused_events", [(r.event_id, r.agent_id, r.seq, r.code, r.detail,

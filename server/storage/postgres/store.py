@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -23,12 +23,16 @@ import asyncpg
 import msgspec
 
 from protocol.lifecycle import Case
-from protocol.messages import OrgUnit, ServiceItem
+from protocol.messages import OrgUnit, ServiceItem, StaffMember
+from protocol.staff import newer
 from server.clock import now_iso
 from server.model.rollups import METRICS, Contribution, GrainRows, add_into
+from server.model.sealing import SearchKeys
 from server.storage.base import (
     AgentRecord,
     AgentUsage,
+    AuditEntry,
+    AuditQuery,
     BatchWrite,
     CaseHistory,
     CaseRecord,
@@ -39,9 +43,12 @@ from server.storage.base import (
     Refold,
 )
 from server.storage.postgres import sync
+from server.storage.postgres.attachments import PostgresAttachments
+from server.storage.postgres.dialect import PoolReader
 from server.storage.postgres.ingest import Connection, ConnectionReads, copy_rows, prepare_connection, write_batch
 from server.storage.rollup_tables import ROLLUP_TABLES, delta_rows, table_rows
 from server.storage.rows import AGENT_COLUMNS
+from server.storage.sqlite import audit
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +62,14 @@ _case_decoder = msgspec.json.Decoder(Case)
 
 
 class PostgresStore:
-    def __init__(self, dsn: str, pool_size: int = 8) -> None:
+    def __init__(self, dsn: str, pool_size: int = 8, files: Path | None = None) -> None:
+        """`files`: the path whose `<name>.attachments/` directory holds the scanned materials' bytes (the
+        configured SQLite path; see `server.storage.files`)."""
         self.dsn = dsn
         self.pool_size = pool_size
         self._pool: Any = None
         self._stream: str | None = None
+        self.attachments = PostgresAttachments(files or Path("county.sqlite3"), lambda: self.pool, self.transaction)
 
     # ---- life cycle -----------------------------------------------------------------------------------------
 
@@ -190,6 +200,107 @@ class PostgresStore:
     async def list_agents(self) -> list[AgentRecord]:
         return [agent_record(r) for r in await self.pool.fetch(f"SELECT {AGENT_COLUMNS} FROM agents ORDER BY agent_id")]
 
+    async def bind_agent_cert(self, agent_id: str, cert_sha256: str | None) -> bool:
+        try:
+            status = await self.pool.execute("UPDATE agents SET cert_sha256 = $1 WHERE agent_id = $2", cert_sha256,
+                                             agent_id)
+        except asyncpg.UniqueViolationError:
+            raise ValueError("another agent is bound to this certificate") from None
+        return bool(status == "UPDATE 1")
+
+    async def agent_cert(self, agent_id: str) -> str | None:
+        value = await self.pool.fetchval("SELECT cert_sha256 FROM agents WHERE agent_id = $1", agent_id)
+        return None if value is None else str(value)
+
+    # ---- staff, sealing -------------------------------------------------------------------------------------
+
+    async def merge_staff(self, township_code: str, agent_id: str, members: Sequence[StaffMember],
+                          received_at: str) -> list[StaffMember]:
+        async def merge(conn: Connection) -> list[StaffMember]:
+            await lock_township(conn, township_code)  # two PCs of a township merging at once take turns
+            held = {m.staff_id: m for m in await _staff_rows(conn, township_code)}
+            take = [m for m in members if newer(m, held.get(m.staff_id))]
+            await conn.executemany(
+                f"INSERT INTO staff (township_code, {STAFF_COLUMNS}, agent_id, received_at) VALUES"
+                " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (township_code, staff_id) DO UPDATE SET"
+                " name = excluded.name, role = excluded.role, secret_hash = excluded.secret_hash,"
+                " rev = excluded.rev, changed_at = excluded.changed_at, is_disabled = excluded.is_disabled,"
+                " changed_by = excluded.changed_by, agent_id = excluded.agent_id, received_at = excluded.received_at",
+                [(township_code, m.staff_id, m.name, m.role, m.secret_hash, m.rev, m.changed_at, int(m.is_disabled),
+                  m.changed_by, agent_id, received_at) for m in take])
+            return await _staff_rows(conn, township_code) if take else sorted(held.values(), key=lambda m: m.staff_id)
+
+        return await self.transaction(merge)
+
+    async def township_staff(self, township_code: str) -> list[StaffMember]:
+        async with self.pool.acquire() as conn:
+            return await _staff_rows(conn, township_code)
+
+    async def staff_names(self) -> dict[tuple[str, str], str]:
+        return {(r[0], r[1]): r[2] for r in await self.pool.fetch("SELECT township_code, staff_id, name FROM staff")}
+
+    async def reseal(self, case: Callable[[Case], tuple[Case, SearchKeys]], event: Callable[[str, bytes], bytes],
+                     refusal: Callable[[bytes], bytes]) -> tuple[int, int, int]:
+        async def work(conn: Connection) -> tuple[int, int, int]:
+            await conn.execute("LOCK TABLE townships IN EXCLUSIVE MODE")  # ingest waits
+            counts = [0, 0, 0]
+            for case_id, body in await conn.fetch("SELECT case_id, body FROM cases"):
+                sealed, search = case(_case_decoder.decode(body))
+                new = msgspec.json.encode(sealed).decode()
+                if new != body:
+                    await conn.execute("UPDATE cases SET body = $1, cert_hash = $2, phone_hash = $3, tail_hash = $4"
+                                       " WHERE case_id = $5", new, search.cert, search.phone, search.tail, case_id)
+                    counts[0] += 1
+            for event_id, kind, data in await conn.fetch(
+                    "SELECT event_id, kind, data FROM events WHERE kind IN ('accepted', 'updated')"):
+                new = event(kind, data.encode()).decode()
+                if new != data:
+                    await conn.execute("UPDATE events SET data = $1 WHERE event_id = $2", new, event_id)
+                    counts[1] += 1
+            for event_id, body in await conn.fetch("SELECT event_id, body FROM refused_events"):
+                new = refusal(body.encode()).decode()
+                if new != body:
+                    await conn.execute("UPDATE refused_events SET body = $1 WHERE event_id = $2", new, event_id)
+                    counts[2] += 1
+            return counts[0], counts[1], counts[2]
+
+        # The old values stay in dead row versions until VACUUM reclaims them; VACUUM FULL rewrites the tables.
+        changed = await self.transaction(work)
+        for table in ("cases", "events", "refused_events"):
+            await self.pool.execute(f"VACUUM FULL {table}")
+        return changed
+
+    # ---- the audit log --------------------------------------------------------------------------------------
+
+    async def append_audit(self, entries: Sequence[AuditEntry]) -> int:
+        if not entries:
+            return 0
+
+        async def append(conn: Connection) -> int:
+            n = 0
+            for e in entries:
+                status = await conn.execute(
+                    "INSERT INTO audit_log (at, actor, address, action, outcome, target, detail, role, event_id) "
+                    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    e.at, e.actor, e.address, e.action, e.outcome, e.target, e.detail, e.role, e.event_id)
+                n += int(status.rsplit(" ", 1)[-1])
+            return n
+
+        return await self.transaction(append)
+
+    async def audit_entries(self, query: AuditQuery) -> tuple[int, list[AuditEntry]]:
+        sql, params = audit.where(query)
+        reader = PoolReader(self.pool)
+        [(total,)] = await reader.execute_fetchall(f"SELECT count(*) FROM audit_log WHERE {sql}", params)
+        rows = await reader.execute_fetchall(
+            f"SELECT {audit.COLUMNS} FROM audit_log WHERE {sql} ORDER BY entry_id DESC LIMIT ? OFFSET ?",
+            [*params, query.limit, query.offset])
+        return total, [audit.entry(r) for r in rows]
+
+    async def purge_audit(self, before: str, now: str) -> int:
+        audit.check_purge(before, now)
+        return int((await self.pool.execute("DELETE FROM audit_log WHERE at < $1", before)).rsplit(" ", 1)[-1])
+
     # ---- the pull, case histories, flags -------------------------------------------------------------------
 
     async def pull(self, township_code: str, agent_id: str, after: int, limit: int) -> PullBatch:
@@ -238,6 +349,15 @@ class PostgresStore:
         return await self.transaction(rebuild)
 
 
+STAFF_COLUMNS = "staff_id, name, role, secret_hash, rev, changed_at, is_disabled, changed_by"
+
+
+async def _staff_rows(conn: Connection, township_code: str) -> list[StaffMember]:
+    return [StaffMember(staff_id=r[0], name=r[1], role=r[2], secret_hash=r[3], rev=r[4], changed_at=r[5],
+                        is_disabled=bool(r[6]), changed_by=r[7]) for r in await conn.fetch(
+        f"SELECT {STAFF_COLUMNS} FROM staff WHERE township_code = $1 ORDER BY staff_id", township_code)]
+
+
 async def lock_township(conn: Connection, township_code: str) -> None:
     """The row lock that queues a township's batches, held to the end of the caller's transaction."""
     if await conn.fetchval("SELECT 1 FROM townships WHERE code = $1 FOR UPDATE", township_code) is None:
@@ -268,6 +388,17 @@ async def _recompute(conn: Connection, recompute: Recompute) -> Contribution:
 
 def migration_files() -> list[tuple[int, Path]]:
     return sorted((int(p.name[:4]), p) for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+
+
+async def read_migrations(dsn: str) -> set[int] | None:
+    """The applied migrations (None: no schema yet), on a connection of its own (`doctor`)."""
+    conn = await asyncpg.connect(dsn, timeout=10)
+    try:
+        if await conn.fetchval("SELECT to_regclass('schema_migrations')") is None:
+            return None
+        return {r[0] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    finally:
+        await conn.close()
 
 
 async def migrate(conn: Connection, upto: int | None = None) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
-from protocol.messages import Conflict
+from protocol.messages import Conflict, CorrectionGrant
 from server.storage.base import CaseHistory, PullBatch, Refold, StoredEvent
 from server.storage.postgres.ingest import (
     STORED_EVENT_COLUMNS,
@@ -25,6 +25,7 @@ from server.storage.rows import case_row
 T = TypeVar("T")
 
 MAX_CONFLICTS = 500  # in a pull answer
+MAX_GRANTS = 500
 HISTORY_CHUNK = 2000  # cases read at a time by `check_cases` and `refold_cases`
 
 
@@ -46,8 +47,12 @@ async def pull_batch(conn: Connection, township_code: str, agent_id: str, after:
     agents = [(r[0], r[1]) for r in await conn.fetch(
         "SELECT agent_id, name FROM agents WHERE township_code = $1 ORDER BY agent_id", township_code)]
     stream = await conn.fetchval("SELECT value FROM server_meta WHERE key = 'stream'")
+    grants = [CorrectionGrant(*r) for r in await conn.fetch(
+        "SELECT grant_id, case_id, reason, granted_by, granted_at FROM correction_grants WHERE township_code = $1 "
+        f"ORDER BY granted_at DESC LIMIT {MAX_GRANTS}", township_code)]
     return PullBatch(events=[stored_event(r[1:]) for r in rows], last_pos=rows[-1][0] if rows else after,
-                     has_more=has_more, stream=stream, digest=digest, conflicts=conflicts, agents=agents)
+                     has_more=has_more, stream=stream, digest=digest, conflicts=conflicts, agents=agents,
+                     grants=grants)
 
 
 async def histories(conn: Connection) -> AsyncIterator[list[CaseHistory]]:

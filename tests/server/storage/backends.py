@@ -245,7 +245,7 @@ class PostgresKind:
     @asynccontextmanager
     async def opened(self, where: Path, database: str) -> AsyncIterator[Backend]:
         reference = sample_reference()
-        store = PostgresStore(await self._ensure(where, database), pool_size=4)
+        store = PostgresStore(await self._ensure(where, database), pool_size=4, files=where / f"{database}.sqlite3")
         dashboard = PostgresDashboardStore(store)
         await store.open()
         try:
@@ -290,6 +290,16 @@ class PostgresKind:
             return out
         finally:
             await conn.close()
+
+    async def tamper_audit(self, where: Path, database: str, sql: str) -> str | None:
+        conn = await self._connect(where, database)
+        try:
+            await conn.execute(sql)
+        except asyncpg.PostgresError as exc:
+            return str(exc)
+        finally:
+            await conn.close()
+        return None
 
     def committed_reads(self, backend: Backend) -> IngestReads:
         assert isinstance(backend.store, PostgresStore)

@@ -1,0 +1,85 @@
+"""Moving a county onto PostgreSQL and keeping it there: `storage copy --to postgres` (SQLite -> PostgreSQL, then
+`rollups verify` on the copy), `storage backup` / `storage restore` (pg_dump / pg_restore), and `doctor` on the
+PostgreSQL backend. Needs this machine's PostgreSQL (`tests.postgres`): skipped without it, failed under CI=true."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from server.cli import main
+from server.config import load_config
+from tests import database, postgres
+from tests.server.helpers import QIAOWA, WACHANG, CountyServer, TownshipAgent, config_text
+
+pytestmark = [pytest.mark.postgres, postgres.sqlite_only("copies the test server's SQLite file")]
+
+
+async def _cli(*args: str) -> Result:
+    return await asyncio.to_thread(CliRunner().invoke, main, list(args))
+
+
+def _pg_config(where: Path, storage: str, database_file: Path, backend: str = "postgres") -> Path:
+    """A config of the test server's database file and its key file (the sealed ID numbers open with it only)."""
+    where.mkdir(parents=True, exist_ok=True)
+    path = where / "server.toml"
+    keys = database_file.parent / "county.keys"
+    text = config_text(f'database = "{database_file}"\n', f'[privacy]\nkey_file = "{keys}"\n')
+    text = text.replace('database = "county.sqlite3"\n', "")
+    path.write_text(text + storage.replace('backend = "postgres"', f'backend = "{backend}"'), encoding="utf-8")
+    return path
+
+
+def _counts(config_path: Path) -> tuple[int, ...]:
+    with database.connect(load_config(config_path)) as db:
+        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                     for t in ("events", "cases", "agents", "rollups", "rollups_month", "conflicts"))
+
+
+async def _push_some(server: CountyServer, agent: TownshipAgent, n: int) -> None:
+    for _ in range(n):
+        case = agent.accepted()
+        await server.push(agent, [case, agent.completed(case["case_id"]), agent.evaluated(case["case_id"])])
+
+
+async def test_a_county_copied_to_postgres_has_its_rows_true_rollups_and_backs_up_and_restores(
+        county_server: CountyServer, tmp_path: Path) -> None:
+    q, w = await county_server.add_agent(QIAOWA), await county_server.add_agent(WACHANG)
+    await _push_some(county_server, q, 5)
+    await _push_some(county_server, w, 3)
+    storage = postgres.storage_section(tmp_path / "pg", always=True)
+    # The source config names the target: backend still sqlite, dsn the new database.
+    source = _pg_config(tmp_path / "src", storage, county_server.config.database, backend="sqlite")
+    copied = await _cli("storage", "copy", "--to", "postgres", "--config", str(source))
+    assert copied.exit_code == 0, copied.output
+    assert "events: 24 rows" in copied.output and "rollups match the cases" in copied.output
+    target = _pg_config(tmp_path / "dst", storage, county_server.config.database)
+    assert _counts(target) == _counts(county_server.config.source)  # type: ignore[arg-type]
+    again = await _cli("storage", "copy", "--to", "postgres", "--config", str(source))
+    assert again.exit_code != 0 and "holds events or cases already" in again.output
+    verify = await _cli("rollups", "verify", "--config", str(target))
+    assert verify.exit_code == 0, verify.output
+    doctor = await _cli("doctor", "--config", str(target))
+    assert "PostgreSQL ok, schema" in doctor.output, doctor.output
+
+    dump = tmp_path / "county.pgdump"
+    backed_up = await _cli("storage", "backup", "--to", str(dump), "--config", str(target))
+    assert backed_up.exit_code == 0, backed_up.output
+    assert dump.stat().st_size > 0
+    before = _counts(target)
+    with database.connect(load_config(target)) as db:  # after the backup: a change the restore takes back
+        db.execute("DELETE FROM conflicts")
+        db.execute("UPDATE rollups SET accepted = accepted + 1")
+        [(stream,)] = db.execute("SELECT value FROM server_meta WHERE key = 'stream'").fetchall()
+    restored = await _cli("storage", "restore", "--from", str(dump), "--config", str(target))
+    assert restored.exit_code == 0, restored.output
+    assert _counts(target) == before
+    assert (await _cli("rollups", "verify", "--config", str(target))).exit_code == 0
+    with database.connect(load_config(target)) as db:
+        [(new_stream,)] = db.execute("SELECT value FROM server_meta WHERE key = 'stream'").fetchall()
+    assert new_stream != stream  # the PCs' pull cursors of the replaced database start again
+    sqlite_backup = await _cli("backup", "--to", str(tmp_path / "x.sqlite3"), "--config", str(target))
+    assert sqlite_backup.exit_code != 0 and "storage backup" in sqlite_backup.output
