@@ -18,7 +18,7 @@ from protocol.lifecycle import Case, Rating, ratings_of
 from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
 from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE
-from server.storage.case_where import sum_queries
+from server.storage.case_where import sum_queries, upper_bound
 from server.storage.dashboard import (
     CASE_FIGURES,
     CASE_SORTS,
@@ -88,11 +88,6 @@ _SORT_SQL = {"accepted_on": "accepted_on", "due_on": "due_on", "completed_on": "
              "org_code": "org_code", "staff": _STAFF, "case_no": "case_no",
              "rated_on": "rated_on"}
 assert set(_SORT_SQL) == set(CASE_SORTS)
-
-
-def upper_bound(prefix: str) -> str:
-    """The exclusive upper bound of codes starting with `prefix` (digits: the last one + 1, 9 -> ':')."""
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _marks(n: int) -> str:
