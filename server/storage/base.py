@@ -196,6 +196,16 @@ class CaseHistory(msgspec.Struct):
 Refold = Callable[[CaseHistory], tuple[CaseRecord | None, list[Conflict]]]
 
 
+def refold_keeps(history: CaseHistory, record: CaseRecord | None, conflicts: Sequence[Conflict]) -> bool:
+    """Whether a refold's `record` and `conflicts` are what `history` holds already (nothing to write). The stored
+    conflicts come sorted by event id, as every backend's history reader gives them."""
+    old = history.record
+    same = (record is None and old is None) or (
+        record is not None and old is not None
+        and (record.case, record.category, record.meta) == (old.case, old.category, old.meta))
+    return same and sorted(conflicts, key=lambda c: c.event_id) == history.conflicts
+
+
 class IngestReads(Protocol):
     """What the fold of a batch reads: the committed state (`SerialIngest.committed_reads`, which never waits for a
     write in progress), or the state inside the write transaction (`TransactionalIngest.fold_and_write`). Methods

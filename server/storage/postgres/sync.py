@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 from protocol.messages import Conflict, CorrectionGrant
-from server.storage.base import CaseHistory, PullBatch, Refold, StoredEvent
+from server.storage.base import CaseHistory, PullBatch, Refold, StoredEvent, refold_keeps
 from server.storage.postgres.ingest import (
     STORED_EVENT_COLUMNS,
     Connection,
@@ -92,11 +92,7 @@ async def refold_cases(conn: Connection, refold: Refold, updated_at: str) -> int
             if all(e.kind == "consulted" for e in h.events):
                 continue
             record, now = refold(h)
-            old = h.record
-            same = (record is None and old is None) or (
-                record is not None and old is not None
-                and (record.case, record.category, record.meta) == (old.case, old.category, old.meta))
-            if same and sorted(now, key=lambda c: c.event_id) == h.conflicts:
+            if refold_keeps(h, record, now):
                 continue
             changed += 1
             if record is None:

@@ -16,7 +16,7 @@ import msgspec
 from protocol.causal import CaseMeta
 from protocol.lifecycle import Case
 from protocol.messages import Conflict, CorrectionGrant
-from server.storage.base import CaseHistory, CaseRecord, PullBatch, Refold, StoredEvent
+from server.storage.base import CaseHistory, CaseRecord, PullBatch, Refold, StoredEvent, refold_keeps
 from server.storage.sqlite.ingest import (
     CASES,
     CONFLICTS,
@@ -123,11 +123,7 @@ def refold_cases(conn: sqlite3.Connection, refold: Refold, updated_at: str) -> i
             if all(e.kind == "consulted" for e in h.events):
                 continue
             record, now = refold(h)
-            old = h.record
-            same = (record is None and old is None) or (
-                record is not None and old is not None
-                and (record.case, record.category, record.meta) == (old.case, old.category, old.meta))
-            if same and sorted(now, key=lambda c: c.event_id) == h.conflicts:  # `histories` sorts them so
+            if refold_keeps(h, record, now):
                 continue
             changed += 1
             if record is None:
