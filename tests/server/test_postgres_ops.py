@@ -33,6 +33,15 @@ def _pg_config(where: Path, storage: str, database_file: Path, backend: str = "p
     return path
 
 
+def _unsettled(config_path: Path) -> list[str]:
+    """The tables of the schema not vacuumed and analyzed since they were filled (the planner would have no
+    statistics, the open-case counts no index-only scans)."""
+    with database.connect(load_config(config_path)) as db:
+        return [r[0] for r in db.execute(
+            "SELECT relname FROM pg_stat_user_tables WHERE schemaname = current_schema() "
+            "AND (last_vacuum IS NULL OR last_analyze IS NULL) ORDER BY relname").fetchall()]
+
+
 def _counts(config_path: Path) -> tuple[int, ...]:
     with database.connect(load_config(config_path)) as db:
         return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -58,6 +67,7 @@ async def test_a_county_copied_to_postgres_has_its_rows_true_rollups_and_backs_u
     assert "events: 24 rows" in copied.output and "rollups match the cases" in copied.output
     target = _pg_config(tmp_path / "dst", storage, county_server.config.database)
     assert _counts(target) == _counts(county_server.config.source)  # type: ignore[arg-type]
+    assert _unsettled(target) == []
     again = await _cli("storage", "copy", "--to", "postgres", "--config", str(source))
     assert again.exit_code != 0 and "holds events or cases already" in again.output
     verify = await _cli("rollups", "verify", "--config", str(target))
@@ -77,9 +87,25 @@ async def test_a_county_copied_to_postgres_has_its_rows_true_rollups_and_backs_u
     restored = await _cli("storage", "restore", "--from", str(dump), "--config", str(target))
     assert restored.exit_code == 0, restored.output
     assert _counts(target) == before
+    assert _unsettled(target) == []
     assert (await _cli("rollups", "verify", "--config", str(target))).exit_code == 0
     with database.connect(load_config(target)) as db:
         [(new_stream,)] = db.execute("SELECT value FROM server_meta WHERE key = 'stream'").fetchall()
     assert new_stream != stream  # the PCs' pull cursors of the replaced database start again
     sqlite_backup = await _cli("backup", "--to", str(tmp_path / "x.sqlite3"), "--config", str(target))
     assert sqlite_backup.exit_code != 0 and "storage backup" in sqlite_backup.output
+
+
+async def test_the_servers_connections_compile_no_statement_and_keep_the_settings_of_the_dsn(tmp_path: Path) -> None:
+    from server.storage.postgres.store import PostgresStore
+
+    schema = postgres.schema_name(str(tmp_path), "jit")
+    store = PostgresStore(await postgres.create_schema(schema), 2, files=tmp_path / "county.sqlite3")
+    await store.open()
+    try:
+        async with store.pool.acquire() as conn:
+            assert await conn.fetchval("SHOW jit") == "off"  # 30-40 ms of compiling per dashboard read otherwise
+            assert await conn.fetchval("SELECT current_schema()") == schema  # the DSN's search_path still holds
+    finally:
+        await store.close()
+        await postgres.drop_schemas([schema])

@@ -5,7 +5,8 @@ stores after the snapshot its PCs send again to the new server, since their ackn
 The PostgreSQL side is migrated first, then every table both schemas have is copied by binary COPY, column by
 column of the same name, in one transaction: a failure leaves the target empty. Positions (`events.pos`) and audit
 entry numbers are kept, and so is the stream name, so a PC's pull cursor stays valid; the identity sequences move
-past the copied numbers.
+past the copied numbers. Last, every table is vacuumed and analyzed, so the copy starts with the planner's
+statistics and a visibility map (without them the dashboard's open-case counts read the heap: 10x slower).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from server.storage.postgres.store import PostgresStore
+from server.storage.postgres.store import PostgresStore, settle_tables
 
 CHUNK = 20_000
 # Made by the PostgreSQL migrations themselves, or only there.
@@ -63,6 +64,8 @@ async def copy_sqlite_to_postgres(source: Path, target: PostgresStore) -> dict[s
                                "UNION SELECT substr(code, 1, 9) FROM org_units WHERE level = 'township' "
                                "ON CONFLICT DO NOTHING")
         db.execute("ROLLBACK")
+    async with pool.acquire() as conn:
+        await settle_tables(conn)
     return copied
 
 

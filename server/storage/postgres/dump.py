@@ -12,6 +12,8 @@ from pathlib import Path
 
 import asyncpg
 
+from server.storage.postgres.store import settle_tables
+
 # What libpq takes in a URI's query (https://www.postgresql.org/docs/current/libpq-connect.html); the rest are
 # server settings for asyncpg.
 _LIBPQ = {"host", "hostaddr", "port", "dbname", "user", "password", "passfile", "connect_timeout",
@@ -48,7 +50,8 @@ def backup(dsn: str, dest: Path) -> None:
 
 async def restore(dsn: str, source: Path) -> str:
     """Replace the county's tables by those of the dump (`pg_restore --clean --if-exists`), then give the restored
-    database a new stream name (its PCs pull their township again from the beginning); returns it."""
+    database a new stream name (its PCs pull their township again from the beginning), and vacuum and analyze it;
+    returns the stream name."""
     url, _ = libpq_dsn(dsn)
     _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", f"--dbname={url}",
           str(source)])
@@ -56,6 +59,7 @@ async def restore(dsn: str, source: Path) -> str:
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("UPDATE server_meta SET value = $1 WHERE key = 'stream'", stream)
+        await settle_tables(conn)  # pg_restore brings no planner statistics
     finally:
         await conn.close()
     return stream
