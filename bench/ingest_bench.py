@@ -2,7 +2,7 @@
 plain `sqlite3` executemany, in the same run.
 
     .venv/bin/python bench/ingest_bench.py [--events 100000] [--batch 1000] [--rounds 1] [--agents 2]
-    .venv/bin/python bench/ingest_bench.py --backend postgres [--dsn URL] [--servers 2] [--agents 4]
+    .venv/bin/python bench/ingest_bench.py --backend postgres [--dsn URL] [--servers 1,2] [--agents 4]
 
 Per round:
 1. A fresh config and SQLite file; township agents (two by default, one township each) registered with
@@ -20,7 +20,8 @@ Per round:
 The machine's speed drifts too: run several rounds (--rounds N); the median of the rounds' ratios is reported.
 
 With --backend postgres the server stores in a schema of its own of --dsn (TEST_POSTGRES_DSN, else this machine's
-test database), --servers N starts N server processes on it (agent i pushes to server i mod N), and the plain path
+test database), --servers N starts N server processes on it (agent i pushes to server i mod N; --servers 1,2 runs
+one and two in every round, in turn, and prints their ratio), and the plain path
 is bench/pg_plain.py: the same rows by asyncpg binary COPY + INSERT ... ON CONFLICT, one transaction per batch.
 
 Targets (issue 2): ratio >= 0.5, <= 150 bytes per event on the wire; PostgreSQL (issue 10): ratio >= 0.5, two
@@ -237,6 +238,15 @@ def plain_write(path: Path, batches: list[Rows]) -> float:
     return took
 
 
+def cpu_times() -> tuple[int, int]:
+    """The machine's busy and total CPU time so far (/proc/stat, every core): how much of the machine the pushes
+    used, servers, PostgreSQL and all (1.0: every core busy, nothing left for another server process)."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    idle = values[3] + values[4]  # idle, iowait
+    return sum(values) - idle, sum(values)
+
+
 def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, keep: bool = False,
               agents: int = 2, ingest_workers: int | None = None, backend: str = "sqlite", dsn: str = "",
               servers: int = 1) -> dict:
@@ -294,7 +304,9 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise RuntimeError("the server did not start") from None
                     time.sleep(0.05)
+        busy_before = cpu_times()
         took, head_bytes, response_bytes, answers = asyncio.run(push_all(ports, loads))
+        busy, total = (after - before for after, before in zip(cpu_times(), busy_before, strict=True))
     finally:
         for server in processes:
             server.terminate()
@@ -314,7 +326,7 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
         batches = plain_rows(work / "county.sqlite3", loads, batch)
         plain_runs = sorted(plain_write(work / f"plain-{n}.sqlite3", batches) for n in range(PLAIN_RUNS))
     plain_took = statistics.median(plain_runs)
-    rows = [sum(len(b[i]) for b in batches) for i in range(8)]
+    rows = [sum(len(b[i]) for b in batches) for i in range(len(batches[0]))]
     if not keep:
         shutil.rmtree(work)
     return {"events": total, "http_s": took, "http_eps": total / took, "plain_s": plain_took,
@@ -322,7 +334,8 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
             "plain_eps": total / plain_took, "ratio": plain_took and (total / took) / (total / plain_took),
             "json_bytes_per_event": sum(load.raw_bytes for load in loads) / total,
             "body_bytes_per_event": body_bytes / total, "wire_bytes_per_event": (body_bytes + head_bytes) / total,
-            "response_bytes_per_event": response_bytes / total, "rows": rows, "work": str(work)}
+            "response_bytes_per_event": response_bytes / total, "rows": rows, "work": str(work),
+            "busy": busy / total if total else 0.0}
 
 
 def main() -> None:
@@ -341,27 +354,37 @@ def main() -> None:
                         help="postgres: a schema of its own in --dsn; the plain path is asyncpg COPY + INSERT ... "
                              "ON CONFLICT (bench/pg_plain.py)")
     parser.add_argument("--dsn", default=os.environ.get("TEST_POSTGRES_DSN") or pg_plain.DEFAULT_DSN)
-    parser.add_argument("--servers", type=int, default=1, help="server processes (PostgreSQL only; agents are "
-                        "dealt to them in turn)")
+    parser.add_argument("--servers", default="1", help="server processes (PostgreSQL only; agents are dealt to "
+                        "them in turn); a list such as 1,2 runs each count in every round, in turn, and prints the "
+                        "ratio of their events/s")
     args = parser.parse_args()
-    if args.servers > 1 and args.backend != "postgres":
+    counts = [int(n) for n in args.servers.split(",")]
+    if max(counts) > 1 and args.backend != "postgres":
         parser.error("several server processes need --backend postgres")
     results = []
-    for r in range(args.rounds):
+    by_count: dict[int, list[float]] = {n: [] for n in counts}
+    for r, servers in ((r, n) for r in range(args.rounds) for n in counts):
         res = run_round(args.events, args.batch, args.seed + r, args.profile, args.keep, args.agents,
-                        args.ingest_workers, args.backend, args.dsn, args.servers)
+                        args.ingest_workers, args.backend, args.dsn, servers)
         results.append(res)
-        print(f"round {r + 1} ({args.backend}, {args.servers} server process(es), {args.agents} agents): "
+        by_count[servers].append(res["http_eps"])
+        print(f"round {r + 1} ({args.backend}, {servers} server process(es), {args.agents} agents): "
               f"http {res['http_eps']:,.0f} events/s ({res['http_s']:.2f} s) | plain {args.backend} "
               f"{res['plain_eps']:,.0f} events/s ({res['plain_s']:.2f} s, median of {PLAIN_RUNS}: "
               f"{res['plain_eps_range'][0]:,.0f}-{res['plain_eps_range'][1]:,.0f}) | ratio {res['ratio']:.2f} | "
               f"wire {res['wire_bytes_per_event']:.1f} B/event (gzip body {res['body_bytes_per_event']:.1f}, "
-              f"JSON {res['json_bytes_per_event']:.0f}; response {res['response_bytes_per_event']:.1f})")
+              f"JSON {res['json_bytes_per_event']:.0f}; response {res['response_bytes_per_event']:.1f}) | "
+              f"machine busy {res['busy']:.0%} of {os.cpu_count()} cores while pushing")
         print(f"  rows per path: events={res['rows'][0]:,} cases={res['rows'][1]:,} rollups={res['rows'][2]:,} "
               f"month rollups={res['rows'][3]:,} month-by-channel rollups={res['rows'][4]:,} "
               f"residence rollups={res['rows'][5]:,} residence month rollups={res['rows'][6]:,} "
               f"residence month-by-channel rollups={res['rows'][7]:,}"
               + (f"; files in {res['work']}" if args.keep else ""))
+    if len(counts) > 1:
+        base = statistics.median(by_count[counts[0]])
+        for n in counts[1:]:
+            print(f"{n} server processes / {counts[0]}: {statistics.median(by_count[n]) / base:.2f}x "
+                  f"(medians {statistics.median(by_count[n]):,.0f} / {base:,.0f} events/s; target for 2 / 1: >= 1.5x)")
     ratio = statistics.median(r["ratio"] for r in results)
     wire = statistics.median(r["wire_bytes_per_event"] for r in results)
     print(f"median: ratio {ratio:.2f} (target >= 0.5), wire {wire:.1f} B/event (target <= 150) -> "

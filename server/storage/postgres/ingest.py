@@ -160,6 +160,23 @@ def _texts(rows: Iterable[Sequence[object]]) -> list[tuple[object, ...]]:
     return [tuple(_text(v) for v in row) for row in rows]
 
 
+_CASE_JSON = (CASE_COLUMNS.index("body"), CASE_COLUMNS.index("meta"))
+
+
+def _case_texts(rows: Iterable[Sequence[object]]) -> list[list[object]]:
+    """`_texts` of case rows, which hold bytes in their two JSON columns only (a batch's cases are most of its
+    cells: looking at just those two halves the conversion's cost)."""
+    out = []
+    for row in rows:
+        values = list(row)
+        for i in _CASE_JSON:
+            value = values[i]
+            if isinstance(value, bytes):
+                values[i] = value.decode()
+        out.append(values)
+    return out
+
+
 async def copy_rows(conn: Connection, table: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
     if rows:
         await conn.copy_records_to_table(table, records=rows, columns=list(columns))
@@ -180,7 +197,7 @@ async def upsert_staged(conn: Connection, table: str, rows: Sequence[Sequence[ob
 
 
 async def save_cases(conn: Connection, rows: Sequence[Sequence[object]]) -> None:
-    await upsert_staged(conn, "cases", _texts(rows), _CASE_UPSERT)
+    await upsert_staged(conn, "cases", _case_texts(rows), _CASE_UPSERT)
 
 
 async def replace_conflicts(conn: Connection, case_ids: Sequence[str], conflicts: Sequence[Conflict],
