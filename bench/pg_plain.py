@@ -16,20 +16,13 @@ import asyncpg
 
 from server.model.rollups import UNIT_LENGTHS
 from server.storage.postgres.store import migrate
-from server.storage.rollup_tables import (
-    DAILY_TABLE,
-    MONTH_CHANNEL_TABLE,
-    MONTH_TABLE,
-    RESIDENCE_DAILY_TABLE,
-    RESIDENCE_MONTH_CHANNEL_TABLE,
-    RESIDENCE_MONTH_TABLE,
-)
+from server.storage.rollup_tables import ROLLUP_TABLES
 from server.storage.sqlite.ingest import CASE_COLUMNS, EVENT_COLUMNS
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
 
-GRAINS = (DAILY_TABLE, MONTH_TABLE, MONTH_CHANNEL_TABLE, RESIDENCE_DAILY_TABLE, RESIDENCE_MONTH_TABLE,
-          RESIDENCE_MONTH_CHANNEL_TABLE)
+# daily, month, month by channel; then the same by residence
+GRAINS = ROLLUP_TABLES
 Rows = tuple[list, ...]  # events, cases, then one list per grain of GRAINS
 
 
