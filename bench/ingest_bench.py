@@ -306,7 +306,7 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
                     time.sleep(0.05)
         busy_before = cpu_times()
         took, head_bytes, response_bytes, answers = asyncio.run(push_all(ports, loads))
-        busy, total = (after - before for after, before in zip(cpu_times(), busy_before, strict=True))
+        busy, cpu_total = (after - before for after, before in zip(cpu_times(), busy_before, strict=True))
     finally:
         for server in processes:
             server.terminate()
@@ -335,7 +335,7 @@ def run_round(n_events: int, batch: int, seed: int, profile: str | None = None, 
             "json_bytes_per_event": sum(load.raw_bytes for load in loads) / total,
             "body_bytes_per_event": body_bytes / total, "wire_bytes_per_event": (body_bytes + head_bytes) / total,
             "response_bytes_per_event": response_bytes / total, "rows": rows, "work": str(work),
-            "busy": busy / total if total else 0.0}
+            "busy": busy / cpu_total if cpu_total else 0.0}
 
 
 def main() -> None:
