@@ -1,6 +1,7 @@
 """A test's look under a server's storage, whichever backend its config names: `connect(config)` answers
 `execute(sql, params)` like `sqlite3` (`?` placeholders, `fetchone`, `fetchall`, `rowcount`; committed on leaving
-the `with` block), on the SQLite file or in the PostgreSQL schema of the config."""
+the `with` block), on the SQLite file or in the PostgreSQL schema of the config (or of the config file at a path,
+as an end-to-end test has it). `readonly`: beside a running server, a look that never writes."""
 
 from __future__ import annotations
 
@@ -8,18 +9,23 @@ import re
 import sqlite3
 from collections.abc import Sequence
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from server.config import ServerConfig
+from server.config import ServerConfig, load_config
 from tests.postgres import _run
 
 
-def connect(config: ServerConfig) -> Any:
+def connect(config: ServerConfig | Path, *, readonly: bool = False) -> Any:
+    if isinstance(config, Path):
+        config = load_config(config)
     if config.storage_backend == "sqlite":
+        if readonly:
+            return sqlite3.connect(f"file:{config.database}?mode=ro", uri=True)
         return sqlite3.connect(config.database)
-    return PostgresLook(config.postgres_dsn)
+    return PostgresLook(config.postgres_dsn, readonly=readonly)
 
 
 class _Result:
@@ -59,8 +65,9 @@ class PostgresLook:
 
     row_factory: Any = None  # sqlite3.Row: rows as mappings
 
-    def __init__(self, dsn: str) -> None:
+    def __init__(self, dsn: str, *, readonly: bool = False) -> None:
         self._dsn = dsn
+        self._settings = {"default_transaction_read_only": "on"} if readonly else {}
 
     def __enter__(self) -> PostgresLook:
         return self
@@ -70,7 +77,7 @@ class PostgresLook:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> _Result:
         async def run() -> _Result:
-            conn = await asyncpg.connect(self._dsn)
+            conn = await asyncpg.connect(self._dsn, server_settings=self._settings)
             try:
                 statement = await conn.prepare(_numbered(sql))
                 if statement.get_attributes():
