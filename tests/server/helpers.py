@@ -157,11 +157,11 @@ async def push_conflict(server: CountyServer, township: str = QIAOWA, day: str =
 @asynccontextmanager
 async def serve(tmp_path: Path, org_units: Path) -> AsyncIterator[CountyServer]:
     """A server of its own over `org_units` (a prefecture's, say), with the default body limit (16 MiB), so that
-    full batches of 5000 events go up in one push."""
+    full batches of 5000 events go up in one push. Its storage is TEST_SERVER_BACKEND's."""
     path = tmp_path / "server.toml"
     path.write_text(f'[server]\nadmin_token = "{ADMIN_TOKEN}"\ndatabase = "county.sqlite3"\ningest_workers = 0\n'
-                    f'[reference]\norg_units = "{org_units}"\ncatalog = "{REPO / "config" / "catalog.csv"}"\n',
-                    encoding="utf-8")
+                    f'[reference]\norg_units = "{org_units}"\ncatalog = "{REPO / "config" / "catalog.csv"}"\n'
+                    + postgres.storage_section(tmp_path), encoding="utf-8")
     config = load_config(path)
     app = await build_app(config)
     async with TestServer(app, host="127.0.0.1", port=0) as srv, aiohttp.ClientSession() as session:
