@@ -3,11 +3,11 @@ with the county's function, so any window continues any case and every PC agrees
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from tests import database
 from tests.agent.conftest import accept_form
 from tests.server.helpers import WACHANG, CountyServer
 from tests.township.conftest import PC
@@ -48,7 +48,7 @@ async def test_a_case_accepted_at_one_window_is_continued_at_another_and_all_agr
     # Strictly the township's own: the other township's case never reaches 乔瓦镇's PCs, nor theirs ours.
     assert (await pc2.get(f"/api/cases/{theirs['case_id']}")).status == 404
     assert (await other.get(f"/api/cases/{case['case_id']}")).status == 404
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         (state,) = db.execute("SELECT state FROM cases WHERE case_id = ?", (case["case_id"],)).fetchone()
     assert state == "completed"
     status = await (await pc1.get("/api/status")).json()
@@ -81,7 +81,7 @@ async def test_two_windows_closing_one_case_offline_both_see_the_same_conflict_a
     assert settle.status == 201
     await sync(pc2)
     await sync(pc1)
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         rows = db.execute("SELECT kind, is_open, settled_at IS NOT NULL FROM conflicts").fetchall()
     assert rows == [("withdrawn", 0, 1)]
     one = await (await pc1.get(f"/api/cases/{case['case_id']}/history")).json()
