@@ -3,6 +3,7 @@ with the county's function, so any window continues any case and every PC agrees
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -64,7 +65,11 @@ async def test_two_windows_closing_one_case_offline_both_see_the_same_conflict_a
     await sync(pc1)
     await sync(pc2)
     url = f"/api/cases/{case['case_id']}/events"
+    # The county orders the two by each PC's clock less its offset as last measured, which is true to within a round
+    # trip: the withdrawal comes after the completion by more than the two offsets differ, or the order is a toss.
+    one_ms, two_ms = [(await (await pc.get("/api/status")).json())["clock_offset_ms"] or 0 for pc in (pc1, pc2)]
     await pc1.post(url, json={"kind": "completed", "data": {"result": "approved"}})  # both offline, both closing
+    await asyncio.sleep((max(0, two_ms - one_ms) + 20) / 1000)
     await pc2.post(url, json={"kind": "withdrawn", "data": {"reason": "申请人撤回"}})
     pushed = await sync(pc2)
     await sync(pc1)
