@@ -42,6 +42,25 @@ def config_text(server: str = "", tables: str = "", where: Path | None = None) -
             + (postgres.storage_section(where) if where is not None else ""))
 
 
+def backup_args(config: ServerConfig, dest: Path) -> list[str]:
+    """The CLI's backup of `config`'s storage into `dest`: `backup --to` (the SQLite file) or, on PostgreSQL,
+    `storage backup --to` (pg_dump); either puts the attachment files in `<dest>.attachments/`."""
+    assert config.source is not None
+    verb = ["storage", "backup"] if config.storage_backend == "postgres" else ["backup"]
+    return [*verb, "--config", str(config.source), "--to", str(dest)]
+
+
+def restore_args(config: ServerConfig, source: Path) -> list[str]:
+    """The CLI's restore of a backup made by `backup_args` into `config`'s storage."""
+    assert config.source is not None
+    verb = ["storage", "restore"] if config.storage_backend == "postgres" else ["restore"]
+    return [*verb, "--config", str(config.source), "--from", str(source)]
+
+
+def backup_name(config: ServerConfig) -> str:
+    return "county.pgdump" if config.storage_backend == "postgres" else "county.sqlite3"
+
+
 @dataclass
 class TownshipAgent:
     """Builds wire events as a township PC would: gap-free seq, uuid ids, +08:00 times."""
