@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import subprocess
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -91,3 +92,39 @@ class PostgresLook:
                 await conn.close()
 
         return _run(run())
+
+
+def stored_bytes(config: ServerConfig | Path) -> bytes:
+    """The storage's bytes as a thief copying its files would have them: the SQLite file and its WAL; on PostgreSQL
+    the files of the schema's tables, their TOAST tables and indexes, once a CHECKPOINT has written every changed
+    page into them (PostgreSQL's WAL is the whole cluster's, not the schema's: it is not among them). On PostgreSQL
+    this takes a superuser (CHECKPOINT, pg_read_binary_file), as the tests' is."""
+    if isinstance(config, Path):
+        config = load_config(config)
+    if config.storage_backend == "sqlite":
+        path = config.database
+        return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
+
+    async def read(dsn: str) -> bytes:
+        conn = await asyncpg.connect(dsn)
+        try:
+            await conn.execute("CHECKPOINT")
+            relations = await conn.fetch(
+                "SELECT c.oid, c.reltoastrelid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'i', 'm')")
+            oids = [r["oid"] for r in relations] + [r["reltoastrelid"] for r in relations if r["reltoastrelid"]]
+            assert oids, "no relations in the schema"
+            return b"".join([await conn.fetchval("SELECT pg_read_binary_file(pg_relation_filepath($1::oid))", oid)
+                             for oid in oids])
+        finally:
+            await conn.close()
+
+    return _run(read(config.postgres_dsn))
+
+
+def backup_bytes(config: ServerConfig, backup: Path) -> bytes:
+    """What a backup of the storage of `config` holds, readable: the SQLite file itself, or the SQL that
+    `pg_restore` makes of a dump (its custom format is compressed: its bytes would hide anything)."""
+    if config.storage_backend == "sqlite":
+        return backup.read_bytes()
+    return subprocess.run(["pg_restore", "--file=-", str(backup)], capture_output=True, check=True).stdout

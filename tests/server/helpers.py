@@ -58,7 +58,8 @@ def restore_args(config: ServerConfig, source: Path) -> list[str]:
 
 
 def backup_name(config: ServerConfig) -> str:
-    return "county.pgdump" if config.storage_backend == "postgres" else "county.sqlite3"
+    """A backup file's name for the backend of `config` (never its database's, beside which it may be written)."""
+    return "backup.pgdump" if config.storage_backend == "postgres" else "backup.sqlite3"
 
 
 @dataclass
