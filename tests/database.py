@@ -1,7 +1,7 @@
 """A test's look under a server's storage, whichever backend its config names: `connect(config)` answers
-`execute(sql, params)` like `sqlite3` (`?` placeholders, `fetchone`, `fetchall`, `rowcount`; committed on leaving
-the `with` block), on the SQLite file or in the PostgreSQL schema of the config (or of the config file at a path,
-as an end-to-end test has it). `readonly`: beside a running server, a look that never writes."""
+`execute(sql, params)` like `sqlite3` (`?` placeholders, `fetchone`, `fetchall`, `rowcount`; committed and closed on
+leaving the `with` block), on the SQLite file or in the PostgreSQL schema of the config (or of the config file at a
+path, as an end-to-end test has it). `readonly`: beside a running server, a look that never writes."""
 
 from __future__ import annotations
 
@@ -24,9 +24,20 @@ def connect(config: ServerConfig | Path, *, readonly: bool = False) -> Any:
         config = load_config(config)
     if config.storage_backend == "sqlite":
         if readonly:
-            return sqlite3.connect(f"file:{config.database}?mode=ro", uri=True)
-        return sqlite3.connect(config.database)
+            return sqlite3.connect(f"file:{config.database}?mode=ro", uri=True, factory=_SqliteLook)
+        return sqlite3.connect(config.database, factory=_SqliteLook)
     return PostgresLook(config.postgres_dsn, readonly=readonly)
+
+
+class _SqliteLook(sqlite3.Connection):
+    """sqlite3's connection, closed when it leaves the `with` block (after its commit), so that no look keeps the
+    file open under a later `restore`, which refuses an open database."""
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return super().__exit__(*exc)
+        finally:
+            self.close()
 
 
 class _Result:
