@@ -371,14 +371,18 @@ def storage_backup(dest: str, config_path: str) -> None:
               help="A dump written by `storage backup`.")
 @config_option
 def storage_restore(source: str, config_path: str) -> None:
-    """PostgreSQL backend: replace the database by a dump (stop every server first) and put the files of
-    FILE.attachments/ back; PCs send again what the dump lacks and pull their township from the beginning."""
+    """PostgreSQL backend: replace the database by a dump (refused while a server or command is connected) and put
+    the files of FILE.attachments/ back; PCs send again what the dump lacks and pull their township from the
+    beginning."""
 
     from server.storage.postgres import dump
 
     config = _postgres_config(config_path)
     try:
         stream, files, copied = asyncio.run(dump.restore(config.postgres_dsn, Path(source), config.database))
+    except dump.InUse as exc:
+        click.echo(f"restore refused: {exc}", err=True)
+        sys.exit(1)
     except (dump.DumpError, OSError) as exc:
         click.echo(f"restore failed: {exc}", err=True)
         sys.exit(1)

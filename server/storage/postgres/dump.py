@@ -1,5 +1,6 @@
 """Backup and restore of the PostgreSQL backend with PostgreSQL's own tools: `pg_dump --format=custom` (a
-consistent snapshot while the servers run) and `pg_restore --clean` (every server stopped first). The DSN's
+consistent snapshot while the servers run) and `pg_restore --clean` (refused while any server or command of
+the county is connected to its schema: each names its connections, `session_name`). The DSN's
 server settings (asyncpg's extra query parameters, such as search_path) are not libpq's: the schema goes to
 pg_dump as --schema, the rest is left out.
 
@@ -9,6 +10,7 @@ written); a restore puts them back beside the database, as SQLite's backup and r
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import subprocess
 import urllib.parse
@@ -26,8 +28,21 @@ _LIBPQ = {"host", "hostaddr", "port", "dbname", "user", "password", "passfile", 
           "sslcrl", "target_session_attrs", "gssencmode"}
 
 
+_IN_USE_CHECKS = 4
+
+
 class DumpError(Exception):
     pass
+
+
+class InUse(DumpError):
+    """A restore refused: servers or commands have the county's schema open."""
+
+
+def session_name(dsn: str) -> str:
+    """The application_name of every connection the county's stores open on `dsn` (`PostgresStore`): what a
+    restore looks for in pg_stat_activity, from any host. Named by the schema, as one database may hold several."""
+    return f"county-server {libpq_dsn(dsn)[1] or 'public'}"[:63]  # NAMEDATALEN - 1
 
 
 def libpq_dsn(dsn: str) -> tuple[str, str | None]:
@@ -56,15 +71,26 @@ def backup(dsn: str, dest: Path, database: Path) -> tuple[int, int]:
 
 
 async def restore(dsn: str, source: Path, database: Path) -> tuple[str, int, int]:
-    """Replace the county's tables by those of the dump (`pg_restore --clean --if-exists`), then give the restored
-    database a new stream name (its PCs pull their township again from the beginning), then put the dump's files
-    beside `database` (those there already are kept: a name is its bytes); (the stream, files, of them copied)."""
-    url, _ = libpq_dsn(dsn)
-    _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", f"--dbname={url}",
-          str(source)])
-    stream = secrets.token_hex(8)
+    """Unless a county-server connection has the schema open (`session_name`; raises `InUse`), replace the county's
+    tables by those of the dump (`pg_restore --clean --if-exists`), then give the restored database a new stream
+    name (its PCs pull their township again from the beginning), then put the dump's files beside `database` (those
+    there already are kept: a name is its bytes); (the stream, files, of them copied)."""
+    url, schema = libpq_dsn(dsn)
     conn = await asyncpg.connect(dsn)
     try:
+        for _ in range(_IN_USE_CHECKS):  # a server just stopped: its sessions end a moment after it
+            sessions = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                                           " AND application_name = $1", session_name(dsn))
+            if not sessions:
+                break
+            await asyncio.sleep(0.5)
+        else:
+            raise InUse(f"schema {schema or 'public'} is in use by {sessions} connection(s) of county-server (a "
+                        "running server, its ingest workers or a command, on any host): stop every server first "
+                        "(systemctl stop county-server)")
+        _run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", f"--dbname={url}",
+              str(source)])
+        stream = secrets.token_hex(8)
         await conn.execute("UPDATE server_meta SET value = $1 WHERE key = 'stream'", stream)
     finally:
         await conn.close()

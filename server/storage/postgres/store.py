@@ -45,6 +45,7 @@ from server.storage.base import (
 from server.storage.postgres import sync
 from server.storage.postgres.attachments import PostgresAttachments
 from server.storage.postgres.dialect import PoolReader
+from server.storage.postgres.dump import session_name
 from server.storage.postgres.ingest import Connection, ConnectionReads, copy_rows, prepare_connection, write_batch
 from server.storage.rollup_tables import ROLLUP_TABLES, delta_rows, table_rows
 from server.storage.rows import AGENT_COLUMNS
@@ -74,13 +75,14 @@ class PostgresStore:
     # ---- life cycle -----------------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        named = {"application_name": session_name(self.dsn)}  # `storage restore` refuses while any is connected
+        conn = await asyncpg.connect(self.dsn, server_settings=named)
         try:
             await migrate(conn)
         finally:
             await conn.close()
         self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
-                                               init=prepare_connection)
+                                               init=prepare_connection, server_settings=named)
 
     async def close(self) -> None:
         if self._pool is not None:
