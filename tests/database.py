@@ -29,6 +29,13 @@ def connect(config: ServerConfig | Path, *, readonly: bool = False) -> Any:
     return PostgresLook(config.postgres_dsn, readonly=readonly)
 
 
+def of_store(store: Any) -> Any:
+    """The look under a store a test opened itself: a `SqliteStore`'s file or a `PostgresStore`'s schema."""
+    if hasattr(store, "dsn"):
+        return PostgresLook(store.dsn)
+    return sqlite3.connect(store.path, factory=_SqliteLook)
+
+
 class _SqliteLook(sqlite3.Connection):
     """sqlite3's connection, closed when it leaves the `with` block (after its commit), so that no look keeps the
     file open under a later `restore`, which refuses an open database."""

@@ -95,15 +95,24 @@ def _run(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
+def server_dsn(where: Path, *, always: bool = False) -> str | None:
+    """Under TEST_SERVER_BACKEND=postgres (or `always`), the DSN of a new schema of its own for the server under
+    `where`; None on SQLite, the default."""
+    if SERVER_BACKEND != "postgres" and not always:
+        return None
+    schema = schema_name(str(where.resolve()), "server")
+    dsn: str = _run(create_schema(schema))
+    if schema not in _server_schemas:
+        _server_schemas.append(schema)
+    return dsn
+
+
 def storage_section(where: Path, *, always: bool = False) -> str:
     """The `[storage]` section of a test server's config: nothing (SQLite, the default) or, under
     TEST_SERVER_BACKEND=postgres (or `always`), a new schema of its own for the server under `where`."""
-    if SERVER_BACKEND != "postgres" and not always:
+    dsn = server_dsn(where, always=always)
+    if dsn is None:
         return ""
-    schema = schema_name(str(where.resolve()), "server")
-    dsn = _run(create_schema(schema))
-    if schema not in _server_schemas:
-        _server_schemas.append(schema)
     return f'[storage]\nbackend = "postgres"\ndsn = "{dsn}"\npool_size = 4\n'
 
 
