@@ -349,17 +349,21 @@ def storage_copy(target: str, config_path: str) -> None:
 @click.option("--to", "dest", type=click.Path(dir_okay=False), required=True, help="Write the dump to this file.")
 @config_option
 def storage_backup(dest: str, config_path: str) -> None:
-    """PostgreSQL backend: pg_dump of the database (a consistent snapshot while the servers run)."""
+    """PostgreSQL backend: pg_dump of the database (a consistent snapshot while the servers run), then the scanned
+    materials' files into FILE.attachments/."""
 
+    from ops.sqlite_backup import files_of
     from server.storage.postgres import dump
 
     config = _postgres_config(config_path)
     try:
-        dump.backup(config.postgres_dsn, Path(dest))
+        files, copied = dump.backup(config.postgres_dsn, Path(dest), config.database)
     except (dump.DumpError, OSError) as exc:
         click.echo(f"backup failed: {exc}", err=True)
         sys.exit(1)
     click.echo(f"backup written: {dest} (pg_dump custom format; restore with `county-server storage restore`)")
+    if files:
+        click.echo(f"files: {files} in {files_of(Path(dest))} ({copied} copied)")
 
 
 @storage.command("restore")
@@ -367,17 +371,23 @@ def storage_backup(dest: str, config_path: str) -> None:
               help="A dump written by `storage backup`.")
 @config_option
 def storage_restore(source: str, config_path: str) -> None:
-    """PostgreSQL backend: replace the database by a dump (stop every server first); PCs send again what the dump
-    lacks and pull their township from the beginning."""
+    """PostgreSQL backend: replace the database by a dump (refused while a server or command is connected) and put
+    the files of FILE.attachments/ back; PCs send again what the dump lacks and pull their township from the
+    beginning."""
 
     from server.storage.postgres import dump
 
     config = _postgres_config(config_path)
     try:
-        stream = asyncio.run(dump.restore(config.postgres_dsn, Path(source)))
+        stream, files, copied = asyncio.run(dump.restore(config.postgres_dsn, Path(source), config.database))
+    except dump.InUse as exc:
+        click.echo(f"restore refused: {exc}", err=True)
+        sys.exit(1)
     except (dump.DumpError, OSError) as exc:
         click.echo(f"restore failed: {exc}", err=True)
         sys.exit(1)
+    if files:
+        click.echo(f"files: {files} from {source}.attachments ({copied} copied)")
     click.echo(f"restored from {source} (new stream {stream}); start the servers: township PCs send again whatever "
                "the backup lacks at their next sync, and pull their township from the beginning.")
 

@@ -86,6 +86,7 @@ async def drop_schemas(schemas: list[str]) -> None:
 
 SERVER_BACKEND = os.environ.get("TEST_SERVER_BACKEND", "sqlite")
 _server_schemas: list[str] = []
+_databases: list[str] = []
 
 
 def _run(coro: Any) -> Any:
@@ -94,23 +95,64 @@ def _run(coro: Any) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
+def server_dsn(where: Path, *, always: bool = False) -> str | None:
+    """Under TEST_SERVER_BACKEND=postgres (or `always`), the DSN of a new schema of its own for the server under
+    `where`; None on SQLite, the default."""
+    if SERVER_BACKEND != "postgres" and not always:
+        return None
+    schema = schema_name(str(where.resolve()), "server")
+    dsn: str = _run(create_schema(schema))
+    if schema not in _server_schemas:
+        _server_schemas.append(schema)
+    return dsn
+
+
 def storage_section(where: Path, *, always: bool = False) -> str:
     """The `[storage]` section of a test server's config: nothing (SQLite, the default) or, under
     TEST_SERVER_BACKEND=postgres (or `always`), a new schema of its own for the server under `where`."""
-    if SERVER_BACKEND != "postgres" and not always:
+    dsn = server_dsn(where, always=always)
+    if dsn is None:
         return ""
-    schema = schema_name(str(where.resolve()), "server")
-    dsn = _run(create_schema(schema))
-    if schema not in _server_schemas:
-        _server_schemas.append(schema)
     return f'[storage]\nbackend = "postgres"\ndsn = "{dsn}"\npool_size = 4\n'
 
 
+def in_new_database(dsn: str, where: Path) -> str:
+    """`dsn` (a test server's, its search_path kept) in a new, empty database of its own for `where`: where a dump of
+    that schema is restored as on a new machine (a dump restores into the schema it was taken from)."""
+    name = schema_name(str(where.resolve()), "database")
+
+    async def create() -> None:
+        await require()
+        conn = await asyncpg.connect(base_dsn())
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    _run(create())
+    if name not in _databases:
+        _databases.append(name)
+    return urllib.parse.urlunsplit(urllib.parse.urlsplit(dsn)._replace(path=f"/{name}"))
+
+
+async def _drop_databases(names: list[str]) -> None:
+    conn = await asyncpg.connect(base_dsn())
+    try:
+        for name in names:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
 def drop_server_schemas() -> None:
-    """At the end of the session: every schema `storage_section` made."""
+    """At the end of the session: every schema `storage_section` made, every database `in_new_database` made."""
     if _server_schemas:
         _run(drop_schemas(_server_schemas))
         _server_schemas.clear()
+    if _databases:
+        _run(_drop_databases(_databases))
+        _databases.clear()
 
 
 def sqlite_only(reason: str) -> Any:

@@ -190,8 +190,11 @@ def _actor(request: web.Request) -> StaffMember:
 
 
 def _text(body: dict[str, Any], key: str, default: str | None = "") -> Any:
-    value = body.get(key, default)
-    if value is not None and not isinstance(value, str):
+    """The text field `key`; `default` when it is missing or null (a required one then fails as empty)."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if not isinstance(value, str):
         raise InvalidInput(f"{key} 应为文字", {key: "应为文字"})
     return value
 

@@ -89,10 +89,15 @@ def check_postgres(config: ServerConfig) -> Check:
     return doctor.ok("database", f"PostgreSQL ok, schema {max(applied, default=0)}")
 
 
+_START_IT = "start it: systemctl start county-server (township PCs keep working offline meanwhile)"
+
+
 def _check_running(config: ServerConfig) -> Check:
-    if config.storage_backend == "sqlite" and not is_locked(config.database):
-        return doctor.warn("running", "county-server is not running", "start it: systemctl start county-server "
-                           "(township PCs keep working offline meanwhile)")
+    """On SQLite the run lock tells whether the server runs; on PostgreSQL no lock does (several servers share the
+    database), so nothing listening at this server's own port is the server not running."""
+    sqlite = config.storage_backend == "sqlite"
+    if sqlite and not is_locked(config.database):
+        return doctor.warn("running", "county-server is not running", _START_IT)
     host = "127.0.0.1" if config.host in ("0.0.0.0", "::", "") else config.host
     url = f"{'https' if config.tls_cert_file else 'http'}://{host}:{config.port}/readyz"
     context = None
@@ -110,5 +115,8 @@ def _check_running(config: ServerConfig) -> Check:
         return doctor.fail("running", f"county-server runs but is not ready ({url}: HTTP {e.code})",
                            "read journalctl -u county-server -n 50")
     except (urllib.error.URLError, OSError) as e:
-        return doctor.fail("running", f"county-server holds the database but does not answer at {url} ({e})",
+        if not sqlite and isinstance(getattr(e, "reason", e), ConnectionRefusedError):
+            return doctor.warn("running", f"county-server is not running (nothing listens at {url})", _START_IT)
+        held = "holds the database but " if sqlite else ""
+        return doctor.fail("running", f"county-server {held}does not answer at {url} ({e})",
                            "check server.host/server.port; read journalctl -u county-server -n 50")

@@ -124,6 +124,8 @@ async def test_only_the_lead_manages_staff_and_a_clerk_changes_only_their_own_pi
     lead = basic("L01", LEAD_PIN)
     r = await staffed.post("/api/staff", json={"staff_id": "C02", "name": "次仁", "secret": "123456"}, headers=lead)
     assert r.status == 422 and "secret" in (await r.json())["fields"]
+    r = await staffed.post("/api/staff", json={"staff_id": None, "name": None, "secret": None}, headers=lead)
+    assert r.status == 422 and set((await r.json())["fields"]) == {"staff_id", "name", "secret"}
     r = await staffed.post("/api/staff", json={"staff_id": "C02", "name": "次仁", "secret": "583920"}, headers=lead)
     assert r.status == 201
     r = await staffed.post("/api/staff/C02", json={"is_disabled": True}, headers=lead)

@@ -1,8 +1,10 @@
-"""Two `county-server agents add` started at once on a new database both succeed: the migrations run under a file
-lock (ops/migrationlock.py), so the second waits for the first and finds them applied. Real processes."""
+"""Two `county-server agents add` started at once on a new database both succeed: the migrations run under a lock
+(on SQLite a file lock, ops/migrationlock.py; on PostgreSQL an advisory lock of the schema), so the second waits for
+the first and finds them applied. Real processes."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import json
 import os
@@ -11,7 +13,12 @@ import subprocess
 import time
 from pathlib import Path
 
+import asyncpg
+import pytest
+
 from ops.migrationlock import migration_lock_path
+from server.config import load_config
+from tests import database, postgres
 from tests.e2e.processes import BIN
 from tests.server.helpers import QIAOWA, WACHANG, config_text
 
@@ -34,16 +41,17 @@ def test_two_agents_add_at_once_on_a_new_database_both_succeed(tmp_path: Path) -
         folder = tmp_path / f"round{round_}"
         folder.mkdir()
         config = folder / "server.toml"
-        config.write_text(config_text(), encoding="utf-8")
+        config.write_text(config_text(where=folder), encoding="utf-8")
         procs = [_start_add(config, QIAOWA, "窗口1"), _start_add(config, WACHANG, "窗口1")]
         added = [_finish(p) for p in procs]
         assert sorted(a["township_code"] for a in added) == [QIAOWA, WACHANG]
-        with sqlite3.connect(folder / "county.sqlite3") as db:
+        with database.connect(config) as db:
             assert db.execute("SELECT count(*) FROM agents").fetchone()[0] == 2
             versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
         assert len(versions) == len(set(versions)) and versions  # each migration applied once
 
 
+@postgres.sqlite_only("holds the SQLite database's migration lock file")
 def test_a_command_waits_for_the_migration_lock_then_finds_the_schema_migrated(tmp_path: Path) -> None:
     config = tmp_path / "server.toml"
     config.write_text(config_text(), encoding="utf-8")
@@ -61,3 +69,25 @@ def test_a_command_waits_for_the_migration_lock_then_finds_the_schema_migrated(t
         os.close(fd)
     added = [_finish(p) for p in procs]
     assert sorted(a["name"] for a in added) == ["窗口1", "窗口2"]
+
+
+@pytest.mark.postgres
+async def test_on_postgres_a_command_waits_for_the_schemas_migration_lock_then_finds_it_migrated(
+        tmp_path: Path) -> None:
+    config = tmp_path / "server.toml"
+    config.write_text(config_text() + postgres.storage_section(tmp_path, always=True), encoding="utf-8")
+    conn = await asyncpg.connect(load_config(config).postgres_dsn)
+    try:
+        # As a first command migrating would hold it: the advisory lock of this schema's migrations.
+        await conn.execute("SELECT pg_advisory_lock(hashtext(current_schema() || '.county-server migrations'))")
+        procs = [_start_add(config, QIAOWA, "窗口1"), _start_add(config, QIAOWA, "窗口2")]
+        await asyncio.sleep(3)  # ample for both to start and reach the migrations
+        assert [p.poll() for p in procs] == [None, None]  # both wait for the lock
+        assert await conn.fetchval("SELECT to_regclass('agents')") is None  # nothing migrated meanwhile
+    finally:
+        await conn.close()  # the lock goes with the session
+    added = await asyncio.to_thread(lambda: [_finish(p) for p in procs])
+    assert sorted(a["name"] for a in added) == ["窗口1", "窗口2"]
+    with database.connect(config) as db:
+        versions = [r[0] for r in db.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    assert len(versions) == len(set(versions)) and versions  # each migration applied once

@@ -47,7 +47,9 @@ def test_agent_doctor_passes_with_a_good_token_and_names_the_fix_for_a_bad_one(c
 
 def test_server_doctor_says_when_the_server_is_not_running(cluster):
     stopped = cli("county-server", "doctor", "--config", str(cluster.server_config))
-    assert "county-server is not running" in stopped.stdout
+    # A warning, not a failure, whichever the backend (PostgreSQL has no lock file: nothing listens at the port).
+    assert re.search(r"^WARN running +county-server is not running", stopped.stdout, re.M), stopped.stdout
+    assert stopped.returncode == 0, stopped.stdout
     cluster.server.start()
     running = cli("county-server", "doctor", "--config", str(cluster.server_config))
     assert running.returncode == 0, running.stdout

@@ -5,10 +5,10 @@ on the county, and `rollups verify` must find nothing."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 
 from scripts.cluster import BIN, http_json
+from tests import database
 from tests.e2e.conftest import accept, act, stats
 
 CASES = 40
@@ -29,7 +29,7 @@ def test_every_completion_and_rating_the_pc_holds_is_on_the_county(cluster):
         held[case["case_id"]] = (rated["state"], rated["rating"])
     final = http_json("POST", f"{url}/api/sync")[1]
     assert final["ok"] and final["pending"] == 0 and final["digest_agrees"] is True, final
-    with sqlite3.connect(cluster.base / "county.sqlite3") as db:
+    with database.connect(cluster.server_config, readonly=True) as db:
         county = {r[0]: (r[1], r[2]) for r in db.execute("SELECT case_id, state, rating FROM cases")}
         (conflicts,) = db.execute("SELECT count(*) FROM conflicts").fetchone()
     assert county == held

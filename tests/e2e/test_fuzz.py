@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -35,6 +34,7 @@ from schemathesis.specs.openapi.checks import ignored_auth, positive_data_accept
 from agent.http.openapi import build_openapi as agent_openapi
 from scripts.cluster import BIN, Cluster, http_json
 from server.http.openapi import build_openapi
+from tests import database, postgres
 
 pytestmark = pytest.mark.e2e
 TOWNSHIP = "513422100"
@@ -99,7 +99,8 @@ def _wait_synced(url: str, headers: dict[str, str], timeout_s: float = 30) -> No
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory: pytest.TempPathFactory) -> Iterator[County]:
-    cluster = Cluster(tmp_path_factory.mktemp("openapi") / "cluster", server_section="ingest_workers = 0\n")
+    where = tmp_path_factory.mktemp("openapi")
+    cluster = Cluster(where / "cluster", server_section="ingest_workers = 0\n", storage=postgres.storage_section(where))
     cluster.server.start()
     yield County(cluster)
     cluster.stop_all()
@@ -136,8 +137,8 @@ class Agent:
         self.seq = 0  # the last seq it used
         self.cases: list[str] = []  # cases it accepted, for follow-ups
 
-    def db(self) -> sqlite3.Connection:
-        return sqlite3.connect(f"file:{self.cluster.base / 'county.sqlite3'}?mode=ro", uri=True)
+    def db(self) -> Any:
+        return database.connect(self.cluster.server_config, readonly=True)
 
 
 @pytest.fixture(scope="module")

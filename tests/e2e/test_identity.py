@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -12,6 +11,7 @@ import pytest
 
 from ops.metrics import parse
 from scripts.cluster import BIN, http_json
+from tests import database
 from tests.e2e.conftest import accept, stats, wait_synced
 
 pytestmark = pytest.mark.e2e
@@ -46,11 +46,8 @@ def metric(url: str, name: str) -> float:
 
 
 def county_events(cluster) -> tuple[int, int]:
-    db = sqlite3.connect(f"file:{cluster.base / 'county.sqlite3'}?mode=ro", uri=True)
-    try:
+    with database.connect(cluster.server_config, readonly=True) as db:
         return db.execute("SELECT count(*), count(DISTINCT event_id) FROM events").fetchone()
-    finally:
-        db.close()
 
 
 def test_a_pc_restored_from_an_old_backup_registers_again_and_every_case_arrives_once(cluster, tmp_path):

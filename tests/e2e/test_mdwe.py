@@ -61,9 +61,10 @@ async def test_the_county_server_ingests_and_answers_under_mdwe(mdwe_available, 
     import json
 
     from scripts.cluster import Cluster
+    from tests import postgres
     from tests.server.helpers import TownshipAgent
 
-    cluster = Cluster(tmp_path / "county")
+    cluster = Cluster(tmp_path / "county", storage=postgres.storage_section(tmp_path))
     body = json.loads(cluster.county("agents", "add", "--township", "513422100", "--name", "pc", "--json"))
     agent = TownshipAgent(body["agent_id"], body["token"], "513422100")
     server = start("county-server", cluster.server_config, tmp_path, cluster.server_port, preexec=WRAPPER)

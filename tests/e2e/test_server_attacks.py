@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from scripts.cluster import Cluster
+from tests import postgres
 from tests.conftest import free_port
 from tests.server.attacks import gzip_bomb, post_head, raw_request
 
@@ -57,7 +58,8 @@ def county(tmp_path):
     """The server with 2 s to send a request head or body, and a metrics listener of its own."""
     metrics_port = free_port()
     cluster = Cluster(tmp_path / "county", server_section="header_timeout_s = 2\nbody_timeout_s = 2\n",
-                      server_settings=f'host = "127.0.0.1"\nport = {metrics_port}\n')  # of [metrics]
+                      server_settings=f'host = "127.0.0.1"\nport = {metrics_port}\n',  # of [metrics]
+                      storage=postgres.storage_section(tmp_path))
     cluster.server.start()
     agent = json.loads(cluster.county("agents", "add", "--township", "513422100", "--name", "pc1", "--json"))
     agent["metrics_port"] = metrics_port

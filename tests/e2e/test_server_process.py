@@ -1,5 +1,6 @@
 """The county server as systemd runs it: READY after listen, watchdog pings, /readyz and /metrics, SIGTERM with
-pushes in flight (each batch stored whole or not at all), and a backup taken under load that restores every case."""
+pushes in flight (each batch stored whole or not at all), and a backup taken under load that restores every case
+(SQLite's `backup`/`restore`, or PostgreSQL's `storage backup`/`storage restore` under TEST_SERVER_BACKEND)."""
 
 from __future__ import annotations
 
@@ -9,14 +10,18 @@ import gzip
 import json
 import signal
 import sqlite3
+from contextlib import closing
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from ops.metrics import parse
 from scripts.cluster import Cluster
+from server.config import ServerConfig, load_config
+from tests import database, postgres
 from tests.e2e.processes import cli, start
-from tests.server.helpers import TownshipAgent
+from tests.server.helpers import TownshipAgent, backup_args, backup_name, config_text, restore_args
 
 pytestmark = pytest.mark.e2e
 TOWNSHIP = "513422100"
@@ -25,7 +30,7 @@ STOP_LIMIT_S = 30  # the units' TimeoutStopSec
 
 @pytest.fixture
 def county(tmp_path):
-    cluster = Cluster(tmp_path / "county")
+    cluster = Cluster(tmp_path / "county", storage=postgres.storage_section(tmp_path))
     agents = []
     for n in range(4):
         out = cluster.county("agents", "add", "--township", TOWNSHIP, "--name", f"pc{n}", "--json")
@@ -53,11 +58,29 @@ async def push(session: aiohttp.ClientSession, url: str, agent: TownshipAgent, e
 
 
 def stored_ids(cluster: Cluster) -> set[str]:
-    db = sqlite3.connect(f"file:{cluster.base / 'county.sqlite3'}?mode=ro", uri=True)
-    try:
+    with database.connect(cluster.server_config, readonly=True) as db:
         return {r[0] for r in db.execute("SELECT event_id FROM events")}
-    finally:
-        db.close()
+
+
+def case_ids(config: ServerConfig) -> set[str]:
+    with database.connect(config, readonly=True) as db:
+        return {r[0] for r in db.execute("SELECT case_id FROM cases")}
+
+
+def backup_held(config: ServerConfig, backup: Path, where: Path) -> set[str]:
+    """The cases a backup holds: the SQLite file's, or on PostgreSQL those of the dump restored into a new database
+    (a dump restores into the schema it came from)."""
+    if config.storage_backend == "sqlite":
+        with closing(sqlite3.connect(backup)) as db:
+            return {r[0] for r in db.execute("SELECT case_id FROM cases")}
+    dsn = postgres.in_new_database(config.postgres_dsn, where)
+    where.mkdir()
+    path = where / "server.toml"
+    path.write_text(config_text() + f'[storage]\nbackend = "postgres"\ndsn = "{dsn}"\n', encoding="utf-8")
+    elsewhere = load_config(path)
+    restored = cli("county-server", *restore_args(elsewhere, backup))
+    assert restored.returncode == 0, restored.stderr
+    return case_ids(elsewhere)
 
 
 async def test_ready_watchdog_readyz_and_metrics(county):
@@ -135,30 +158,29 @@ async def test_sigterm_with_pushes_in_flight_stores_each_batch_whole_or_not_at_a
 
 async def test_a_backup_under_load_restores_every_case_and_restore_refuses_a_running_server(county, tmp_path):
     cluster, server, agents = county
-    config = str(cluster.server_config)
+    config = load_config(cluster.server_config)
+    backup = tmp_path / backup_name(config)
     async with aiohttp.ClientSession() as session:
         for batch in batches_of(agents[0], 3, 200):
             assert await push(session, server.url, agents[0], batch) == 200
         load = asyncio.gather(*(push(session, server.url, a, b) for a in agents[1:] for b in batches_of(a, 2, 300)))
-        made = await asyncio.to_thread(cli, "county-server", "backup", "--config", config,
-                                       "--to", str(tmp_path / "county-backup.sqlite3"))
+        made = await asyncio.to_thread(cli, "county-server", *backup_args(config, backup))
         await load
     assert made.returncode == 0, made.stderr
-    backed_up = sqlite3.connect(tmp_path / "county-backup.sqlite3")
-    cases_in_backup = {r[0] for r in backed_up.execute("SELECT case_id FROM cases")}
-    backed_up.close()
+    cases_in_backup = backup_held(config, backup, tmp_path / "backup-read")
     assert len(cases_in_backup) >= 600
+    live = case_ids(config)
+    assert live >= cases_in_backup  # the backup is of one moment of the database
 
-    refused = cli("county-server", "restore", "--config", config, "--from", str(tmp_path / "county-backup.sqlite3"))
-    assert refused.returncode == 1 and "in use" in refused.stderr
-    doctor = cli("county-server", "doctor", "--config", config)
+    refused = cli("county-server", *restore_args(config, backup))
+    assert refused.returncode == 1 and "restore refused" in refused.stderr and "in use" in refused.stderr
+    assert case_ids(config) == live  # nothing restored
+    doctor = cli("county-server", "doctor", "--config", str(cluster.server_config))
     assert "county-server is running and ready" in doctor.stdout, doctor.stdout
 
     server.terminate()
-    restored = cli("county-server", "restore", "--config", config, "--from", str(tmp_path / "county-backup.sqlite3"))
+    restored = cli("county-server", *restore_args(config, backup))
     assert restored.returncode == 0, restored.stderr
-    db = sqlite3.connect(cluster.base / "county.sqlite3")
-    assert {r[0] for r in db.execute("SELECT case_id FROM cases")} == cases_in_backup
-    db.close()
-    verify = cli("county-server", "rollups", "verify", "--config", config)
+    assert case_ids(config) == cases_in_backup
+    verify = cli("county-server", "rollups", "verify", "--config", str(cluster.server_config))
     assert verify.returncode == 0, verify.stdout + verify.stderr

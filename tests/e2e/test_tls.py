@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from scripts.cluster import Cluster, http_json
+from tests import postgres
 from tests.browser.county import add_account
 from tests.e2e.certs import Pair, make_ca, make_leaf
 from tests.e2e.conftest import accept, wait_synced
@@ -41,7 +42,8 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
 
 @pytest.fixture
 def county(tmp_path: Path, certs: Certs):
-    cluster = Cluster(tmp_path / "cluster", ca_file=certs.ca.cert, server_settings=(
+    cluster = Cluster(tmp_path / "cluster", ca_file=certs.ca.cert, storage=postgres.storage_section(tmp_path),
+                      server_settings=(
         f'[tls]\ncert_file = "{certs.server.cert}"\nkey_file = "{certs.server.key}"\n'
         f'client_ca_file = "{certs.ca.cert}"\nrequire_client_cert = true\n'))
     cluster.server.start()

@@ -1,4 +1,5 @@
-"""sd_notify datagrams reach $NOTIFY_SOCKET; the watchdog pings only while the database answers a writer."""
+"""sd_notify datagrams reach $NOTIFY_SOCKET; the watchdog pings only while the database answers a writer (the
+county's SQLite file, or its PostgreSQL schema)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import asyncio
 import socket
 import sqlite3
 
+import asyncpg
 import pytest
 
 from agent.store import AgentStore
 from ops.systemd_notify import ServiceNotifier, Watchdog, notify, watchdog_period_s
+from tests import postgres
 
 
 @pytest.fixture
@@ -131,4 +134,45 @@ async def test_the_server_store_probe_fails_while_another_writer_holds_the_datab
             await asyncio.sleep(0.1)
         assert received(notify_socket) == ["WATCHDOG=1"]
     finally:
+        await store.close()
+
+
+@pytest.mark.postgres
+async def test_on_postgres_the_server_store_probe_fails_while_its_table_is_locked_and_recovers(
+        tmp_path, notify_socket):
+    """PostgreSQL lets readers pass a writer, so what stops its store's probe is a lock that stops every reader of
+    the table it reads (a `LOCK TABLE`, as a long migration or a VACUUM FULL takes); cancelled, the probe leaves its
+    connection clean."""
+    from server.storage.base import AuditEntry
+    from server.storage.postgres.store import PostgresStore
+
+    dsn = postgres.server_dsn(tmp_path, always=True)
+    assert dsn is not None
+    store = PostgresStore(dsn, 2, files=tmp_path / "county.sqlite3")
+    await store.open()
+    other = await asyncpg.connect(dsn)
+    dog = Watchdog(lambda: store.ping(0.3), period_s=1.0)
+    try:
+        assert await dog.run_once()
+        locking = other.transaction()
+        await locking.start()
+        await other.execute("LOCK TABLE schema_migrations IN ACCESS EXCLUSIVE MODE")
+        assert not await dog.run_once()
+        assert not await dog.run_once()
+        assert received(notify_socket) == ["WATCHDOG=1"]
+        assert dog.failures == 2
+
+        await locking.rollback()
+        for _ in range(50):
+            if await dog.run_once():
+                break
+            await asyncio.sleep(0.1)
+        assert received(notify_socket) == ["WATCHDOG=1"]
+        # Every connection of the pool was left clean, outside any transaction: both answer at once, a write goes in.
+        await asyncio.gather(store.ping(5.0), store.ping(5.0))
+        entry = AuditEntry(at="2026-03-02T02:00:00+00:00", actor="test", address="127.0.0.1", action="probe",
+                           outcome="ok")
+        assert await store.append_audit([entry]) == 1
+    finally:
+        await other.close()
         await store.close()

@@ -42,6 +42,26 @@ def config_text(server: str = "", tables: str = "", where: Path | None = None) -
             + (postgres.storage_section(where) if where is not None else ""))
 
 
+def backup_args(config: ServerConfig, dest: Path) -> list[str]:
+    """The CLI's backup of `config`'s storage into `dest`: `backup --to` (the SQLite file) or, on PostgreSQL,
+    `storage backup --to` (pg_dump); either puts the attachment files in `<dest>.attachments/`."""
+    assert config.source is not None
+    verb = ["storage", "backup"] if config.storage_backend == "postgres" else ["backup"]
+    return [*verb, "--config", str(config.source), "--to", str(dest)]
+
+
+def restore_args(config: ServerConfig, source: Path) -> list[str]:
+    """The CLI's restore of a backup made by `backup_args` into `config`'s storage."""
+    assert config.source is not None
+    verb = ["storage", "restore"] if config.storage_backend == "postgres" else ["restore"]
+    return [*verb, "--config", str(config.source), "--from", str(source)]
+
+
+def backup_name(config: ServerConfig) -> str:
+    """A backup file's name for the backend of `config` (never its database's, beside which it may be written)."""
+    return "backup.pgdump" if config.storage_backend == "postgres" else "backup.sqlite3"
+
+
 @dataclass
 class TownshipAgent:
     """Builds wire events as a township PC would: gap-free seq, uuid ids, +08:00 times."""
@@ -157,11 +177,11 @@ async def push_conflict(server: CountyServer, township: str = QIAOWA, day: str =
 @asynccontextmanager
 async def serve(tmp_path: Path, org_units: Path) -> AsyncIterator[CountyServer]:
     """A server of its own over `org_units` (a prefecture's, say), with the default body limit (16 MiB), so that
-    full batches of 5000 events go up in one push."""
+    full batches of 5000 events go up in one push. Its storage is TEST_SERVER_BACKEND's."""
     path = tmp_path / "server.toml"
     path.write_text(f'[server]\nadmin_token = "{ADMIN_TOKEN}"\ndatabase = "county.sqlite3"\ningest_workers = 0\n'
-                    f'[reference]\norg_units = "{org_units}"\ncatalog = "{REPO / "config" / "catalog.csv"}"\n',
-                    encoding="utf-8")
+                    f'[reference]\norg_units = "{org_units}"\ncatalog = "{REPO / "config" / "catalog.csv"}"\n'
+                    + postgres.storage_section(tmp_path), encoding="utf-8")
     config = load_config(path)
     app = await build_app(config)
     async with TestServer(app, host="127.0.0.1", port=0) as srv, aiohttp.ClientSession() as session:

@@ -14,8 +14,8 @@ from tests.server.test_attachment_upload import case_of, offer, offer_of
 @pytest.fixture
 def config_file(tmp_path: Path) -> Path:
     path = tmp_path / "server.toml"
-    path.write_text(config_text(tables="[attachments]\nmax_file_bytes = 100000\nquota_bytes_per_agent = 150000\n"),
-                    encoding="utf-8")
+    path.write_text(config_text(tables="[attachments]\nmax_file_bytes = 100000\nquota_bytes_per_agent = 150000\n",
+                                where=tmp_path), encoding="utf-8")
     return path
 
 

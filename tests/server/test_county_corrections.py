@@ -5,9 +5,10 @@ refused."""
 
 from __future__ import annotations
 
-import sqlite3
+import json
 from typing import Any
 
+from tests import database
 from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer, TownshipAgent
 from tests.server.test_pull import pull
 
@@ -28,10 +29,12 @@ async def test_a_correction_folds_and_a_figure_change_of_a_rated_case_is_a_confl
     assert codes[moved["event_id"]][0] == "correction_needs_grant" and "县级管理员授权" in codes[moved["event_id"]][1]
     assert codes[blind["event_id"]][0] == "correction_required" and "更正" in codes[blind["event_id"]][1]
     assert fixed["event_id"] not in codes
-    with sqlite3.connect(county_server.config.database) as db:
-        stored = db.execute("SELECT json_extract(body, '$.phone'), channel, item_code FROM cases WHERE case_id = ?",
-                            (case_id,)).fetchone()
-    assert stored[1:] == ("window", "GG-0004") and "13900000000" not in stored[0]  # the phone is sealed at rest
+    with database.connect(county_server.config) as db:
+        body, channel, item_code = db.execute("SELECT body, channel, item_code FROM cases WHERE case_id = ?",
+                                              (case_id,)).fetchone()
+    phone = json.loads(body)["phone"]
+    assert (channel, item_code) == ("window", "GG-0004")
+    assert phone.startswith("enc1:") and "13900000000" not in phone  # the corrected phone, sealed at rest
     status, page = await county_server.get(f"/api/v1/cases/{case_id}")
     assert status == 200 and page["phone"] == "13900000000"
     township = (await county_server.stats("township"))[QIAOWA + "000"]
@@ -76,7 +79,7 @@ async def test_a_county_grant_reaches_the_pcs_and_lets_a_rated_case_change_a_fig
     answer = await county_server.push(qiaowa, [forged, moved])
     assert [(r["event_id"], r["code"]) for r in answer["refused"]] == [(forged["event_id"], "unknown_grant")]
     assert answer.get("conflicts", []) == []
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         assert db.execute("SELECT item_code FROM cases WHERE case_id = ?", (case_id,)).fetchone() == ("GG-0003",)
     status, page = await county_server.get(f"/api/v1/cases/{case_id}")
     [fix] = [h for h in page["history"] if h["kind"] == "corrected"]

@@ -37,7 +37,7 @@ async def server(tmp_path: Path):
     catalog = tmp_path / "catalog.csv"
     catalog.write_text(CATALOG, encoding="utf-8")
     config_path = tmp_path / "server.toml"
-    config_path.write_text(config_text().replace(str(REPO / "config" / "catalog.csv"), str(catalog)),
+    config_path.write_text(config_text(where=tmp_path).replace(str(REPO / "config" / "catalog.csv"), str(catalog)),
                            encoding="utf-8")
     config = load_config(config_path)
     app = await build_app(config)

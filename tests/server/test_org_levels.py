@@ -1,10 +1,10 @@
 """Org units at every level: a county's own service hall with PCs of its own, a prefecture's counties in one server,
-figures by where a case was handled and by where the applicant lives. The real server on 127.0.0.1 over SQLite."""
+figures by where a case was handled and by where the applicant lives. The real server on 127.0.0.1 over SQLite, or
+PostgreSQL under TEST_SERVER_BACKEND=postgres."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from protocol.messages import ReferenceResponse
 from server.admin import rollups as maintenance
 from server.cli import main
 from server.http.common import STORE
+from tests import database
 from tests.server.helpers import QIAOWA, REPO, WACHANG, CountyServer, serve
 
 HALL = "513422000000"  # 木里藏族自治县 and its 县政务服务大厅
@@ -95,7 +96,7 @@ async def test_a_halls_pc_gets_the_countys_villages_and_its_cases_count_at_the_h
     assert status == 422 and body["fields"] == {"basis": body["detail"]} and "按申请人居住地" in body["detail"]
 
     assert await maintenance.verify_rollups(server.app[STORE]) == []  # the residence grains too
-    with sqlite3.connect(server.config.database) as db:
+    with database.connect(server.config) as db:
         db.execute("UPDATE rollups_residence_month SET accepted = accepted + 1 WHERE unit = ?", (W201,))
     diffs = await maintenance.verify_rollups(server.app[STORE])
     assert [(d.table, d.key[0], d.metric) for d in diffs] == [("rollups_residence_month", W201, "accepted")]

@@ -1,12 +1,12 @@
 """ID numbers and phones at rest on the county: sealed in the database and its backups, in clear for the township's
 PCs, masked on the dashboard as before; data stored before sealing is sealed by `keys seal`; `keys rotate` seals
-everything again under a new key. Real server app on loopback, real SQLite files, the real CLI."""
+everything again under a new key. Real server app on loopback, real SQLite files (or PostgreSQL's, under
+TEST_SERVER_BACKEND=postgres: its tables' files and a pg_dump), the real CLI."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -18,15 +18,11 @@ from server.http.common import KEYS, REFERENCE, STORE
 from server.ingest.ingestor import Ingestor
 from server.model.sealing import Keyring, SealError
 from server.storage.base import AgentRecord
-from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent
+from tests import database
+from tests.server.helpers import QIAOWA, CountyServer, TownshipAgent, backup_args, backup_name
 
 ID_NUMBER = "11010519491231002X"
 PHONE = "13912345678"
-
-
-def file_bytes(path: Path) -> bytes:
-    """The database file and its WAL, as a thief would copy them."""
-    return b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
 
 
 async def cli(*args: str) -> str:
@@ -51,12 +47,17 @@ async def test_the_database_and_its_backup_hold_no_id_number_or_phone_yet_every_
     accepted = await push_case(county_server, agent)
     config = county_server.config
     assert config.key_file.stat().st_mode & 0o777 == 0o600
-    raw = file_bytes(config.database)
-    for secret in (ID_NUMBER, PHONE, "13800001111", ID_NUMBER[-4:] + '"'):
+    personal = (ID_NUMBER, PHONE, "13800001111", ID_NUMBER[-4:] + '"')
+    raw = database.stored_bytes(config)  # the database's files, as a thief would copy them
+    assert accepted["case_id"].encode() in raw and "扎西".encode() in raw  # the rows are there, in clear
+    for secret in personal:
         assert secret.encode() not in raw, secret
-    backup = tmp_path / "backup.sqlite3"
-    await cli("backup", "--config", str(config.source), "--to", str(backup))
-    assert ID_NUMBER.encode() not in backup.read_bytes() and PHONE.encode() not in backup.read_bytes()
+    backup = tmp_path / backup_name(config)
+    await cli(*backup_args(config, backup))
+    held = database.backup_bytes(config, backup)
+    assert accepted["case_id"].encode() in held and "扎西".encode() in held
+    for secret in personal:
+        assert secret.encode() not in held, secret
     # The township's other PC pulls the events in clear.
     async with county_server.session.post(f"{county_server.url}/api/v1/sync/pull", json={},
                                           headers={"Authorization": f"Bearer {other_pc.token}"}) as r:
@@ -91,14 +92,14 @@ async def test_data_stored_before_sealing_is_sealed_by_the_cli_and_rotation_seal
     body = json.dumps({"agent_id": agent.agent_id, "events": [ev]}, ensure_ascii=False).encode()
     await plain.push_body(agent_record(agent), body)
     config = county_server.config
-    with sqlite3.connect(config.database) as db:
+    with database.connect(config) as db:
         (digest_before,) = db.execute("SELECT digest FROM cases WHERE case_id = ?", (ev["case_id"],)).fetchone()
-    assert ID_NUMBER.encode() in file_bytes(config.database)
+    assert ID_NUMBER.encode() in database.stored_bytes(config)
 
     out = await cli("keys", "seal", "--config", str(config.source))
     assert "sealed: 1 case(s), 1 event(s)" in out
-    assert ID_NUMBER.encode() not in file_bytes(config.database)
-    with sqlite3.connect(config.database) as db:
+    assert ID_NUMBER.encode() not in database.stored_bytes(config)  # the old row versions are gone too
+    with database.connect(config) as db:
         body, digest, cert_hash = db.execute("SELECT body, digest, cert_hash FROM cases WHERE case_id = ?",
                                              (ev["case_id"],)).fetchone()
     assert digest == digest_before and cert_hash and '"cert_no":"enc1:k1:' in body
@@ -108,7 +109,7 @@ async def test_data_stored_before_sealing_is_sealed_by_the_cli_and_rotation_seal
     assert "key k2 is current" in out
     ring = keys.load(config.key_file)
     assert ring.current.key_id == "k2" and ring.keys["k1"].retired
-    with sqlite3.connect(config.database) as db:
+    with database.connect(config) as db:
         body, digest = db.execute("SELECT body, digest FROM cases WHERE case_id = ?", (ev["case_id"],)).fetchone()
         (data,) = db.execute("SELECT data FROM events WHERE event_id = ?", (ev["event_id"],)).fetchone()
     assert '"cert_no":"enc1:k2:' in body and '"cert_no":"enc1:k2:' in data and digest == digest_before

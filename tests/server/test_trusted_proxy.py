@@ -24,7 +24,7 @@ FORWARDED = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9, 10.2
 
 async def _login_through(tmp_path: Path, trusted_proxy: str) -> tuple[str, dict[str, str], str]:
     path = tmp_path / "server.toml"
-    path.write_text(config_text(server=f'trusted_proxy = "{trusted_proxy}"\n'), encoding="utf-8")
+    path.write_text(config_text(server=f'trusted_proxy = "{trusted_proxy}"\n', where=tmp_path), encoding="utf-8")
     app = await build_app(load_config(path))
     async with TestServer(app, host="127.0.0.1", port=0) as server, aiohttp.ClientSession() as session:
         await app[ACCOUNTS].add("zhangsan", PASSWORD)

@@ -1,5 +1,6 @@
-"""A township in one process: the real county app (TestServer on 127.0.0.1, a real SQLite file) and real agent apps
-of its PCs (each its own SQLite file and TestServer), syncing over HTTP as in production."""
+"""A township in one process: the real county app (TestServer on 127.0.0.1, a real SQLite file, or a PostgreSQL
+schema under TEST_SERVER_BACKEND=postgres) and real agent apps of its PCs (each its own SQLite file and TestServer),
+syncing over HTTP as in production."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """The property of issue 9, over the real code of both sides: 1-4 PCs of one township (the agent's service, casebook,
-store and sync round, each on its own SQLite file) and the county (its ingest, storage and pull, on its own file),
+store and sync round, each on its own SQLite file) and the county (its ingest, storage and pull, on its own file, or
+its own PostgreSQL schema under TEST_SERVER_BACKEND=postgres),
 under any interleaving of offline work and syncs, with pushes and pulls in any batch sizes, answers lost after the
 county committed (the agent sends again: duplicates), requests lost before it, and old pushes replayed late (any
 delivery order). In the end every PC holds exactly the county's cases and conflicts, the county's cases are the fold
@@ -43,8 +44,9 @@ from server.clock import now_iso
 from server.http.sync import pull_answer
 from server.ingest.ingestor import Ingestor
 from server.model.reference import Reference, load_reference
-from server.storage.base import AgentRecord
-from server.storage.sqlite.store import SqliteStore
+from server.storage.base import AgentRecord, Store
+from server.storage.choose import make_store
+from tests import database, postgres
 from tests.server.helpers import QIAOWA, REPO
 
 _wire = msgspec.json.Encoder()
@@ -58,7 +60,7 @@ NEXT = {"in_progress": [("completed", {"result": "approved"}), ("supplement_requ
 class Loopback:
     """The network between one PC and the county, with faults drawn from `rng` while `faulty`."""
 
-    def __init__(self, county: Ingestor, store: SqliteStore, agent: AgentRecord, reference: ReferenceResponse,
+    def __init__(self, county: Ingestor, store: Store, agent: AgentRecord, reference: ReferenceResponse,
                  rng: random.Random) -> None:
         self.county, self.store, self.agent, self.ref, self.rng = county, store, agent, reference, rng
         self.offset_ms: int | None = 0
@@ -114,9 +116,10 @@ def agent_reference(reference: Reference) -> ReferenceResponse:
 
 
 async def township(where: Path, n: int, batch_sizes: list[int], rng: random.Random
-                   ) -> tuple[SqliteStore, Ingestor, Reference, list[PC]]:
+                   ) -> tuple[Store, Ingestor, Reference, list[PC]]:
     reference = load_reference(REPO / "config" / "org_units.csv", REPO / "config" / "catalog.csv")
-    county = SqliteStore(where / "county.sqlite3")
+    dsn = postgres.server_dsn(where)
+    county = make_store("postgres" if dsn else "sqlite", where / "county.sqlite3", dsn or "", 2)
     await county.open()
     await county.upsert_reference(reference.org_units.values(), reference.items.values())
     ingestor = Ingestor(county, reference)
@@ -156,9 +159,10 @@ async def work(pc: PC, rng: random.Random, n: int) -> None:
         pass  # the PC refuses what does not fit its state of the case, as staff see it
 
 
-def rows(path: Path, sql: str) -> dict[str, Any]:
-    """First column -> the others, JSON columns decoded (the agent keeps them as bytes, the county as text)."""
-    with closing(sqlite3.connect(path)) as db:
+def rows(source: Path | Store, sql: str) -> dict[str, Any]:
+    """First column -> the others, JSON columns decoded (the agent keeps them as bytes, the county as text): of a
+    PC's file, or of the county's store (either backend)."""
+    with closing(sqlite3.connect(source)) if isinstance(source, Path) else database.of_store(source) as db:
         return {r[0]: tuple(msgspec.json.decode(v) if isinstance(v, bytes | str) and v[:1] in ("{", b"{") else v
                             for v in r[1:]) for r in db.execute(sql)}
 
@@ -188,16 +192,16 @@ async def run(where: Path, n_pcs: int, batch_sizes: list[int], steps: list[tuple
 
         cases_sql = "SELECT case_id, body FROM cases"
         conflicts_sql = "SELECT event_id, is_open, body FROM conflicts"
-        county_cases = rows(county.path, cases_sql + f" WHERE township_code = '{QIAOWA}'")
-        county_conflicts = rows(county.path, conflicts_sql)
+        county_cases = rows(county, cases_sql + f" WHERE township_code = '{QIAOWA}'")
+        county_conflicts = rows(county, conflicts_sql)
         for pc in pcs:
             assert rows(pc.store.path, cases_sql) == county_cases
             assert rows(pc.store.path, conflicts_sql) == county_conflicts
         assert await verify_cases(county, reference.items) == []
         event(f"conflicts: {min(len(county_conflicts), 3)}{'+' if len(county_conflicts) >= 3 else ''}")
-        shared = rows(county.path, "SELECT case_id, count(DISTINCT agent_id) FROM events GROUP BY case_id")
+        shared = rows(county, "SELECT case_id, count(DISTINCT agent_id) FROM events GROUP BY case_id")
         event(f"cases continued on another PC: {'yes' if any(v[0] > 1 for v in shared.values()) else 'no'}")
-        stored = rows(county.path, "SELECT event_id, case_id FROM events")
+        stored = rows(county, "SELECT event_id, case_id FROM events")
         for pc in pcs:
             made = rows(pc.store.path, "SELECT event_id, case_id, status FROM outbox")
             assert set(made) <= set(stored)  # nothing any PC made was lost

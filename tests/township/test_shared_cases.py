@@ -3,11 +3,12 @@ with the county's function, so any window continues any case and every PC agrees
 
 from __future__ import annotations
 
-import sqlite3
+import asyncio
 from typing import Any
 
 from aiohttp.test_utils import TestClient
 
+from tests import database
 from tests.agent.conftest import accept_form
 from tests.server.helpers import WACHANG, CountyServer
 from tests.township.conftest import PC
@@ -48,7 +49,7 @@ async def test_a_case_accepted_at_one_window_is_continued_at_another_and_all_agr
     # Strictly the township's own: the other township's case never reaches 乔瓦镇's PCs, nor theirs ours.
     assert (await pc2.get(f"/api/cases/{theirs['case_id']}")).status == 404
     assert (await other.get(f"/api/cases/{case['case_id']}")).status == 404
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         (state,) = db.execute("SELECT state FROM cases WHERE case_id = ?", (case["case_id"],)).fetchone()
     assert state == "completed"
     status = await (await pc1.get("/api/status")).json()
@@ -64,7 +65,11 @@ async def test_two_windows_closing_one_case_offline_both_see_the_same_conflict_a
     await sync(pc1)
     await sync(pc2)
     url = f"/api/cases/{case['case_id']}/events"
+    # The county orders the two by each PC's clock less its offset as last measured, which is true to within a round
+    # trip: the withdrawal comes after the completion by more than the two offsets differ, or the order is a toss.
+    one_ms, two_ms = [(await (await pc.get("/api/status")).json())["clock_offset_ms"] or 0 for pc in (pc1, pc2)]
     await pc1.post(url, json={"kind": "completed", "data": {"result": "approved"}})  # both offline, both closing
+    await asyncio.sleep((max(0, two_ms - one_ms) + 20) / 1000)
     await pc2.post(url, json={"kind": "withdrawn", "data": {"reason": "申请人撤回"}})
     pushed = await sync(pc2)
     await sync(pc1)
@@ -81,7 +86,7 @@ async def test_two_windows_closing_one_case_offline_both_see_the_same_conflict_a
     assert settle.status == 201
     await sync(pc2)
     await sync(pc1)
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         rows = db.execute("SELECT kind, is_open, settled_at IS NOT NULL FROM conflicts").fetchall()
     assert rows == [("withdrawn", 0, 1)]
     one = await (await pc1.get(f"/api/cases/{case['case_id']}/history")).json()

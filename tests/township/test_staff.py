@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 
 from agent.http.api import STORE
 from agent.staff import StaffDesk
+from tests import database
 from tests.server.helpers import ADMIN_TOKEN, QIAOWA, WACHANG, CountyServer
 from tests.township.conftest import PC
 from tests.township.test_shared_cases import form
@@ -54,7 +55,7 @@ async def test_the_lead_set_up_on_one_pc_signs_in_at_another_offline_and_the_cou
                           json={"kind": "completed", "data": {"result": "approved"}}, headers=lead)
     assert done.status == 201
     await sync(pc2, **lead)
-    with sqlite3.connect(county_server.config.database) as db:
+    with database.connect(county_server.config) as db:
         who = db.execute("SELECT kind, staff_id FROM events WHERE case_id = ? ORDER BY pos", (case["case_id"],))
         assert who.fetchall() == [("accepted", "C07"), ("completed", "L01")]
         held = db.execute("SELECT staff_id, name, role, secret_hash FROM staff WHERE township_code = '513422100'"

@@ -16,7 +16,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import Any
 
-from server.storage.postgres.store import PostgresStore, settle_tables
+from server.storage.postgres.dump import settle_tables
+from server.storage.postgres.store import PostgresStore
 
 CHUNK = 20_000
 # Made by the PostgreSQL migrations themselves, or only there.

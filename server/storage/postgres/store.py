@@ -45,6 +45,7 @@ from server.storage.base import (
 from server.storage.postgres import sync
 from server.storage.postgres.attachments import PostgresAttachments
 from server.storage.postgres.dialect import PoolReader
+from server.storage.postgres.dump import session_name
 from server.storage.postgres.ingest import Connection, ConnectionReads, copy_rows, prepare_connection, write_batch
 from server.storage.rollup_tables import ROLLUP_TABLES, delta_rows, table_rows
 from server.storage.rows import AGENT_COLUMNS
@@ -65,15 +66,6 @@ _case_decoder = msgspec.json.Decoder(Case)
 SERVER_SETTINGS = {"jit": "off"}
 
 
-async def settle_tables(conn: Connection) -> None:
-    """VACUUM (ANALYZE) every table of the schema, after it was filled in bulk (`storage copy`, `storage restore`):
-    the planner gets statistics at once instead of at autovacuum's next round, and the visibility map lets the
-    dashboard's counts over the open cases be index-only scans."""
-    for (table,) in await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname = current_schema() "
-                                     "ORDER BY tablename"):
-        await conn.execute(f'VACUUM (ANALYZE) "{table}"')
-
-
 class PostgresStore:
     def __init__(self, dsn: str, pool_size: int = 8, files: Path | None = None) -> None:
         """`files`: the path whose `<name>.attachments/` directory holds the scanned materials' bytes (the
@@ -87,13 +79,15 @@ class PostgresStore:
     # ---- life cycle -----------------------------------------------------------------------------------------
 
     async def open(self) -> None:
-        conn = await asyncpg.connect(self.dsn)
+        named = {"application_name": session_name(self.dsn)}  # `storage restore` refuses while any is connected
+        conn = await asyncpg.connect(self.dsn, server_settings=named)
         try:
             await migrate(conn)
         finally:
             await conn.close()
         self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=self.pool_size,
-                                               init=prepare_connection, server_settings=SERVER_SETTINGS)
+                                               init=prepare_connection,
+                                               server_settings={**SERVER_SETTINGS, **named})
 
     async def close(self) -> None:
         if self._pool is not None:
