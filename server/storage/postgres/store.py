@@ -66,6 +66,26 @@ _case_decoder = msgspec.json.Decoder(Case)
 SERVER_SETTINGS = {"jit": "off"}
 
 
+_OLDER_SNAPSHOTS = """
+SELECT pid, application_name FROM pg_stat_activity
+WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL
+  AND age(backend_xmin) >= age((($1::bigint) % 4294967296)::text::xid)
+"""
+
+
+async def _wait_for_older_snapshots(pool: Any, xid: int, patience_s: float = 60.0) -> None:
+    """Until no other session of the database holds a snapshot taken before transaction `xid` committed (one that
+    could still see the row versions it replaced), at most `patience_s` seconds; then it says which ones still do."""
+    deadline = asyncio.get_running_loop().time() + patience_s
+    while rows := await pool.fetch(_OLDER_SNAPSHOTS, xid):
+        if asyncio.get_running_loop().time() > deadline:
+            log.warning("sessions older than the sealing still run: VACUUM FULL keeps the row versions they may see "
+                        "(run the command again once they end) sessions=%s",
+                        ", ".join(f"{r['pid']} {r['application_name'] or '?'}" for r in rows))
+            return
+        await asyncio.sleep(0.2)
+
+
 class PostgresStore:
     def __init__(self, dsn: str, pool_size: int = 8, files: Path | None = None) -> None:
         """`files`: the path whose `<name>.attachments/` directory holds the scanned materials' bytes (the
@@ -248,8 +268,11 @@ class PostgresStore:
 
     async def reseal(self, case: Callable[[Case], tuple[Case, SearchKeys]], event: Callable[[str, bytes], bytes],
                      refusal: Callable[[bytes], bytes]) -> tuple[int, int, int]:
+        sealed_in: list[int] = []
+
         async def work(conn: Connection) -> tuple[int, int, int]:
             await conn.execute("LOCK TABLE townships IN EXCLUSIVE MODE")  # ingest waits
+            sealed_in[:] = [int(await conn.fetchval("SELECT pg_current_xact_id()::text"))]
             counts = [0, 0, 0]
             for case_id, body in await conn.fetch("SELECT case_id, body FROM cases"):
                 sealed, search = case(_case_decoder.decode(body))
@@ -271,8 +294,11 @@ class PostgresStore:
                     counts[2] += 1
             return counts[0], counts[1], counts[2]
 
-        # The old values stay in dead row versions until VACUUM reclaims them; VACUUM FULL rewrites the tables.
+        # The old values stay in dead row versions until VACUUM reclaims them; VACUUM FULL rewrites the tables, but
+        # copies the versions a snapshot older than the sealing may still see (a pg_dump, a report's transaction, any
+        # session of the database): wait for those to end first.
         changed = await self.transaction(work)
+        await _wait_for_older_snapshots(self.pool, sealed_in[0])
         for table in ("cases", "events", "refused_events"):
             await self.pool.execute(f"VACUUM FULL {table}")
         return changed
