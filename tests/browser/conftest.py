@@ -25,6 +25,7 @@ from scripts.cluster import Cluster
 from server.model.calendar import package_calendar
 from server.model.pinyin import initials_of
 from server.model.reference import load_catalog
+from tests import postgres
 from tests.conftest import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -176,7 +177,7 @@ def browser():
 @pytest.fixture
 def cluster(tmp_path):
     """A county server and township agents as real processes (`scripts.cluster`), stopped after the test."""
-    c = Cluster(tmp_path / "cluster")
+    c = Cluster(tmp_path / "cluster", storage=postgres.storage_section(tmp_path))
     yield c
     c.stop_all()
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.cluster import BIN, ROOT, Cluster, http_json
+from tests import postgres
 from tests.server.helpers import QIAOWA, TownshipAgent
 
 ACCOUNT, PASSWORD = "admin", "县里的看板密码-2026"
@@ -44,7 +45,7 @@ def add_account(cluster: Cluster, name: str = ACCOUNT, password: str = PASSWORD,
 
 def start_county(base: Path, seed: Any) -> Cluster:
     """A running county server with a dashboard account, seeded by `seed(ProcessCounty)` (a coroutine function)."""
-    cluster = Cluster(base)
+    cluster = Cluster(base, storage=postgres.storage_section(base))
     cluster.server.start()
     add_account(cluster)
     # A thread of its own: Playwright's sync API may keep an event loop running in this one.

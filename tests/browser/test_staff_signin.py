@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 import subprocess
 import time
 import urllib.request
@@ -15,6 +14,7 @@ import pytest
 from playwright.sync_api import expect
 
 from scripts.cluster import BIN, Cluster, http_json
+from tests import database, postgres
 from tests.browser.conftest import VALID_ID, expect_focus
 
 pytestmark = pytest.mark.browser
@@ -26,7 +26,7 @@ CLERK_PIN = "583920"
 
 @pytest.fixture
 def cluster(tmp_path):
-    c = Cluster(tmp_path / "cluster")
+    c = Cluster(tmp_path / "cluster", storage=postgres.storage_section(tmp_path))
     yield c
     c.stop_all()
 
@@ -108,7 +108,7 @@ def test_a_clerk_signs_in_at_another_window_and_the_county_knows_who_accepted_th
     case_id = page.url.rsplit("/", 1)[-1]
 
     def county_events():
-        with sqlite3.connect(cluster.base / "county.sqlite3") as db:
+        with database.connect(cluster.server_config, readonly=True) as db:
             return db.execute("SELECT kind, staff_id FROM events WHERE case_id = ?", (case_id,)).fetchall()
 
     assert wait_for(county_events) == [("accepted", "C07")]
