@@ -353,17 +353,18 @@ def storage_backup(dest: str, config_path: str) -> None:
     materials' files into FILE.attachments/."""
 
     from ops.sqlite_backup import files_of
+    from server.admin.operations import REQUIRED_TABLES
     from server.storage.postgres import dump
 
     config = _postgres_config(config_path)
     try:
-        files, copied = dump.backup(config.postgres_dsn, Path(dest), config.database)
+        info = dump.backup(config.postgres_dsn, Path(dest), config.database, REQUIRED_TABLES)
     except (dump.DumpError, OSError) as exc:
         click.echo(f"backup failed: {exc}", err=True)
         sys.exit(1)
     click.echo(f"backup written: {dest} (pg_dump custom format; restore with `county-server storage restore`)")
-    if files:
-        click.echo(f"files: {files} in {files_of(Path(dest))} ({copied} copied)")
+    if info.files:
+        click.echo(f"files: {info.files} in {files_of(Path(dest))} ({info.files_copied} copied)")
 
 
 @storage.command("restore")

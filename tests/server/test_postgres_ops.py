@@ -109,3 +109,21 @@ async def test_the_servers_connections_compile_no_statement_and_keep_the_setting
     finally:
         await store.close()
         await postgres.drop_schemas([schema])
+
+
+async def test_a_dump_that_fails_leaves_no_file_and_a_restore_names_a_file_that_is_no_dump(
+        county_server: CountyServer, tmp_path: Path) -> None:
+    storage = postgres.storage_section(tmp_path / "empty", always=True)  # a schema without the county's tables
+    config = _pg_config(tmp_path / "cfg", storage, tmp_path / "county.sqlite3")
+    dump = tmp_path / "out" / "county.pgdump"
+    failed = await _cli("storage", "backup", "--to", str(dump), "--config", str(config))
+    assert failed.exit_code == 1 and "holds no county's tables (missing: schema_migrations" in failed.output
+    assert not dump.parent.exists() or list(dump.parent.iterdir()) == []  # nothing under the name, no leftover
+
+    sqlite_file = county_server.config.database
+    refused = await _cli("storage", "restore", "--from", str(sqlite_file), "--config", str(config))
+    assert refused.exit_code == 1 and "is a backup of a SQLite database, not a pg_dump" in refused.output
+    other = tmp_path / "notes.txt"
+    other.write_text("not a backup", encoding="utf-8")
+    refused = await _cli("storage", "restore", "--from", str(other), "--config", str(config))
+    assert refused.exit_code == 1 and "is not a pg_dump archive" in refused.output
