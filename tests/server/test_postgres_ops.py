@@ -1,6 +1,7 @@
 """Moving a county onto PostgreSQL and keeping it there: `storage copy --to postgres` (SQLite -> PostgreSQL, then
-`rollups verify` on the copy), `storage backup` / `storage restore` (pg_dump / pg_restore), and `doctor` on the
-PostgreSQL backend. Needs this machine's PostgreSQL (`tests.postgres`): skipped without it, failed under CI=true."""
+`rollups verify` on the copy), `storage backup` / `storage restore` (pg_dump / pg_restore; `backup` / `restore` do
+the same on PostgreSQL), and `doctor` on the PostgreSQL backend. Needs this machine's PostgreSQL
+(`tests.postgres`): skipped without it, failed under CI=true."""
 
 from __future__ import annotations
 
@@ -92,8 +93,23 @@ async def test_a_county_copied_to_postgres_has_its_rows_true_rollups_and_backs_u
     with database.connect(load_config(target)) as db:
         [(new_stream,)] = db.execute("SELECT value FROM server_meta WHERE key = 'stream'").fetchall()
     assert new_stream != stream  # the PCs' pull cursors of the replaced database start again
-    sqlite_backup = await _cli("backup", "--to", str(tmp_path / "x.sqlite3"), "--config", str(target))
-    assert sqlite_backup.exit_code != 0 and "storage backup" in sqlite_backup.output
+
+    # On PostgreSQL `backup` and `restore` are `storage backup` and `storage restore`.
+    again = tmp_path / "again.pgdump"
+    backed_up = await _cli("backup", "--to", str(again), "--config", str(target))
+    assert backed_up.exit_code == 0, backed_up.output
+    assert again.read_bytes()[:5] == b"PGDMP"
+    events, cases, agents = before[:3]
+    assert f"{agents} agents, {events} events, {cases} cases" in backed_up.output  # counted in the dump's snapshot
+    with database.connect(load_config(target)) as db:
+        db.execute("DELETE FROM conflicts")
+    restored = await _cli("restore", "--from", str(again), "--config", str(target))
+    assert restored.exit_code == 0, restored.output
+    assert "restored schema" in restored.output and "start every server of the database" in restored.output
+    assert _counts(target) == before
+    wrong = await _cli("restore", "--from", str(county_server.config.database), "--config", str(target))
+    assert wrong.exit_code == 1 and "restore refused" in wrong.output and "a SQLite database" in wrong.output
+    assert _counts(target) == before
 
 
 async def test_the_servers_connections_compile_no_statement_and_keep_the_settings_of_the_dsn(tmp_path: Path) -> None:
