@@ -143,3 +143,29 @@ async def test_a_dump_that_fails_leaves_no_file_and_a_restore_names_a_file_that_
     other.write_text("not a backup", encoding="utf-8")
     refused = await _cli("storage", "restore", "--from", str(other), "--config", str(config))
     assert refused.exit_code == 1 and "is not a pg_dump archive" in refused.output
+
+
+async def test_a_backup_without_pg_dump_or_without_the_database_says_what_to_fix(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from server.storage.postgres.store import PostgresStore
+
+    storage = postgres.storage_section(tmp_path / "pg", always=True)
+    config = _pg_config(tmp_path / "cfg", storage, tmp_path / "county.sqlite3")
+    store = PostgresStore(load_config(config).postgres_dsn, 2, files=tmp_path / "county.sqlite3")
+    await store.open()  # the county's tables
+    await store.close()
+    dump = tmp_path / "out" / "county.pgdump"
+    program = str(Path(sys.executable).parent / "county-server")
+    done = await asyncio.to_thread(subprocess.run, [program, "backup", "--config", str(config), "--to", str(dump)],
+                                   capture_output=True, text=True, env={"PATH": str(tmp_path / "no-bin")})
+    assert done.returncode == 1 and "pg_dump not found: install PostgreSQL's client programs" in done.stderr
+    assert list(dump.parent.iterdir()) == []
+
+    assert "@127.0.0.1:5432/" in storage  # the tests' default server: port 9 of this host answers no PostgreSQL
+    unreachable = _pg_config(tmp_path / "off", storage.replace(":5432/", ":9/"), tmp_path / "county.sqlite3")
+    for args in (["backup", "--to", str(dump)], ["restore", "--from", str(tmp_path / "x.pgdump")]):
+        (tmp_path / "x.pgdump").write_bytes(b"PGDMP")
+        failed = await _cli(*args, "--config", str(unreachable))
+        assert failed.exit_code == 1 and "cannot connect to [storage] dsn" in failed.output, failed.output

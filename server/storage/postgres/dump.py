@@ -63,7 +63,11 @@ def libpq_dsn(dsn: str) -> tuple[str, str | None]:
 
 
 def _run(command: list[str]) -> None:
-    done = subprocess.run(command, capture_output=True, text=True)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True)
+    except FileNotFoundError:
+        raise DumpError(f"{command[0]} not found: install PostgreSQL's client programs, of the server's major "
+                        "version or newer (Debian: postgresql-client)") from None
     if done.returncode != 0:
         raise DumpError(done.stderr.strip() or f"{command[0]} exited {done.returncode}")
 
@@ -93,10 +97,7 @@ def backup(dsn: str, dest: Path, database: Path, tables: tuple[str, ...], *,
 async def _dump(dsn: str, dest: Path, tables: tuple[str, ...]) -> dict[str, int]:
     """pg_dump into `dest` of the snapshot in which `tables` are counted; their counts."""
     url, schema = libpq_dsn(dsn)
-    try:
-        conn = await asyncpg.connect(dsn)
-    except (OSError, asyncpg.PostgresError) as exc:
-        raise DumpError(f"cannot connect to [storage] dsn: {exc}") from exc
+    conn = await _connect(dsn)
     try:
         # The dump reads the snapshot of this transaction, which stays open until pg_dump has finished.
         async with conn.transaction(isolation="repeatable_read", readonly=True):
@@ -118,6 +119,13 @@ async def _dump(dsn: str, dest: Path, tables: tuple[str, ...]) -> dict[str, int]
         await conn.close()
 
 
+async def _connect(dsn: str) -> Any:
+    try:
+        return await asyncpg.connect(dsn)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise DumpError(f"cannot connect to [storage] dsn: {exc}") from exc
+
+
 async def settle_tables(conn: Any) -> None:
     """VACUUM (ANALYZE) every table of the schema, after it was filled in bulk (`storage copy`, `storage restore`):
     the planner gets statistics at once instead of at autovacuum's next round, and the visibility map lets the
@@ -134,7 +142,7 @@ async def restore(dsn: str, source: Path, database: Path) -> tuple[str, int, int
     beside `database` (those there already are kept: a name is its bytes); (the stream, files, of them copied)."""
     _refuse_if_not_a_dump(source)
     url, schema = libpq_dsn(dsn)
-    conn = await asyncpg.connect(dsn)
+    conn = await _connect(dsn)
     try:
         for _ in range(_IN_USE_CHECKS):  # a server just stopped: its sessions end a moment after it
             sessions = await conn.fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
