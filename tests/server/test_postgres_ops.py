@@ -6,6 +6,7 @@ the same on PostgreSQL), and `doctor` on the PostgreSQL backend. Needs this mach
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -163,8 +164,9 @@ async def test_a_backup_without_pg_dump_or_without_the_database_says_what_to_fix
     assert done.returncode == 1 and "pg_dump not found: install PostgreSQL's client programs" in done.stderr
     assert list(dump.parent.iterdir()) == []
 
-    assert "@127.0.0.1:5432/" in storage  # the tests' default server: port 9 of this host answers no PostgreSQL
-    unreachable = _pg_config(tmp_path / "off", storage.replace(":5432/", ":9/"), tmp_path / "county.sqlite3")
+    dsn = load_config(config).postgres_dsn
+    nowhere = urllib.parse.urlunsplit(urllib.parse.urlsplit(dsn)._replace(netloc="postgres@127.0.0.1:9"))
+    unreachable = _pg_config(tmp_path / "off", storage.replace(dsn, nowhere), tmp_path / "county.sqlite3")
     for args in (["backup", "--to", str(dump)], ["restore", "--from", str(tmp_path / "x.pgdump")]):
         (tmp_path / "x.pgdump").write_bytes(b"PGDMP")
         failed = await _cli(*args, "--config", str(unreachable))
