@@ -350,46 +350,42 @@ def storage_copy(target: str, config_path: str) -> None:
 @config_option
 def storage_backup(dest: str, config_path: str) -> None:
     """PostgreSQL backend: pg_dump of the database (a consistent snapshot while the servers run), then the scanned
-    materials' files into FILE.attachments/."""
+    materials' files into FILE.attachments/. The same as `county-server backup --to FILE`."""
+    from ops.sqlite_backup import BackupError, files_of
 
-    from ops.sqlite_backup import files_of
-    from server.storage.postgres import dump
-
-    config = _postgres_config(config_path)
     try:
-        files, copied = dump.backup(config.postgres_dsn, Path(dest), config.database)
-    except (dump.DumpError, OSError) as exc:
+        info = _dump(_postgres_config(config_path), Path(dest), None)
+    except BackupError as exc:
         click.echo(f"backup failed: {exc}", err=True)
         sys.exit(1)
     click.echo(f"backup written: {dest} (pg_dump custom format; restore with `county-server storage restore`)")
-    if files:
-        click.echo(f"files: {files} in {files_of(Path(dest))} ({copied} copied)")
+    if info.files:
+        click.echo(f"files: {info.files} in {files_of(Path(dest))} ({info.files_copied} copied)")
 
 
 @storage.command("restore")
 @click.option("--from", "source", type=click.Path(exists=True, dir_okay=False), required=True,
-              help="A dump written by `storage backup`.")
+              help="A dump written by `storage backup` or `backup`.")
 @config_option
 def storage_restore(source: str, config_path: str) -> None:
     """PostgreSQL backend: replace the database by a dump (refused while a server or command is connected) and put
     the files of FILE.attachments/ back; PCs send again what the dump lacks and pull their township from the
-    beginning."""
-
-    from server.storage.postgres import dump
+    beginning. The same as `county-server restore --from FILE`."""
+    from ops.runlock import DatabaseInUse
+    from ops.sqlite_backup import BackupError
 
     config = _postgres_config(config_path)
     try:
-        stream, files, copied = asyncio.run(dump.restore(config.postgres_dsn, Path(source), config.database))
-    except dump.InUse as exc:
+        done = _restore_dump(config, Path(source))
+    except DatabaseInUse as exc:
         click.echo(f"restore refused: {exc}", err=True)
         sys.exit(1)
-    except (dump.DumpError, OSError) as exc:
+    except BackupError as exc:
         click.echo(f"restore failed: {exc}", err=True)
         sys.exit(1)
-    if files:
-        click.echo(f"files: {files} from {source}.attachments ({copied} copied)")
-    click.echo(f"restored from {source} (new stream {stream}); start the servers: township PCs send again whatever "
-               "the backup lacks at their next sync, and pull their township from the beginning.")
+    for line in done:
+        click.echo(line)
+    click.echo(_after_restore(config))
 
 
 def _postgres_config(config_path: str) -> ServerConfig:
@@ -397,6 +393,43 @@ def _postgres_config(config_path: str) -> ServerConfig:
     if config.storage_backend != "postgres":
         _fail('[storage] backend is not "postgres": `county-server backup` and `restore` copy the SQLite file')
     return config
+
+
+def _dump(config: ServerConfig, dest: Path, previous: Path | None) -> Any:
+    """pg_dump of the county's PostgreSQL database into `dest` and its files beside it (those of `previous`, the last
+    dated dump, linked): `ops.sqlite_backup.BackupInfo`. Raises BackupError."""
+    from ops.sqlite_backup import BackupError
+    from server.admin.operations import REQUIRED_TABLES
+    from server.storage.postgres import dump
+
+    try:
+        return dump.backup(config.postgres_dsn, dest, config.database, REQUIRED_TABLES, previous=previous)
+    except (dump.DumpError, OSError) as exc:
+        raise BackupError(str(exc)) from exc
+
+
+def _restore_dump(config: ServerConfig, source: Path) -> list[str]:
+    """pg_restore of a dump into the county's PostgreSQL database, its files put back: what to print. Raises
+    DatabaseInUse while a server or command is connected, BackupError when it fails."""
+    from ops.runlock import DatabaseInUse
+    from ops.sqlite_backup import BackupError
+    from server.storage.postgres import dump
+
+    try:
+        stream, files, copied = asyncio.run(dump.restore(config.postgres_dsn, source, config.database))
+    except dump.InUse as exc:
+        raise DatabaseInUse(str(exc)) from exc
+    except (dump.DumpError, OSError) as exc:
+        raise BackupError(str(exc)) from exc
+    schema = dump.libpq_dsn(config.postgres_dsn)[1] or "public"
+    return ([f"files: {files} from {source}.attachments ({copied} copied)"] if files else []) + [
+        f"restored schema {schema} of [storage] dsn from {source} (new stream {stream})"]
+
+
+def _after_restore(config: ServerConfig) -> str:
+    servers = "every server of the database" if config.storage_backend == "postgres" else "the server"
+    return (f"start {servers}; township PCs send again whatever the backup lacks at their next sync, and pull their "
+            "township from the beginning.")
 
 
 @main.group()
@@ -575,18 +608,25 @@ def _add_operations_commands() -> None:
     from ops import commands
     from server.admin import operations
 
-    def database(config: ServerConfig) -> Path:
-        if config.storage_backend == "postgres":
-            raise click.UsageError('[storage] backend = "postgres": use `county-server storage backup --to FILE` '
-                                   "and `storage restore --from FILE` (pg_dump and pg_restore)")
-        return config.database
+    def dumps(config: ServerConfig) -> commands.Dumps | None:
+        """On PostgreSQL, `backup` and `restore` are `storage backup` and `storage restore`."""
+        if config.storage_backend != "postgres":
+            return None
+        return commands.Dumps(".pgdump", lambda dest, previous: _dump(config, dest, previous),
+                              lambda source: _restore_dump(config, source))
 
-    main.add_command(commands.backup_command("county-server", config_option, _load, database,
-                                             operations.REQUIRED_TABLES))
-    main.add_command(commands.restore_command(
-        config_option, _load, database, operations.REQUIRED_TABLES,
-        lambda config: "start the server; township PCs send again whatever the backup lacks at their next sync, "
-                       "and pull their township from the beginning.", prepare=operations.new_stream_on_restore))
+    backup = commands.backup_command("county-server", config_option, _load, lambda config: config.database,
+                                     operations.REQUIRED_TABLES, dumps)
+    backup.help = ("Copy the database while the servers run: a consistent snapshot, with the scanned materials' "
+                   "files in <backup>.attachments/. SQLite: its online backup (dated backups end in .sqlite3); "
+                   "PostgreSQL: pg_dump --format=custom, as `storage backup` (dated dumps end in .pgdump).")
+    restore = commands.restore_command(config_option, _load, lambda config: config.database,
+                                       operations.REQUIRED_TABLES, _after_restore,
+                                       prepare=operations.new_stream_on_restore, dumps=dumps)
+    restore.help = ("Replace the database with a backup (on PostgreSQL a dump, by pg_restore --clean, as `storage "
+                    "restore`); refused while anything has the database open.")
+    main.add_command(backup)
+    main.add_command(restore)
     main.add_command(commands.doctor_command(config_option, _load, "config, reference files, database, disk and "
                                              "the running server", operations.run_checks))
 

@@ -73,3 +73,13 @@ def test_backup_timers_run_daily_and_catch_up(name):
     assert timer["OnCalendar"].startswith("*-*-* ")
     assert timer["Persistent"] == "true"
     assert "--to-dir /var/backups/" in unit(name)["Service"]["ExecStart"]
+
+
+def test_the_county_backup_may_reach_postgresql_and_the_township_backup_no_network():
+    county = unit("county-server-backup.service")["Service"]
+    # On PostgreSQL the backup is pg_dump against [storage] dsn, on this host or another.
+    assert "PrivateNetwork" not in county and "IPAddressDeny" not in county
+    assert set(county["RestrictAddressFamilies"].split()) >= {"AF_INET", "AF_INET6", "AF_UNIX"}
+    assert "network-online.target" in unit("county-server-backup.service")["Unit"]["After"]
+    township = unit("township-agent-backup.service")["Service"]
+    assert township["PrivateNetwork"] == "yes" and township["RestrictAddressFamilies"] == "AF_UNIX"

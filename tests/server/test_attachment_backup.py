@@ -1,7 +1,7 @@
 """The county's backup holds its attachment files, and a restore brings them back: the restored server serves
 the identical file. On SQLite `county-server backup` and `restore`, on PostgreSQL `storage backup` and `storage
 restore` (into a new database, as on a new machine). `county-server backup --to-dir` links the files of the last
-backup instead of copying them (SQLite's dated backups; `storage backup` writes one dump where it is told)."""
+backup instead of copying them (SQLite's dated backups and PostgreSQL's dated dumps alike)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,6 @@ async def test_backup_and_restore_carry_the_files_and_a_restored_server_serves_t
     assert attachments_dir(config.database) == files_of(config.database)  # the server's files are where backups look
 
 
-@postgres.sqlite_only("dated backups are `county-server backup --to-dir`'s; `storage backup` writes one dump")
 async def test_dated_backups_link_the_files_of_the_one_before(
         county_server: CountyServer, qiaowa: TownshipAgent, config_file: Path, tmp_path: Path) -> None:
     _, scan = await _upload(county_server, qiaowa)
@@ -87,10 +86,12 @@ async def test_dated_backups_link_the_files_of_the_one_before(
     # Two dated backups: the second links the first's files (same inode), copies nothing.
     folder = tmp_path / "dated"
     for _ in range(2):
-        result = runner.invoke(main, ["backup", "--config", str(config_file), "--to-dir", str(folder)])
+        result = await asyncio.to_thread(runner.invoke, main,
+                                         ["backup", "--config", str(config_file), "--to-dir", str(folder)])
         assert result.exit_code == 0, result.output
         await asyncio.sleep(1.1)  # the names carry the second
-    first, second = sorted(folder.glob("county-server-*.sqlite3"))
+    suffix = ".pgdump" if county_server.config.storage_backend == "postgres" else ".sqlite3"
+    first, second = sorted(folder.glob(f"county-server-*{suffix}"))
     assert "(0 copied)" in result.output
     assert (files_of(first) / "blobs" / sha[:2] / sha).read_bytes() == scan
     assert (files_of(first) / "blobs" / sha[:2] / sha).stat().st_ino == \

@@ -1,10 +1,12 @@
 """Moving a county onto PostgreSQL and keeping it there: `storage copy --to postgres` (SQLite -> PostgreSQL, then
-`rollups verify` on the copy), `storage backup` / `storage restore` (pg_dump / pg_restore), and `doctor` on the
-PostgreSQL backend. Needs this machine's PostgreSQL (`tests.postgres`): skipped without it, failed under CI=true."""
+`rollups verify` on the copy), `storage backup` / `storage restore` (pg_dump / pg_restore; `backup` / `restore` do
+the same on PostgreSQL), and `doctor` on the PostgreSQL backend. Needs this machine's PostgreSQL
+(`tests.postgres`): skipped without it, failed under CI=true."""
 
 from __future__ import annotations
 
 import asyncio
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -92,8 +94,23 @@ async def test_a_county_copied_to_postgres_has_its_rows_true_rollups_and_backs_u
     with database.connect(load_config(target)) as db:
         [(new_stream,)] = db.execute("SELECT value FROM server_meta WHERE key = 'stream'").fetchall()
     assert new_stream != stream  # the PCs' pull cursors of the replaced database start again
-    sqlite_backup = await _cli("backup", "--to", str(tmp_path / "x.sqlite3"), "--config", str(target))
-    assert sqlite_backup.exit_code != 0 and "storage backup" in sqlite_backup.output
+
+    # On PostgreSQL `backup` and `restore` are `storage backup` and `storage restore`.
+    again = tmp_path / "again.pgdump"
+    backed_up = await _cli("backup", "--to", str(again), "--config", str(target))
+    assert backed_up.exit_code == 0, backed_up.output
+    assert again.read_bytes()[:5] == b"PGDMP"
+    events, cases, agents = before[:3]
+    assert f"{agents} agents, {events} events, {cases} cases" in backed_up.output  # counted in the dump's snapshot
+    with database.connect(load_config(target)) as db:
+        db.execute("DELETE FROM conflicts")
+    restored = await _cli("restore", "--from", str(again), "--config", str(target))
+    assert restored.exit_code == 0, restored.output
+    assert "restored schema" in restored.output and "start every server of the database" in restored.output
+    assert _counts(target) == before
+    wrong = await _cli("restore", "--from", str(county_server.config.database), "--config", str(target))
+    assert wrong.exit_code == 1 and "restore refused" in wrong.output and "a SQLite database" in wrong.output
+    assert _counts(target) == before
 
 
 async def test_the_servers_connections_compile_no_statement_and_keep_the_settings_of_the_dsn(tmp_path: Path) -> None:
@@ -109,3 +126,48 @@ async def test_the_servers_connections_compile_no_statement_and_keep_the_setting
     finally:
         await store.close()
         await postgres.drop_schemas([schema])
+
+
+async def test_a_dump_that_fails_leaves_no_file_and_a_restore_names_a_file_that_is_no_dump(
+        county_server: CountyServer, tmp_path: Path) -> None:
+    storage = postgres.storage_section(tmp_path / "empty", always=True)  # a schema without the county's tables
+    config = _pg_config(tmp_path / "cfg", storage, tmp_path / "county.sqlite3")
+    dump = tmp_path / "out" / "county.pgdump"
+    failed = await _cli("storage", "backup", "--to", str(dump), "--config", str(config))
+    assert failed.exit_code == 1 and "holds no county's tables (missing: schema_migrations" in failed.output
+    assert not dump.parent.exists() or list(dump.parent.iterdir()) == []  # nothing under the name, no leftover
+
+    sqlite_file = county_server.config.database
+    refused = await _cli("storage", "restore", "--from", str(sqlite_file), "--config", str(config))
+    assert refused.exit_code == 1 and "is a backup of a SQLite database, not a pg_dump" in refused.output
+    other = tmp_path / "notes.txt"
+    other.write_text("not a backup", encoding="utf-8")
+    refused = await _cli("storage", "restore", "--from", str(other), "--config", str(config))
+    assert refused.exit_code == 1 and "is not a pg_dump archive" in refused.output
+
+
+async def test_a_backup_without_pg_dump_or_without_the_database_says_what_to_fix(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from server.storage.postgres.store import PostgresStore
+
+    storage = postgres.storage_section(tmp_path / "pg", always=True)
+    config = _pg_config(tmp_path / "cfg", storage, tmp_path / "county.sqlite3")
+    store = PostgresStore(load_config(config).postgres_dsn, 2, files=tmp_path / "county.sqlite3")
+    await store.open()  # the county's tables
+    await store.close()
+    dump = tmp_path / "out" / "county.pgdump"
+    program = str(Path(sys.executable).parent / "county-server")
+    done = await asyncio.to_thread(subprocess.run, [program, "backup", "--config", str(config), "--to", str(dump)],
+                                   capture_output=True, text=True, env={"PATH": str(tmp_path / "no-bin")})
+    assert done.returncode == 1 and "pg_dump not found: install PostgreSQL's client programs" in done.stderr
+    assert list(dump.parent.iterdir()) == []
+
+    dsn = load_config(config).postgres_dsn
+    nowhere = urllib.parse.urlunsplit(urllib.parse.urlsplit(dsn)._replace(netloc="postgres@127.0.0.1:9"))
+    unreachable = _pg_config(tmp_path / "off", storage.replace(dsn, nowhere), tmp_path / "county.sqlite3")
+    for args in (["backup", "--to", str(dump)], ["restore", "--from", str(tmp_path / "x.pgdump")]):
+        (tmp_path / "x.pgdump").write_bytes(b"PGDMP")
+        failed = await _cli(*args, "--config", str(unreachable))
+        assert failed.exit_code == 1 and "cannot connect to [storage] dsn" in failed.output, failed.output
