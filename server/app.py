@@ -19,7 +19,7 @@ from protocol.workdays import WorkCalendar
 from server import keys
 from server.accounts.agents import Authenticator
 from server.accounts.audit import AuditTrail
-from server.accounts.throttle import Limits, LoginThrottle
+from server.accounts.throttle import LoginThrottle
 from server.accounts.users import Accounts
 from server.admin.audit import purge_audit
 from server.admin.cases import refold_all
@@ -51,6 +51,7 @@ from server.ingest.ingestor import Ingestor, IngestStats
 from server.ingest.pool import IngestPool
 from server.model.calendar import build_calendar
 from server.model.figures import Definitions
+from server.model.login_throttle import Limits
 from server.model.reference import Reference, load_reference
 from server.model.sealing import Keyring
 from server.reports.casepage import CasePages
@@ -170,8 +171,8 @@ async def _dashboard(app: web.Application) -> AsyncIterator[None]:
                                          config.agent_silent_hours, keys=app[KEYS])
     app[dashboard.CASE_PAGES] = CasePages(store, reference, app[dashboard.WORKLISTS], keys=app[KEYS])
     app[dashboard.FOLLOW_UPS] = FollowUps(store, reference, calendar, config.follow_up_workdays, keys=app[KEYS])
-    throttle = LoginThrottle(Limits(config.login_failures_per_account, config.login_failures_per_address,
-                                    config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
+    throttle = LoginThrottle(store, Limits(config.login_failures_per_account, config.login_failures_per_address,
+                                           config.login_window_minutes * 60.0, config.login_lock_minutes * 60.0))
     app[dashboard.ACCOUNTS] = Accounts(store, config.session_idle_minutes, config.session_max_hours, throttle,
                                        app[AUDIT])
     yield

@@ -24,7 +24,6 @@ import asyncio
 import hashlib
 import logging
 import secrets
-import time
 from datetime import UTC, datetime, timedelta
 
 from ops.passwords import hash_password, verify_password
@@ -128,7 +127,7 @@ class Accounts:
         ApiError(login_throttled) while the name or the address is locked, before any password is checked."""
         throttle = self.throttle
         if throttle is not None:
-            wait_s = throttle.retry_after_s(name, address, time.monotonic())
+            wait_s = await throttle.retry_after_s(name, address)
             if wait_s is not None:
                 await self._audit("login_throttled", name, address, "refused", await self._store.account(name),
                                   details(retry_after_s=wait_s))
@@ -140,7 +139,7 @@ class Accounts:
             known = account is not None
             log.warning("login refused name_known=%s address=%s", known, address)
             if throttle is not None:
-                for what in throttle.failed(name, address, time.monotonic()):
+                for what in await throttle.failed(name, address):
                     # A made-up name may be a password typed in the wrong field: only known names are logged.
                     log.warning("login locked %s=%s lock_s=%d", what,
                                 address if what == "address" else (name if known else "[unknown]"),
@@ -150,7 +149,7 @@ class Accounts:
                               details(reason=reason if known else "unknown_name"))
             return None
         if throttle is not None:
-            throttle.succeeded(name)
+            await throttle.succeeded(name)
         token = secrets.token_urlsafe(32)
         now = now_iso()
         await self._store.add_session(SessionRecord(session_digest(token), name, now, now))

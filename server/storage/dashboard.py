@@ -1,4 +1,5 @@
-"""The storage interface of the county dashboard: summed figures, work lists, agents, accounts and sessions.
+"""The storage interface of the county dashboard: summed figures, work lists, agents, accounts, sessions and the
+login throttle's tallies.
 
 Read-mostly and separate from `base.Store` (what ingest needs), so the ingest path stays small. Implementations:
 `sqlite.dashboard.SqliteDashboardStore`, beside `sqlite.store.SqliteStore` and writing through its transactions.
@@ -14,6 +15,7 @@ import msgspec
 from protocol.lifecycle import Rating
 from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
+from server.model.login_throttle import Limits
 from server.storage.base import AgentRecord
 
 GROUPS = ("unit", "month", "category", "channel")  # what figure sums can be grouped by, in key order
@@ -235,4 +237,21 @@ class DashboardStore(Protocol):
     async def set_disabled(self, name: str, is_disabled: bool) -> bool:
         """Mark the account disabled (deleting its sessions in the same transaction) or enabled; False if there is
         no such account."""
+        ...
+
+    async def login_locked_until(self, name: str, address: str) -> float:
+        """The later end of the login throttle's locks on account name `name` and client address `address` (epoch
+        seconds, `server.model.login_throttle`; an ended lock may be answered), 0.0 when neither is locked."""
+        ...
+
+    async def count_login_failure(self, name: str, address: str, limits: Limits, now: float) -> list[str]:
+        """Count a failed login of `name` from `address` at `now` (epoch seconds) in the tallies of the name and the
+        address by `login_throttle.count_failure`, both in one transaction: failures counted at once by several
+        processes are all counted. Returns the kinds ("name", "address") this failure locked. Deletes the tallies
+        expired by `now`, and past `limits.max_tallies` tallies those that expire first."""
+        ...
+
+    async def forget_login_failures(self, name: str) -> None:
+        """A right password for `name`: its failures are forgotten (a lock set meanwhile stays; the address's
+        tally stays)."""
         ...

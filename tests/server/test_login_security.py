@@ -14,12 +14,12 @@ import pytest
 from aiohttp.test_utils import TestServer
 from click.testing import CliRunner, Result
 
-from server.accounts.throttle import MAX_KEYS, Limits, LoginThrottle
 from server.accounts.users import password_problem
 from server.app import build_app
 from server.cli import main
 from server.config import load_config
 from server.http.dashboard import ACCOUNTS
+from server.model.login_throttle import ADDRESS, NAME, Limits, Tally, count_failure, retry_after_s
 from tests.server.helpers import CountyServer, config_text
 
 PASSWORD = "县政务服务看板 2026!"
@@ -82,22 +82,30 @@ async def test_unknown_and_known_names_lock_alike(county):
 
 
 def test_a_lock_ends_after_its_time_and_the_window_forgets_old_failures():
-    throttle = LoginThrottle(Limits(per_account=3, per_address=100, window_s=60, lock_s=300))
+    limits = Limits(per_account=3, per_address=100, window_s=60, lock_s=300)
+    tally, locked = Tally(), []
     for t in (0, 10, 20):
-        throttle.failed("a", "1.2.3.4", t)
-    assert throttle.retry_after_s("a", "1.2.3.4", 21) == 299
-    assert throttle.retry_after_s("a", "5.6.7.8", 21) == 299  # the name is locked from any address
-    assert throttle.retry_after_s("a", "1.2.3.4", 321) is None
+        tally, is_locked = count_failure(tally, NAME, limits, t)
+        locked.append(is_locked)
+    assert locked == [False, False, True] and tally == Tally((), 320)
+    assert retry_after_s([tally.locked_until], 21) == 299
+    assert retry_after_s([tally.locked_until], 321) is None
     for t in (400, 470, 540):  # never 3 within a minute
-        throttle.failed("a", "1.2.3.4", t)
-    assert throttle.retry_after_s("a", "1.2.3.4", 541) is None
+        tally, is_locked = count_failure(tally, NAME, limits, t)
+        assert not is_locked
+    assert tally.failures == (540,) and retry_after_s([tally.locked_until], 541) is None
+    assert tally.expires_at(limits.window_s) == 600  # then the storage may drop it
 
 
-def test_a_flood_of_made_up_names_cannot_grow_the_throttle_without_bound():
-    throttle = LoginThrottle(Limits(per_account=3, per_address=10**9, window_s=60, lock_s=60))
-    for n in range(MAX_KEYS * 2):
-        throttle.failed(f"name{n}", "1.2.3.4", 0)
-    assert len(throttle._keys) <= MAX_KEYS
+def test_a_tally_keeps_only_the_failures_a_decision_needs():
+    limits = Limits(per_account=3, per_address=5, window_s=60, lock_s=60)
+    tally = Tally(locked_until=100)
+    for t in range(50, 60):  # locked meanwhile (by another process): counted, but no new lock, and at most 5 kept
+        tally, is_locked = count_failure(tally, ADDRESS, limits, t)
+        assert not is_locked
+    assert tally == Tally((55, 56, 57, 58, 59), 100)
+    tally, is_locked = count_failure(tally, ADDRESS, limits, 101)  # the lock over, 5 in the window: locked
+    assert is_locked and tally == Tally((), 161)
 
 
 @pytest.mark.parametrize(("content_type", "body"), [

@@ -1,7 +1,9 @@
 """PostgreSQL implementation of `dashboard.DashboardStore`, on the pool of the `PostgresStore` beside it.
 
 The reads are SQLite's (`server.storage.sqlite.dashboard`), said in PostgreSQL's dialect by `dialect.PoolReader`:
-one definition of every figure's SQL for both backends. The writes (accounts, sessions, grants) are this module's.
+one definition of every figure's SQL for both backends. The writes (accounts, sessions, grants) are this module's;
+the login throttle's statements are SQLite's too, in a transaction of this module's (row locks, see
+`count_login_failure`).
 """
 
 from __future__ import annotations
@@ -12,10 +14,22 @@ from typing import Any
 
 import asyncpg
 
+from server.model.login_throttle import ADDRESS, NAME, Limits
 from server.storage.postgres.dialect import PoolReader, translate
 from server.storage.postgres.ingest import Connection
 from server.storage.postgres.store import PostgresStore
-from server.storage.sqlite.dashboard import SqliteDashboardStore
+from server.storage.sqlite.dashboard import (
+    PURGE_TALLIES,
+    SET_TALLY,
+    TAKE_TALLY,
+    TRIM_TALLIES,
+    SqliteDashboardStore,
+    counted,
+)
+
+_TAKE_TALLY, _SET_TALLY = translate(TAKE_TALLY), translate(SET_TALLY)
+_PURGE_TALLIES = translate(PURGE_TALLIES.format(skip_locked=" FOR UPDATE SKIP LOCKED"))
+_TRIM_TALLIES = translate(TRIM_TALLIES.format(skip_locked=" FOR UPDATE SKIP LOCKED"))
 
 
 def _status_count(status: str) -> int:
@@ -62,3 +76,28 @@ class PostgresDashboardStore(SqliteDashboardStore):
             return _status_count(status) == 1
 
         return await self._pg.transaction(change)
+
+    async def count_login_failure(self, name: str, address: str, limits: Limits, now: float) -> list[str]:
+        now = float(now)
+
+        async def count(conn: Connection) -> list[str]:
+            # The name's row, then the address's, each locked by TAKE_TALLY until the commit: a count in another
+            # process waits for it and reads what it wrote, so no failure is lost. Always in this order, so two
+            # counts never wait for each other in a cycle.
+            locked = []
+            for kind, value in ((NAME, name), (ADDRESS, address)):
+                params, is_locked = counted(await conn.fetchrow(_TAKE_TALLY, kind, value), kind, value, limits, now)
+                await conn.execute(_SET_TALLY, *params)
+                if is_locked:
+                    locked.append(kind)
+            return locked
+
+        locked = await self._pg.transaction(count)
+        # Then the expired tallies and those past the cap, each statement a transaction of its own that skips the
+        # rows a count holds: it never waits, so it never holds a count back or deadlocks with one.
+        pool = self._pg.pool
+        await pool.execute(_PURGE_TALLIES, now)
+        excess = await pool.fetchval("SELECT count(*) FROM login_throttle") - limits.max_tallies
+        if excess > 0:
+            await pool.execute(_TRIM_TALLIES, excess)
+        return locked

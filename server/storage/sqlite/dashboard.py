@@ -1,8 +1,8 @@
 """SQLite implementation of `dashboard.DashboardStore`.
 
 Reads run on a read-only connection of their own (WAL lets them run beside ingest, and a slow case list does not
-queue behind the stats route). The few writes (accounts, sessions) go through the main store's write transactions,
-so the database keeps one writer.
+queue behind the stats route). The few writes (accounts, sessions, the login throttle) go through the main store's
+write transactions, so the database keeps one writer.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import msgspec
 from protocol.lifecycle import Case, Rating, ratings_of
 from protocol.messages import Conflict, CorrectionGrant
 from server.model.case_search import CaseSearch
+from server.model.login_throttle import ADDRESS, NAME, Limits, Tally, count_failure
 from server.model.rollups import BASES, HANDLED, METRICS, RESIDENCE
 from server.storage.case_where import sum_queries, upper_bound
 from server.storage.dashboard import (
@@ -353,6 +354,59 @@ class SqliteDashboardStore:
             return cursor.rowcount == 1
 
         return await self._store.transaction(change)
+
+    # ---- the login throttle (server.model.login_throttle) --------------------------------------------------------
+
+    async def login_locked_until(self, name: str, address: str) -> float:
+        rows = list(await self._read.execute_fetchall(LOCKED_UNTIL, (NAME, name, ADDRESS, address)))
+        return float(rows[0][0] or 0.0)
+
+    async def count_login_failure(self, name: str, address: str, limits: Limits, now: float) -> list[str]:
+        def count(conn: sqlite3.Connection) -> list[str]:  # in BEGIN IMMEDIATE: the one writer of the database
+            locked = []
+            for kind, value in ((NAME, name), (ADDRESS, address)):
+                params, is_locked = counted(conn.execute(TAKE_TALLY, (kind, value)).fetchone(), kind, value, limits,
+                                            now)
+                conn.execute(SET_TALLY, params)
+                if is_locked:
+                    locked.append(kind)
+            conn.execute(PURGE_TALLIES.format(skip_locked=""), (now,))
+            excess = conn.execute("SELECT count(*) FROM login_throttle").fetchone()[0] - limits.max_tallies
+            if excess > 0:
+                conn.execute(TRIM_TALLIES.format(skip_locked=""), (excess,))
+            return locked
+
+        return await self._store.transaction(count)
+
+    async def forget_login_failures(self, name: str) -> None:
+        await self._write(FORGET_FAILURES, (NAME, name))
+
+
+# The login throttle's statements, PostgreSQL's too (through `postgres.dialect.translate`). TAKE_TALLY makes the
+# row when there is none and answers its state; on PostgreSQL it also takes the row's lock (an upsert that does
+# update takes it, and waits for a concurrent one), so that the tally read is the tally written back.
+LOCKED_UNTIL = ("SELECT max(locked_until) FROM login_throttle WHERE (kind = ? AND value = ?) "
+                "OR (kind = ? AND value = ?)")
+TAKE_TALLY = ("INSERT INTO login_throttle (kind, value, failures, locked_until, expires_at) VALUES (?, ?, '[]', 0, 0) "
+              "ON CONFLICT (kind, value) DO UPDATE SET failures = login_throttle.failures "
+              "RETURNING failures, locked_until")
+SET_TALLY = "UPDATE login_throttle SET failures = ?, locked_until = ?, expires_at = ? WHERE kind = ? AND value = ?"
+FORGET_FAILURES = "UPDATE login_throttle SET failures = '[]', expires_at = locked_until WHERE kind = ? AND value = ?"
+# Expired tallies; then, past the cap, those that expire first. `skip_locked`: PostgreSQL's FOR UPDATE SKIP LOCKED,
+# so that a purge never waits for a row a count holds (and so is never part of a deadlock).
+PURGE_TALLIES = ("DELETE FROM login_throttle WHERE (kind, value) IN "
+                 "(SELECT kind, value FROM login_throttle WHERE expires_at <= ?{skip_locked})")
+TRIM_TALLIES = ("DELETE FROM login_throttle WHERE (kind, value) IN "
+                "(SELECT kind, value FROM login_throttle ORDER BY expires_at LIMIT ?{skip_locked})")
+_failures = msgspec.json.Decoder(tuple[float, ...])
+
+
+def counted(row: Sequence[Any], kind: str, value: str, limits: Limits, now: float) -> tuple[tuple[Any, ...], bool]:
+    """One more failure in the tally `row` (TAKE_TALLY's answer) of `kind` `value`: SET_TALLY's parameters, and
+    whether it locked now."""
+    tally, is_locked = count_failure(Tally(_failures.decode(row[0]), float(row[1])), kind, limits, now)
+    return (msgspec.json.encode(tally.failures).decode(), tally.locked_until, tally.expires_at(limits.window_s),
+            kind, value), is_locked
 
 
 def _case_list_row(row: sqlite3.Row | tuple[Any, ...]) -> CaseListRow:

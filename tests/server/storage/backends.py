@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -57,6 +57,10 @@ class BackendKind(Protocol):
 
     async def schema(self, where: Path, database: str) -> dict[str, list[str]]:
         """Every table (its columns, in order) and index (its columns), by name."""
+        ...
+
+    async def count_rows(self, where: Path, database: str, table: str) -> int:
+        """How many rows `table` holds, read straight from the database."""
         ...
 
     async def set_metric(self, where: Path, database: str, table: str, metric: str, value: int) -> int:
@@ -189,6 +193,10 @@ class SqliteKind:
             return {n: [r[2] for r in db.execute(f"PRAGMA index_info({n})")] or
                     [r[1] for r in db.execute(f"PRAGMA table_info({n})")] for n in names}
 
+    async def count_rows(self, where: Path, database: str, table: str) -> int:
+        with closing(sqlite3.connect(self._path(where, database))) as db:
+            return int(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+
     def committed_reads(self, backend: Backend) -> IngestReads:
         raise AssertionError("SqliteStore reads committed state itself (SerialIngest)")
 
@@ -288,6 +296,13 @@ class PostgresKind:
                 out[r[0]] = [r[1].replace(f'"{self._schema(where, database)}".', "").replace(
                     f"{self._schema(where, database)}.", "")]
             return out
+        finally:
+            await conn.close()
+
+    async def count_rows(self, where: Path, database: str, table: str) -> int:
+        conn = await self._connect(where, database)
+        try:
+            return int(await conn.fetchval(f"SELECT count(*) FROM {table}"))
         finally:
             await conn.close()
 
