@@ -559,6 +559,22 @@ def users_enable(name: str, config_path: str) -> None:
     click.echo(f"Account {name} enabled.")
 
 
+@users.command("unlock")
+@click.argument("name", required=False)
+@click.option("--address", default=None, help="A client address locked by failed logins (as the audit log names it).")
+@config_option
+def users_unlock(name: str | None, address: str | None, config_path: str) -> None:
+    """End the login lock of an account name (or of a client address) before its time, and forget its failed
+    logins. Locks are shared by every server process of the database and outlast a restart."""
+    if (name is None) == (address is None):
+        _fail("name an account or give --address, one of them")
+    kind, value = ("name", name) if name is not None else ("address", address)
+    assert value is not None
+    _with_accounts(_load(config_path), lambda accounts: accounts.lift_login_lock(kind, value),
+                   ("login_unlocked", name or "", details(address=address) if address else None))
+    click.echo(f"Login lock of {kind} {value} lifted; its failed logins are forgotten.")
+
+
 @users.command("list")
 @config_option
 def users_list(config_path: str) -> None:

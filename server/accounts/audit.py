@@ -20,6 +20,7 @@ from server.storage.base import AuditEntry, Store
 ACTIONS = {
     "login": "登录", "login_failed": "登录失败", "login_throttled": "登录被锁定", "logout": "退出登录",
     "user_added": "添加账号", "user_password": "修改密码", "user_disabled": "停用账号", "user_enabled": "启用账号",
+    "login_unlocked": "解除登录锁定",
     "agent_added": "登记终端", "agent_revoked": "停用终端", "agent_token_rotated": "更换终端令牌",
     "agent_cert_bound": "绑定终端证书",
     "export": "导出报表", "access_refused": "越权访问被拒绝", "audit_viewed": "查看审计日志",

@@ -122,6 +122,13 @@ class Accounts:
             raise ValueError(f"no account named {name!r}")
         log.info("account %s name=%s", "disabled" if is_disabled else "enabled", name)
 
+    async def lift_login_lock(self, kind: str, value: str) -> None:
+        """End the login lock of a name or an address (`kind`) before its time, and forget its failures: for the
+        clerk who mistyped, once an administrator has checked who it was. Raises ValueError when it had none."""
+        if not await self._store.lift_login_lock(kind, value):
+            raise ValueError(f"no failed logins or lock recorded for {kind} {value!r}")
+        log.info("login lock lifted %s=%s", kind, value)
+
     async def login(self, name: str, password: str, address: str = "local") -> str | None:
         """A new session token for a right name and password, else None (after the same work either way). Raises
         ApiError(login_throttled) while the name or the address is locked, before any password is checked."""

@@ -255,3 +255,8 @@ class DashboardStore(Protocol):
         """A right password for `name`: its failures are forgotten (a lock set meanwhile stays; the address's
         tally stays)."""
         ...
+
+    async def lift_login_lock(self, kind: str, value: str) -> bool:
+        """An administrator ends the lock and forgets the failures of one name or address (`kind` "name" or
+        "address"); False when it had no tally."""
+        ...

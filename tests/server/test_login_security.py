@@ -170,3 +170,27 @@ async def test_the_cli_explains_a_refused_password(county):
     result = await _cli("users", "add", "--name", "wangwu", "--password-stdin", "--config", str(county.config.source),
                         stdin="password1234\n")
     assert result.exit_code == 2 and "too easy to guess" in result.output and "common" in result.output
+
+
+async def test_an_admin_lifts_a_login_lock_at_the_console_and_the_audit_log_says_so(county):
+    for _ in range(3):
+        assert (await _login(county, "zhangsan", "wrong guess 2026"))[0] == 401
+    assert (await _login(county, "zhangsan", PASSWORD))[0] == 429
+    config = str(county.config.source)
+    lifted = await _cli("users", "unlock", "zhangsan", "--config", config)
+    assert lifted.exit_code == 0 and "Login lock of name zhangsan lifted" in lifted.output, lifted.output
+    assert (await _login(county, "zhangsan", PASSWORD))[0] == 200  # in the running server, at once
+    again = await _cli("users", "unlock", "zhangsan", "--config", config)
+    assert again.exit_code != 0 and "no failed logins or lock recorded for name 'zhangsan'" in again.output
+    assert (await _cli("users", "unlock", "--config", config)).exit_code != 0  # a name or an address, one of them
+    for n in range(3):  # the address kept its 3 failures of zhangsan's: 3 more of its 6 lock it
+        assert (await _login(county, f"guess{n}", "wrong guess 2026"))[0] == 401
+    assert (await _login(county, "zhangsan", PASSWORD))[0] == 429
+    by_address = await _cli("users", "unlock", "--address", "127.0.0.1", "--config", config)
+    assert by_address.exit_code == 0, by_address.output
+    assert (await _login(county, "zhangsan", PASSWORD))[0] == 200
+    listed = (await _cli("audit", "list", "--config", config)).output.splitlines()
+    unlocked = [line.split("  ")[3:6] for line in listed if "  login_unlocked  " in line]  # newest first
+    assert unlocked == [["login_unlocked", "-", "ok"], ["login_unlocked", "zhangsan", "failed"],
+                        ["login_unlocked", "zhangsan", "ok"]]
+    assert '{"address":"127.0.0.1"}' in next(line for line in listed if "  login_unlocked  " in line)

@@ -381,6 +381,9 @@ class SqliteDashboardStore:
     async def forget_login_failures(self, name: str) -> None:
         await self._write(FORGET_FAILURES, (NAME, name))
 
+    async def lift_login_lock(self, kind: str, value: str) -> bool:
+        return await self._write("DELETE FROM login_throttle WHERE kind = ? AND value = ?", (kind, value)) > 0
+
 
 # The login throttle's statements, PostgreSQL's too (through `postgres.dialect.translate`). TAKE_TALLY makes the
 # row when there is none and answers its state; on PostgreSQL it also takes the row's lock (an upsert that does

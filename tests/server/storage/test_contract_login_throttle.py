@@ -74,3 +74,18 @@ async def test_a_flood_of_made_up_names_cannot_grow_the_tallies_without_bound(ba
     await store.count_login_failure("someone", "198.51.100.7", limits, T0 + 200)
     assert await backend.kind.count_rows(backend.where, backend.database, "login_throttle") == 3
     assert await store.login_locked_until("guess59", "-") == T0 + 302
+
+
+async def test_an_administrator_lifts_the_lock_of_a_name_or_an_address(backend: Backend) -> None:
+    store = backend.dashboard
+    for t in (0, 1, 2):
+        await store.count_login_failure("zhangsan", "192.0.2.1", LIMITS, T0 + t)
+    assert await store.login_locked_until("zhangsan", "198.51.100.7") == T0 + 302
+    assert await store.lift_login_lock("name", "zhangsan") is True
+    assert await store.login_locked_until("zhangsan", "198.51.100.7") == 0.0
+    assert await store.lift_login_lock("name", "zhangsan") is False  # nothing left to lift
+    # The address keeps its three failures: two more lock it; lifting it frees every name from there.
+    assert [await store.count_login_failure(n, "192.0.2.1", LIMITS, T0 + 5) for n in ("a", "b")] == [[], ["address"]]
+    assert await store.login_locked_until("lisi", "192.0.2.1") == T0 + 305
+    assert await store.lift_login_lock("address", "192.0.2.1") is True
+    assert await store.login_locked_until("lisi", "192.0.2.1") == 0.0
