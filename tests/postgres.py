@@ -71,15 +71,20 @@ async def create_schema(schema: str) -> str:
     return schema_dsn(schema)
 
 
-async def drop_schemas(schemas: list[str]) -> None:
-    if not schemas:
+async def _drop(statement: str, names: list[str]) -> None:
+    """`statement` (with `{}` for a quoted name) for each of `names`, on one connection."""
+    if not names:
         return
     conn = await asyncpg.connect(base_dsn())
     try:
-        for schema in schemas:
-            await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        for name in names:
+            await conn.execute(statement.format(name))
     finally:
         await conn.close()
+
+
+async def drop_schemas(schemas: list[str]) -> None:
+    await _drop('DROP SCHEMA IF EXISTS "{}" CASCADE', schemas)
 
 
 # ---- the server tests on PostgreSQL (TEST_SERVER_BACKEND=postgres) ------------------------------------------------
@@ -137,12 +142,7 @@ def in_new_database(dsn: str, where: Path) -> str:
 
 
 async def _drop_databases(names: list[str]) -> None:
-    conn = await asyncpg.connect(base_dsn())
-    try:
-        for name in names:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await conn.close()
+    await _drop('DROP DATABASE IF EXISTS "{}" WITH (FORCE)', names)
 
 
 def drop_server_schemas() -> None:
