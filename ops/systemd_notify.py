@@ -120,6 +120,7 @@ class ServiceNotifier:
             self.watchdog.start()
 
     async def stopping(self, status: str = "stopping") -> None:
-        notify("STOPPING=1", f"STATUS={status}")
+        # The watchdog ends first: a ping still in flight would otherwise follow STOPPING=1.
         if self.watchdog is not None:
             await self.watchdog.stop()
+        notify("STOPPING=1", f"STATUS={status}")
